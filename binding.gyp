@@ -1,0 +1,16 @@
+{
+  "targets": [
+    {
+      "target_name": "aiofs",
+      "conditions": [
+        ["OS=='linux'", {
+          "sources": ["native/addon.c", "native/uring.c", "native/uapi_check.c"],
+          "cflags": ["-Wall", "-Wextra", "-O2", "-std=gnu11"],
+          "cflags!": ["-fno-exceptions"]
+        }, {
+          "sources": ["native/unsupported.c"]
+        }]
+      ]
+    }
+  ]
+}

@@ -1,0 +1,555 @@
+/*
+ * Node-API glue: one JavaScript class, NativeEngine, over any engine (engine.h).
+ *
+ * Responsibilities, and nothing more:
+ *  - turn JavaScript values into (opcode, fd, memory, offset, user) and back;
+ *  - watch the engine's fd on the event loop of the environment that created it (never
+ *    uv_default_loop), and hand completions to JavaScript in batches through a shared Int32Array
+ *    of (user, result) pairs, one call per batch;
+ *  - keep everything the kernel may still touch alive: while any operation is in flight the
+ *    wrapper object and the JavaScript completion handler (which owns the buffers) are held by
+ *    strong references, and the loop handle is ref'd so the process does not exit under them;
+ *  - on environment teardown (process exit, worker termination) cancel what is in flight and wait
+ *    for every completion before the memory behind it can be freed.
+ *
+ * Kernel errors are returned to JavaScript as negative errno numbers; JavaScript builds the error
+ * objects. Exceptions are thrown here only for calls that break the internal contract.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <node_api.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "engine.h"
+#include "uring.h"
+
+#define MAX_RW_COUNT 0x7ffff000u /* the kernel never transfers more in one call */
+#define MAX_IOV 1024             /* IOV_MAX on Linux */
+#define TEARDOWN_USER UINT32_MAX /* completions of cancels issued while tearing down */
+
+struct slot {
+  struct iovec *iov; /* readv/writev: the vector the kernel reads, freed at completion */
+  unsigned char busy;
+};
+
+struct native_engine {
+  const struct aiofs_engine_ops *ops;
+  void *impl; /* NULL once destroyed */
+  napi_env env;
+  uv_poll_t poll;
+  napi_ref wrapper;     /* weak; strong while anything is in flight */
+  napi_ref handler;     /* weak; strong while anything is in flight */
+  napi_ref completions; /* the Int32Array JavaScript reads completions from */
+  struct aiofs_completion *out;
+  unsigned out_capacity;
+  struct slot *slots;
+  unsigned nslots;
+  unsigned in_flight;
+  napi_async_context async_context;
+  int refs; /* the wrapper and the poll handle; freed when both are gone */
+};
+
+#define CHECK(call)                                                                           \
+  do {                                                                                        \
+    if ((call) != napi_ok) return NULL;                                                       \
+  } while (0)
+
+static napi_value make_int(napi_env env, int64_t v) {
+  napi_value r;
+  napi_create_int64(env, v, &r);
+  return r;
+}
+
+static void release(struct native_engine *e) {
+  if (--e->refs == 0) {
+    free(e->slots);
+    free(e);
+  }
+}
+
+static void on_poll_closed(uv_handle_t *handle) { release(handle->data); }
+
+/* Account for one completion; returns 1 when it belongs to a tracked operation. */
+static void settle(struct native_engine *e, const struct aiofs_completion *c) {
+  uint32_t user = (uint32_t)c->user;
+  if (user >= e->nslots || !e->slots[user].busy) return;
+  struct slot *s = &e->slots[user];
+  s->busy = 0;
+  free(s->iov);
+  s->iov = NULL;
+  if (--e->in_flight == 0) {
+    uv_unref((uv_handle_t *)&e->poll);
+    napi_reference_unref(e->env, e->wrapper, NULL);
+    napi_reference_unref(e->env, e->handler, NULL);
+  }
+}
+
+static void track(struct native_engine *e, uint32_t user, struct iovec *iov) {
+  e->slots[user].busy = 1;
+  e->slots[user].iov = iov;
+  if (e->in_flight++ == 0) {
+    uv_ref((uv_handle_t *)&e->poll);
+    napi_reference_ref(e->env, e->wrapper, NULL);
+    napi_reference_ref(e->env, e->handler, NULL);
+  }
+}
+
+/* Reap into the shared array; returns how many entries JavaScript should read. */
+static unsigned reap(struct native_engine *e) {
+  unsigned n = e->ops->reap(e->impl, e->out, e->out_capacity);
+  for (unsigned i = 0; i < n; i++) settle(e, &e->out[i]);
+  return n;
+}
+
+/* Release the kernel objects and stop watching. Only called with nothing in flight. */
+static void destroy(struct native_engine *e) {
+  if (!e->impl) return;
+  e->ops->destroy(e->impl);
+  e->impl = NULL;
+  uv_poll_stop(&e->poll);
+  uv_close((uv_handle_t *)&e->poll, on_poll_closed);
+}
+
+static void teardown(void *arg) {
+  struct native_engine *e = arg;
+  if (!e->impl) return;
+  /*
+   * The environment is going away and with it the memory of every buffer. Submit what is still
+   * queued, ask the kernel to cancel everything, and wait for each completion: after this no
+   * operation can touch memory JavaScript owned.
+   */
+  e->ops->submit(e->impl);
+  for (uint32_t user = 0; user < e->nslots && e->in_flight > 0; user++) {
+    if (!e->slots[user].busy) continue;
+    while (e->ops->prep_cancel(e->impl, user, TEARDOWN_USER) == -EBUSY) {
+      e->ops->submit(e->impl);
+      reap(e);
+    }
+  }
+  e->ops->submit(e->impl);
+  while (e->in_flight > 0) {
+    if (reap(e) == 0 && e->ops->wait(e->impl) < 0) break;
+    if (e->ops->pending(e->impl)) e->ops->submit(e->impl);
+  }
+  if (e->in_flight > 0) return; /* the kernel refused to wait: leaking beats a use-after-free */
+  destroy(e);
+}
+
+static void on_poll(uv_poll_t *handle, int status, int events) {
+  (void)events;
+  struct native_engine *e = handle->data;
+  if (!e->impl || status < 0) return;
+  unsigned n = reap(e);
+  if (n == 0) return;
+  napi_env env = e->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value handler, wrapper, argv[1], result;
+  if (napi_get_reference_value(env, e->handler, &handler) == napi_ok && handler &&
+      napi_get_reference_value(env, e->wrapper, &wrapper) == napi_ok && wrapper) {
+    argv[0] = make_int(env, n);
+    /* make_callback runs the microtask queue afterwards, as for any I/O callback. */
+    if (napi_make_callback(env, e->async_context, wrapper, handler, 1, argv, &result) ==
+        napi_pending_exception) {
+      napi_value error;
+      napi_get_and_clear_last_exception(env, &error);
+      napi_fatal_exception(env, error);
+    }
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+static void finalize(napi_env env, void *data, void *hint) {
+  (void)hint;
+  struct native_engine *e = data;
+  /* Reached only with nothing in flight: the wrapper is strongly held otherwise. */
+  napi_remove_env_cleanup_hook(env, teardown, e);
+  destroy(e);
+  napi_delete_reference(env, e->handler);
+  napi_delete_reference(env, e->completions);
+  napi_delete_reference(env, e->wrapper);
+  napi_async_destroy(env, e->async_context);
+  release(e);
+}
+
+static struct native_engine *unwrap(napi_env env, napi_callback_info info, size_t *argc,
+                                    napi_value *argv) {
+  napi_value self;
+  void *data = NULL;
+  if (napi_get_cb_info(env, info, argc, argv, &self, NULL) != napi_ok) return NULL;
+  if (napi_unwrap(env, self, &data) != napi_ok || !data) {
+    napi_throw_type_error(env, "ERR_INVALID_THIS", "not a NativeEngine");
+    return NULL;
+  }
+  return data;
+}
+
+static int get_u32(napi_env env, napi_value v, uint32_t *out) {
+  return napi_get_value_uint32(env, v, out) == napi_ok ? 0 : -EINVAL;
+}
+
+static int get_i32(napi_env env, napi_value v, int32_t *out) {
+  return napi_get_value_int32(env, v, out) == napi_ok ? 0 : -EINVAL;
+}
+
+/* A non-negative integral number up to 2^53, or a non-negative int64 bigint. */
+static int get_offset(napi_env env, napi_value v, int64_t *out) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok) return -EINVAL;
+  if (t == napi_number) {
+    double d;
+    napi_get_value_double(env, v, &d);
+    if (!(d >= 0 && d <= 9007199254740992.0) || d != (double)(int64_t)d) return -EINVAL;
+    *out = (int64_t)d;
+    return 0;
+  }
+  if (t == napi_bigint) {
+    bool lossless;
+    if (napi_get_value_bigint_int64(env, v, out, &lossless) != napi_ok || !lossless ||
+        *out < 0)
+      return -EINVAL;
+    return 0;
+  }
+  return -EINVAL;
+}
+
+/* The memory behind an ArrayBufferView; a detached one is refused. */
+static int get_memory(napi_env env, napi_value v, void **data, size_t *length) {
+  bool is;
+  napi_value arraybuffer;
+  size_t offset;
+  if (napi_is_typedarray(env, v, &is) == napi_ok && is) {
+    napi_typedarray_type type;
+    size_t count;
+    if (napi_get_typedarray_info(env, v, &type, &count, data, &arraybuffer, &offset) != napi_ok)
+      return -EINVAL;
+    static const size_t sizes[] = {
+        [napi_int8_array] = 1,    [napi_uint8_array] = 1,         [napi_uint8_clamped_array] = 1,
+        [napi_int16_array] = 2,   [napi_uint16_array] = 2,        [napi_int32_array] = 4,
+        [napi_uint32_array] = 4,  [napi_float32_array] = 4,       [napi_float64_array] = 8,
+        [napi_bigint64_array] = 8, [napi_biguint64_array] = 8,
+    };
+    if ((size_t)type >= sizeof(sizes) / sizeof(sizes[0]) || sizes[type] == 0) return -EINVAL;
+    *length = count * sizes[type];
+  } else if (napi_is_dataview(env, v, &is) == napi_ok && is) {
+    if (napi_get_dataview_info(env, v, length, data, &arraybuffer, &offset) != napi_ok)
+      return -EINVAL;
+  } else {
+    return -EINVAL;
+  }
+  bool detached = false;
+  if (napi_is_detached_arraybuffer(env, arraybuffer, &detached) != napi_ok || detached)
+    return -EINVAL;
+  if (*length > MAX_RW_COUNT) *length = MAX_RW_COUNT;
+  return 0;
+}
+
+static int check_user(struct native_engine *e, uint32_t user) {
+  if (!e->impl) return -EBADF;
+  if (user >= e->nslots) return -EINVAL;
+  if (e->slots[user].busy) return -EEXIST;
+  return 0;
+}
+
+/* prepRw(op, fd, view, offset, user) -> 0 | -errno */
+static napi_value js_prep_rw(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  struct native_engine *e = unwrap(env, info, &argc, argv);
+  if (!e) return NULL;
+  int32_t op, fd;
+  uint32_t user;
+  int64_t offset;
+  void *data;
+  size_t length;
+  int ret;
+  if ((ret = get_i32(env, argv[0], &op)) || (ret = get_i32(env, argv[1], &fd)) ||
+      (ret = get_memory(env, argv[2], &data, &length)) ||
+      (ret = get_offset(env, argv[3], &offset)) || (ret = get_u32(env, argv[4], &user)) ||
+      (ret = check_user(e, user)))
+    return make_int(env, ret);
+  ret = e->ops->prep_rw(e->impl, op, fd, data, (uint32_t)length, offset, user);
+  if (ret == 0) track(e, user, NULL);
+  return make_int(env, ret);
+}
+
+/* prepRwv(op, fd, views[], offset, user) -> 0 | -errno; at most 1024 views are used. */
+static napi_value js_prep_rwv(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  struct native_engine *e = unwrap(env, info, &argc, argv);
+  if (!e) return NULL;
+  int32_t op, fd;
+  uint32_t user, count;
+  int64_t offset;
+  int ret;
+  bool is_array;
+  if ((ret = get_i32(env, argv[0], &op)) || (ret = get_i32(env, argv[1], &fd)) ||
+      (ret = get_offset(env, argv[3], &offset)) || (ret = get_u32(env, argv[4], &user)) ||
+      (ret = check_user(e, user)))
+    return make_int(env, ret);
+  if (napi_is_array(env, argv[2], &is_array) != napi_ok || !is_array ||
+      napi_get_array_length(env, argv[2], &count) != napi_ok)
+    return make_int(env, -EINVAL);
+  if (count > MAX_IOV) count = MAX_IOV;
+  struct iovec *iov = calloc(count ? count : 1, sizeof(*iov));
+  if (!iov) return make_int(env, -ENOMEM);
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value view;
+    size_t length;
+    if (napi_get_element(env, argv[2], i, &view) != napi_ok ||
+        (ret = get_memory(env, view, &iov[i].iov_base, &length)) < 0) {
+      free(iov);
+      return make_int(env, ret < 0 ? ret : -EINVAL);
+    }
+    iov[i].iov_len = length;
+  }
+  ret = e->ops->prep_rwv(e->impl, op, fd, iov, count, offset, user);
+  if (ret == 0)
+    track(e, user, iov);
+  else
+    free(iov);
+  return make_int(env, ret);
+}
+
+/* prepFsync(fd, datasync, user) -> 0 | -errno */
+static napi_value js_prep_fsync(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  struct native_engine *e = unwrap(env, info, &argc, argv);
+  if (!e) return NULL;
+  int32_t fd;
+  uint32_t user;
+  bool datasync = false;
+  int ret;
+  if ((ret = get_i32(env, argv[0], &fd)) || (ret = get_u32(env, argv[2], &user)) ||
+      (ret = check_user(e, user)))
+    return make_int(env, ret);
+  napi_get_value_bool(env, argv[1], &datasync);
+  ret = e->ops->prep_fsync(e->impl, fd, datasync, user);
+  if (ret == 0) track(e, user, NULL);
+  return make_int(env, ret);
+}
+
+/* prepCancel(target, user) -> 0 | -errno. The target must be in flight. */
+static napi_value js_prep_cancel(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  struct native_engine *e = unwrap(env, info, &argc, argv);
+  if (!e) return NULL;
+  uint32_t target, user;
+  int ret;
+  if ((ret = get_u32(env, argv[0], &target)) || (ret = get_u32(env, argv[1], &user)) ||
+      (ret = check_user(e, user)))
+    return make_int(env, ret);
+  if (target >= e->nslots || !e->slots[target].busy) return make_int(env, -ENOENT);
+  ret = e->ops->prep_cancel(e->impl, target, user);
+  if (ret == 0) track(e, user, NULL);
+  return make_int(env, ret);
+}
+
+/* submit() -> number taken by the kernel | -errno */
+static napi_value js_submit(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  struct native_engine *e = unwrap(env, info, &argc, NULL);
+  if (!e) return NULL;
+  if (!e->impl) return make_int(env, -EBADF);
+  return make_int(env, e->ops->submit(e->impl));
+}
+
+/* pending() -> operations queued but not yet taken by the kernel */
+static napi_value js_pending(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  struct native_engine *e = unwrap(env, info, &argc, NULL);
+  if (!e) return NULL;
+  return make_int(env, e->impl ? e->ops->pending(e->impl) : 0);
+}
+
+/* reap() -> number of (user, result) pairs now in the completions array */
+static napi_value js_reap(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  struct native_engine *e = unwrap(env, info, &argc, NULL);
+  if (!e) return NULL;
+  return make_int(env, e->impl ? reap(e) : 0);
+}
+
+/* close() -> 0 | -EBUSY while operations are in flight */
+static napi_value js_close(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  struct native_engine *e = unwrap(env, info, &argc, NULL);
+  if (!e) return NULL;
+  if (e->in_flight > 0) return make_int(env, -EBUSY);
+  if (e->impl) {
+    napi_remove_env_cleanup_hook(env, teardown, e);
+    destroy(e);
+  }
+  return make_int(env, 0);
+}
+
+/* inFlight() -> operations the kernel may still be working on, as native code counts them */
+static napi_value js_in_flight(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  struct native_engine *e = unwrap(env, info, &argc, NULL);
+  if (!e) return NULL;
+  return make_int(env, e->in_flight);
+}
+
+/* Per-environment state: each worker thread loads the addon into its own environment. */
+struct addon_data {
+  napi_ref engine_class;
+  struct native_engine *constructing; /* handed from wrap_engine to the constructor */
+};
+
+static void free_addon_data(napi_env env, void *data, void *hint) {
+  (void)hint;
+  struct addon_data *d = data;
+  napi_delete_reference(env, d->engine_class);
+  free(d);
+}
+
+/* Only wrap_engine may construct: a direct `new NativeEngine()` from JavaScript throws. */
+static napi_value engine_constructor(napi_env env, napi_callback_info info) {
+  napi_value self;
+  struct addon_data *d;
+  if (napi_get_cb_info(env, info, NULL, NULL, &self, NULL) != napi_ok ||
+      napi_get_instance_data(env, (void **)&d) != napi_ok || !d || !d->constructing) {
+    napi_throw_type_error(env, "ERR_ILLEGAL_CONSTRUCTOR", "Illegal constructor");
+    return NULL;
+  }
+  struct native_engine *e = d->constructing;
+  d->constructing = NULL;
+  if (napi_wrap(env, self, e, finalize, NULL, &e->wrapper) != napi_ok) return NULL;
+  return self;
+}
+
+static void set_uint(napi_env env, napi_value obj, const char *name, uint32_t v) {
+  napi_value n;
+  napi_create_uint32(env, v, &n);
+  napi_set_named_property(env, obj, name, n);
+}
+
+/*
+ * Wrap a freshly created engine whose completion queue holds `capacity` entries. `completions`
+ * is an Int32Array of at least 2 * capacity elements; `handler(count)` is called on the loop
+ * when `count` completions are waiting in it. On failure the engine is destroyed and an
+ * exception is pending.
+ */
+static napi_value wrap_engine(napi_env env, const struct aiofs_engine_ops *ops, void *impl,
+                              unsigned capacity, napi_value completions, napi_value handler) {
+  napi_typedarray_type type;
+  size_t length, ab_offset;
+  void *data;
+  napi_value cls, obj, ab, resource_name;
+  napi_valuetype handler_type;
+  struct addon_data *d;
+  if (napi_get_typedarray_info(env, completions, &type, &length, &data, &ab, &ab_offset) !=
+          napi_ok ||
+      type != napi_int32_array || length < 2 * (size_t)capacity ||
+      napi_typeof(env, handler, &handler_type) != napi_ok || handler_type != napi_function) {
+    ops->destroy(impl);
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE",
+                          "expected an Int32Array of 2 * capacity elements and a function");
+    return NULL;
+  }
+  struct native_engine *e = calloc(1, sizeof(*e));
+  struct slot *slots = calloc(capacity, sizeof(*slots));
+  uv_loop_t *loop = NULL;
+  if (!e || !slots || napi_get_uv_event_loop(env, &loop) != napi_ok || !loop ||
+      uv_poll_init(loop, &e->poll, ops->poll_fd(impl)) != 0) {
+    free(e);
+    free(slots);
+    ops->destroy(impl);
+    napi_throw_error(env, "ENOMEM", "cannot watch the engine on the event loop");
+    return NULL;
+  }
+  e->ops = ops;
+  e->impl = impl;
+  e->env = env;
+  e->poll.data = e;
+  e->out = data;
+  e->out_capacity = capacity;
+  e->slots = slots;
+  e->nslots = capacity;
+  e->refs = 2;
+  uv_poll_start(&e->poll, UV_READABLE, on_poll);
+  uv_unref((uv_handle_t *)&e->poll);
+
+  napi_get_instance_data(env, (void **)&d);
+  d->constructing = e;
+  napi_status st = napi_get_reference_value(env, d->engine_class, &cls);
+  if (st == napi_ok) st = napi_new_instance(env, cls, 0, NULL, &obj);
+  d->constructing = NULL;
+  if (st != napi_ok) {
+    /* Nothing wraps e: undo by hand. The poll handle closes and frees e. */
+    e->refs = 1;
+    destroy(e);
+    return NULL;
+  }
+  napi_create_reference(env, handler, 0, &e->handler);
+  napi_create_reference(env, completions, 1, &e->completions);
+  napi_create_string_utf8(env, "aiofs", NAPI_AUTO_LENGTH, &resource_name);
+  napi_async_init(env, obj, resource_name, &e->async_context);
+  napi_add_env_cleanup_hook(env, teardown, e);
+  set_uint(env, obj, "capacity", capacity);
+  return obj;
+}
+
+/*
+ * createUring(entries, sqpoll, sqThreadIdle, completions, handler) -> NativeEngine | -errno.
+ * The engine's capacity (completion queue size) is on its `capacity` property; the setup
+ * flags and features the kernel granted are on `setupFlags` and `features`.
+ */
+static napi_value js_create_uring(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  struct aiofs_uring_options o = {0};
+  bool sqpoll = false;
+  if (argc < 5 || napi_get_value_uint32(env, argv[0], &o.entries) != napi_ok ||
+      napi_get_value_bool(env, argv[1], &sqpoll) != napi_ok ||
+      napi_get_value_uint32(env, argv[2], &o.sq_thread_idle) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "createUring(entries, sqpoll, idle, "
+                                                       "completions, handler)");
+    return NULL;
+  }
+  o.sqpoll = sqpoll;
+  struct aiofs_uring *ring;
+  struct aiofs_uring_info ri;
+  int ret = aiofs_uring_create(&o, &ring, &ri);
+  if (ret < 0) return make_int(env, ret);
+  napi_value obj = wrap_engine(env, &aiofs_uring_ops, ring, ri.cq_entries, argv[3], argv[4]);
+  if (!obj) return NULL;
+  set_uint(env, obj, "sqEntries", ri.sq_entries);
+  set_uint(env, obj, "setupFlags", ri.setup_flags);
+  set_uint(env, obj, "features", ri.features);
+  return obj;
+}
+
+#define METHOD(name, fn) {name, NULL, fn, NULL, NULL, NULL, napi_default_method, NULL}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor methods[] = {
+      METHOD("prepRw", js_prep_rw),         METHOD("prepRwv", js_prep_rwv),
+      METHOD("prepFsync", js_prep_fsync),   METHOD("prepCancel", js_prep_cancel),
+      METHOD("submit", js_submit),          METHOD("pending", js_pending),
+      METHOD("reap", js_reap),              METHOD("close", js_close),
+      METHOD("inFlight", js_in_flight),
+  };
+  napi_value cls;
+  struct addon_data *d = calloc(1, sizeof(*d));
+  if (!d) return NULL;
+  if (napi_define_class(env, "NativeEngine", NAPI_AUTO_LENGTH, engine_constructor, NULL,
+                        sizeof(methods) / sizeof(methods[0]), methods, &cls) != napi_ok ||
+      napi_create_reference(env, cls, 1, &d->engine_class) != napi_ok ||
+      napi_set_instance_data(env, d, free_addon_data, NULL) != napi_ok) {
+    free(d);
+    return NULL;
+  }
+  napi_property_descriptor fns[] = {METHOD("createUring", js_create_uring)};
+  CHECK(napi_define_properties(env, exports, 1, fns));
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

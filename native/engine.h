@@ -1,0 +1,64 @@
+/*
+ * The contract between the Node-API glue (addon.c) and the kernel engines (uring.c, later aio.c).
+ *
+ * An engine queues operations described only by an opcode, an fd, memory and an offset, hands
+ * them to the kernel in batches, and reports each completion as (user, result). It knows nothing
+ * of files, paths or JavaScript. Every function returns a result >= 0 or -errno; none sets or
+ * relies on the global errno as its way to report failure.
+ */
+#ifndef AIOFS_ENGINE_H
+#define AIOFS_ENGINE_H
+
+#include <stdint.h>
+#include <sys/uio.h>
+
+/* Operation codes shared with JavaScript (src/backend/native.ts mirrors them). */
+enum aiofs_op {
+  AIOFS_OP_READ = 0,
+  AIOFS_OP_WRITE = 1,
+  AIOFS_OP_READV = 2,
+  AIOFS_OP_WRITEV = 3,
+  AIOFS_OP_FSYNC = 4,
+  AIOFS_OP_FDATASYNC = 5,
+};
+
+/* One completion as delivered to JavaScript: two int32 per entry. */
+struct aiofs_completion {
+  int32_t user;
+  int32_t result;
+};
+
+struct aiofs_engine_ops {
+  const char *name;
+  /*
+   * Queue one operation. `user` identifies it in its completion. The memory at `buf` (or every
+   * iovec) must stay valid until that completion has been reaped; `iov` itself must stay valid
+   * until then too (the kernel may read it late). Returns 0, or -EBUSY when the submission queue
+   * is full (call submit, then try again), or another -errno for an operation the engine refuses.
+   */
+  int (*prep_rw)(void *engine, int op, int fd, void *buf, uint32_t len, int64_t offset,
+                 uint32_t user);
+  int (*prep_rwv)(void *engine, int op, int fd, const struct iovec *iov, unsigned iovcnt,
+                  int64_t offset, uint32_t user);
+  int (*prep_fsync)(void *engine, int fd, int datasync, uint32_t user);
+  /* Ask the kernel to cancel the operation queued as `target`; its own completion is `user`. */
+  int (*prep_cancel)(void *engine, uint32_t target, uint32_t user);
+  /*
+   * Hand every queued operation to the kernel. Returns how many the kernel took, or -errno.
+   * -EAGAIN and -EBUSY mean the kernel took none for now: the operations stay queued, nothing is
+   * lost or submitted twice, and a later submit (best after reaping) retries them.
+   */
+  int (*submit)(void *engine);
+  /* Number of operations queued but not yet taken by the kernel. */
+  unsigned (*pending)(void *engine);
+  /* Move up to `max` available completions to `out`; returns how many, never blocks. */
+  unsigned (*reap)(void *engine, struct aiofs_completion *out, unsigned max);
+  /* Block until at least one completion is available (used only when tearing down). */
+  int (*wait)(void *engine);
+  /* The fd the event loop watches: readable when completions may be waiting. */
+  int (*poll_fd)(void *engine);
+  /* Release the kernel objects. Only called once nothing is in flight. */
+  void (*destroy)(void *engine);
+};
+
+#endif

@@ -1,0 +1,348 @@
+/*
+ * io_uring engine.
+ *
+ * Memory ordering follows the kernel's contract for the shared rings: we publish SQ entries with a
+ * store-release of the SQ tail, read the kernel's SQ head and CQ tail with load-acquire, and hand
+ * consumed CQ entries back with a store-release of the CQ head. With SQPOLL a full fence sits
+ * between publishing the tail and reading the NEED_WAKEUP flag, so that the kernel thread either
+ * sees the new tail or we see that it sleeps.
+ */
+#define _GNU_SOURCE
+#include "uring.h"
+
+#include <errno.h>
+#include <linux/io_uring.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef IORING_SETUP_SUBMIT_ALL
+#define IORING_SETUP_SUBMIT_ALL (1U << 7)
+#endif
+#ifndef IORING_SETUP_COOP_TASKRUN
+#define IORING_SETUP_COOP_TASKRUN (1U << 8)
+#endif
+#ifndef IORING_SETUP_TASKRUN_FLAG
+#define IORING_SETUP_TASKRUN_FLAG (1U << 9)
+#endif
+#ifndef IORING_SETUP_SINGLE_ISSUER
+#define IORING_SETUP_SINGLE_ISSUER (1U << 12)
+#endif
+#ifndef IORING_SQ_TASKRUN
+#define IORING_SQ_TASKRUN (1U << 2)
+#endif
+
+#define PROBE_OPS 256
+
+struct aiofs_uring {
+  int fd;
+  unsigned setup_flags;
+  unsigned features;
+
+  unsigned *sq_khead;
+  unsigned *sq_ktail;
+  unsigned *sq_kflags;
+  unsigned sq_mask;
+  unsigned sq_entries;
+  unsigned sq_tail; /* entries we have filled; published to *sq_ktail by submit */
+  struct io_uring_sqe *sqes;
+
+  unsigned *cq_khead;
+  unsigned *cq_ktail;
+  unsigned cq_mask;
+  struct io_uring_cqe *cqes;
+
+  void *sq_ring;
+  size_t sq_ring_size;
+  void *cq_ring; /* equals sq_ring with IORING_FEAT_SINGLE_MMAP */
+  size_t cq_ring_size;
+  size_t sqes_size;
+
+  unsigned char supported[PROBE_OPS];
+};
+
+static int sys_setup(unsigned entries, struct io_uring_params *p) {
+  return (int)syscall(__NR_io_uring_setup, entries, p);
+}
+
+static int sys_enter(int fd, unsigned to_submit, unsigned min_complete, unsigned flags) {
+  return (int)syscall(__NR_io_uring_enter, fd, to_submit, min_complete, flags, NULL, 0);
+}
+
+static int sys_register(int fd, unsigned opcode, void *arg, unsigned nr_args) {
+  return (int)syscall(__NR_io_uring_register, fd, opcode, arg, nr_args);
+}
+
+static void unmap(struct aiofs_uring *r) {
+  if (r->sqes && r->sqes != MAP_FAILED) munmap(r->sqes, r->sqes_size);
+  if (r->cq_ring && r->cq_ring != MAP_FAILED && r->cq_ring != r->sq_ring)
+    munmap(r->cq_ring, r->cq_ring_size);
+  if (r->sq_ring && r->sq_ring != MAP_FAILED) munmap(r->sq_ring, r->sq_ring_size);
+}
+
+/* Map the rings the kernel created for `r->fd`. Returns 0 or -errno. */
+static int map_rings(struct aiofs_uring *r, const struct io_uring_params *p) {
+  r->sq_ring_size = p->sq_off.array + p->sq_entries * sizeof(unsigned);
+  r->cq_ring_size = p->cq_off.cqes + p->cq_entries * sizeof(struct io_uring_cqe);
+  if (p->features & IORING_FEAT_SINGLE_MMAP) {
+    if (r->cq_ring_size > r->sq_ring_size) r->sq_ring_size = r->cq_ring_size;
+    r->cq_ring_size = r->sq_ring_size;
+  }
+  r->sq_ring = mmap(NULL, r->sq_ring_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+                    r->fd, IORING_OFF_SQ_RING);
+  if (r->sq_ring == MAP_FAILED) return -errno;
+  if (p->features & IORING_FEAT_SINGLE_MMAP) {
+    r->cq_ring = r->sq_ring;
+  } else {
+    r->cq_ring = mmap(NULL, r->cq_ring_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+                      r->fd, IORING_OFF_CQ_RING);
+    if (r->cq_ring == MAP_FAILED) return -errno;
+  }
+  r->sqes_size = p->sq_entries * sizeof(struct io_uring_sqe);
+  r->sqes = mmap(NULL, r->sqes_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, r->fd,
+                 IORING_OFF_SQES);
+  if (r->sqes == MAP_FAILED) return -errno;
+
+  char *sq = r->sq_ring, *cq = r->cq_ring;
+  r->sq_khead = (unsigned *)(sq + p->sq_off.head);
+  r->sq_ktail = (unsigned *)(sq + p->sq_off.tail);
+  r->sq_kflags = (unsigned *)(sq + p->sq_off.flags);
+  r->sq_mask = *(unsigned *)(sq + p->sq_off.ring_mask);
+  r->sq_entries = *(unsigned *)(sq + p->sq_off.ring_entries);
+  r->sq_tail = *r->sq_ktail;
+  /* The SQ index array maps ring slots to SQEs; an identity map lets slot i use sqes[i]. */
+  unsigned *array = (unsigned *)(sq + p->sq_off.array);
+  for (unsigned i = 0; i < r->sq_entries; i++) array[i] = i;
+
+  r->cq_khead = (unsigned *)(cq + p->cq_off.head);
+  r->cq_ktail = (unsigned *)(cq + p->cq_off.tail);
+  r->cq_mask = *(unsigned *)(cq + p->cq_off.ring_mask);
+  r->cqes = (struct io_uring_cqe *)(cq + p->cq_off.cqes);
+  return 0;
+}
+
+/* Learn which opcodes the running kernel implements. Kernels before 5.6 have no probe. */
+static int probe(struct aiofs_uring *r) {
+  size_t size = sizeof(struct io_uring_probe) + PROBE_OPS * sizeof(struct io_uring_probe_op);
+  struct io_uring_probe *p = calloc(1, size);
+  if (!p) return -ENOMEM;
+  int ret = sys_register(r->fd, IORING_REGISTER_PROBE, p, PROBE_OPS);
+  if (ret < 0) {
+    ret = -errno;
+  } else {
+    for (unsigned i = 0; i < p->ops_len && i < PROBE_OPS; i++)
+      r->supported[i] = (p->ops[i].flags & IO_URING_OP_SUPPORTED) != 0;
+  }
+  free(p);
+  return ret < 0 ? ret : 0;
+}
+
+int aiofs_uring_create(const struct aiofs_uring_options *o, struct aiofs_uring **out,
+                       struct aiofs_uring_info *info) {
+  struct aiofs_uring *r = calloc(1, sizeof(*r));
+  if (!r) return -ENOMEM;
+  r->fd = -1;
+
+  /* Flags worth having, dropped one by one (last first) while the kernel answers EINVAL. */
+  static const unsigned optional[] = {IORING_SETUP_SUBMIT_ALL,
+                                      IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
+                                      IORING_SETUP_SINGLE_ISSUER};
+  unsigned nopt = sizeof(optional) / sizeof(optional[0]);
+  struct io_uring_params p;
+  int ret;
+  for (;;) {
+    memset(&p, 0, sizeof(p));
+    p.flags = IORING_SETUP_CQSIZE;
+    p.cq_entries = o->entries * 2;
+    for (unsigned i = 0; i < nopt; i++) p.flags |= optional[i];
+    if (o->sqpoll) {
+      /* A kernel thread submits for us: SINGLE_ISSUER and COOP_TASKRUN do not apply. */
+      p.flags &= ~(IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN |
+                   IORING_SETUP_TASKRUN_FLAG);
+      p.flags |= IORING_SETUP_SQPOLL;
+      p.sq_thread_idle = o->sq_thread_idle;
+    }
+    ret = sys_setup(o->entries, &p);
+    if (ret >= 0) break;
+    ret = -errno;
+    if (ret != -EINVAL || nopt == 0) goto fail;
+    nopt--;
+  }
+  r->fd = ret;
+  r->setup_flags = p.flags;
+  r->features = p.features;
+  if (!(p.features & IORING_FEAT_NODROP)) {
+    ret = -ENOSYS; /* before 5.5: completions could be dropped */
+    goto fail;
+  }
+  ret = map_rings(r, &p);
+  if (ret < 0) goto fail;
+  ret = probe(r);
+  if (ret < 0 || !r->supported[IORING_OP_READ] || !r->supported[IORING_OP_WRITE] ||
+      !r->supported[IORING_OP_ASYNC_CANCEL]) {
+    ret = -ENOSYS; /* before 5.6 */
+    goto fail;
+  }
+
+  info->sq_entries = p.sq_entries;
+  info->cq_entries = p.cq_entries;
+  info->setup_flags = p.flags;
+  info->features = p.features;
+  *out = r;
+  return 0;
+
+fail:
+  unmap(r);
+  if (r->fd >= 0) close(r->fd);
+  free(r);
+  return ret;
+}
+
+int aiofs_uring_supports(const struct aiofs_uring *r, unsigned opcode) {
+  return opcode < PROBE_OPS && r->supported[opcode];
+}
+
+/* Next free SQE, zeroed, or NULL when the submission queue is full. */
+static struct io_uring_sqe *get_sqe(struct aiofs_uring *r) {
+  unsigned head = __atomic_load_n(r->sq_khead, __ATOMIC_ACQUIRE);
+  if (r->sq_tail - head >= r->sq_entries) return NULL;
+  struct io_uring_sqe *sqe = &r->sqes[r->sq_tail & r->sq_mask];
+  r->sq_tail++;
+  memset(sqe, 0, sizeof(*sqe));
+  return sqe;
+}
+
+static int uring_prep_rw(void *e, int op, int fd, void *buf, uint32_t len, int64_t offset,
+                         uint32_t user) {
+  if (op != AIOFS_OP_READ && op != AIOFS_OP_WRITE) return -EINVAL;
+  struct io_uring_sqe *sqe = get_sqe(e);
+  if (!sqe) return -EBUSY;
+  sqe->opcode = op == AIOFS_OP_READ ? IORING_OP_READ : IORING_OP_WRITE;
+  sqe->fd = fd;
+  sqe->addr = (uintptr_t)buf;
+  sqe->len = len;
+  sqe->off = (uint64_t)offset;
+  sqe->user_data = user;
+  return 0;
+}
+
+static int uring_prep_rwv(void *e, int op, int fd, const struct iovec *iov, unsigned iovcnt,
+                          int64_t offset, uint32_t user) {
+  if (op != AIOFS_OP_READV && op != AIOFS_OP_WRITEV) return -EINVAL;
+  struct io_uring_sqe *sqe = get_sqe(e);
+  if (!sqe) return -EBUSY;
+  sqe->opcode = op == AIOFS_OP_READV ? IORING_OP_READV : IORING_OP_WRITEV;
+  sqe->fd = fd;
+  sqe->addr = (uintptr_t)iov;
+  sqe->len = iovcnt;
+  sqe->off = (uint64_t)offset;
+  sqe->user_data = user;
+  return 0;
+}
+
+static int uring_prep_fsync(void *e, int fd, int datasync, uint32_t user) {
+  struct io_uring_sqe *sqe = get_sqe(e);
+  if (!sqe) return -EBUSY;
+  sqe->opcode = IORING_OP_FSYNC;
+  sqe->fd = fd;
+  sqe->fsync_flags = datasync ? IORING_FSYNC_DATASYNC : 0;
+  sqe->user_data = user;
+  return 0;
+}
+
+static int uring_prep_cancel(void *e, uint32_t target, uint32_t user) {
+  struct io_uring_sqe *sqe = get_sqe(e);
+  if (!sqe) return -EBUSY;
+  sqe->opcode = IORING_OP_ASYNC_CANCEL;
+  sqe->fd = -1;
+  sqe->addr = target;
+  sqe->user_data = user;
+  return 0;
+}
+
+static unsigned uring_pending(void *e) {
+  struct aiofs_uring *r = e;
+  if (r->setup_flags & IORING_SETUP_SQPOLL) return 0; /* published entries are the thread's */
+  return r->sq_tail - __atomic_load_n(r->sq_khead, __ATOMIC_ACQUIRE);
+}
+
+static int uring_submit(void *e) {
+  struct aiofs_uring *r = e;
+  __atomic_store_n(r->sq_ktail, r->sq_tail, __ATOMIC_RELEASE);
+  if (r->setup_flags & IORING_SETUP_SQPOLL) {
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (!(__atomic_load_n(r->sq_kflags, __ATOMIC_RELAXED) & IORING_SQ_NEED_WAKEUP)) return 0;
+    for (;;) {
+      if (sys_enter(r->fd, 0, 0, IORING_ENTER_SQ_WAKEUP) >= 0) return 0;
+      if (errno != EINTR) return -errno;
+    }
+  }
+  for (;;) {
+    /* Recomputed from the kernel's head on every try: an entry is never submitted twice. */
+    unsigned pending = r->sq_tail - __atomic_load_n(r->sq_khead, __ATOMIC_ACQUIRE);
+    if (pending == 0) return 0;
+    int ret = sys_enter(r->fd, pending, 0, 0);
+    if (ret >= 0) return ret;
+    if (errno != EINTR) return -errno;
+  }
+}
+
+static unsigned uring_reap(void *e, struct aiofs_completion *out, unsigned max) {
+  struct aiofs_uring *r = e;
+  unsigned head = *r->cq_khead;
+  unsigned tail = __atomic_load_n(r->cq_ktail, __ATOMIC_ACQUIRE);
+  if (head == tail) {
+    /*
+     * Nothing posted yet, but the kernel may hold completions back: deferred task work
+     * (COOP_TASKRUN) or an overflow backlog. Entering with GETEVENTS flushes both.
+     */
+    unsigned flags = __atomic_load_n(r->sq_kflags, __ATOMIC_RELAXED);
+    if (!(flags & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW))) return 0;
+    while (sys_enter(r->fd, 0, 0, IORING_ENTER_GETEVENTS) < 0 && errno == EINTR) {
+    }
+    tail = __atomic_load_n(r->cq_ktail, __ATOMIC_ACQUIRE);
+  }
+  unsigned n = 0;
+  while (head != tail && n < max) {
+    const struct io_uring_cqe *cqe = &r->cqes[head & r->cq_mask];
+    out[n].user = (int32_t)cqe->user_data;
+    out[n].result = cqe->res;
+    n++;
+    head++;
+  }
+  __atomic_store_n(r->cq_khead, head, __ATOMIC_RELEASE);
+  return n;
+}
+
+static int uring_wait(void *e) {
+  struct aiofs_uring *r = e;
+  for (;;) {
+    if (sys_enter(r->fd, 0, 1, IORING_ENTER_GETEVENTS) >= 0) return 0;
+    if (errno != EINTR) return -errno;
+  }
+}
+
+static int uring_poll_fd(void *e) { return ((struct aiofs_uring *)e)->fd; }
+
+static void uring_destroy(void *e) {
+  struct aiofs_uring *r = e;
+  unmap(r);
+  close(r->fd);
+  free(r);
+}
+
+const struct aiofs_engine_ops aiofs_uring_ops = {
+    .name = "uring",
+    .prep_rw = uring_prep_rw,
+    .prep_rwv = uring_prep_rwv,
+    .prep_fsync = uring_prep_fsync,
+    .prep_cancel = uring_prep_cancel,
+    .submit = uring_submit,
+    .pending = uring_pending,
+    .reap = uring_reap,
+    .wait = uring_wait,
+    .poll_fd = uring_poll_fd,
+    .destroy = uring_destroy,
+};

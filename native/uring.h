@@ -1,0 +1,37 @@
+/* io_uring engine: raw io_uring_setup/enter/register against <linux/io_uring.h>, no liburing. */
+#ifndef AIOFS_URING_H
+#define AIOFS_URING_H
+
+#include "engine.h"
+
+struct aiofs_uring;
+
+struct aiofs_uring_options {
+  unsigned entries;        /* submission queue size; the completion queue gets twice as many */
+  int sqpoll;              /* non-zero: a kernel thread polls the submission queue */
+  unsigned sq_thread_idle; /* SQPOLL: milliseconds before that thread sleeps */
+};
+
+/* What the kernel actually granted, for stats and for the capacity JavaScript enforces. */
+struct aiofs_uring_info {
+  unsigned sq_entries;
+  unsigned cq_entries;
+  unsigned setup_flags;
+  unsigned features;
+};
+
+extern const struct aiofs_engine_ops aiofs_uring_ops;
+
+/*
+ * Create a ring. Flags the kernel refuses with EINVAL (SINGLE_ISSUER, COOP_TASKRUN, SUBMIT_ALL)
+ * are dropped one at a time; a kernel without IORING_FEAT_NODROP or IORING_OP_READ is refused
+ * with -ENOSYS. Returns 0 and sets *out, or -errno (ENOSYS: no io_uring or too old; EPERM:
+ * kernel.io_uring_disabled or seccomp; ENOMEM: memlock limit).
+ */
+int aiofs_uring_create(const struct aiofs_uring_options *options, struct aiofs_uring **out,
+                       struct aiofs_uring_info *info);
+
+/* Non-zero when the kernel reported the io_uring opcode as supported (IORING_REGISTER_PROBE). */
+int aiofs_uring_supports(const struct aiofs_uring *ring, unsigned io_uring_opcode);
+
+#endif

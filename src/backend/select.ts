@@ -1,0 +1,95 @@
+/**
+ * Backend selection: which backends this machine has (probed for real, once per process), and
+ * building the one a context asks for. `auto` tries uring, then aio, then threads; the
+ * AIOFS_BACKEND environment variable overrides `auto`.
+ */
+import { backendUnavailable } from '../errors.js';
+import type { Backend, BackendName, CompletionSink } from './backend.js';
+import { defaultThreadsCapacity, ThreadsBackend } from './threads.js';
+import { UringBackend } from './uring.js';
+
+/** What `backends()` reports for each backend. */
+export interface BackendInfo {
+  name: BackendName;
+  available: boolean;
+  /** Why it is not available (absent when it is). */
+  reason?: string;
+}
+
+/** The settings every backend factory receives. */
+export interface BackendSettings {
+  entries: number;
+  sqpoll: boolean;
+  sqThreadIdle: number;
+}
+
+export const backendNames: readonly BackendName[] = ['uring', 'aio', 'threads'];
+
+const factories: Record<BackendName, (settings: BackendSettings, sink: CompletionSink) => Backend> = {
+  uring: (settings, sink) => new UringBackend(settings, sink),
+  aio: () => {
+    throw backendUnavailable('aio', 'Linux AIO is not part of this build yet');
+  },
+  threads: (settings, sink) => new ThreadsBackend(Math.min(settings.entries, defaultThreadsCapacity()), sink),
+};
+
+const probeSink: CompletionSink = {
+  complete() {
+    throw new Error('a probe never starts a request');
+  },
+};
+
+let probed: BackendInfo[] | undefined;
+
+function reasonOf(error: unknown): string {
+  const message = (error as Error).message ?? String(error);
+  return message.replace(/^aiofs: the '\w+' backend is not available: /, '');
+}
+
+/** Each backend, whether it works on this machine, and if not, why. Probed once per process. */
+export function backends(): BackendInfo[] {
+  probed ??= backendNames.map((name) => {
+    try {
+      factories[name]({ entries: 4, sqpoll: false, sqThreadIdle: 0 }, probeSink).close();
+      return { name, available: true };
+    } catch (error) {
+      return { name, available: false, reason: reasonOf(error) };
+    }
+  });
+  return probed.map((info) => ({ ...info }));
+}
+
+let warnedAboutEnv = false;
+
+/** The backend AIOFS_BACKEND asks for, or 'auto' (warning once about a value we do not know). */
+function fromEnvironment(): BackendName | 'auto' {
+  const value = process.env.AIOFS_BACKEND;
+  if (value === undefined || value === '' || value === 'auto') return 'auto';
+  if ((backendNames as readonly string[]).includes(value)) return value as BackendName;
+  if (!warnedAboutEnv) {
+    warnedAboutEnv = true;
+    process.emitWarning(`AIOFS_BACKEND=${value} is not one of auto, ${backendNames.join(', ')}; using auto`, {
+      code: 'AIOFS_BAD_BACKEND',
+    });
+  }
+  return 'auto';
+}
+
+/**
+ * Build the backend `requested` names. An explicit name that cannot run here throws an error
+ * saying why; `auto` takes the first that works.
+ */
+export function createBackend(requested: BackendName | 'auto', settings: BackendSettings, sink: CompletionSink): Backend {
+  const name = requested === 'auto' ? fromEnvironment() : requested;
+  if (name !== 'auto') return factories[name](settings, sink);
+  const reasons: string[] = [];
+  for (const candidate of backendNames) {
+    if (probed?.find((info) => info.name === candidate)?.available === false) continue;
+    try {
+      return factories[candidate](settings, sink);
+    } catch (error) {
+      reasons.push(`${candidate}: ${reasonOf(error)}`);
+    }
+  }
+  throw backendUnavailable('auto', reasons.join('; '));
+}

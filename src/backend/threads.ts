@@ -1,0 +1,73 @@
+/**
+ * The thread-pool backend: every operation through node:fs, that is libuv's worker threads.
+ * It runs wherever Node runs (macOS, Windows, containers that refuse io_uring). A request handed
+ * to libuv cannot be taken back, so only requests still waiting in the context's queue can be
+ * cancelled; the capacity is kept small (a few per pool thread) so that most waiting happens
+ * in that queue, where an abort still works.
+ */
+import fs from 'node:fs';
+import { constants } from 'node:os';
+import { type Backend, type CompletionSink, Op, type Request } from './backend.js';
+
+const MAX_RW_COUNT = 0x7ffff000; // what Linux transfers at most in one call; the other engines clamp too
+const IOV_MAX = 1024;
+
+export function defaultThreadsCapacity(): number {
+  const pool = Number.parseInt(process.env.UV_THREADPOOL_SIZE ?? '', 10);
+  return 4 * (Number.isInteger(pool) && pool > 0 ? pool : 4);
+}
+
+export class ThreadsBackend implements Backend {
+  readonly name = 'threads' as const;
+
+  constructor(
+    readonly capacity: number,
+    private readonly sink: CompletionSink,
+  ) {}
+
+  start(request: Request): boolean {
+    const done = (error: NodeJS.ErrnoException | null, result?: number) =>
+      this.sink.complete(request, error ? (error.errno ?? -constants.errno.EIO) : (result ?? 0));
+    const { fd, offset } = request;
+    if (typeof offset === 'bigint' && request.op !== Op.Read) {
+      // Offsets beyond 2^53 arrive as bigint; node:fs's write, readv and writev would silently
+      // treat one as "the current position", so refuse instead of writing in the wrong place.
+      queueMicrotask(() => this.sink.complete(request, -constants.errno.EOVERFLOW));
+      return true;
+    }
+    try {
+      switch (request.op) {
+        case Op.Read:
+        case Op.Write: {
+          const view = request.data as NodeJS.ArrayBufferView;
+          const length = Math.min(view.byteLength, MAX_RW_COUNT);
+          if (request.op === Op.Read) fs.read(fd, view, 0, length, offset, done);
+          else fs.write(fd, view, 0, length, offset as number, done);
+          break;
+        }
+        case Op.Readv:
+          fs.readv(fd, (request.data as NodeJS.ArrayBufferView[]).slice(0, IOV_MAX), offset as number, done);
+          break;
+        case Op.Writev:
+          fs.writev(fd, (request.data as NodeJS.ArrayBufferView[]).slice(0, IOV_MAX), offset as number, done);
+          break;
+        case Op.Fsync:
+          fs.fsync(fd, (error) => done(error, 0));
+          break;
+        case Op.Fdatasync:
+          fs.fdatasync(fd, (error) => done(error, 0));
+          break;
+      }
+    } catch (error) {
+      const errno = (error as NodeJS.ErrnoException).errno ?? -constants.errno.EINVAL;
+      queueMicrotask(() => this.sink.complete(request, errno));
+    }
+    return true;
+  }
+
+  cancel(): void {
+    // libuv cannot take back work it has started; the request completes with its real result.
+  }
+
+  close(): void {}
+}

@@ -1,0 +1,262 @@
+/**
+ * IoContext: the low-level API. It validates every argument before anything reaches a backend,
+ * turns each call into a Request, keeps at most `backend.capacity` requests started (the rest
+ * wait in a queue: backpressure, never an error), wires AbortSignals to cancellation, and
+ * settles each promise from the backend's result.
+ */
+import { constants } from 'node:os';
+import { type Backend, type BackendName, type CompletionSink, Op, Request, RequestState, syscallOf } from './backend/backend.js';
+import { abortError, invalidState, systemError } from './errors.js';
+import { FifoQueue, type RequestQueue } from './sched/queue.js';
+import {
+  validateBuffer,
+  validateBufferArray,
+  validateFd,
+  validateKnownKeys,
+  validateObject,
+  validateOffset,
+  validateSignal,
+} from './validate.js';
+
+const { ECANCELED, EINTR } = constants.errno;
+
+/** Options accepted by every operation. */
+export interface OperationOptions {
+  /** Aborting rejects the operation with an `AbortError` unless it already completed. */
+  signal?: AbortSignal;
+}
+
+/** Counters since the context was created. */
+export interface ContextStats {
+  /** Operations handed to the backend. */
+  submitted: number;
+  /** Operations whose result came back (success or error). */
+  completed: number;
+  /** Operations handed to the backend and not yet completed. */
+  inFlight: number;
+  /** Operations waiting for room under the in-flight cap. */
+  queued: number;
+}
+
+const operationOptionKeys: ReadonlySet<string> = new Set(['signal']);
+
+function signalOf(options: unknown): AbortSignal | undefined {
+  if (options === undefined) return undefined;
+  const checked = validateObject(options, 'options')!;
+  validateKnownKeys(checked, operationOptionKeys, 'options');
+  return validateSignal(checked.signal, 'options.signal');
+}
+
+export class IoContext {
+  /** Which backend carries this context's operations. */
+  readonly backend: BackendName;
+  readonly #backend: Backend;
+  readonly #queue: RequestQueue<Request> = new FifoQueue<Request>();
+  #queued = 0;
+  #inFlight = 0;
+  #submitted = 0;
+  #completed = 0;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  #onIdle: (() => void) | undefined;
+  #drainScheduled = false;
+
+  /** @internal Use createContext(). */
+  constructor(makeBackend: (sink: CompletionSink) => Backend) {
+    this.#backend = makeBackend({ complete: (request, result) => this.#complete(request, result) });
+    this.backend = this.#backend.name;
+  }
+
+  /** Read into `buffer` (all of it) from `offset`; resolves with the number of bytes read (0 at EOF). */
+  read(fd: number, buffer: ArrayBufferView, offset?: number | bigint, options?: OperationOptions): Promise<number> {
+    try {
+      this.#checkOpen();
+      return this.#enqueue(new Request(Op.Read, validateFd(fd), validateBuffer(buffer), validateOffset(offset), signalOf(options)));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Write all of `buffer` at `offset`; resolves with the number of bytes written (a short write is possible). */
+  write(fd: number, buffer: ArrayBufferView, offset?: number | bigint, options?: OperationOptions): Promise<number> {
+    try {
+      this.#checkOpen();
+      return this.#enqueue(new Request(Op.Write, validateFd(fd), validateBuffer(buffer), validateOffset(offset), signalOf(options)));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Scatter read into `buffers` in order (at most 1024 of them are used, as IOV_MAX allows). */
+  readv(fd: number, buffers: ArrayBufferView[], offset?: number | bigint, options?: OperationOptions): Promise<number> {
+    try {
+      this.#checkOpen();
+      return this.#enqueue(new Request(Op.Readv, validateFd(fd), validateBufferArray(buffers), validateOffset(offset), signalOf(options)));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Gather write from `buffers` in order (at most 1024 of them are used, as IOV_MAX allows). */
+  writev(fd: number, buffers: ArrayBufferView[], offset?: number | bigint, options?: OperationOptions): Promise<number> {
+    try {
+      this.#checkOpen();
+      return this.#enqueue(new Request(Op.Writev, validateFd(fd), validateBufferArray(buffers), validateOffset(offset), signalOf(options)));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Flush the file's data and metadata to stable storage. Resolves with 0. */
+  fsync(fd: number, options?: OperationOptions): Promise<number> {
+    try {
+      this.#checkOpen();
+      return this.#enqueue(new Request(Op.Fsync, validateFd(fd), null, 0, signalOf(options)));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Flush the file's data (and the metadata needed to read it back) to stable storage. Resolves with 0. */
+  fdatasync(fd: number, options?: OperationOptions): Promise<number> {
+    try {
+      this.#checkOpen();
+      return this.#enqueue(new Request(Op.Fdatasync, validateFd(fd), null, 0, signalOf(options)));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  stats(): ContextStats {
+    return { submitted: this.#submitted, completed: this.#completed, inFlight: this.#inFlight, queued: this.#queued };
+  }
+
+  /** True once close() was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Stop accepting operations, let every accepted one finish, then release the backend.
+   * Idempotent: every call returns the same promise.
+   */
+  close(): Promise<void> {
+    if (!this.#closing) {
+      this.#closed = true;
+      this.#closing = new Promise<void>((resolve) => {
+        this.#onIdle = resolve;
+      });
+      this.#finishCloseIfIdle();
+    }
+    return this.#closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** Settle a request with the backend's result: a byte count, or a negative errno. */
+  #complete(request: Request, result: number): void {
+    this.#inFlight--;
+    this.#completed++;
+    request.state = RequestState.Done;
+    if (request.onAbort) request.signal!.removeEventListener('abort', request.onAbort);
+    if (result >= 0) {
+      request.resolve(result);
+    } else if (request.abortRequested && (result === -ECANCELED || result === -EINTR)) {
+      request.reject(abortError(request.signal!));
+    } else {
+      request.reject(systemError(result, syscallOf[request.op]));
+    }
+    if (this.#queued > 0) this.#drain();
+    else if (this.#closed) this.#finishCloseIfIdle();
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw invalidState('the IoContext is closed');
+  }
+
+  #enqueue(request: Request): Promise<number> {
+    const promise = new Promise<number>((resolve, reject) => {
+      request.resolve = resolve;
+      request.reject = reject;
+    });
+    const signal = request.signal;
+    if (signal) {
+      if (signal.aborted) {
+        request.state = RequestState.Done;
+        request.reject(abortError(signal));
+        return promise;
+      }
+      request.onAbort = () => this.#abort(request);
+      signal.addEventListener('abort', request.onAbort, { once: true });
+    }
+    if (this.#queued === 0 && this.#inFlight < this.#backend.capacity && this.#backend.start(request)) {
+      this.#started(request);
+    } else {
+      this.#queue.push(request);
+      this.#queued++;
+      if (this.#inFlight === 0) this.#scheduleDrain();
+    }
+    return promise;
+  }
+
+  #started(request: Request): void {
+    request.state = RequestState.Started;
+    this.#inFlight++;
+    this.#submitted++;
+  }
+
+  /** Start queued requests while there is room. */
+  #drain(): void {
+    const queue = this.#queue;
+    while (this.#queued > 0 && this.#inFlight < this.#backend.capacity) {
+      const request = queue.peek()!;
+      if (request.state !== RequestState.Queued) {
+        queue.shift(); // aborted while waiting
+        continue;
+      }
+      if (!this.#backend.start(request)) {
+        // No room in the backend although under the cap: try again soon, even with nothing in flight.
+        this.#scheduleDrain();
+        return;
+      }
+      queue.shift();
+      this.#queued--;
+      this.#started(request);
+    }
+    if (this.#queued === 0) {
+      while (queue.length > 0) queue.shift(); // drop aborted leftovers
+      if (this.#closed) this.#finishCloseIfIdle();
+    }
+  }
+
+  #scheduleDrain(): void {
+    if (this.#drainScheduled) return;
+    this.#drainScheduled = true;
+    setImmediate(() => {
+      this.#drainScheduled = false;
+      this.#drain();
+    });
+  }
+
+  #abort(request: Request): void {
+    if (request.state === RequestState.Queued) {
+      request.state = RequestState.Done;
+      this.#queued--;
+      request.reject(abortError(request.signal!));
+      if (this.#queued === 0) this.#drain();
+    } else if (request.state === RequestState.Started && !request.abortRequested) {
+      request.abortRequested = true;
+      this.#backend.cancel(request);
+    }
+  }
+
+  #finishCloseIfIdle(): void {
+    if (!this.#onIdle || this.#inFlight > 0 || this.#queued > 0) return;
+    const resolve = this.#onIdle;
+    this.#onIdle = undefined;
+    this.#backend.close();
+    resolve();
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * Every error aiofs raises is built here, so that each message and code lives in one place and
+ * matches what Node.js itself would produce for the same mistake.
+ */
+import { getSystemErrorMap, inspect } from 'node:util';
+
+/** An error from the kernel, shaped like the ones node:fs produces. */
+export interface SystemError extends Error {
+  /** Symbolic name, e.g. `'ENOENT'`. */
+  code: string;
+  /** Negative errno, as in Node.js (`-2` for ENOENT). */
+  errno: number;
+  /** The system call that failed, e.g. `'read'`. */
+  syscall: string;
+  path?: string;
+  dest?: string;
+}
+
+/** An error whose `code` says which rule the caller broke, as Node's own errors do. */
+export interface CodedError extends Error {
+  code: string;
+}
+
+let systemErrorMap: Map<number, [string, string]> | undefined;
+
+/** The kernel's error `errno` (negative, or positive) as a Node-style error. */
+export function systemError(errno: number, syscall: string, path?: string, dest?: string): SystemError {
+  const negative = -Math.abs(errno);
+  systemErrorMap ??= getSystemErrorMap();
+  const [code, description] = systemErrorMap.get(negative) ?? [`Unknown system error ${negative}`, 'unknown error'];
+  let message = `${code}: ${description}, ${syscall}`;
+  if (path !== undefined) message += ` '${path}'`;
+  if (dest !== undefined) message += ` -> '${dest}'`;
+  const error = new Error(message) as SystemError;
+  error.errno = negative;
+  error.code = code;
+  error.syscall = syscall;
+  if (path !== undefined) error.path = path;
+  if (dest !== undefined) error.dest = dest;
+  return error;
+}
+
+/** Node's AbortError: `name === 'AbortError'`, `code === 'ABORT_ERR'`, the signal's reason as `cause`. */
+export class AbortError extends Error {
+  readonly code = 'ABORT_ERR';
+  constructor(message = 'The operation was aborted', options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'AbortError';
+  }
+}
+
+export function abortError(signal: AbortSignal): AbortError {
+  return new AbortError(undefined, { cause: signal.reason });
+}
+
+function coded<E extends Error>(error: E, code: string): E & CodedError {
+  const result = error as E & CodedError;
+  result.code = code;
+  // Node's stacks read `TypeError [ERR_X]: message`: V8 formats the stack on first access, with
+  // the name it has then; afterwards the name is the plain class name again.
+  Object.defineProperty(result, 'name', { value: `${error.name} [${code}]`, configurable: true });
+  void result.stack;
+  delete (result as { name?: string }).name;
+  return result;
+}
+
+/** How Node describes a received value at the end of an argument error. */
+function describeReceived(value: unknown): string {
+  if (value === null || value === undefined) return ` Received ${value}`;
+  if (typeof value === 'function') return ` Received function ${value.name || '<anonymous>'}`;
+  if (typeof value === 'object') {
+    const name = (value as object).constructor?.name;
+    return name ? ` Received an instance of ${name}` : ` Received ${inspect(value, { depth: -1 })}`;
+  }
+  let shown = inspect(value, { colors: false });
+  if (shown.length > 28) shown = `${shown.slice(0, 25)}...`;
+  return ` Received type ${typeof value} (${shown})`;
+}
+
+function formatList(items: readonly string[]): string {
+  if (items.length <= 2) return items.join(' or ');
+  return `${items.slice(0, -1).join(', ')}, or ${items[items.length - 1]}`;
+}
+
+/** `ERR_INVALID_ARG_TYPE`: `name` should have been one of `expected` (types or class names). */
+export function invalidArgType(name: string, expected: readonly string[], actual: unknown): TypeError & CodedError {
+  const what = name.includes('.') ? `"${name}" property` : `"${name}" argument`;
+  const types = expected.filter((e) => e[0] === e[0].toLowerCase());
+  const classes = expected.filter((e) => e[0] !== e[0].toLowerCase());
+  const parts: string[] = [];
+  if (types.length) parts.push(`of type ${formatList(types)}`);
+  if (classes.length) parts.push(`an instance of ${formatList(classes)}`);
+  return coded(new TypeError(`The ${what} must be ${parts.join(' or ')}.${describeReceived(actual)}`), 'ERR_INVALID_ARG_TYPE');
+}
+
+/** `ERR_INVALID_ARG_VALUE`: the type is right but the value is not acceptable. */
+export function invalidArgValue(name: string, value: unknown, reason = 'is invalid'): TypeError & CodedError {
+  const what = name.includes('.') ? 'property' : 'argument';
+  return coded(
+    new TypeError(`The ${what} '${name}' ${reason}. Received ${inspect(value)}`),
+    'ERR_INVALID_ARG_VALUE',
+  );
+}
+
+/** `ERR_OUT_OF_RANGE`, worded as Node does: `It must be >= 0 && <= 2147483647. Received -1`. */
+export function outOfRange(name: string, range: string, received: unknown): RangeError & CodedError {
+  let shown = typeof received === 'bigint' ? `${received}n` : inspect(received);
+  if (typeof received === 'number' && Number.isInteger(received) && Math.abs(received) > 2 ** 32) {
+    shown = String(received).replace(/\B(?=(\d{3})+(?!\d))/g, '_');
+  }
+  return coded(
+    new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${shown}`),
+    'ERR_OUT_OF_RANGE',
+  );
+}
+
+/** `ERR_INVALID_STATE`: the object cannot do this any more (a closed context, for one). */
+export function invalidState(what: string): Error & CodedError {
+  return coded(new Error(`Invalid state: ${what}`), 'ERR_INVALID_STATE');
+}
+
+/** A backend that was asked for by name but cannot run here; `reason` says why. */
+export function backendUnavailable(name: string, reason: string): Error & CodedError {
+  return coded(new Error(`aiofs: the '${name}' backend is not available: ${reason}`), 'ERR_AIOFS_BACKEND_UNAVAILABLE');
+}
+
+/** The compiled addon could not be loaded; `detail` names where we looked and what failed. */
+export function nativeUnavailable(detail: string): Error & CodedError {
+  return coded(new Error(`aiofs: the native addon could not be loaded: ${detail}`), 'ERR_AIOFS_NATIVE');
+}

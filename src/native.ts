@@ -1,0 +1,76 @@
+/**
+ * Finds and loads the compiled addon: an explicit path (AIOFS_NATIVE), then a prebuilt binary
+ * for this platform, then the node-gyp build. Loading is lazy, so that the `threads` backend
+ * works even where no addon could be built.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { nativeUnavailable } from './errors.js';
+
+/** A kernel engine as the addon exposes it (native/addon.c documents each method). */
+export interface NativeEngine {
+  readonly capacity: number;
+  readonly sqEntries?: number;
+  readonly setupFlags?: number;
+  readonly features?: number;
+  prepRw(op: number, fd: number, buffer: ArrayBufferView, offset: number | bigint, user: number): number;
+  prepRwv(op: number, fd: number, buffers: ArrayBufferView[], offset: number | bigint, user: number): number;
+  prepFsync(fd: number, datasync: boolean, user: number): number;
+  prepCancel(target: number, user: number): number;
+  submit(): number;
+  pending(): number;
+  reap(): number;
+  close(): number;
+  inFlight(): number;
+}
+
+export interface NativeAddon {
+  createUring?(
+    entries: number,
+    sqpoll: boolean,
+    sqThreadIdle: number,
+    completions: Int32Array,
+    handler: (count: number) => void,
+  ): NativeEngine | number;
+}
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+let loaded: NativeAddon | undefined;
+let failure: Error | undefined;
+
+function candidates(): string[] {
+  const list: string[] = [];
+  if (process.env.AIOFS_NATIVE) list.push(process.env.AIOFS_NATIVE);
+  list.push(
+    `${root}prebuilds/${process.platform}-${process.arch}/aiofs.node`,
+    `${root}build/Release/aiofs.node`,
+    `${root}build/Debug/aiofs.node`,
+  );
+  return list;
+}
+
+/** The addon, or throws an error naming every place looked at and why each failed. */
+export function loadNative(): NativeAddon {
+  if (loaded) return loaded;
+  if (failure) throw failure;
+  const require = createRequire(import.meta.url);
+  const tried: string[] = [];
+  for (const path of candidates()) {
+    if (!existsSync(path)) {
+      tried.push(`${path} (missing)`);
+      continue;
+    }
+    try {
+      loaded = require(path) as NativeAddon;
+      return loaded;
+    } catch (error) {
+      tried.push(`${path} (${(error as Error).message})`);
+    }
+  }
+  failure = nativeUnavailable(
+    `looked for ${tried.join(', ')}. Build it with \`npm install\` or \`npx node-gyp rebuild\` ` +
+      '(needs python3, make and a C compiler).',
+  );
+  throw failure;
+}

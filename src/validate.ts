@@ -1,0 +1,92 @@
+/**
+ * Argument checks run before anything reaches a backend. Each throws the error Node would throw
+ * for the same mistake (see errors.ts); each returns the normalised value.
+ */
+import { invalidArgType, invalidArgValue, outOfRange } from './errors.js';
+
+const INT32_MAX = 2 ** 31 - 1;
+const INT64_MAX = 2n ** 63n - 1n;
+
+export function validateInteger(value: unknown, name: string, min: number, max: number): number {
+  if (typeof value !== 'number') throw invalidArgType(name, ['number'], value);
+  if (!Number.isInteger(value)) throw outOfRange(name, 'an integer', value);
+  if (value < min || value > max) throw outOfRange(name, `>= ${min} && <= ${max}`, value);
+  return value;
+}
+
+/** A file descriptor: an int32 >= 0. */
+export function validateFd(fd: unknown): number {
+  return validateInteger(fd, 'fd', 0, INT32_MAX);
+}
+
+/** A file offset: a non-negative safe integer, or a non-negative bigint below 2^63. */
+export function validateOffset(offset: unknown, name = 'offset'): number | bigint {
+  if (offset === undefined) return 0;
+  if (typeof offset === 'bigint') {
+    if (offset < 0n || offset > INT64_MAX) throw outOfRange(name, `>= 0n && <= ${INT64_MAX}n`, offset);
+    return offset <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(offset) : offset;
+  }
+  if (typeof offset !== 'number') throw invalidArgType(name, ['number', 'bigint'], offset);
+  if (!Number.isInteger(offset)) throw outOfRange(name, 'an integer', offset);
+  if (offset < 0 || offset > Number.MAX_SAFE_INTEGER) {
+    throw outOfRange(name, `>= 0 && <= ${Number.MAX_SAFE_INTEGER}`, offset);
+  }
+  return offset;
+}
+
+function isDetached(buffer: ArrayBufferLike): boolean {
+  if (buffer.byteLength !== 0 || !(buffer instanceof ArrayBuffer)) return false;
+  try {
+    new Uint8Array(buffer); // throws only on a detached buffer
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/** Any ArrayBufferView whose memory is still there (not detached). */
+export function validateBuffer(buffer: unknown, name = 'buffer'): ArrayBufferView {
+  if (!ArrayBuffer.isView(buffer)) throw invalidArgType(name, ['Buffer', 'TypedArray', 'DataView'], buffer);
+  let length: number;
+  try {
+    length = buffer.byteLength; // a DataView over a detached buffer throws here
+  } catch {
+    throw invalidArgValue(name, buffer, 'is backed by a detached ArrayBuffer');
+  }
+  if (length === 0 && isDetached(buffer.buffer)) {
+    throw invalidArgValue(name, buffer, 'is backed by a detached ArrayBuffer');
+  }
+  return buffer;
+}
+
+export function validateBufferArray(buffers: unknown, name = 'buffers'): ArrayBufferView[] {
+  if (!Array.isArray(buffers)) throw invalidArgType(name, ['Array'], buffers);
+  for (let i = 0; i < buffers.length; i++) validateBuffer(buffers[i], `${name}[${i}]`);
+  return buffers as ArrayBufferView[];
+}
+
+export function validateObject(value: unknown, name: string): Record<string, unknown> | undefined {
+  if (value === undefined) return undefined;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw invalidArgType(name, ['object'], value);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** Rejects any own key of `options` that is not in `known`. */
+export function validateKnownKeys(options: Record<string, unknown>, known: ReadonlySet<string>, name: string): void {
+  for (const key of Object.keys(options)) {
+    if (!known.has(key)) throw invalidArgValue(`${name}.${key}`, options[key], 'is not a known option');
+  }
+}
+
+export function validateSignal(signal: unknown, name: string): AbortSignal | undefined {
+  if (signal === undefined) return undefined;
+  if (!(signal instanceof AbortSignal)) throw invalidArgType(name, ['AbortSignal'], signal);
+  return signal;
+}
+
+export function validateBoolean(value: unknown, name: string): boolean {
+  if (typeof value !== 'boolean') throw invalidArgType(name, ['boolean'], value);
+  return value;
+}
