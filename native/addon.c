@@ -527,6 +527,24 @@ static napi_value js_create_uring(napi_env env, napi_callback_info info) {
   return obj;
 }
 
+/*
+ * misalignment(view, alignment) -> the view's start address modulo `alignment` (a power of two),
+ * or -EINVAL. ArrayBuffer memory never moves, so JavaScript can carve aligned views from it.
+ */
+static napi_value js_misalignment(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  void *data;
+  size_t length;
+  uint32_t alignment;
+  if (argc < 2 || get_memory(env, argv[0], &data, &length) < 0 ||
+      napi_get_value_uint32(env, argv[1], &alignment) != napi_ok || alignment == 0 ||
+      (alignment & (alignment - 1)) != 0)
+    return make_int(env, -EINVAL);
+  return make_int(env, (int64_t)((uintptr_t)data & (alignment - 1)));
+}
+
 #define METHOD(name, fn) {name, NULL, fn, NULL, NULL, NULL, napi_default_method, NULL}
 
 static napi_value init(napi_env env, napi_value exports) {
@@ -547,8 +565,9 @@ static napi_value init(napi_env env, napi_value exports) {
     free(d);
     return NULL;
   }
-  napi_property_descriptor fns[] = {METHOD("createUring", js_create_uring)};
-  CHECK(napi_define_properties(env, exports, 1, fns));
+  napi_property_descriptor fns[] = {METHOD("createUring", js_create_uring),
+                                    METHOD("misalignment", js_misalignment)};
+  CHECK(napi_define_properties(env, exports, sizeof(fns) / sizeof(fns[0]), fns));
   return exports;
 }
 

@@ -70,9 +70,9 @@ function describeReceived(value: unknown): string {
   if (typeof value === 'function') return ` Received function ${value.name || '<anonymous>'}`;
   if (typeof value === 'object') {
     const name = (value as object).constructor?.name;
-    return name ? ` Received an instance of ${name}` : ` Received ${inspect(value, { depth: -1 })}`;
+    return name ? ` Received an instance of ${name}` : ` Received ${show(value)}`;
   }
-  let shown = inspect(value, { colors: false });
+  let shown = show(value);
   if (shown.length > 28) shown = `${shown.slice(0, 25)}...`;
   return ` Received type ${typeof value} (${shown})`;
 }
@@ -93,18 +93,24 @@ export function invalidArgType(name: string, expected: readonly string[], actual
   return coded(new TypeError(`The ${what} must be ${parts.join(' or ')}.${describeReceived(actual)}`), 'ERR_INVALID_ARG_TYPE');
 }
 
+/** inspect(), except that values it cannot show (a detached DataView throws) get their class name. */
+function show(value: unknown): string {
+  try {
+    return inspect(value, { depth: 0, breakLength: Infinity });
+  } catch {
+    return `an instance of ${(value as object).constructor?.name ?? 'Object'}`;
+  }
+}
+
 /** `ERR_INVALID_ARG_VALUE`: the type is right but the value is not acceptable. */
 export function invalidArgValue(name: string, value: unknown, reason = 'is invalid'): TypeError & CodedError {
   const what = name.includes('.') ? 'property' : 'argument';
-  return coded(
-    new TypeError(`The ${what} '${name}' ${reason}. Received ${inspect(value)}`),
-    'ERR_INVALID_ARG_VALUE',
-  );
+  return coded(new TypeError(`The ${what} '${name}' ${reason}. Received ${show(value)}`), 'ERR_INVALID_ARG_VALUE');
 }
 
 /** `ERR_OUT_OF_RANGE`, worded as Node does: `It must be >= 0 && <= 2147483647. Received -1`. */
 export function outOfRange(name: string, range: string, received: unknown): RangeError & CodedError {
-  let shown = typeof received === 'bigint' ? `${received}n` : inspect(received);
+  let shown = typeof received === 'bigint' ? `${received}n` : show(received);
   if (typeof received === 'number' && Number.isInteger(received) && Math.abs(received) > 2 ** 32) {
     shown = String(received).replace(/\B(?=(\d{3})+(?!\d))/g, '_');
   }

@@ -13,6 +13,7 @@ export type { BackendName } from './backend/backend.js';
 export { backends } from './backend/select.js';
 export type { BackendInfo } from './backend/select.js';
 export { AbortError } from './errors.js';
+export { allocAligned } from './direct/aligned.js';
 export type { SystemError, CodedError } from './errors.js';
 
 /** Options of createContext(). */

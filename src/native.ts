@@ -33,6 +33,7 @@ export interface NativeAddon {
     completions: Int32Array,
     handler: (count: number) => void,
   ): NativeEngine | number;
+  misalignment?(view: ArrayBufferView, alignment: number): number;
 }
 
 const root = fileURLToPath(new URL('../../', import.meta.url));

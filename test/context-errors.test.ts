@@ -1,0 +1,110 @@
+/** Every way an IoContext call can be wrong, and the error each one gets. */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { after, before, it } from 'node:test';
+import { createContext, type IoContext } from '../src/index.js';
+import { forEachBackend } from './support/backends.js';
+import { openWith, pattern, scratchDir } from './support/files.js';
+
+const timeout = 10_000;
+
+function expectCode(code: string, type: ErrorConstructor | TypeErrorConstructor | RangeErrorConstructor = Error) {
+  return (error: unknown) => {
+    assert.ok(error instanceof type, `expected a ${type.name}, got ${error}`);
+    assert.equal((error as { code?: string }).code, code, String(error));
+    return true;
+  };
+}
+
+forEachBackend('IoContext errors', (backend) => {
+  let ctx: IoContext;
+  let fd: number;
+  before(() => {
+    ctx = createContext({ backend });
+    fd = openWith(pattern(100)).fd;
+  });
+  after(async () => {
+    await ctx.close();
+    fs.closeSync(fd);
+  });
+
+  it('rejects a bad fd before any I/O', { timeout }, async () => {
+    const buffer = Buffer.alloc(1);
+    await assert.rejects(ctx.read('3' as never, buffer, 0), expectCode('ERR_INVALID_ARG_TYPE', TypeError));
+    await assert.rejects(ctx.read(-1, buffer, 0), expectCode('ERR_OUT_OF_RANGE', RangeError));
+    await assert.rejects(ctx.read(1.5, buffer, 0), expectCode('ERR_OUT_OF_RANGE', RangeError));
+    await assert.rejects(ctx.read(2 ** 31, buffer, 0), expectCode('ERR_OUT_OF_RANGE', RangeError));
+    await assert.rejects(ctx.fsync(NaN), expectCode('ERR_OUT_OF_RANGE', RangeError));
+    assert.equal(ctx.stats().submitted, 0);
+  });
+
+  it('rejects bad offsets', { timeout }, async () => {
+    const buffer = Buffer.alloc(1);
+    for (const offset of [-1, 0.5, NaN, Infinity, 2 ** 53, -1n, 2n ** 63n]) {
+      await assert.rejects(ctx.read(fd, buffer, offset as number), expectCode('ERR_OUT_OF_RANGE', RangeError), String(offset));
+    }
+    for (const offset of ['0', null, {}, [0]]) {
+      await assert.rejects(ctx.write(fd, buffer, offset as never), expectCode('ERR_INVALID_ARG_TYPE', TypeError), String(offset));
+    }
+  });
+
+  it('rejects what is not an ArrayBufferView, and detached memory', { timeout }, async () => {
+    for (const bad of [null, undefined, 'abc', 42, [1, 2], new ArrayBuffer(4), { byteLength: 4 }]) {
+      await assert.rejects(ctx.read(fd, bad as never, 0), expectCode('ERR_INVALID_ARG_TYPE', TypeError));
+    }
+    const bytes = new Uint8Array(16);
+    structuredClone(bytes.buffer, { transfer: [bytes.buffer] });
+    await assert.rejects(ctx.read(fd, bytes, 0), expectCode('ERR_INVALID_ARG_VALUE', TypeError));
+    const view = new DataView(new ArrayBuffer(8));
+    structuredClone(view.buffer, { transfer: [view.buffer] });
+    await assert.rejects(ctx.write(fd, view, 0), expectCode('ERR_INVALID_ARG_VALUE', TypeError));
+    await assert.rejects(ctx.readv(fd, [Buffer.alloc(1), 'x' as never], 0), expectCode('ERR_INVALID_ARG_TYPE', TypeError));
+    await assert.rejects(ctx.writev(fd, Buffer.alloc(1) as never, 0), expectCode('ERR_INVALID_ARG_TYPE', TypeError));
+  });
+
+  it('rejects unknown options and a signal that is not an AbortSignal', { timeout }, async () => {
+    const buffer = Buffer.alloc(1);
+    await assert.rejects(ctx.read(fd, buffer, 0, { bogus: 1 } as never), expectCode('ERR_INVALID_ARG_VALUE', TypeError));
+    await assert.rejects(ctx.read(fd, buffer, 0, { signal: {} } as never), expectCode('ERR_INVALID_ARG_TYPE', TypeError));
+    await assert.rejects(ctx.read(fd, buffer, 0, null as never), expectCode('ERR_INVALID_ARG_TYPE', TypeError));
+  });
+
+  it('turns kernel errors into Node-style errors with code, errno and syscall', { timeout }, async () => {
+    const closed = fs.openSync(scratchDir(), 'r');
+    fs.closeSync(closed);
+    const error = await ctx.read(closed, Buffer.alloc(1), 0).catch((e: unknown) => e);
+    assert.ok(error instanceof Error);
+    assert.deepEqual(
+      { code: (error as any).code, errno: (error as any).errno, syscall: (error as any).syscall, message: error.message },
+      { code: 'EBADF', errno: -9, syscall: 'read', message: 'EBADF: bad file descriptor, read' },
+    );
+    const dir = fs.openSync(scratchDir(), 'r');
+    await assert.rejects(ctx.read(dir, Buffer.alloc(1), 0), { code: 'EISDIR', errno: -21, syscall: 'read' });
+    fs.closeSync(dir);
+    const readOnly = openWith(pattern(10), 'r').fd;
+    await assert.rejects(ctx.write(readOnly, Buffer.alloc(1), 0), { code: 'EBADF', syscall: 'write' });
+    await assert.rejects(ctx.writev(readOnly, [Buffer.alloc(1)], 0), { code: 'EBADF', syscall: 'writev' });
+    fs.closeSync(readOnly);
+    await assert.rejects(ctx.fsync(closed), { code: 'EBADF', syscall: 'fsync' });
+    await assert.rejects(ctx.fdatasync(closed), { code: 'EBADF', syscall: 'fdatasync' });
+  });
+
+  it('rejects every call once closed, and close is idempotent', { timeout }, async () => {
+    const local = createContext({ backend });
+    const first = local.close();
+    assert.equal(local.close(), first);
+    await first;
+    assert.equal(local.closed, true);
+    await assert.rejects(local.read(fd, Buffer.alloc(1), 0), expectCode('ERR_INVALID_STATE'));
+    await assert.rejects(local.fsync(fd), expectCode('ERR_INVALID_STATE'));
+  });
+});
+
+it('createContext validates its options', { timeout }, () => {
+  assert.throws(() => createContext({ backend: 'nope' } as never), expectCode('ERR_INVALID_ARG_VALUE', TypeError));
+  assert.throws(() => createContext({ entries: 0 }), expectCode('ERR_OUT_OF_RANGE', RangeError));
+  assert.throws(() => createContext({ entries: 1e6 }), expectCode('ERR_OUT_OF_RANGE', RangeError));
+  assert.throws(() => createContext({ sqpoll: 'yes' } as never), expectCode('ERR_INVALID_ARG_TYPE', TypeError));
+  assert.throws(() => createContext({ wat: true } as never), expectCode('ERR_INVALID_ARG_VALUE', TypeError));
+  assert.throws(() => createContext('uring' as never), expectCode('ERR_INVALID_ARG_TYPE', TypeError));
+});

@@ -1,0 +1,46 @@
+/** Scratch files for tests: a private directory on the real filesystem, removed at exit. */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+let dir: string | undefined;
+
+export function scratchDir(): string {
+  if (!dir) {
+    dir = fs.mkdtempSync(path.join(process.env.AIOFS_TEST_DIR ?? os.tmpdir(), 'aiofs-test-'));
+    const created = dir;
+    process.on('exit', () => fs.rmSync(created, { recursive: true, force: true }));
+  }
+  return dir;
+}
+
+let counter = 0;
+
+export function scratchPath(name = 'file'): string {
+  return path.join(scratchDir(), `${process.pid}-${counter++}-${name}`);
+}
+
+/** Bytes whose value depends on their position, so any misplaced byte shows. */
+export function pattern(length: number, seed = 0): Buffer {
+  const bytes = Buffer.allocUnsafe(length);
+  for (let i = 0; i < length; i++) bytes[i] = (i * 31 + seed * 7 + (i >>> 8)) & 0xff;
+  return bytes;
+}
+
+/** A file holding `content`, opened with `flags`; returns its fd and path. */
+export function openWith(content: Buffer, flags = 'r+'): { fd: number; file: string } {
+  const file = scratchPath();
+  fs.writeFileSync(file, content);
+  return { fd: fs.openSync(file, flags), file };
+}
+
+/**
+ * A FIFO opened read-write: a read from it stays in flight until something is written, which
+ * gives tests an operation that is really pending in the kernel.
+ */
+export function openFifo(): number {
+  const file = scratchPath('fifo');
+  execFileSync('mkfifo', [file]);
+  return fs.openSync(file, fs.constants.O_RDWR);
+}
