@@ -26,19 +26,32 @@ export class ThreadsBackend implements Backend {
   ) {}
 
   start(request: Request): boolean {
-    const done = (error: NodeJS.ErrnoException | null, result?: number) =>
+    this.run(request, request.offset);
+    return true;
+  }
+
+  /**
+   * `position` null means the fd's own position: used for files that cannot seek (pipes, FIFOs,
+   * terminals), where pread answers ESPIPE. io_uring ignores the offset on such files, and so
+   * does this backend, so that every backend reads a FIFO the same way.
+   */
+  private run(request: Request, position: number | bigint | null): void {
+    const done = (error: NodeJS.ErrnoException | null, result?: number) => {
+      if (error?.code === 'ESPIPE' && position !== null) return this.run(request, null);
       this.sink.complete(request, error ? (error.errno ?? -constants.errno.EIO) : (result ?? 0));
-    const { fd, offset } = request;
+    };
+    const { fd } = request;
+    const offset = position;
     if (typeof offset === 'bigint' && request.op !== Op.Read) {
       // Offsets beyond 2^53 arrive as bigint; node:fs's write, readv and writev would silently
       // treat one as "the current position", so refuse instead of writing in the wrong place.
       queueMicrotask(() => this.sink.complete(request, -constants.errno.EOVERFLOW));
-      return true;
+      return;
     }
     if (Array.isArray(request.data) && request.data.length === 0) {
       // The kernel answers an empty vector with 0; libuv would say EINVAL.
       queueMicrotask(() => this.sink.complete(request, 0));
-      return true;
+      return;
     }
     try {
       switch (request.op) {
@@ -67,7 +80,6 @@ export class ThreadsBackend implements Backend {
       const errno = (error as NodeJS.ErrnoException).errno ?? -constants.errno.EINVAL;
       queueMicrotask(() => this.sink.complete(request, errno));
     }
-    return true;
   }
 
   cancel(): void {
