@@ -65,6 +65,22 @@ forEachBackend('IoContext lifecycle', (backend) => {
     fs.closeSync(fifo);
   });
 
+  it('does not starve the event loop: a tight await loop of cached reads lets a timer fire', { timeout }, async () => {
+    const ctx = createContext({ backend });
+    const { fd } = openWith(pattern(4096));
+    const buffer = Buffer.alloc(4096);
+    let fired = false;
+    setTimeout(() => (fired = true), 5);
+    let reads = 0;
+    while (!fired && reads < 2_000_000) {
+      await ctx.read(fd, buffer, 0);
+      reads++;
+    }
+    assert.equal(fired, true, `the timer never fired during ${reads} reads`);
+    await ctx.close();
+    fs.closeSync(fd);
+  });
+
   it('close() waits for operations in flight, and refuses new ones meanwhile', { timeout }, async () => {
     const ctx = createContext({ backend });
     const fifo = openFifo();

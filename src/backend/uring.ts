@@ -11,6 +11,13 @@ import { type Backend, type CompletionSink, Op, type Request } from './backend.j
 
 const { EBUSY, EAGAIN } = constants.errno;
 
+/**
+ * Page-cache hits complete inside io_uring_enter, so a loop of `await ctx.read()` could go on in
+ * microtasks forever and starve timers and sockets. After this many flushes within one turn of
+ * the event loop, the next flush waits for the loop's check phase instead.
+ */
+const INLINE_FLUSHES_PER_TURN = 256;
+
 export interface UringOptions {
   entries: number;
   sqpoll: boolean;
@@ -44,6 +51,8 @@ export class UringBackend implements Backend {
   /** Requests whose cancel waits for a free slot. */
   private readonly cancelBacklog: Request[] = [];
   private flushScheduled = false;
+  private inlineFlushes = 0;
+  private turnResetScheduled = false;
   private retryScheduled = false;
   private reaping = false;
 
@@ -133,8 +142,22 @@ export class UringBackend implements Backend {
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    queueMicrotask(this.flush);
+    if (this.inlineFlushes++ < INLINE_FLUSHES_PER_TURN) {
+      if (!this.turnResetScheduled) {
+        this.turnResetScheduled = true;
+        setImmediate(this.resetTurn);
+      }
+      queueMicrotask(this.flush);
+    } else {
+      setImmediate(this.flush);
+    }
   }
+
+  /** Runs once per turn of the event loop in which we flushed: a fresh inline budget. */
+  private readonly resetTurn = (): void => {
+    this.turnResetScheduled = false;
+    this.inlineFlushes = 0;
+  };
 
   private scheduleRetry(): void {
     if (this.retryScheduled) return;
