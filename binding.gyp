@@ -4,7 +4,7 @@
       "target_name": "aiofs",
       "conditions": [
         ["OS=='linux'", {
-          "sources": ["native/addon.c", "native/uring.c", "native/uapi_check.c"],
+          "sources": ["native/addon.c", "native/uring.c", "native/aio.c", "native/uapi_check.c"],
           "cflags": ["-Wall", "-Wextra", "-O2", "-std=gnu11"],
           "cflags!": ["-fno-exceptions"]
         }, {

@@ -23,6 +23,7 @@
 #include <uv.h>
 
 #include "engine.h"
+#include "aio.h"
 #include "uring.h"
 
 #define MAX_RW_COUNT 0x7ffff000u /* the kernel never transfers more in one call */
@@ -497,21 +498,24 @@ static napi_value wrap_engine(napi_env env, const struct aiofs_engine_ops *ops, 
 }
 
 /*
- * createUring(entries, sqpoll, sqThreadIdle, completions, handler) -> NativeEngine | -errno.
+ * createUring(entries, sqpoll, sqThreadIdle, refuseOps, completions, handler)
+ *   -> NativeEngine | -errno.
  * The engine's capacity (completion queue size) is on its `capacity` property; the setup
  * flags and features the kernel granted are on `setupFlags` and `features`.
  */
 static napi_value js_create_uring(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
+  size_t argc = 6;
+  napi_value argv[6];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
   struct aiofs_uring_options o = {0};
   bool sqpoll = false;
-  if (argc < 5 || napi_get_value_uint32(env, argv[0], &o.entries) != napi_ok ||
+  if (argc < 6 || napi_get_value_uint32(env, argv[0], &o.entries) != napi_ok ||
+      o.entries == 0 || o.entries > 32768 ||
       napi_get_value_bool(env, argv[1], &sqpoll) != napi_ok ||
-      napi_get_value_uint32(env, argv[2], &o.sq_thread_idle) != napi_ok) {
+      napi_get_value_uint32(env, argv[2], &o.sq_thread_idle) != napi_ok ||
+      napi_get_value_uint32(env, argv[3], &o.refuse_ops) != napi_ok) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "createUring(entries, sqpoll, idle, "
-                                                       "completions, handler)");
+                                                       "refuseOps, completions, handler)");
     return NULL;
   }
   o.sqpoll = sqpoll;
@@ -519,12 +523,29 @@ static napi_value js_create_uring(napi_env env, napi_callback_info info) {
   struct aiofs_uring_info ri;
   int ret = aiofs_uring_create(&o, &ring, &ri);
   if (ret < 0) return make_int(env, ret);
-  napi_value obj = wrap_engine(env, &aiofs_uring_ops, ring, ri.cq_entries, argv[3], argv[4]);
+  napi_value obj = wrap_engine(env, &aiofs_uring_ops, ring, ri.cq_entries, argv[4], argv[5]);
   if (!obj) return NULL;
   set_uint(env, obj, "sqEntries", ri.sq_entries);
   set_uint(env, obj, "setupFlags", ri.setup_flags);
   set_uint(env, obj, "features", ri.features);
   return obj;
+}
+
+/* createAio(capacity, completions, handler) -> NativeEngine | -errno */
+static napi_value js_create_aio(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  uint32_t capacity;
+  if (argc < 3 || napi_get_value_uint32(env, argv[0], &capacity) != napi_ok || capacity == 0 ||
+      capacity > 65536) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "createAio(capacity, completions, handler)");
+    return NULL;
+  }
+  struct aiofs_aio *aio;
+  int ret = aiofs_aio_create(capacity, &aio);
+  if (ret < 0) return make_int(env, ret);
+  return wrap_engine(env, &aiofs_aio_ops, aio, capacity, argv[1], argv[2]);
 }
 
 /*
@@ -566,6 +587,7 @@ static napi_value init(napi_env env, napi_value exports) {
     return NULL;
   }
   napi_property_descriptor fns[] = {METHOD("createUring", js_create_uring),
+                                    METHOD("createAio", js_create_aio),
                                     METHOD("misalignment", js_misalignment)};
   CHECK(napi_define_properties(env, exports, sizeof(fns) / sizeof(fns[0]), fns));
   return exports;

@@ -21,3 +21,13 @@ _Static_assert(offsetof(struct io_uring_params, sq_off) == 40, "params.sq_off");
 _Static_assert(offsetof(struct io_uring_params, cq_off) == 80, "params.cq_off");
 _Static_assert(sizeof(struct io_uring_probe_op) == 8, "io_uring_probe_op is 8 bytes");
 _Static_assert(sizeof(struct io_uring_probe) == 16, "io_uring_probe is 16 bytes");
+
+#include <linux/aio_abi.h>
+
+_Static_assert(sizeof(struct iocb) == 64, "iocb is 64 bytes");
+_Static_assert(offsetof(struct iocb, aio_lio_opcode) == 16, "iocb.aio_lio_opcode");
+_Static_assert(offsetof(struct iocb, aio_buf) == 24, "iocb.aio_buf");
+_Static_assert(offsetof(struct iocb, aio_offset) == 40, "iocb.aio_offset");
+_Static_assert(offsetof(struct iocb, aio_flags) == 56, "iocb.aio_flags");
+_Static_assert(offsetof(struct iocb, aio_resfd) == 60, "iocb.aio_resfd");
+_Static_assert(sizeof(struct io_event) == 32, "io_event is 32 bytes");

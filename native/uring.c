@@ -61,6 +61,7 @@ struct aiofs_uring {
   size_t sqes_size;
 
   unsigned char supported[PROBE_OPS];
+  unsigned refuse_ops;
 };
 
 static int sys_setup(unsigned entries, struct io_uring_params *p) {
@@ -144,6 +145,7 @@ int aiofs_uring_create(const struct aiofs_uring_options *o, struct aiofs_uring *
   struct aiofs_uring *r = calloc(1, sizeof(*r));
   if (!r) return -ENOMEM;
   r->fd = -1;
+  r->refuse_ops = o->refuse_ops;
 
   /* Flags worth having, dropped one by one (last first) while the kernel answers EINVAL. */
   static const unsigned optional[] = {IORING_SETUP_SUBMIT_ALL,
@@ -200,12 +202,16 @@ fail:
   return ret;
 }
 
-int aiofs_uring_supports(const struct aiofs_uring *r, unsigned opcode) {
-  return opcode < PROBE_OPS && r->supported[opcode];
-}
-
-/* Next free SQE, zeroed, or NULL when the submission queue is full. */
-static struct io_uring_sqe *get_sqe(struct aiofs_uring *r) {
+/*
+ * Next free SQE for `opcode` (an io_uring opcode, standing for our `op`), zeroed. NULL with
+ * *error set: -EOPNOTSUPP for an opcode the kernel lacks, -EBUSY when the queue is full.
+ */
+static struct io_uring_sqe *get_sqe(struct aiofs_uring *r, unsigned opcode, int op, int *error) {
+  if (opcode >= PROBE_OPS || !r->supported[opcode] || (op >= 0 && (r->refuse_ops >> op) & 1)) {
+    *error = -EOPNOTSUPP;
+    return NULL;
+  }
+  *error = -EBUSY;
   unsigned head = __atomic_load_n(r->sq_khead, __ATOMIC_ACQUIRE);
   if (r->sq_tail - head >= r->sq_entries) return NULL;
   struct io_uring_sqe *sqe = &r->sqes[r->sq_tail & r->sq_mask];
@@ -217,9 +223,11 @@ static struct io_uring_sqe *get_sqe(struct aiofs_uring *r) {
 static int uring_prep_rw(void *e, int op, int fd, void *buf, uint32_t len, int64_t offset,
                          uint32_t user) {
   if (op != AIOFS_OP_READ && op != AIOFS_OP_WRITE) return -EINVAL;
-  struct io_uring_sqe *sqe = get_sqe(e);
-  if (!sqe) return -EBUSY;
-  sqe->opcode = op == AIOFS_OP_READ ? IORING_OP_READ : IORING_OP_WRITE;
+  unsigned opcode = op == AIOFS_OP_READ ? IORING_OP_READ : IORING_OP_WRITE;
+  int error;
+  struct io_uring_sqe *sqe = get_sqe(e, opcode, op, &error);
+  if (!sqe) return error;
+  sqe->opcode = opcode;
   sqe->fd = fd;
   sqe->addr = (uintptr_t)buf;
   sqe->len = len;
@@ -231,9 +239,11 @@ static int uring_prep_rw(void *e, int op, int fd, void *buf, uint32_t len, int64
 static int uring_prep_rwv(void *e, int op, int fd, const struct iovec *iov, unsigned iovcnt,
                           int64_t offset, uint32_t user) {
   if (op != AIOFS_OP_READV && op != AIOFS_OP_WRITEV) return -EINVAL;
-  struct io_uring_sqe *sqe = get_sqe(e);
-  if (!sqe) return -EBUSY;
-  sqe->opcode = op == AIOFS_OP_READV ? IORING_OP_READV : IORING_OP_WRITEV;
+  unsigned opcode = op == AIOFS_OP_READV ? IORING_OP_READV : IORING_OP_WRITEV;
+  int error;
+  struct io_uring_sqe *sqe = get_sqe(e, opcode, op, &error);
+  if (!sqe) return error;
+  sqe->opcode = opcode;
   sqe->fd = fd;
   sqe->addr = (uintptr_t)iov;
   sqe->len = iovcnt;
@@ -243,8 +253,10 @@ static int uring_prep_rwv(void *e, int op, int fd, const struct iovec *iov, unsi
 }
 
 static int uring_prep_fsync(void *e, int fd, int datasync, uint32_t user) {
-  struct io_uring_sqe *sqe = get_sqe(e);
-  if (!sqe) return -EBUSY;
+  int error;
+  struct io_uring_sqe *sqe =
+      get_sqe(e, IORING_OP_FSYNC, datasync ? AIOFS_OP_FDATASYNC : AIOFS_OP_FSYNC, &error);
+  if (!sqe) return error;
   sqe->opcode = IORING_OP_FSYNC;
   sqe->fd = fd;
   sqe->fsync_flags = datasync ? IORING_FSYNC_DATASYNC : 0;
@@ -253,8 +265,9 @@ static int uring_prep_fsync(void *e, int fd, int datasync, uint32_t user) {
 }
 
 static int uring_prep_cancel(void *e, uint32_t target, uint32_t user) {
-  struct io_uring_sqe *sqe = get_sqe(e);
-  if (!sqe) return -EBUSY;
+  int error;
+  struct io_uring_sqe *sqe = get_sqe(e, IORING_OP_ASYNC_CANCEL, -1, &error);
+  if (!sqe) return error;
   sqe->opcode = IORING_OP_ASYNC_CANCEL;
   sqe->fd = -1;
   sqe->addr = target;

@@ -10,6 +10,8 @@ struct aiofs_uring_options {
   unsigned entries;        /* submission queue size; the completion queue gets twice as many */
   int sqpoll;              /* non-zero: a kernel thread polls the submission queue */
   unsigned sq_thread_idle; /* SQPOLL: milliseconds before that thread sleeps */
+  unsigned refuse_ops;     /* bit (1 << AIOFS_OP_x): prep answers -EOPNOTSUPP, as for an opcode
+                              the kernel lacks; lets tests exercise the thread-pool fallback */
 };
 
 /* What the kernel actually granted, for stats and for the capacity JavaScript enforces. */
@@ -23,7 +25,8 @@ struct aiofs_uring_info {
 extern const struct aiofs_engine_ops aiofs_uring_ops;
 
 /*
- * Create a ring. Flags the kernel refuses with EINVAL (SINGLE_ISSUER, COOP_TASKRUN, SUBMIT_ALL)
+ * Create a ring. Every prep answers -EOPNOTSUPP for an opcode the kernel does not list as
+ * supported (IORING_REGISTER_PROBE), so the caller can run that operation another way. Flags the kernel refuses with EINVAL (SINGLE_ISSUER, COOP_TASKRUN, SUBMIT_ALL)
  * are dropped one at a time; a kernel without IORING_FEAT_NODROP or IORING_OP_READ is refused
  * with -ENOSYS. Returns 0 and sets *out, or -errno (ENOSYS: no io_uring or too old; EPERM:
  * kernel.io_uring_disabled or seccomp; ENOMEM: memlock limit).
@@ -31,7 +34,5 @@ extern const struct aiofs_engine_ops aiofs_uring_ops;
 int aiofs_uring_create(const struct aiofs_uring_options *options, struct aiofs_uring **out,
                        struct aiofs_uring_info *info);
 
-/* Non-zero when the kernel reported the io_uring opcode as supported (IORING_REGISTER_PROBE). */
-int aiofs_uring_supports(const struct aiofs_uring *ring, unsigned io_uring_opcode);
 
 #endif

@@ -30,9 +30,11 @@ export interface NativeAddon {
     entries: number,
     sqpoll: boolean,
     sqThreadIdle: number,
+    refuseOps: number,
     completions: Int32Array,
     handler: (count: number) => void,
   ): NativeEngine | number;
+  createAio?(capacity: number, completions: Int32Array, handler: (count: number) => void): NativeEngine | number;
   misalignment?(view: ArrayBufferView, alignment: number): number;
 }
 

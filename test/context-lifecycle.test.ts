@@ -23,7 +23,7 @@ forEachBackend('IoContext lifecycle', (backend) => {
     const buffers = Array.from({ length: 10_000 }, () => Buffer.alloc(4));
     const reads = buffers.map((buffer, i) => ctx.read(fd, buffer, i * 16));
     const stats = ctx.stats();
-    assert.ok(stats.inFlight > 0 && stats.inFlight <= (backend === 'uring' ? 512 : 256), `inFlight ${stats.inFlight}`);
+    assert.ok(stats.inFlight > 0 && stats.inFlight <= (backend === 'threads' ? 256 : 512), `inFlight ${stats.inFlight}`);
     assert.equal(stats.inFlight + stats.queued, 10_000);
     let maxInFlight = 0;
     const watch = setInterval(() => (maxInFlight = Math.max(maxInFlight, ctx.stats().inFlight)), 0);
@@ -171,8 +171,9 @@ forEachBackend('IoContext lifecycle', (backend) => {
     controller.abort();
     await tick();
     fs.writeSync(fifo, Buffer.from('data'));
-    if (backend === 'threads') {
-      // libuv cannot take back a started read: it completes with the data.
+    if (backend !== 'uring') {
+      // On threads, and on aio (whose FIFO reads finish on the thread pool), a started read
+      // cannot be taken back: it completes with the data.
       assert.equal(await outcome, 4);
     } else {
       const error = await outcome;
@@ -223,7 +224,8 @@ forEachBackend('IoContext lifecycle', (backend) => {
   });
 
   for (const how of ['exit', 'throw']) {
-    it(`lets the process ${how} promptly with reads in flight`, { timeout, skip: backend === 'threads' && 'a blocked libuv thread would keep a FIFO read alive' }, () => {
+    const skip = backend !== 'uring' && `process exit joins libuv's threads, and one blocked in a FIFO read (${backend} runs those on the pool) never returns`;
+    it(`lets the process ${how} promptly with reads in flight`, { timeout, skip }, () => {
       const fifo = scratchPath('fifo');
       spawnSync('mkfifo', [fifo]);
       const child = spawnSync(process.execPath, [fixture('exit-in-flight'), backend, fifo, how], { timeout: 20_000, encoding: 'utf8' });

@@ -6,7 +6,8 @@
 import { backendUnavailable } from '../errors.js';
 import type { Backend, BackendName, CompletionSink } from './backend.js';
 import { defaultThreadsCapacity, ThreadsBackend } from './threads.js';
-import { UringBackend } from './uring.js';
+import { createAioBackend } from './aio.js';
+import { createUringBackend } from './uring.js';
 
 /** What `backends()` reports for each backend. */
 export interface BackendInfo {
@@ -26,10 +27,8 @@ export interface BackendSettings {
 export const backendNames: readonly BackendName[] = ['uring', 'aio', 'threads'];
 
 const factories: Record<BackendName, (settings: BackendSettings, sink: CompletionSink) => Backend> = {
-  uring: (settings, sink) => new UringBackend(settings, sink),
-  aio: () => {
-    throw backendUnavailable('aio', 'Linux AIO is not part of this build yet');
-  },
+  uring: (settings, sink) => createUringBackend(settings, sink),
+  aio: (settings, sink) => createAioBackend(settings.entries, sink),
   threads: (settings, sink) => new ThreadsBackend(Math.min(settings.entries, defaultThreadsCapacity()), sink),
 };
 

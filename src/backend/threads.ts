@@ -26,8 +26,13 @@ export class ThreadsBackend implements Backend {
   ) {}
 
   start(request: Request): boolean {
-    this.run(request, request.offset);
+    this.perform(request, (result) => this.sink.complete(request, result));
     return true;
+  }
+
+  /** Run `request` through node:fs and call `done` with its result, whoever owns the request. */
+  perform(request: Request, done: (result: number) => void): void {
+    this.run(request, request.offset, done);
   }
 
   /**
@@ -35,22 +40,22 @@ export class ThreadsBackend implements Backend {
    * terminals), where pread answers ESPIPE. io_uring ignores the offset on such files, and so
    * does this backend, so that every backend reads a FIFO the same way.
    */
-  private run(request: Request, position: number | bigint | null): void {
+  private run(request: Request, position: number | bigint | null, finish: (result: number) => void): void {
     const done = (error: NodeJS.ErrnoException | null, result?: number) => {
-      if (error?.code === 'ESPIPE' && position !== null) return this.run(request, null);
-      this.sink.complete(request, error ? (error.errno ?? -constants.errno.EIO) : (result ?? 0));
+      if (error?.code === 'ESPIPE' && position !== null) return this.run(request, null, finish);
+      finish(error ? (error.errno ?? -constants.errno.EIO) : (result ?? 0));
     };
     const { fd } = request;
     const offset = position;
     if (typeof offset === 'bigint' && request.op !== Op.Read) {
       // Offsets beyond 2^53 arrive as bigint; node:fs's write, readv and writev would silently
       // treat one as "the current position", so refuse instead of writing in the wrong place.
-      queueMicrotask(() => this.sink.complete(request, -constants.errno.EOVERFLOW));
+      queueMicrotask(() => finish(-constants.errno.EOVERFLOW));
       return;
     }
     if (Array.isArray(request.data) && request.data.length === 0) {
       // The kernel answers an empty vector with 0; libuv would say EINVAL.
-      queueMicrotask(() => this.sink.complete(request, 0));
+      queueMicrotask(() => finish(0));
       return;
     }
     try {
@@ -78,7 +83,7 @@ export class ThreadsBackend implements Backend {
       }
     } catch (error) {
       const errno = (error as NodeJS.ErrnoException).errno ?? -constants.errno.EINVAL;
-      queueMicrotask(() => this.sink.complete(request, errno));
+      queueMicrotask(() => finish(errno));
     }
   }
 

@@ -1,0 +1,263 @@
+/**
+ * The JavaScript half of a kernel engine (io_uring or Linux AIO; see native/engine.h). Requests
+ * become queued kernel operations through one native call each; everything prepared in the same
+ * tick reaches the kernel in one submit (a microtask flushes), and completions come back in
+ * batches through a shared Int32Array of (slot, result) pairs: right after that submit when the
+ * kernel already finished (a page-cache hit), or from the engine's fd on the event loop.
+ *
+ * An operation the kernel interface cannot do (an opcode the kernel lacks, a file type it refuses,
+ * an AIO read that would block) is run again on the thread pool, transparently, as libuv does.
+ */
+import { constants } from 'node:os';
+import type { NativeEngine } from '../native.js';
+import { type Backend, type CompletionSink, Op, Request } from './backend.js';
+import { ThreadsBackend } from './threads.js';
+
+const { EBUSY, EAGAIN } = constants.errno;
+
+/**
+ * Page-cache hits complete inside the submit call, so a loop of `await ctx.read()` could go on in
+ * microtasks forever and starve timers and sockets. After this many flushes within one turn of
+ * the event loop, the next flush waits for the loop's check phase instead.
+ */
+const INLINE_FLUSHES_PER_TURN = 256;
+
+/** What distinguishes one kernel interface from another, for the shared backend below. */
+export interface EngineSpec {
+  name: 'uring' | 'aio';
+  /** Create the native engine; it delivers completions into `completions`. -errno on failure. */
+  create(completions: Int32Array, handler: (count: number) => void): NativeEngine | number;
+  /** How many completions the engine can report at once (sizes the shared array). */
+  maxCompletions: number;
+  /** Results that mean "run this on the thread pool instead" rather than a real failure. */
+  fallbackErrors: ReadonlySet<number>;
+  /**
+   * A read or write that came back short was stopped early to avoid blocking (RWF_NOWAIT):
+   * the rest is done on the thread pool and the counts are added up.
+   */
+  continueShortTransfers: boolean;
+}
+
+/** The part of `request` after its first `done` bytes, as a request of its own. */
+function remainder(request: Request, done: number): Request {
+  const offset = typeof request.offset === 'bigint' ? request.offset + BigInt(done) : request.offset + done;
+  if (!Array.isArray(request.data)) {
+    const view = request.data!;
+    return new Request(request.op, request.fd, new Uint8Array(view.buffer, view.byteOffset + done, view.byteLength - done), offset, undefined);
+  }
+  const rest: ArrayBufferView[] = [];
+  let skip = done;
+  for (const view of request.data.slice(0, IOV_MAX)) {
+    if (skip >= view.byteLength) {
+      skip -= view.byteLength;
+      continue;
+    }
+    rest.push(new Uint8Array(view.buffer, view.byteOffset + skip, view.byteLength - skip));
+    skip = 0;
+  }
+  return new Request(request.op, request.fd, rest, offset, undefined);
+}
+
+const MAX_RW_COUNT = 0x7ffff000;
+const IOV_MAX = 1024;
+
+/** What the kernel was asked to move: at most IOV_MAX views and MAX_RW_COUNT bytes. */
+function requestedBytes(request: Request): number {
+  if (request.data === null) return 0;
+  if (!Array.isArray(request.data)) return Math.min(request.data.byteLength, MAX_RW_COUNT);
+  let sum = 0;
+  for (let i = 0; i < request.data.length && i < IOV_MAX; i++) sum += request.data[i].byteLength;
+  return Math.min(sum, MAX_RW_COUNT);
+}
+
+export class EngineBackend implements Backend {
+  readonly name: 'uring' | 'aio';
+  readonly capacity: number;
+  /** Operations re-run on the thread pool (see EngineSpec.fallbackErrors). */
+  fallbacks = 0;
+  private readonly engine: NativeEngine;
+  private readonly completions: Int32Array;
+  /** Started requests by slot; null marks a slot held by a cancel request. */
+  private readonly requests: (Request | null | undefined)[];
+  private readonly freeSlots: number[];
+  /** Requests whose cancel waits for a free slot. */
+  private readonly cancelBacklog: Request[] = [];
+  private readonly threads: ThreadsBackend;
+  private flushScheduled = false;
+  private inlineFlushes = 0;
+  private turnResetScheduled = false;
+  private retryScheduled = false;
+  private reaping = false;
+
+  constructor(
+    private readonly spec: EngineSpec,
+    private readonly sink: CompletionSink,
+    /** Thrown when the engine cannot be created, with the kernel's errno. */
+    unavailable: (errno: number) => Error,
+  ) {
+    this.name = spec.name;
+    this.completions = new Int32Array(2 * spec.maxCompletions);
+    const engine = spec.create(this.completions, this.onCompletions);
+    if (typeof engine === 'number') throw unavailable(engine);
+    this.engine = engine;
+    this.capacity = engine.capacity;
+    this.requests = new Array(this.capacity).fill(undefined);
+    this.freeSlots = Array.from({ length: this.capacity }, (_, i) => this.capacity - 1 - i);
+    this.threads = new ThreadsBackend(Infinity, sink);
+  }
+
+  start(request: Request): boolean {
+    const slot = this.freeSlots.pop();
+    if (slot === undefined) return false;
+    let result = this.prep(request, slot);
+    if (result === -EBUSY) {
+      // The submission queue is full: hand it to the kernel now and try once more.
+      this.engine.submit();
+      result = this.prep(request, slot);
+    }
+    if (result === -EBUSY) {
+      this.freeSlots.push(slot);
+      this.scheduleRetry();
+      return false;
+    }
+    request.slot = slot;
+    if (result < 0) {
+      // Refused before reaching the kernel; reported like any completion, asynchronously.
+      this.freeSlots.push(slot);
+      queueMicrotask(() => this.settle(request, result));
+      return true;
+    }
+    this.requests[slot] = request;
+    this.scheduleFlush();
+    return true;
+  }
+
+  cancel(request: Request): void {
+    if (request.slot < 0 || this.requests[request.slot] !== request) return; // done, or on the thread pool
+    const slot = this.freeSlots.pop();
+    if (slot === undefined) {
+      this.cancelBacklog.push(request);
+      return;
+    }
+    let result = this.engine.prepCancel(request.slot, slot);
+    if (result === -EBUSY) {
+      this.engine.submit();
+      result = this.engine.prepCancel(request.slot, slot);
+    }
+    if (result < 0) {
+      this.freeSlots.push(slot);
+      if (result === -EBUSY) this.cancelBacklog.push(request);
+      return;
+    }
+    this.requests[slot] = null;
+    this.scheduleFlush();
+  }
+
+  close(): void {
+    this.engine.close();
+  }
+
+  private prep(request: Request, slot: number): number {
+    switch (request.op) {
+      case Op.Read:
+      case Op.Write:
+        return this.engine.prepRw(request.op, request.fd, request.data as ArrayBufferView, request.offset, slot);
+      case Op.Readv:
+      case Op.Writev:
+        return this.engine.prepRwv(request.op, request.fd, request.data as ArrayBufferView[], request.offset, slot);
+      default:
+        return this.engine.prepFsync(request.fd, request.op === Op.Fdatasync, slot);
+    }
+  }
+
+  /** Complete `request` with the kernel's `result`, or finish it on the thread pool. */
+  private settle(request: Request, result: number): void {
+    if (result < 0 && this.spec.fallbackErrors.has(-result) && !request.abortRequested) {
+      this.fallbacks++;
+      this.threads.perform(request, (final) => this.sink.complete(request, final));
+      return;
+    }
+    if (this.spec.continueShortTransfers && result > 0 && request.data !== null) {
+      const wanted = requestedBytes(request);
+      if (result < wanted) {
+        // Stopped early rather than block: the rest goes to the thread pool (0 more at EOF).
+        this.fallbacks++;
+        this.threads.perform(remainder(request, result), (more) => this.sink.complete(request, more > 0 ? result + more : result));
+        return;
+      }
+    }
+    this.sink.complete(request, result);
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    if (this.inlineFlushes++ < INLINE_FLUSHES_PER_TURN) {
+      if (!this.turnResetScheduled) {
+        this.turnResetScheduled = true;
+        setImmediate(this.resetTurn);
+      }
+      queueMicrotask(this.flush);
+    } else {
+      setImmediate(this.flush);
+    }
+  }
+
+  /** Runs once per turn of the event loop in which we flushed: a fresh inline budget. */
+  private readonly resetTurn = (): void => {
+    this.turnResetScheduled = false;
+    this.inlineFlushes = 0;
+  };
+
+  private scheduleRetry(): void {
+    if (this.retryScheduled) return;
+    this.retryScheduled = true;
+    setImmediate(() => {
+      this.retryScheduled = false;
+      this.flush();
+    });
+  }
+
+  /** Submit everything prepared, then deliver whatever already completed. */
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    const result = this.engine.submit();
+    if (result === -EAGAIN || result === -EBUSY) this.scheduleRetry();
+    this.reapAll();
+  };
+
+  private readonly onCompletions = (count: number): void => {
+    this.reaping = true;
+    try {
+      this.dispatch(count);
+    } finally {
+      this.reaping = false;
+    }
+    this.reapAll();
+    if (this.engine.pending() > 0) this.scheduleFlush();
+  };
+
+  private reapAll(): void {
+    if (this.reaping) return; // the outer loop will pick these up
+    this.reaping = true;
+    try {
+      let count: number;
+      while ((count = this.engine.reap()) > 0) this.dispatch(count);
+    } finally {
+      this.reaping = false;
+    }
+  }
+
+  private dispatch(count: number): void {
+    const completions = this.completions;
+    const requests = this.requests;
+    for (let i = 0; i < count; i++) {
+      const slot = completions[2 * i];
+      const request = requests[slot];
+      requests[slot] = undefined;
+      this.freeSlots.push(slot);
+      if (request) this.settle(request, completions[2 * i + 1]);
+    }
+    if (this.cancelBacklog.length > 0) for (const request of this.cancelBacklog.splice(0)) this.cancel(request);
+  }
+}
