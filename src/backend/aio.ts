@@ -49,6 +49,7 @@ export function createAioBackend(entries: number, sink: CompletionSink): EngineB
       // some filesystems, files without read_iter).
       fallbackErrors: new Set([EAGAIN, EOPNOTSUPP, EINVAL]),
       continueShortTransfers: true,
+      bindsCredentials: false,
     },
     sink,
     (errno) => backendUnavailable('aio', describeAioFailure(errno)),

@@ -11,6 +11,7 @@
 import { constants } from 'node:os';
 import type { NativeEngine } from '../native.js';
 import { type Backend, type CompletionSink, Op, Request } from './backend.js';
+import { credentialsGeneration } from './credentials.js';
 import { ThreadsBackend } from './threads.js';
 
 const { EBUSY, EAGAIN } = constants.errno;
@@ -36,6 +37,11 @@ export interface EngineSpec {
    * the rest is done on the thread pool and the counts are added up.
    */
   continueShortTransfers: boolean;
+  /**
+   * Operations run with the credentials the engine was created with (io_uring): after the
+   * process changes its ids, the engine is replaced by one created under the new ids.
+   */
+  bindsCredentials: boolean;
 }
 
 /** The part of `request` after its first `done` bytes, as a request of its own. */
@@ -75,7 +81,10 @@ export class EngineBackend implements Backend {
   readonly capacity: number;
   /** Operations re-run on the thread pool (see EngineSpec.fallbackErrors). */
   fallbacks = 0;
-  private readonly engine: NativeEngine;
+  /** Engines replaced because the process changed its credentials. */
+  rebuilds = 0;
+  private engine: NativeEngine | undefined;
+  private credentials: number;
   private readonly completions: Int32Array;
   /** Started requests by slot; null marks a slot held by a cancel request. */
   private readonly requests: (Request | null | undefined)[];
@@ -97,6 +106,7 @@ export class EngineBackend implements Backend {
   ) {
     this.name = spec.name;
     this.completions = new Int32Array(2 * spec.maxCompletions);
+    this.credentials = credentialsGeneration();
     const engine = spec.create(this.completions, this.onCompletions);
     if (typeof engine === 'number') throw unavailable(engine);
     this.engine = engine;
@@ -107,12 +117,17 @@ export class EngineBackend implements Backend {
   }
 
   start(request: Request): boolean {
+    if (this.spec.bindsCredentials && this.credentials !== credentialsGeneration() && !this.renewEngine()) {
+      this.fallbacks++;
+      this.threads.perform(request, (result) => this.sink.complete(request, result));
+      return true;
+    }
     const slot = this.freeSlots.pop();
     if (slot === undefined) return false;
     let result = this.prep(request, slot);
     if (result === -EBUSY) {
       // The submission queue is full: hand it to the kernel now and try once more.
-      this.engine.submit();
+      this.engine!.submit();
       result = this.prep(request, slot);
     }
     if (result === -EBUSY) {
@@ -139,10 +154,10 @@ export class EngineBackend implements Backend {
       this.cancelBacklog.push(request);
       return;
     }
-    let result = this.engine.prepCancel(request.slot, slot);
+    let result = this.engine!.prepCancel(request.slot, slot);
     if (result === -EBUSY) {
-      this.engine.submit();
-      result = this.engine.prepCancel(request.slot, slot);
+      this.engine!.submit();
+      result = this.engine!.prepCancel(request.slot, slot);
     }
     if (result < 0) {
       this.freeSlots.push(slot);
@@ -154,19 +169,41 @@ export class EngineBackend implements Backend {
   }
 
   close(): void {
-    this.engine.close();
+    this.engine?.close();
+    this.engine = undefined;
+  }
+
+  /**
+   * Replace an engine created under other credentials. Possible only once nothing is in flight
+   * on it; until then (or if a new one cannot be created) requests go to the thread pool, which
+   * always runs with the current credentials. Returns true when the engine may be used.
+   */
+  private renewEngine(): boolean {
+    if (this.freeSlots.length < this.capacity) return false;
+    this.engine?.close();
+    this.engine = undefined;
+    const engine = this.spec.create(this.completions, this.onCompletions);
+    if (typeof engine === 'number' || engine.capacity !== this.capacity) {
+      if (typeof engine !== 'number') engine.close();
+      return false;
+    }
+    this.engine = engine;
+    this.credentials = credentialsGeneration();
+    this.rebuilds++;
+    return true;
   }
 
   private prep(request: Request, slot: number): number {
+    const engine = this.engine!;
     switch (request.op) {
       case Op.Read:
       case Op.Write:
-        return this.engine.prepRw(request.op, request.fd, request.data as ArrayBufferView, request.offset, slot);
+        return engine.prepRw(request.op, request.fd, request.data as ArrayBufferView, request.offset, slot);
       case Op.Readv:
       case Op.Writev:
-        return this.engine.prepRwv(request.op, request.fd, request.data as ArrayBufferView[], request.offset, slot);
+        return engine.prepRwv(request.op, request.fd, request.data as ArrayBufferView[], request.offset, slot);
       default:
-        return this.engine.prepFsync(request.fd, request.op === Op.Fdatasync, slot);
+        return engine.prepFsync(request.fd, request.op === Op.Fdatasync, slot);
     }
   }
 
@@ -221,6 +258,7 @@ export class EngineBackend implements Backend {
   /** Submit everything prepared, then deliver whatever already completed. */
   private readonly flush = (): void => {
     this.flushScheduled = false;
+    if (!this.engine) return;
     const result = this.engine.submit();
     if (result === -EAGAIN || result === -EBUSY) this.scheduleRetry();
     this.reapAll();
@@ -234,7 +272,7 @@ export class EngineBackend implements Backend {
       this.reaping = false;
     }
     this.reapAll();
-    if (this.engine.pending() > 0) this.scheduleFlush();
+    if (this.engine && this.engine.pending() > 0) this.scheduleFlush();
   };
 
   private reapAll(): void {
@@ -242,7 +280,7 @@ export class EngineBackend implements Backend {
     this.reaping = true;
     try {
       let count: number;
-      while ((count = this.engine.reap()) > 0) this.dispatch(count);
+      while (this.engine && (count = this.engine.reap()) > 0) this.dispatch(count);
     } finally {
       this.reaping = false;
     }

@@ -47,6 +47,7 @@ export function createUringBackend(settings: UringSettings, sink: CompletionSink
       // drive answers EINVAL or EOPNOTSUPP: both are re-run on the thread pool, as libuv does.
       fallbackErrors: new Set([EOPNOTSUPP, EINVAL]),
       continueShortTransfers: false,
+      bindsCredentials: true,
     },
     sink,
     (errno) => backendUnavailable('uring', describeUringFailure(errno)),

@@ -1,0 +1,174 @@
+/** Backend selection, per-operation fallback, credentials and what a child process inherits. */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { it } from 'node:test';
+import { backends, createContext, IoContext } from '../src/index.js';
+import { Op } from '../src/backend/backend.js';
+import { createAioBackend } from '../src/backend/aio.js';
+import type { EngineBackend } from '../src/backend/engine.js';
+import { createUringBackend } from '../src/backend/uring.js';
+import { forEachBackend } from './support/backends.js';
+import { openFifo, openWith, pattern } from './support/files.js';
+
+const timeout = 30_000;
+const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}.js`, import.meta.url));
+const isRoot = process.getuid?.() === 0;
+
+function whichBackend(env: Record<string, string | undefined>) {
+  const run = spawnSync(process.execPath, [fixture('which-backend')], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 20_000 });
+  assert.equal(run.status, 0, run.stderr);
+  return JSON.parse(run.stdout) as {
+    backends: { name: string; available: boolean; reason?: string }[];
+    auto: string;
+    twice: string;
+    explicit: Record<string, string>;
+    warnings: string[];
+  };
+}
+
+/** Write a sysctl for the duration of `body`, restoring it afterwards. */
+function withSysctl<T>(settings: Record<string, string>, body: () => T): T {
+  const saved = Object.fromEntries(Object.keys(settings).map((name) => [name, fs.readFileSync(name, 'utf8').trim()]));
+  try {
+    for (const [name, value] of Object.entries(settings)) fs.writeFileSync(name, value);
+    return body();
+  } finally {
+    for (const [name, value] of Object.entries(saved)) fs.writeFileSync(name, value);
+  }
+}
+
+function canWrite(path: string): boolean {
+  try {
+    fs.accessSync(path, fs.constants.W_OK);
+    fs.writeFileSync(path, fs.readFileSync(path, 'utf8').trim());
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+it('backends() lists uring, aio and threads, each available or with a reason', { timeout }, () => {
+  const list = backends();
+  assert.deepEqual(
+    list.map((b) => b.name),
+    ['uring', 'aio', 'threads'],
+  );
+  for (const info of list) {
+    if (info.available) assert.equal(info.reason, undefined);
+    else assert.match(info.reason ?? '', /\w/);
+  }
+  assert.equal(list.find((b) => b.name === 'threads')!.available, true);
+});
+
+it('auto picks the first available backend in the order uring, aio, threads', { timeout }, () => {
+  const report = whichBackend({ AIOFS_BACKEND: undefined });
+  const first = report.backends.find((b) => b.available)!.name;
+  assert.equal(report.auto, first);
+});
+
+it('AIOFS_BACKEND overrides auto, and an unknown value warns once and falls back to auto', { timeout }, () => {
+  for (const name of ['uring', 'aio', 'threads']) {
+    const available = backends().find((b) => b.name === name)!.available;
+    if (!available) continue;
+    assert.equal(whichBackend({ AIOFS_BACKEND: name }).auto, name);
+  }
+  const report = whichBackend({ AIOFS_BACKEND: 'turbo' });
+  assert.equal(report.auto, report.backends.find((b) => b.available)!.name);
+  assert.equal(report.twice, report.auto);
+  assert.equal(report.warnings.length, 1, report.warnings.join('\n'));
+  assert.match(report.warnings[0], /AIOFS_BAD_BACKEND: AIOFS_BACKEND=turbo/);
+});
+
+it(
+  'without io_uring (kernel.io_uring_disabled) and without AIO (fs.aio-max-nr), auto falls back and explicit requests say why',
+  { timeout, skip: !(isRoot && canWrite('/proc/sys/kernel/io_uring_disabled') && canWrite('/proc/sys/fs/aio-max-nr')) && 'needs root and writable sysctls' },
+  () => {
+    const noUring = withSysctl({ '/proc/sys/kernel/io_uring_disabled': '2' }, () => whichBackend({ AIOFS_BACKEND: undefined }));
+    assert.equal(noUring.auto, 'aio');
+    assert.match(noUring.backends[0].reason!, /io_uring_disabled.*EPERM/);
+    assert.match(noUring.explicit.uring, /^ERR_AIOFS_BACKEND_UNAVAILABLE: .*'uring' backend is not available.*EPERM/);
+
+    const neither = withSysctl({ '/proc/sys/kernel/io_uring_disabled': '2', '/proc/sys/fs/aio-max-nr': '0' }, () =>
+      whichBackend({ AIOFS_BACKEND: undefined }),
+    );
+    assert.equal(neither.auto, 'threads');
+    assert.match(neither.backends[1].reason!, /aio-max-nr = 0/);
+    assert.match(neither.explicit.aio, /^ERR_AIOFS_BACKEND_UNAVAILABLE: .*aio-max-nr/);
+    assert.equal(neither.explicit.threads, 'ok');
+  },
+);
+
+it('re-runs on the thread pool an operation the ring refuses (as for an opcode the kernel lacks)', { timeout, skip: !backends()[0].available && 'uring unavailable' }, async () => {
+  let backend: EngineBackend | undefined;
+  const ctx = new IoContext(
+    (sink) => (backend = createUringBackend({ entries: 8, sqpoll: false, sqThreadIdle: 0, refuseOps: [Op.Read, Op.Fsync] }, sink)),
+  );
+  const content = pattern(5000);
+  const { fd } = openWith(content);
+  const buffer = Buffer.alloc(5000);
+  assert.equal(await ctx.read(fd, buffer, 0), 5000);
+  assert.ok(buffer.equals(content));
+  assert.equal(await ctx.fsync(fd), 0);
+  assert.equal(await ctx.write(fd, Buffer.from('x'), 0), 1);
+  assert.equal(backend!.fallbacks, 2);
+  await ctx.close();
+  fs.closeSync(fd);
+});
+
+it('aio hands a read that would block (a FIFO) to the thread pool instead of blocking the loop', { timeout, skip: !backends()[1].available && 'aio unavailable' }, async () => {
+  let backend: EngineBackend | undefined;
+  const ctx = new IoContext((sink) => (backend = createAioBackend(8, sink)));
+  const fifo = openFifo();
+  const read = ctx.read(fifo, Buffer.alloc(5), 0);
+  let ticked = false;
+  await new Promise((resolve) => setTimeout(resolve, 20)).then(() => (ticked = true));
+  assert.equal(ticked, true);
+  fs.writeSync(fifo, Buffer.from('hello'));
+  assert.equal(await read, 5);
+  assert.ok(backend!.fallbacks >= 1);
+  await ctx.close();
+  fs.closeSync(fifo);
+});
+
+forEachBackend('special files', (name) => {
+  it('reads procfs and FIFOs like node:fs does', { timeout }, async () => {
+    const ctx = createContext({ backend: name });
+    const fd = fs.openSync('/proc/version', 'r');
+    const buffer = Buffer.alloc(4096);
+    const n = await ctx.read(fd, buffer, 0);
+    assert.equal(buffer.subarray(0, n).toString(), fs.readFileSync('/proc/version', 'utf8'));
+    fs.closeSync(fd);
+    const fifo = openFifo();
+    fs.writeSync(fifo, Buffer.from('through a pipe'));
+    const piped = Buffer.alloc(14);
+    assert.equal(await ctx.read(fifo, piped, 12345), 14);
+    assert.equal(piped.toString(), 'through a pipe');
+    fs.closeSync(fifo);
+    await ctx.close();
+  });
+
+  it('leaks no ring, eventfd or AIO context into a child process', { timeout }, async () => {
+    const ctx = createContext({ backend: name });
+    const { fd } = openWith(pattern(10));
+    await ctx.read(fd, Buffer.alloc(10), 0);
+    const child = spawnSync('sh', ['-c', 'ls -l /proc/$$/fd'], { encoding: 'utf8' });
+    assert.equal(child.status, 0, child.stderr);
+    assert.doesNotMatch(child.stdout, /io_uring|eventfd|\[aio\]/);
+    await ctx.close();
+    fs.closeSync(fd);
+  });
+});
+
+it(
+  'retires a ring created under other credentials after the process drops privileges',
+  { timeout, skip: (!isRoot && 'needs root to change identity') || (!backends()[0].available && 'uring unavailable') },
+  () => {
+    const { file } = openWith(pattern(10));
+    fs.chmodSync(file, 0o644);
+    const run = spawnSync(process.execPath, [fixture('credentials'), file], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(run.status, 0, run.stderr);
+    assert.deepEqual(JSON.parse(run.stdout), { euid: 65534, before: 4, after: 4, again: 4, rebuilds: 1 });
+  },
+);
