@@ -28,6 +28,8 @@ interface Case {
   concurrency: number;
   direct: boolean;
   fioEngines: string[];
+  /** Only these drivers (default: all). */
+  drivers?: string[];
   targets: Target[];
 }
 
@@ -50,6 +52,30 @@ const cases: Case[] = [
       { driver: 'aiofs-uring', baseline: 'node-filehandle', ratio: 5 },
       { driver: 'aiofs-uring', baseline: 'node-fsread', ratio: 2 },
       { driver: 'aiofs-uring', baseline: 'node-filehandle-uvuring', ratio: 1.5 },
+    ],
+  },
+  {
+    name: 'direct-randread-qd1',
+    title: 'O_DIRECT 4 KiB random read, 1 at a time',
+    concurrency: 1,
+    direct: true,
+    fioEngines: ['io_uring', 'libaio'],
+    drivers: ['aiofs-uring', 'aiofs-aio', 'aiofs-threads', 'node-filehandle', 'node-fsread'],
+    targets: [
+      { driver: 'aiofs-uring', baseline: 'fio-io_uring', ratio: 0.9 },
+      { driver: 'aiofs-aio', baseline: 'fio-libaio', ratio: 0.9 },
+    ],
+  },
+  {
+    name: 'direct-randread-qd32',
+    title: 'O_DIRECT 4 KiB random read, 32 concurrent',
+    concurrency: 32,
+    direct: true,
+    fioEngines: ['io_uring', 'libaio'],
+    drivers: ['aiofs-uring', 'aiofs-aio', 'aiofs-threads', 'node-filehandle', 'node-fsread'],
+    targets: [
+      { driver: 'aiofs-uring', baseline: 'fio-io_uring', ratio: 0.9 },
+      { driver: 'aiofs-aio', baseline: 'fio-libaio', ratio: 0.9 },
     ],
   },
 ];
@@ -142,6 +168,7 @@ function main(): void {
       const rows: Row[] = [];
       for (const driver of drivers) {
         if (wantedDrivers && !wantedDrivers.includes(driver.name)) continue;
+        if (c.drivers && !c.drivers.includes(driver.name)) continue;
         log(`# ${c.name}: ${driver.name}`);
         try {
           const m = runDriver(driver.name, driver.env, params);
@@ -179,7 +206,8 @@ function main(): void {
   }
   for (const { case: c, rows } of results) {
     const base = new Map(rows.filter((r) => r.iops).map((r) => [r.driver, r.iops!]));
-    const shownBaselines = baselines.filter((b) => base.has(b));
+    const caseBaselines = c.direct ? ['node-filehandle', 'fio-io_uring', 'fio-libaio'] : baselines;
+    const shownBaselines = caseBaselines.filter((b) => base.has(b));
     console.log(`\n## ${c.title} (${c.name}, ${seconds} s each)\n`);
     console.log(`| driver | IOPS | ${shownBaselines.map((b) => `vs ${b}`).join(' | ')} |`);
     console.log(`|---|---:|${shownBaselines.map(() => '---:').join('|')}|`);
