@@ -33,6 +33,22 @@ interface Case {
   targets: Target[];
 }
 
+/** O_DIRECT random reads: the device's limit, so the yardstick is fio with the same engine. */
+function directRandomRead(concurrency: number): Case {
+  return {
+    name: `direct-randread-qd${concurrency}`,
+    title: `O_DIRECT 4 KiB random read, ${concurrency === 1 ? '1 at a time' : `${concurrency} concurrent`}`,
+    concurrency,
+    direct: true,
+    fioEngines: ['io_uring', 'libaio'],
+    drivers: ['aiofs-uring', 'aiofs-aio', 'aiofs-threads', 'node-filehandle', 'node-fsread'],
+    targets: [
+      { driver: 'aiofs-uring', baseline: 'fio-io_uring', ratio: 0.9 },
+      { driver: 'aiofs-aio', baseline: 'fio-libaio', ratio: 0.9 },
+    ],
+  };
+}
+
 const cases: Case[] = [
   {
     name: 'randread-qd1',
@@ -54,30 +70,8 @@ const cases: Case[] = [
       { driver: 'aiofs-uring', baseline: 'node-filehandle-uvuring', ratio: 1.5 },
     ],
   },
-  {
-    name: 'direct-randread-qd1',
-    title: 'O_DIRECT 4 KiB random read, 1 at a time',
-    concurrency: 1,
-    direct: true,
-    fioEngines: ['io_uring', 'libaio'],
-    drivers: ['aiofs-uring', 'aiofs-aio', 'aiofs-threads', 'node-filehandle', 'node-fsread'],
-    targets: [
-      { driver: 'aiofs-uring', baseline: 'fio-io_uring', ratio: 0.9 },
-      { driver: 'aiofs-aio', baseline: 'fio-libaio', ratio: 0.9 },
-    ],
-  },
-  {
-    name: 'direct-randread-qd32',
-    title: 'O_DIRECT 4 KiB random read, 32 concurrent',
-    concurrency: 32,
-    direct: true,
-    fioEngines: ['io_uring', 'libaio'],
-    drivers: ['aiofs-uring', 'aiofs-aio', 'aiofs-threads', 'node-filehandle', 'node-fsread'],
-    targets: [
-      { driver: 'aiofs-uring', baseline: 'fio-io_uring', ratio: 0.9 },
-      { driver: 'aiofs-aio', baseline: 'fio-libaio', ratio: 0.9 },
-    ],
-  },
+  directRandomRead(1),
+  directRandomRead(32),
 ];
 
 const baselines = ['node-filehandle', 'node-fsread', 'node-filehandle-uvuring'];
