@@ -213,6 +213,13 @@ static unsigned aio_reap(void *e, struct aiofs_completion *out, unsigned max) {
 
 static int aio_wait(void *e) {
   struct aiofs_aio *a = e;
+  /* What the kernel will not take now never reached it: withdraw it, so the wait can end. */
+  if (aio_submit(e) == -EAGAIN) {
+    while (a->queued > 0) {
+      struct iocb *cb = a->queue[--a->queued];
+      synthesize(a, (uint32_t)cb->aio_data, -ECANCELED);
+    }
+  }
   if (a->nsynthetic > 0 || a->owed > 0) return 0;
   struct pollfd p = {.fd = a->efd, .events = POLLIN};
   for (;;) {

@@ -53,7 +53,10 @@ struct aiofs_engine_ops {
   unsigned (*pending)(void *engine);
   /* Move up to `max` available completions to `out`; returns how many, never blocks. */
   unsigned (*reap)(void *engine, struct aiofs_completion *out, unsigned max);
-  /* Block until at least one completion is available (used only when tearing down). */
+  /*
+   * Block until at least one completion is available (used only when tearing down). Operations
+   * still queued are submitted or withdrawn first, so that the wait can end.
+   */
   int (*wait)(void *engine);
   /* The fd the event loop watches: readable when completions may be waiting. */
   int (*poll_fd)(void *engine);

@@ -329,10 +329,15 @@ static unsigned uring_reap(void *e, struct aiofs_completion *out, unsigned max) 
   return n;
 }
 
+/* Submits whatever is still queued (it could otherwise never complete), then waits for one. */
 static int uring_wait(void *e) {
   struct aiofs_uring *r = e;
+  __atomic_store_n(r->sq_ktail, r->sq_tail, __ATOMIC_RELEASE);
+  unsigned flags = IORING_ENTER_GETEVENTS;
+  if (r->setup_flags & IORING_SETUP_SQPOLL) flags |= IORING_ENTER_SQ_WAKEUP;
   for (;;) {
-    if (sys_enter(r->fd, 0, 1, IORING_ENTER_GETEVENTS) >= 0) return 0;
+    unsigned pending = uring_pending(e);
+    if (sys_enter(r->fd, pending, 1, flags) >= 0) return 0;
     if (errno != EINTR) return -errno;
   }
 }
