@@ -97,6 +97,7 @@ export class EngineBackend implements Backend {
   private turnResetScheduled = false;
   private retryScheduled = false;
   private reaping = false;
+  private closing = false;
 
   constructor(
     private readonly spec: EngineSpec,
@@ -169,8 +170,16 @@ export class EngineBackend implements Backend {
   }
 
   close(): void {
-    this.engine?.close();
-    this.engine = undefined;
+    this.closing = true;
+    this.closeIfIdle();
+  }
+
+  /**
+   * The context closes us once its requests are done, but a cancel request of ours may still be
+   * in the kernel (its target finished first): the engine then closes when that one completes.
+   */
+  private closeIfIdle(): void {
+    if (this.engine && this.engine.close() === 0) this.engine = undefined;
   }
 
   /**
@@ -284,6 +293,7 @@ export class EngineBackend implements Backend {
     } finally {
       this.reaping = false;
     }
+    if (this.closing) this.closeIfIdle();
   }
 
   private dispatch(count: number): void {
