@@ -72,7 +72,7 @@ static void release(struct native_engine *e) {
 
 static void on_poll_closed(uv_handle_t *handle) { release(handle->data); }
 
-/* Account for one completion; returns 1 when it belongs to a tracked operation. */
+/* Account for one completion: free its slot (and iovec) if it belongs to a tracked operation. */
 static void settle(struct native_engine *e, const struct aiofs_completion *c) {
   uint32_t user = (uint32_t)c->user;
   if (user >= e->nslots || !e->slots[user].busy) return;
