@@ -134,3 +134,20 @@ export function backendUnavailable(name: string, reason: string): Error & CodedE
 export function nativeUnavailable(detail: string): Error & CodedError {
   return coded(new Error(`aiofs: the native addon could not be loaded: ${detail}`), 'ERR_AIOFS_NATIVE');
 }
+
+/** An operation on a file that was closed: what Node's FileHandle raises (`EBADF`, "file closed"). */
+export function fileClosed(syscall: string): SystemError {
+  const error = systemError(-9, syscall);
+  error.message = 'file closed';
+  return error;
+}
+
+/**
+ * An operation the file's open mode does not allow (a write to a file opened 'r'): refused before
+ * any I/O with the errno the kernel would have given, `EBADF`, and a message that says why.
+ */
+export function modeForbids(syscall: string, path: string, mode: string, what: 'readable' | 'writable'): SystemError {
+  const error = systemError(-9, syscall, path);
+  error.message = `EBADF: file opened with mode '${mode}' is not ${what}, ${syscall} '${path}'`;
+  return error;
+}

@@ -4,17 +4,10 @@ import fs from 'node:fs';
 import { after, before, it } from 'node:test';
 import { createContext, type IoContext } from '../src/index.js';
 import { forEachBackend } from './support/backends.js';
+import { expectCode } from './support/errors.js';
 import { openWith, pattern, scratchDir } from './support/files.js';
 
 const timeout = 10_000;
-
-function expectCode(code: string, type: ErrorConstructor | TypeErrorConstructor | RangeErrorConstructor = Error) {
-  return (error: unknown) => {
-    assert.ok(error instanceof type, `expected a ${type.name}, got ${error}`);
-    assert.equal((error as { code?: string }).code, code, String(error));
-    return true;
-  };
-}
 
 forEachBackend('IoContext errors', (backend) => {
   let ctx: IoContext;

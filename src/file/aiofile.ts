@@ -1,0 +1,387 @@
+/**
+ * AIOFile: a file opened for positional I/O through an IoContext. There is no cursor: every read
+ * and write names its offset, so any number of them can be in flight at once. Like Node's
+ * FileHandle it counts the operations in flight, so close() waits for them, and an operation on a
+ * closed file rejects with EBADF before any I/O.
+ */
+import fs, { type BigIntStats, type Stats } from 'node:fs';
+import { constants as bufferConstants } from 'node:buffer';
+import { type Readable, type Writable } from 'node:stream';
+import type { ReadableStream } from 'node:stream/web';
+import { fileURLToPath } from 'node:url';
+import { getDefaultContext, IoContext } from '../context.js';
+import { fileClosed, invalidArgType, modeForbids, systemError, type SystemError } from '../errors.js';
+import { validateBoolean, validateBuffer, validateInteger, validateKnownKeys, validateObject } from '../validate.js';
+import { parseMode, type OpenMode } from './mode.js';
+import { bytesOf, type Encoding, missingBytes, validateEncoding } from './text.js';
+import {
+  createReadStream,
+  createWriteStream,
+  readableWebStream,
+  type ReadStreamOptions,
+  type WriteStreamOptions,
+} from './streams.js';
+
+type Letter = 'r' | 'w' | 'a' | 'x';
+/** Modes whose reads return Buffers. */
+export type BinaryMode = `${Letter}b` | `${Letter}+b` | `${Letter}b+`;
+/** Modes whose reads return strings. */
+export type TextMode = Letter | `${Letter}+` | `${Letter}t` | `${Letter}+t` | `${Letter}t+`;
+
+export interface AIOFileOptions {
+  /** Text mode: how bytes become characters and back. Any encoding Buffer supports; default 'utf8'. */
+  encoding?: string;
+  /** Which IoContext carries the I/O; default getDefaultContext(). */
+  context?: IoContext;
+}
+
+const openOptionKeys: ReadonlySet<string> = new Set(['encoding', 'context']);
+const MAX_OFFSET = Number.MAX_SAFE_INTEGER;
+/** Reads to end of file grow by this much once the size fstat reported is used up. */
+const READ_TO_END_STEP = 1 << 16;
+/** A write that makes no progress this many times in a row is an error, not a loop. */
+const MAX_ZERO_WRITES = 3;
+const EIO = 5;
+
+/** Files the program forgot to close are closed when collected, with a warning, as Node does. */
+const forgotten = new FinalizationRegistry<number>((fd) => {
+  process.emitWarning(`Closing file descriptor ${fd} on garbage collection`, 'Warning');
+  fs.close(fd, () => {});
+});
+
+export function validateSize(size: unknown, name = 'size'): number {
+  if (size === undefined) return -1;
+  return validateInteger(size, name, -1, bufferConstants.MAX_LENGTH);
+}
+
+export function validatePosition(offset: unknown, name = 'offset'): number {
+  if (offset === undefined) return 0;
+  return validateInteger(offset, name, 0, MAX_OFFSET);
+}
+
+/** The data argument of a write: a string or any ArrayBufferView. */
+export function validateData(data: unknown, name = 'data'): string | ArrayBufferView {
+  if (typeof data === 'string') return data;
+  if (!ArrayBuffer.isView(data)) throw invalidArgType(name, ['string', 'Buffer', 'TypedArray', 'DataView'], data);
+  return validateBuffer(data, name);
+}
+
+function pathString(path: unknown): string {
+  if (typeof path === 'string') return path;
+  if (path instanceof URL) return fileURLToPath(path);
+  throw invalidArgType('path', ['string', 'URL'], path);
+}
+
+function withPath(error: unknown, path: string): unknown {
+  const e = error as SystemError;
+  if (typeof e?.errno !== 'number' || typeof e.syscall !== 'string' || e.path !== undefined) return error;
+  return systemError(e.errno, e.syscall, path);
+}
+
+export class AIOFile<T extends string | Buffer = string | Buffer> {
+  /** The path the file was opened with. */
+  readonly name: string;
+  /** The mode string the file was opened with. */
+  readonly mode: string;
+  /** True for 'b' modes: read() returns Buffers. */
+  readonly binary: boolean;
+  /** How text is decoded and encoded (also used for strings written to a binary file). */
+  readonly encoding: Encoding;
+  /** The IoContext that carries this file's I/O. */
+  readonly context: IoContext;
+  readonly #mode: OpenMode;
+  #fd: number;
+  #inFlight = 0;
+  #closing: Promise<void> | undefined;
+  #whenIdle: (() => void) | undefined;
+
+  private constructor(fd: number, name: string, mode: OpenMode, encoding: Encoding, context: IoContext) {
+    this.#fd = fd;
+    this.name = name;
+    this.#mode = mode;
+    this.mode = mode.text;
+    this.binary = mode.binary;
+    this.encoding = encoding;
+    this.context = context;
+    forgotten.register(this, fd, this);
+  }
+
+  /**
+   * Open `path` with an fopen-style `mode` (default 'r'). 'w' truncates, 'a' appends, 'x' fails
+   * with EEXIST if the file exists; all three create it (permissions 0o666 less the umask).
+   */
+  static open(path: string | URL, mode: BinaryMode, options?: AIOFileOptions): Promise<AIOFile<Buffer>>;
+  static open(path: string | URL, mode?: TextMode, options?: AIOFileOptions): Promise<AIOFile<string>>;
+  static open(path: string | URL, mode?: string, options?: AIOFileOptions): Promise<AIOFile>;
+  static async open(path: string | URL, mode: string = 'r', options?: AIOFileOptions): Promise<AIOFile> {
+    const name = pathString(path);
+    const parsed = parseMode(mode);
+    const checked = validateObject(options, 'options') ?? {};
+    validateKnownKeys(checked, openOptionKeys, 'options');
+    const encoding = checked.encoding === undefined ? 'utf8' : validateEncoding(checked.encoding, 'options.encoding');
+    if (checked.context !== undefined && !(checked.context instanceof IoContext)) {
+      throw invalidArgType('options.context', ['IoContext'], checked.context);
+    }
+    const context = (checked.context as IoContext | undefined) ?? getDefaultContext();
+    const fd = await new Promise<number>((resolve, reject) =>
+      fs.open(name, parsed.flags, 0o666, (error, fd) => (error ? reject(error) : resolve(fd))),
+    );
+    return new AIOFile(fd, name, parsed, encoding, context);
+  }
+
+  /** The file descriptor; -1 once the file is closed. */
+  get fd(): number {
+    return this.#fd;
+  }
+
+  /** True once close() was called. */
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  /** True for '+' modes and 'r'. */
+  get readable(): boolean {
+    return this.#mode.readable;
+  }
+
+  /** True for '+' modes and 'w', 'a', 'x'. */
+  get writable(): boolean {
+    return this.#mode.writable;
+  }
+
+  /** True for 'a' modes: writes land at the end of the file whatever offset they name. */
+  get append(): boolean {
+    return this.#mode.append;
+  }
+
+  /**
+   * Read `size` bytes (-1, the default: up to end of file) from `offset`. Text mode decodes them,
+   * reading up to 3 bytes more so that a character straddling the end is not cut; binary mode
+   * returns a Buffer. Fewer bytes come back only at end of file.
+   */
+  async read(size?: number, offset?: number): Promise<T> {
+    const bytes = await this.#readBytes(size, offset, !this.binary);
+    return (this.binary ? bytes : bytes.toString(this.encoding)) as T;
+  }
+
+  /** Like read() in binary mode, whatever the file's mode: always a Buffer, never extended. */
+  readBytes(size?: number, offset?: number): Promise<Buffer> {
+    return this.#readBytes(size, offset, false);
+  }
+
+  /**
+   * Fill `buffer` from `offset`, continuing after short reads; resolves with the bytes read,
+   * fewer than `buffer.byteLength` only at end of file. No copy: the kernel writes into `buffer`.
+   */
+  readInto(buffer: ArrayBufferView, offset?: number): Promise<number> {
+    try {
+      const view = validateBuffer(buffer);
+      const position = validatePosition(offset);
+      this.#check('read', 'readable');
+      return this.#track(() => this.#fill(view, position));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Write all of `data` at `offset` (strings in the file's encoding), continuing after short
+   * writes; resolves with the byte count or rejects. In 'a' modes the data lands at the end.
+   */
+  write(data: string | ArrayBufferView, offset?: number): Promise<number> {
+    try {
+      const bytes = bytesOf(validateData(data), this.encoding);
+      const position = validatePosition(offset);
+      this.#check('write', 'writable');
+      return this.#track(() => this.#writeAll(bytes, position));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Flush data and metadata to stable storage. */
+  fsync(): Promise<void> {
+    return this.#simple('fsync', () => this.context.fsync(this.#fd).then(() => undefined));
+  }
+
+  /** Flush data (and the metadata needed to read it back) to stable storage. */
+  fdatasync(): Promise<void> {
+    return this.#simple('fdatasync', () => this.context.fdatasync(this.#fd).then(() => undefined));
+  }
+
+  /** Cut or extend the file to `length` bytes (default 0). Needs a writable mode. */
+  truncate(length?: number): Promise<void> {
+    try {
+      const size = length === undefined ? 0 : validateInteger(length, 'length', 0, MAX_OFFSET);
+      this.#check('ftruncate', 'writable');
+      return this.#track(
+        () => new Promise<void>((resolve, reject) => fs.ftruncate(this.#fd, size, (error) => (error ? reject(error) : resolve()))),
+      );
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** The file's metadata, as node:fs's fstat gives it. */
+  stat(options?: { bigint?: false }): Promise<Stats>;
+  stat(options: { bigint: true }): Promise<BigIntStats>;
+  stat(options?: { bigint?: boolean }): Promise<Stats | BigIntStats> {
+    try {
+      const checked = validateObject(options, 'options') ?? {};
+      const bigint = checked.bigint === undefined ? false : validateBoolean(checked.bigint, 'options.bigint');
+      this.#check('fstat');
+      return this.#track(
+        () =>
+          new Promise<Stats | BigIntStats>((resolve, reject) =>
+            fs.fstat(this.#fd, { bigint }, (error, stats) => (error ? reject(error) : resolve(stats))),
+          ),
+      );
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Close the file once the operations in flight are done. Idempotent: the same promise each time. */
+  close(): Promise<void> {
+    this.#closing ??= new Promise<void>((resolve) => {
+      if (this.#inFlight === 0) resolve();
+      else this.#whenIdle = resolve;
+    }).then(
+      () =>
+        new Promise<void>((resolve, reject) => {
+          const fd = this.#fd;
+          this.#fd = -1;
+          forgotten.unregister(this);
+          fs.close(fd, (error) => (error ? reject(withPath(error, this.name)) : resolve()));
+        }),
+    );
+    return this.#closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /**
+   * A node:stream Readable over bytes `start` to `end` inclusive (default: the whole file), as
+   * FileHandle.createReadStream. With `autoClose` (the default, as in Node) the file is closed
+   * when the stream ends or is destroyed.
+   */
+  createReadStream(options?: ReadStreamOptions): Readable {
+    return createReadStream(this, options);
+  }
+
+  /**
+   * A node:stream Writable writing sequentially from `start` (default 0), as
+   * FileHandle.createWriteStream. With `autoClose` (the default) the file is closed when the stream
+   * finishes or is destroyed.
+   */
+  createWriteStream(options?: WriteStreamOptions): Writable {
+    return createWriteStream(this, options);
+  }
+
+  /** A WHATWG byte stream over the whole file. It does not close the file. */
+  readableWebStream(): ReadableStream<Uint8Array> {
+    return readableWebStream(this);
+  }
+
+  /**
+   * Throws what Node's FileHandle throws on a closed file, or EBADF naming the mode for an
+   * operation the mode does not allow.
+   */
+  #check(syscall: string, needs?: 'readable' | 'writable'): void {
+    if (this.#closing) throw fileClosed(syscall);
+    if (needs && !this.#mode[needs]) throw modeForbids(syscall, this.name, this.mode, needs);
+  }
+
+  /** Run `operation` counted as in flight, so that close() waits for it; errors gain the path. */
+  async #track<R>(operation: () => Promise<R>): Promise<R> {
+    this.#inFlight++;
+    try {
+      return await operation();
+    } catch (error) {
+      throw withPath(error, this.name);
+    } finally {
+      if (--this.#inFlight === 0 && this.#whenIdle) this.#whenIdle();
+    }
+  }
+
+  #simple(syscall: string, operation: () => Promise<void>): Promise<void> {
+    try {
+      this.#check(syscall);
+      return this.#track(operation);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #readBytes(size: unknown, offset: unknown, wholeCharacters: boolean): Promise<Buffer> {
+    try {
+      const length = validateSize(size);
+      const position = validatePosition(offset);
+      this.#check('read', 'readable');
+      return this.#track(async () => {
+        if (length === -1) return this.#readToEnd(position);
+        const bytes = Buffer.allocUnsafe(length);
+        let n = await this.#fill(bytes, position);
+        if (!wholeCharacters || n < length) return bytes.subarray(0, n);
+        // Complete a character cut by `size` (UTF-16 may need a second step for a surrogate pair).
+        let missing = missingBytes(bytes, n, this.encoding);
+        if (missing === 0) return bytes;
+        const extended = Buffer.allocUnsafe(length + 3);
+        bytes.copy(extended);
+        while (missing > 0 && n + missing <= length + 3) {
+          const got = await this.#fill(extended.subarray(n, n + missing), position + n);
+          n += got;
+          if (got < missing) break;
+          missing = missingBytes(extended, n, this.encoding);
+        }
+        return extended.subarray(0, n);
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Read everything from `position` to end of file: the size fstat reports first, then whatever the file grew by. */
+  async #readToEnd(position: number): Promise<Buffer> {
+    const stats = await new Promise<Stats>((resolve, reject) =>
+      fs.fstat(this.#fd, (error, result) => (error ? reject(error) : resolve(result))),
+    );
+    const parts: Buffer[] = [];
+    let total = 0;
+    let want = Math.max(stats.size - position, 0);
+    for (;;) {
+      const bytes = Buffer.allocUnsafe(Math.max(want, READ_TO_END_STEP));
+      const n = await this.#fill(bytes, position + total);
+      if (n > 0) parts.push(bytes.subarray(0, n));
+      total += n;
+      if (n < bytes.length) break;
+      want = 0;
+    }
+    return parts.length === 1 ? parts[0] : Buffer.concat(parts, total);
+  }
+
+  async #fill(view: ArrayBufferView, position: number): Promise<number> {
+    const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+    let done = 0;
+    while (done < bytes.length) {
+      const n = await this.context.read(this.#fd, done === 0 ? bytes : bytes.subarray(done), position + done);
+      if (n === 0) break;
+      done += n;
+    }
+    return done;
+  }
+
+  async #writeAll(bytes: Buffer, position: number): Promise<number> {
+    let done = 0;
+    let stalls = 0;
+    while (done < bytes.length) {
+      const n = await this.context.write(this.#fd, done === 0 ? bytes : bytes.subarray(done), position + done);
+      if (n === 0 && ++stalls >= MAX_ZERO_WRITES) throw systemError(-EIO, 'write');
+      if (n > 0) stalls = 0;
+      done += n;
+    }
+    return done;
+  }
+}

@@ -1,0 +1,219 @@
+/**
+ * LineReader: the lines of an AIOFile, read in big chunks and split in bulk, so that the cost is
+ * one read per chunk and one decode and split per chunk, never one read per line. Decoding goes
+ * through StringDecoder, which holds back a character cut by a chunk boundary until the rest of
+ * it arrives; a separator cut by a chunk boundary is found across it.
+ */
+import { StringDecoder } from 'node:string_decoder';
+import { invalidArgType, invalidArgValue } from '../errors.js';
+import { validateKnownKeys, validateObject } from '../validate.js';
+import { validatePosition, type AIOFile } from './aiofile.js';
+import { Reader, validateChunkSize } from './reader.js';
+import { type Encoding, validateEncoding } from './text.js';
+
+export interface LineReaderOptions {
+  /** Where reading starts (default 0). */
+  offset?: number;
+  /** Bytes per read (default 64 KiB). */
+  chunkSize?: number;
+  /** What ends a line: any non-empty string (default '\n'; a '\r' before it is dropped too). */
+  separator?: string;
+  /** How to decode lines (default: the file's encoding, 'utf8' unless opened otherwise); null yields Buffers. */
+  encoding?: string | null;
+}
+
+const lineReaderKeys: ReadonlySet<string> = new Set(['offset', 'chunkSize', 'separator', 'encoding']);
+const CR = 13;
+
+/** Turns chunks into complete lines; what is left of a line waits for the next chunk. */
+interface Splitter<T> {
+  /** The lines `chunk` completes, without separators. */
+  push(chunk: Buffer): T[];
+  /** The last line, if the data did not end with a separator. */
+  end(): T[];
+}
+
+class TextSplitter implements Splitter<string> {
+  readonly #decoder: StringDecoder;
+  readonly #separator: string;
+  readonly #stripCR: boolean;
+  /** Pieces of the line in progress, joined only once a separator completes it. */
+  #carry: string[] = [];
+
+  constructor(encoding: Encoding, separator: string) {
+    this.#decoder = new StringDecoder(encoding);
+    this.#separator = separator;
+    this.#stripCR = separator === '\n';
+  }
+
+  push(chunk: Buffer): string[] {
+    return this.#split(this.#decoder.write(chunk), false);
+  }
+
+  end(): string[] {
+    return this.#split(this.#decoder.end(), true);
+  }
+
+  #split(text: string, last: boolean): string[] {
+    const separator = this.#separator;
+    if (!last && !text.includes(separator) && !this.#straddles(text)) {
+      if (text.length > 0) this.#carry.push(text);
+      return [];
+    }
+    const whole = this.#carry.length === 0 ? text : this.#carry.join('') + text;
+    const lines = whole.split(separator);
+    const rest = lines.pop()!;
+    if (this.#stripCR) {
+      for (let i = 0; i < lines.length; i++) {
+        const line = lines[i];
+        if (line.charCodeAt(line.length - 1) === CR) lines[i] = line.slice(0, -1);
+      }
+    }
+    this.#carry = rest.length > 0 ? [rest] : [];
+    if (last && rest.length > 0) lines.push(rest);
+    return lines;
+  }
+
+  /** Whether a separator of several characters begins in the carry and ends in `text`. */
+  #straddles(text: string): boolean {
+    const reach = this.#separator.length - 1;
+    if (reach === 0 || this.#carry.length === 0) return false;
+    let tail = '';
+    for (let i = this.#carry.length - 1; i >= 0 && tail.length < reach; i--) tail = this.#carry[i] + tail;
+    return (tail.slice(-reach) + text.slice(0, reach)).includes(this.#separator);
+  }
+}
+
+class ByteSplitter implements Splitter<Buffer> {
+  readonly #separator: Buffer;
+  readonly #stripCR: boolean;
+  #carry: Buffer[] = [];
+
+  constructor(separator: string) {
+    this.#separator = Buffer.from(separator, 'utf8');
+    this.#stripCR = separator === '\n';
+  }
+
+  push(chunk: Buffer): Buffer[] {
+    const separator = this.#separator;
+    if (chunk.indexOf(separator) === -1 && !this.#straddles(chunk)) {
+      if (chunk.length > 0) this.#carry.push(chunk);
+      return [];
+    }
+    const whole = this.#carry.length === 0 ? chunk : Buffer.concat([...this.#carry, chunk]);
+    const lines: Buffer[] = [];
+    let start = 0;
+    for (let at = whole.indexOf(separator); at !== -1; at = whole.indexOf(separator, start)) {
+      const end = this.#stripCR && at > start && whole[at - 1] === CR ? at - 1 : at;
+      lines.push(whole.subarray(start, end));
+      start = at + separator.length;
+    }
+    this.#carry = start < whole.length ? [whole.subarray(start)] : [];
+    return lines;
+  }
+
+  end(): Buffer[] {
+    const rest = this.#carry;
+    this.#carry = [];
+    return rest.length === 0 ? [] : [rest.length === 1 ? rest[0] : Buffer.concat(rest)];
+  }
+
+  #straddles(chunk: Buffer): boolean {
+    const reach = this.#separator.length - 1;
+    if (reach === 0 || this.#carry.length === 0) return false;
+    const tail = Buffer.concat(this.#carry.slice(-reach));
+    const edge = Buffer.concat([tail.subarray(Math.max(0, tail.length - reach)), chunk.subarray(0, reach)]);
+    return edge.indexOf(this.#separator) !== -1;
+  }
+}
+
+export class LineReader<T extends string | Buffer = string> implements AsyncIterable<T> {
+  readonly #reader: Reader;
+  readonly #splitter: Splitter<T>;
+  #lines: T[] = [];
+  #index = 0;
+  #ended = false;
+  #filling: Promise<void> | undefined;
+
+  constructor(file: AIOFile, options?: LineReaderOptions) {
+    const checked = validateObject(options, 'options') ?? {};
+    validateKnownKeys(checked, lineReaderKeys, 'options');
+    const offset = validatePosition(checked.offset, 'options.offset');
+    const chunkSize = validateChunkSize(checked.chunkSize);
+    const separator = checked.separator ?? '\n';
+    if (typeof separator !== 'string') throw invalidArgType('options.separator', ['string'], separator);
+    if (separator.length === 0) throw invalidArgValue('options.separator', separator, 'must not be empty');
+    const encoding = checked.encoding === undefined ? file.encoding : checked.encoding;
+    this.#reader = new Reader(file, { offset, chunkSize });
+    this.#splitter = (
+      encoding === null ? new ByteSplitter(separator) : new TextSplitter(validateEncoding(encoding, 'options.encoding'), separator)
+    ) as unknown as Splitter<T>;
+  }
+
+  /** The next line without its separator, or null once the file is exhausted. */
+  async readline(): Promise<T | null> {
+    while (this.#index >= this.#lines.length) {
+      if (this.#ended) return null;
+      await this.#fill();
+    }
+    return this.#lines[this.#index++];
+  }
+
+  /**
+   * The remaining lines a read's worth at a time: each array holds the complete lines of one
+   * chunk (the lines readline() had not returned yet come first). One await per chunk instead of
+   * one per line, for callers who want the throughput.
+   */
+  async *batches(): AsyncGenerator<T[], void, undefined> {
+    for (;;) {
+      if (this.#index < this.#lines.length) {
+        const batch = this.#index === 0 ? this.#lines : this.#lines.slice(this.#index);
+        this.#lines = [];
+        this.#index = 0;
+        yield batch;
+        continue;
+      }
+      if (this.#ended) return;
+      await this.#fill();
+    }
+  }
+
+  /** Lines from where reading stands now; a `break` leaves the rest for the next reader call. */
+  [Symbol.asyncIterator](): AsyncIterator<T> & AsyncIterable<T> {
+    const done: IteratorReturnResult<undefined> = { done: true, value: undefined };
+    return {
+      // The common case, a line already split, costs one resolved promise and no generator.
+      next: (): Promise<IteratorResult<T>> =>
+        this.#index < this.#lines.length
+          ? Promise.resolve({ done: false, value: this.#lines[this.#index++] })
+          : this.readline().then((line) => (line === null ? done : { done: false, value: line })),
+      return: () => Promise.resolve(done),
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
+
+  /** Read chunks until at least one line is complete or the file ends; one fill at a time. */
+  #fill(): Promise<void> {
+    this.#filling ??= (async () => {
+      try {
+        let lines: T[] = [];
+        while (lines.length === 0 && !this.#ended) {
+          const chunk = await this.#reader.readChunk();
+          if (chunk.length === 0) {
+            this.#ended = true;
+            lines = this.#splitter.end();
+          } else {
+            lines = this.#splitter.push(chunk);
+          }
+        }
+        this.#lines = lines;
+        this.#index = 0;
+      } finally {
+        this.#filling = undefined;
+      }
+    })();
+    return this.#filling;
+  }
+}

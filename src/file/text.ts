@@ -1,0 +1,106 @@
+/**
+ * Character boundaries in encoded bytes, so that text is never decoded from half a character.
+ * UTF-8 and UTF-16LE are variable-width and get real boundary logic; every other encoding Buffer
+ * supports (latin1, ascii, hex, base64, base64url) is taken one byte per unit.
+ */
+import { invalidArgValue } from '../errors.js';
+
+/** The encodings Buffer supports, under one canonical name each. */
+export type Encoding = 'utf8' | 'utf16le' | 'latin1' | 'ascii' | 'base64' | 'base64url' | 'hex';
+
+const canonical: Record<string, Encoding> = {
+  utf8: 'utf8',
+  'utf-8': 'utf8',
+  utf16le: 'utf16le',
+  'utf-16le': 'utf16le',
+  ucs2: 'utf16le',
+  'ucs-2': 'utf16le',
+  latin1: 'latin1',
+  binary: 'latin1',
+  ascii: 'ascii',
+  base64: 'base64',
+  base64url: 'base64url',
+  hex: 'hex',
+};
+
+export function validateEncoding(value: unknown, name: string): Encoding {
+  const found = typeof value === 'string' ? canonical[value.toLowerCase()] : undefined;
+  if (!found) throw invalidArgValue(name, value, 'is invalid encoding');
+  return found;
+}
+
+const isContinuation = (byte: number) => (byte & 0xc0) === 0x80;
+
+/** Bytes a UTF-8 sequence starting with `lead` has; 1 for a byte that cannot start one. */
+function utf8Length(lead: number): number {
+  if (lead < 0xc2) return 1; // ASCII, a stray continuation byte, or the overlong leads C0/C1
+  if (lead < 0xe0) return 2;
+  if (lead < 0xf0) return 3;
+  if (lead < 0xf5) return 4;
+  return 1;
+}
+
+const isHighSurrogate = (unit: number) => unit >= 0xd800 && unit <= 0xdbff;
+const isLowSurrogate = (unit: number) => unit >= 0xdc00 && unit <= 0xdfff;
+
+/**
+ * How many more bytes the character that `bytes[0, end)` ends inside needs (0 when `end` is on a
+ * boundary). For UTF-16LE the answer can grow once those bytes arrive (an odd byte count, then a
+ * high surrogate): callers ask again after reading them.
+ */
+export function missingBytes(bytes: Uint8Array, end: number, encoding: Encoding): number {
+  if (encoding === 'utf8') {
+    for (let i = end - 1; i >= 0 && i >= end - 4; i--) {
+      if (isContinuation(bytes[i])) continue;
+      const have = end - i;
+      const need = utf8Length(bytes[i]);
+      return need > have ? need - have : 0;
+    }
+    return 0;
+  }
+  if (encoding === 'utf16le') {
+    if (end % 2 === 1) return 1;
+    if (end >= 2 && isHighSurrogate(bytes[end - 2] | (bytes[end - 1] << 8))) return 2;
+  }
+  return 0;
+}
+
+/**
+ * The byte length of the first `count` characters (code points) of `bytes[start, end)`, or -1 if
+ * fewer than `count` complete characters are there. A malformed UTF-8 byte counts as one character,
+ * as the decoder turns it into one U+FFFD.
+ */
+export function prefixLength(bytes: Uint8Array, start: number, end: number, count: number, encoding: Encoding): number {
+  if (encoding === 'utf8') {
+    let i = start;
+    for (; count > 0; count--) {
+      if (i >= end) return -1;
+      const stop = i + utf8Length(bytes[i]);
+      let j = i + 1;
+      while (j < stop && j < end && isContinuation(bytes[j])) j++;
+      if (j === end && j < stop) return -1;
+      i = j;
+    }
+    return i - start;
+  }
+  if (encoding === 'utf16le') {
+    let i = start;
+    for (; count > 0; count--) {
+      if (i + 2 > end) return -1;
+      if (isHighSurrogate(bytes[i] | (bytes[i + 1] << 8))) {
+        if (i + 4 > end) return -1;
+        i += isLowSurrogate(bytes[i + 2] | (bytes[i + 3] << 8)) ? 4 : 2;
+      } else {
+        i += 2;
+      }
+    }
+    return i - start;
+  }
+  return end - start >= count ? count : -1;
+}
+
+/** The bytes of `data`: a string is encoded with `encoding`, a view is used as it is (no copy). */
+export function bytesOf(data: string | ArrayBufferView, encoding: Encoding): Buffer {
+  if (typeof data === 'string') return Buffer.from(data, encoding);
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}

@@ -1,0 +1,237 @@
+/** AIOFile: open modes, positional round trips, text decoding at character boundaries, errors, close. */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { after, before, it } from 'node:test';
+import { AIOFile, createContext, type IoContext } from '../src/index.js';
+import { forEachBackend } from './support/backends.js';
+import { expectCode } from './support/errors.js';
+import { pattern, scratchPath } from './support/files.js';
+
+const timeout = 20_000;
+
+/** Characters 1 to 4 bytes wide in UTF-8; the last is 2 UTF-16 units wide. */
+const wide = ['a', 'é', '€', '😀'];
+
+forEachBackend('AIOFile', (backend) => {
+  let context: IoContext;
+  before(() => {
+    context = createContext({ backend });
+  });
+  after(() => context.close());
+
+  function withContent(content: string | Buffer): string {
+    const file = scratchPath();
+    fs.writeFileSync(file, content);
+    return file;
+  }
+
+  it('opens with the semantics of each mode', { timeout }, async () => {
+    const missing = scratchPath();
+    await assert.rejects(AIOFile.open(missing, 'r', { context }), (error: NodeJS.ErrnoException) => {
+      assert.equal(error.code, 'ENOENT');
+      assert.equal(error.path, missing);
+      return true;
+    });
+    await assert.rejects(AIOFile.open(missing, 'r+', { context }), expectCode('ENOENT'));
+
+    const existing = withContent('0123456789');
+    for (const [mode, after] of [
+      ['r', '0123456789'],
+      ['r+', 'ab23456789'],
+      ['w', 'ab'],
+      ['w+', 'ab'],
+      ['a', '0123456789ab'],
+      ['a+', '0123456789ab'],
+    ] as const) {
+      fs.writeFileSync(existing, '0123456789');
+      const f = await AIOFile.open(existing, mode, { context });
+      assert.equal(f.mode, mode);
+      assert.equal(f.readable, mode === 'r' || mode.includes('+'));
+      assert.equal(f.writable, mode !== 'r');
+      if (f.writable) assert.equal(await f.write('ab', 0), 2);
+      if (f.readable) assert.equal(await f.read(), after, mode);
+      await f.close();
+      assert.equal(fs.readFileSync(existing, 'utf8'), after, mode);
+    }
+
+    for (const mode of ['w', 'a', 'x', 'w+', 'a+', 'x+']) {
+      const fresh = scratchPath();
+      const f = await AIOFile.open(fresh, mode, { context });
+      await f.write('new', 0);
+      await f.close();
+      assert.equal(fs.readFileSync(fresh, 'utf8'), 'new', mode);
+      if (mode.startsWith('x')) await assert.rejects(AIOFile.open(fresh, mode, { context }), expectCode('EEXIST'));
+    }
+  });
+
+  it('accepts a file URL and reports name, mode, fd, binary, closed', { timeout }, async () => {
+    const file = withContent('x');
+    const f = await AIOFile.open(pathToFileURL(file), 'rb', { context });
+    assert.equal(f.name, file);
+    assert.equal(f.binary, true);
+    assert.ok(f.fd >= 0);
+    assert.equal(f.closed, false);
+    assert.equal(f.context, context);
+    await f.close();
+    assert.equal(f.fd, -1);
+    assert.equal(f.closed, true);
+  });
+
+  it('round-trips bytes at many offsets, text and binary', { timeout }, async () => {
+    const f = await AIOFile.open(scratchPath(), 'w+b', { context });
+    for (const [size, offset] of [
+      [0, 0],
+      [1, 0],
+      [4097, 1],
+      [65_536, 4095],
+      [(1 << 20) + 3, 1 << 20],
+      [10, 2 ** 33 + 1],
+    ]) {
+      const data = pattern(size, offset);
+      assert.equal(await f.write(data, offset), size);
+      const back = await f.read(size, offset);
+      assert.ok(Buffer.isBuffer(back));
+      assert.ok(back.equals(data), `${size} at ${offset}`);
+      const into = new Uint8Array(size);
+      assert.equal(await f.readInto(into, offset), size);
+      assert.ok(Buffer.from(into).equals(data));
+    }
+    await f.close();
+
+    const t = await AIOFile.open(scratchPath(), 'w+', { context });
+    assert.equal(await t.write('héllo wörld', 3), 13);
+    assert.equal(await t.read(-1, 3), 'héllo wörld');
+    assert.deepEqual(await t.readBytes(3, 3), Buffer.from('hé'));
+    assert.equal(await t.read(100, 100), '');
+    assert.equal(await t.read(0, 0), '');
+    await t.close();
+  });
+
+  it('reads to end of file, including files that report size 0', { timeout }, async () => {
+    const big = pattern(300_000);
+    const f = await AIOFile.open(withContent(big), 'rb', { context });
+    assert.ok((await f.read()).equals(big));
+    assert.ok((await f.read(-1, 1000)).equals(big.subarray(1000)));
+    assert.equal((await f.read(-1, 400_000)).length, 0);
+    await f.close();
+    const proc = await AIOFile.open('/proc/self/status', 'r', { context });
+    assert.match(await proc.read(), /^Name:/);
+    await proc.close();
+  });
+
+  it('never cuts a character at the end of a text read, in UTF-8 and UTF-16LE', { timeout }, async () => {
+    for (const encoding of ['utf8', 'utf16le'] as const) {
+      for (const char of wide) {
+        for (let before = 0; before < 5; before++) {
+          const text = 'x'.repeat(before) + char + 'yz';
+          const f = await AIOFile.open(withContent(Buffer.from(text, encoding)), 'r', { context, encoding });
+          const width = Buffer.byteLength(char, encoding);
+          const at = Buffer.byteLength('x'.repeat(before), encoding);
+          for (let size = at + 1; size < at + width; size++) {
+            assert.equal(await f.read(size, 0), text.slice(0, before) + char, `${encoding} ${char} size ${size}`);
+          }
+          // A file that ends inside a character decodes what is there.
+          await f.close();
+          const cut = Buffer.from(text, encoding).subarray(0, at + width - 1);
+          const g = await AIOFile.open(withContent(cut), 'r', { context, encoding });
+          assert.equal(await g.read(at + 1, 0), cut.toString(encoding));
+          await g.close();
+        }
+      }
+    }
+    const latin = await AIOFile.open(withContent(Buffer.from('ÿþ', 'latin1')), 'r', { context, encoding: 'latin1' });
+    assert.equal(await latin.read(1, 0), 'ÿ');
+    await latin.close();
+  });
+
+  it('stats, truncates, syncs', { timeout }, async () => {
+    const f = await AIOFile.open(withContent('0123456789'), 'r+', { context });
+    assert.equal((await f.stat()).size, 10);
+    assert.equal((await f.stat({ bigint: true })).size, 10n);
+    await f.truncate(4);
+    assert.equal(await f.read(), '0123');
+    await f.truncate();
+    assert.equal((await f.stat()).size, 0);
+    await f.write('abc', 0);
+    await f.fsync();
+    await f.fdatasync();
+    await f.close();
+  });
+
+  it('rejects bad input before any I/O', { timeout }, async () => {
+    const file = withContent('abc');
+    await assert.rejects(AIOFile.open(file, 'q', { context }), expectCode('ERR_INVALID_ARG_VALUE', TypeError));
+    await assert.rejects(AIOFile.open(file, 'r++', { context }), expectCode('ERR_INVALID_ARG_VALUE', TypeError));
+    await assert.rejects(AIOFile.open(file, 'rbt', { context }), expectCode('ERR_INVALID_ARG_VALUE', TypeError));
+    await assert.rejects(AIOFile.open(file, 1 as never, { context }), expectCode('ERR_INVALID_ARG_TYPE', TypeError));
+    await assert.rejects(AIOFile.open(42 as never), expectCode('ERR_INVALID_ARG_TYPE', TypeError));
+    await assert.rejects(AIOFile.open(file, 'r', { context, encoding: 'nope' }), expectCode('ERR_INVALID_ARG_VALUE', TypeError));
+    await assert.rejects(AIOFile.open(file, 'r', { context: {} as never }), expectCode('ERR_INVALID_ARG_TYPE', TypeError));
+    await assert.rejects(AIOFile.open(file, 'r', { bogus: 1 } as never), expectCode('ERR_INVALID_ARG_VALUE', TypeError));
+    await assert.rejects(AIOFile.open('a\0b', 'r', { context }), expectCode('ERR_INVALID_ARG_VALUE', TypeError));
+
+    const before = context.stats().submitted;
+    const f = await AIOFile.open(file, 'r', { context });
+    await assert.rejects(f.read(-2), expectCode('ERR_OUT_OF_RANGE', RangeError));
+    await assert.rejects(f.read(1.5), expectCode('ERR_OUT_OF_RANGE', RangeError));
+    await assert.rejects(f.read(1, -1), expectCode('ERR_OUT_OF_RANGE', RangeError));
+    await assert.rejects(f.read(1, 0.5), expectCode('ERR_OUT_OF_RANGE', RangeError));
+    await assert.rejects(f.read('1' as never), expectCode('ERR_INVALID_ARG_TYPE', TypeError));
+    await assert.rejects(f.readInto({} as never), expectCode('ERR_INVALID_ARG_TYPE', TypeError));
+    await assert.rejects(f.write(5 as never, 0), expectCode('ERR_INVALID_ARG_TYPE', TypeError));
+    await assert.rejects(f.truncate(-1), expectCode('ERR_OUT_OF_RANGE', RangeError));
+    await assert.rejects(f.write('x', 0), (error: NodeJS.ErrnoException) => {
+      assert.equal(error.code, 'EBADF');
+      assert.equal(error.syscall, 'write');
+      assert.equal(error.path, file);
+      assert.match(error.message, /mode 'r' is not writable/);
+      return true;
+    });
+    await assert.rejects(f.truncate(0), expectCode('EBADF'));
+    assert.equal(context.stats().submitted, before);
+    await f.close();
+    await assert.rejects(f.read(), (error: NodeJS.ErrnoException) => error.code === 'EBADF' && error.message === 'file closed');
+    await assert.rejects(f.stat(), expectCode('EBADF'));
+    await assert.rejects(f.fsync(), expectCode('EBADF'));
+
+    const w = await AIOFile.open(scratchPath(), 'w', { context });
+    await assert.rejects(w.read(), (error: Error) => /mode 'w' is not readable/.test(error.message));
+    await w.close();
+  });
+
+  it('close() waits for operations in flight and is idempotent', { timeout }, async () => {
+    const f = await AIOFile.open(scratchPath(), 'w+', { context });
+    const writes = Array.from({ length: 64 }, (_, i) => f.write(pattern(4096, i), i * 4096));
+    const fd = f.fd;
+    const closing = f.close();
+    assert.equal(f.close(), closing);
+    await assert.rejects(f.write('late', 0), expectCode('EBADF'));
+    assert.deepEqual(await Promise.all(writes), writes.map(() => 4096));
+    await closing;
+    assert.throws(() => fs.fstatSync(fd), expectCode('EBADF'));
+  });
+
+  it('closes with await using', { timeout }, async () => {
+    let fd: number;
+    {
+      await using f = await AIOFile.open(withContent('abc'), 'r', { context });
+      fd = f.fd;
+      assert.equal(await f.read(), 'abc');
+    }
+    assert.throws(() => fs.fstatSync(fd), expectCode('EBADF'));
+  });
+
+  it('attaches the path to kernel errors', { timeout }, async () => {
+    const dir = scratchPath('dir');
+    fs.mkdirSync(dir);
+    const f = await AIOFile.open(dir, 'r', { context });
+    await assert.rejects(f.read(10, 0), (error: NodeJS.ErrnoException) => {
+      assert.equal(error.code, 'EISDIR');
+      assert.equal(error.path, dir);
+      assert.equal(error.syscall, 'read');
+      return true;
+    });
+    await f.close();
+  });
+});
