@@ -135,7 +135,8 @@ export class AsyncFile<T extends string | Buffer = string | Buffer> implements A
         const start = this.#position - this.#bufferStart;
         const end = this.#lineEnd(start + searched);
         if (end !== -1) return this.#takeLine(end);
-        searched = Math.max(0, this.#buffer.length - start - this.#newline.length + 1);
+        const buffered = start >= 0 ? this.#buffer.length - start : 0;
+        searched = Math.max(0, buffered - this.#newline.length + 1);
         if ((await this.#fill(0)) === 0) {
           const rest = this.#advance(0, this.#buffer.length);
           return rest.length === 0 ? null : this.#decode(rest);

@@ -14,6 +14,7 @@ export interface ReaderOptions {
 }
 
 const readerKeys: ReadonlySet<string> = new Set(['offset', 'chunkSize']);
+const EMPTY = Buffer.alloc(0);
 export const DEFAULT_CHUNK_SIZE = 1 << 16;
 export const MAX_CHUNK_SIZE = 1 << 30;
 
@@ -26,6 +27,8 @@ export class Reader implements AsyncIterable<Buffer> {
   readonly chunkSize: number;
   #offset: number;
   #previous: Promise<unknown> = Promise.resolve();
+  /** A chunk came back short: the kernel just reported end of file, no need to ask again. */
+  #atEnd = false;
 
   constructor(file: AIOFile, options?: ReaderOptions) {
     const checked = validateObject(options, 'options') ?? {};
@@ -40,12 +43,17 @@ export class Reader implements AsyncIterable<Buffer> {
     return this.#offset;
   }
 
-  /** The next chunk: `chunkSize` bytes, fewer at end of file, empty past it. */
+  /**
+   * The next chunk: `chunkSize` bytes, fewer at end of file, empty past it. Once a chunk came
+   * back short, the reader is at its end and reads no more (a new Reader sees what the file grew by).
+   */
   readChunk(): Promise<Buffer> {
     const chunk = this.#previous.then(async () => {
+      if (this.#atEnd) return EMPTY;
       const bytes = Buffer.allocUnsafe(this.chunkSize);
       const n = await this.file.readInto(bytes, this.#offset);
       this.#offset += n;
+      if (n < bytes.length) this.#atEnd = true;
       return n === bytes.length ? bytes : bytes.subarray(0, n);
     });
     this.#previous = chunk.catch(() => undefined);

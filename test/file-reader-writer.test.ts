@@ -1,0 +1,104 @@
+/** Reader and Writer: sequential chunks and sequential writes over an AIOFile. */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { after, before, it } from 'node:test';
+import { AIOFile, createContext, Reader, Writer, type IoContext } from '../src/index.js';
+import { forEachBackend } from './support/backends.js';
+import { expectCode } from './support/errors.js';
+import { pattern, scratchPath } from './support/files.js';
+
+const timeout = 30_000;
+
+forEachBackend('Reader and Writer', (backend) => {
+  let context: IoContext;
+  before(() => {
+    context = createContext({ backend });
+  });
+  after(() => context.close());
+
+  it('Reader yields the file in chunks from an offset, then empty chunks', { timeout }, async () => {
+    const data = pattern(100_003);
+    const file = scratchPath();
+    fs.writeFileSync(file, data);
+    const f = await AIOFile.open(file, 'rb', { context });
+    for (const [offset, chunkSize] of [
+      [0, 1000],
+      [7, 4096],
+      [100_000, 2],
+      [100_003, 10],
+      [200_000, 10],
+    ]) {
+      const reader = new Reader(f, { offset, chunkSize });
+      const chunks: Buffer[] = [];
+      for await (const chunk of reader) {
+        assert.ok(chunk.length === chunkSize || chunk.length === (data.length - offset) % chunkSize);
+        chunks.push(chunk);
+      }
+      assert.ok(Buffer.concat(chunks).equals(data.subarray(offset)), `${offset}/${chunkSize}`);
+      assert.equal(reader.offset, Math.max(offset, data.length));
+      assert.equal((await reader.readChunk()).length, 0);
+    }
+    await f.close();
+  });
+
+  it('Reader chunks asked for together come in file order', { timeout }, async () => {
+    const data = pattern(10_000);
+    const file = scratchPath();
+    fs.writeFileSync(file, data);
+    const f = await AIOFile.open(file, 'rb', { context });
+    const reader = new Reader(f, { chunkSize: 3000 });
+    const chunks = await Promise.all([reader.readChunk(), reader.readChunk(), reader.readChunk(), reader.readChunk(), reader.readChunk()]);
+    assert.deepEqual(
+      chunks.map((c) => c.length),
+      [3000, 3000, 3000, 1000, 0],
+    );
+    assert.ok(Buffer.concat(chunks).equals(data));
+    await f.close();
+  });
+
+  it('Writer writes sequentially from its offset, in flight together, in order', { timeout }, async () => {
+    const file = scratchPath();
+    const f = await AIOFile.open(file, 'w+b', { context });
+    const writer = new Writer(f, { offset: 10 });
+    const parts = Array.from({ length: 300 }, (_, i) => pattern((i * 131) % 9000, i));
+    const results = await Promise.all(parts.map((part) => writer.write(part)));
+    await writer.flush();
+    assert.deepEqual(
+      results,
+      parts.map((p) => p.length),
+    );
+    const total = parts.reduce((sum, p) => sum + p.length, 0);
+    assert.equal(writer.offset, 10 + total);
+    assert.ok((await f.read(-1, 10)).equals(Buffer.concat(parts)));
+    assert.equal(await writer.write('text é'), 7);
+    await writer.flush();
+    await f.close();
+  });
+
+  it("Writer keeps the order of writes on an 'a' mode file", { timeout }, async () => {
+    const file = scratchPath();
+    fs.writeFileSync(file, 'head:');
+    const f = await AIOFile.open(file, 'a', { context });
+    const writer = new Writer(f);
+    const parts = Array.from({ length: 200 }, (_, i) => `${i},`);
+    void parts.map((part) => writer.write(part));
+    await writer.flush();
+    await f.close();
+    assert.equal(fs.readFileSync(file, 'utf8'), `head:${parts.join('')}`);
+  });
+
+  it('Writer.flush() reports the first error even to a caller that did not await the write', { timeout }, async () => {
+    const file = scratchPath();
+    fs.writeFileSync(file, 'x');
+    const f = await AIOFile.open(file, 'r', { context });
+    const writer = new Writer(f);
+    const failed = writer.write('nope');
+    failed.catch(() => {});
+    await assert.rejects(writer.flush(), expectCode('EBADF'));
+    await writer.flush(); // reported once
+    await assert.rejects(failed, expectCode('EBADF'));
+    assert.throws(() => new Writer(f, { offset: -1 }), expectCode('ERR_OUT_OF_RANGE', RangeError));
+    await assert.rejects(writer.write({} as never), expectCode('ERR_INVALID_ARG_TYPE', TypeError));
+    await f.close();
+  });
+});
