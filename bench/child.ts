@@ -1,8 +1,10 @@
 /**
- * One driver in one process: `node child.js DRIVER JSON-PARAMS` prints one JSON Measurement.
+ * One driver in one process: `node child.js CASE DRIVER JSON-PARAMS` prints one JSON Measurement.
  */
-import { driverNamed } from './drivers.js';
+import { caseNamed } from './cases.js';
 
-const [name, json] = process.argv.slice(2);
-const measurement = await driverNamed(name).randomRead(JSON.parse(json));
+const [caseName, driverName, json] = process.argv.slice(2);
+const driver = caseNamed(caseName).drivers.find((d) => d.name === driverName);
+if (!driver) throw new Error(`case ${caseName} has no driver ${driverName}`);
+const measurement = await driver.run(JSON.parse(json));
 process.stdout.write(`${JSON.stringify(measurement)}\n`);

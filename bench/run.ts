@@ -1,80 +1,22 @@
 /**
- * The benchmark orchestrator. It makes its own deterministic data file on a real filesystem,
- * runs every driver of every case in a child process of its own, runs fio with the same
- * parameters when fio is installed, and prints each figure with its ratio to the Node baselines
- * measured in the same run, plus the project's targets as pass/miss lines.
+ * The benchmark orchestrator. Each case makes its own deterministic data in a scratch directory
+ * on a real filesystem; every driver of every case runs in a child process of its own; fio runs
+ * with the same parameters where a case has an fio equivalent and fio is installed. It prints each
+ * figure with its ratio to the baselines measured in the same run, and the project's targets as
+ * met/MISSED lines.
  *
- *   node dist/bench/run.js [--seconds 3] [--size 1G] [--dir DIR] [--cases a,b] [--drivers a,b] [--json] [--keep]
+ *   node dist/bench/run.js [--seconds 3] [--size 1G] [--lines 6000000] [--write-size 1G]
+ *                          [--dir DIR] [--cases a,b] [--drivers a,b] [--json] [--keep]
  */
 import { spawnSync } from 'node:child_process';
-import { createCipheriv } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { drivers, type Measurement, type RandomReadParams } from './drivers.js';
-import { fioRandomRead, fioVersion } from './fio.js';
-
-interface Target {
-  driver: string;
-  baseline: string;
-  ratio: number;
-}
-
-interface Case {
-  name: string;
-  title: string;
-  concurrency: number;
-  direct: boolean;
-  fioEngines: string[];
-  /** Only these drivers (default: all). */
-  drivers?: string[];
-  targets: Target[];
-}
-
-/** O_DIRECT random reads: the device's limit, so the yardstick is fio with the same engine. */
-function directRandomRead(concurrency: number): Case {
-  return {
-    name: `direct-randread-qd${concurrency}`,
-    title: `O_DIRECT 4 KiB random read, ${concurrency === 1 ? '1 at a time' : `${concurrency} concurrent`}`,
-    concurrency,
-    direct: true,
-    fioEngines: ['io_uring', 'libaio'],
-    drivers: ['aiofs-uring', 'aiofs-aio', 'aiofs-threads', 'node-filehandle', 'node-fsread'],
-    targets: [
-      { driver: 'aiofs-uring', baseline: 'fio-io_uring', ratio: 0.9 },
-      { driver: 'aiofs-aio', baseline: 'fio-libaio', ratio: 0.9 },
-    ],
-  };
-}
-
-const cases: Case[] = [
-  {
-    name: 'randread-qd1',
-    title: 'cached 4 KiB random read, 1 at a time',
-    concurrency: 1,
-    direct: false,
-    fioEngines: ['psync', 'io_uring'],
-    targets: [{ driver: 'aiofs-uring', baseline: 'node-filehandle', ratio: 10 }],
-  },
-  {
-    name: 'randread-qd32',
-    title: 'cached 4 KiB random read, 32 concurrent',
-    concurrency: 32,
-    direct: false,
-    fioEngines: ['psync', 'io_uring', 'libaio'],
-    targets: [
-      { driver: 'aiofs-uring', baseline: 'node-filehandle', ratio: 5 },
-      { driver: 'aiofs-uring', baseline: 'node-fsread', ratio: 2 },
-      { driver: 'aiofs-uring', baseline: 'node-filehandle-uvuring', ratio: 1.5 },
-    ],
-  },
-  directRandomRead(1),
-  directRandomRead(32),
-];
-
-const baselines = ['node-filehandle', 'node-fsread', 'node-filehandle-uvuring'];
+import type { Case, Driver, Measurement, Row, Settings } from './case.js';
+import { cases } from './cases.js';
+import { fioVersion } from './fio.js';
 
 function parseSize(text: string): number {
   const match = /^(\d+(?:\.\d+)?)([kmgt]?)i?b?$/i.exec(text.trim());
@@ -83,32 +25,12 @@ function parseSize(text: string): number {
   return Math.floor(Number(match[1]) * unit);
 }
 
-/** Deterministic incompressible bytes (AES-CTR keystream), written once and left in the page cache. */
-function makeDataFile(file: string, size: number): void {
-  const cipher = createCipheriv('aes-128-ctr', Buffer.alloc(16, 0x5a), Buffer.alloc(16, 0));
-  const zeros = Buffer.alloc(1 << 20);
-  const fd = fs.openSync(file, 'w');
-  for (let written = 0; written < size; written += zeros.length) {
-    const chunk = cipher.update(zeros);
-    fs.writeSync(fd, chunk, 0, Math.min(chunk.length, size - written));
-  }
-  fs.closeSync(fd);
-}
-
-interface Row {
-  driver: string;
-  label: string;
-  iops?: number;
-  errors?: number;
-  unavailable?: string;
-}
-
-function runDriver(name: string, env: Record<string, string> | undefined, params: RandomReadParams): Measurement {
+function runDriver(c: Case, driver: Driver<unknown>, params: unknown, settings: Settings): Measurement {
   const child = fileURLToPath(new URL('./child.js', import.meta.url));
-  const run = spawnSync(process.execPath, [child, name, JSON.stringify(params)], {
+  const run = spawnSync(process.execPath, [child, c.name, driver.name, JSON.stringify(params)], {
     encoding: 'utf8',
-    env: { ...process.env, ...env },
-    timeout: (params.seconds + 60) * 1000,
+    env: { ...process.env, ...driver.env },
+    timeout: (settings.seconds + 300) * 1000,
   });
   if (run.status !== 0) {
     const lastLine = run.stderr.trim().split('\n').filter((line) => /Error|error:/.test(line)).pop();
@@ -117,8 +39,10 @@ function runDriver(name: string, env: Record<string, string> | undefined, params
   return JSON.parse(run.stdout.trim().split('\n').pop()!);
 }
 
-function formatIops(iops: number): string {
-  return iops >= 1e6 ? `${(iops / 1e6).toFixed(2)} M` : `${(iops / 1e3).toFixed(1)} K`;
+/** A rate for the table, whose header carries the unit: '812', '361.2 K', '1.24 M'. */
+function formatRate(rate: number): string {
+  if (rate < 1e4) return rate.toFixed(0);
+  return rate >= 1e6 ? `${(rate / 1e6).toFixed(2)} M` : `${(rate / 1e3).toFixed(1)} K`;
 }
 
 function main(): void {
@@ -126,6 +50,8 @@ function main(): void {
     options: {
       seconds: { type: 'string', default: '3' },
       size: { type: 'string', default: '1G' },
+      lines: { type: 'string', default: '6000000' },
+      'write-size': { type: 'string', default: '1G' },
       dir: { type: 'string' },
       cases: { type: 'string' },
       drivers: { type: 'string' },
@@ -133,16 +59,17 @@ function main(): void {
       keep: { type: 'boolean', default: false },
     },
   });
-  const seconds = Number(values.seconds);
-  const size = parseSize(values.size!);
   const wantedCases = values.cases?.split(',');
   const wantedDrivers = values.drivers?.split(',');
   const log = (line: string) => process.stderr.write(`${line}\n`);
-
   const dir = fs.mkdtempSync(path.join(values.dir ?? os.tmpdir(), 'aiofs-bench-'));
-  const file = path.join(dir, 'data');
-  log(`# making ${values.size} of data in ${dir}`);
-  makeDataFile(file, size);
+  const settings: Settings = {
+    dir,
+    seconds: Number(values.seconds),
+    size: parseSize(values.size!),
+    lines: Number.parseInt(values.lines!, 10),
+    writeSize: parseSize(values['write-size']!),
+  };
   const fio = fioVersion();
   const machine = {
     node: process.version,
@@ -153,39 +80,28 @@ function main(): void {
     fio: fio ?? 'not installed (apt-get install fio to compare with the physical limit)',
   };
   log(`# ${Object.entries(machine).map(([k, v]) => `${k}: ${v}`).join(', ')}`);
+  log(`# data in ${dir}`);
 
   const results: { case: Case; rows: Row[] }[] = [];
   try {
     for (const c of cases) {
       if (wantedCases && !wantedCases.includes(c.name)) continue;
-      const params: RandomReadParams = { file, size, blockSize: 4096, concurrency: c.concurrency, seconds, direct: c.direct };
+      log(`# ${c.name}: preparing data`);
+      const params = c.prepare(settings);
       const rows: Row[] = [];
-      for (const driver of drivers) {
+      for (const driver of c.drivers) {
         if (wantedDrivers && !wantedDrivers.includes(driver.name)) continue;
-        if (c.drivers && !c.drivers.includes(driver.name)) continue;
         log(`# ${c.name}: ${driver.name}`);
         try {
-          const m = runDriver(driver.name, driver.env, params);
-          rows.push({ driver: driver.name, label: driver.label, iops: m.ops / m.seconds, errors: m.errors });
+          const m = runDriver(c, driver, params, settings);
+          rows.push({ driver: driver.name, label: driver.label, rate: m.amount / m.seconds, errors: m.errors });
         } catch (error) {
           rows.push({ driver: driver.name, label: driver.label, unavailable: (error as Error).message });
         }
       }
-      for (const engine of c.fioEngines) {
-        const name = `fio-${engine}`;
-        if (wantedDrivers && !wantedDrivers.includes(name)) continue;
-        const label = `fio ${engine}, iodepth ${c.concurrency}`;
-        if (!fio) {
-          rows.push({ driver: name, label, unavailable: 'fio is not installed' });
-          continue;
-        }
-        log(`# ${c.name}: ${name}`);
-        try {
-          const iops = fioRandomRead({ file, size, engine, depth: c.concurrency, blockSize: 4096, direct: c.direct, seconds });
-          rows.push({ driver: name, label, iops });
-        } catch (error) {
-          rows.push({ driver: name, label, unavailable: (error as Error).message });
-        }
+      if (c.external) {
+        log(`# ${c.name}: fio`);
+        rows.push(...c.external(params, settings).filter((row) => !wantedDrivers || wantedDrivers.includes(row.driver)));
       }
       results.push({ case: c, rows });
     }
@@ -195,24 +111,29 @@ function main(): void {
   }
 
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ machine, seconds, size, results: results.map((r) => ({ case: r.case.name, title: r.case.title, rows: r.rows })) }, null, 2)}\n`);
+    const report = {
+      machine,
+      settings: { ...settings, dir: undefined },
+      results: results.map((r) => ({ case: r.case.name, title: r.case.title, unit: r.case.unit, rows: r.rows })),
+    };
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return;
   }
   for (const { case: c, rows } of results) {
-    const base = new Map(rows.filter((r) => r.iops).map((r) => [r.driver, r.iops!]));
-    const caseBaselines = c.direct ? ['node-filehandle', 'fio-io_uring', 'fio-libaio'] : baselines;
-    const shownBaselines = caseBaselines.filter((b) => base.has(b));
-    console.log(`\n## ${c.title} (${c.name}, ${seconds} s each)\n`);
-    console.log(`| driver | IOPS | ${shownBaselines.map((b) => `vs ${b}`).join(' | ')} |`);
+    const base = new Map(rows.filter((r) => r.rate).map((r) => [r.driver, r.rate!]));
+    const shownBaselines = c.baselines.filter((b) => base.has(b));
+    const timing = c.unit === 'IOPS' ? `, ${settings.seconds} s each` : '';
+    console.log(`\n## ${c.title} (${c.name}${timing})\n`);
+    console.log(`| driver | ${c.unit} | ${shownBaselines.map((b) => `vs ${b}`).join(' | ')} |`);
     console.log(`|---|---:|${shownBaselines.map(() => '---:').join('|')}|`);
     for (const row of rows) {
-      if (row.iops === undefined) {
+      if (row.rate === undefined) {
         console.log(`| ${row.label} | n/a: ${row.unavailable} |${shownBaselines.map(() => ' |').join('')}`);
         continue;
       }
-      const ratios = shownBaselines.map((b) => `${(row.iops! / base.get(b)!).toFixed(2)}x`);
-      const errors = row.errors ? ` (${row.errors} short reads!)` : '';
-      console.log(`| ${row.label} | ${formatIops(row.iops)}${errors} | ${ratios.join(' | ')} |`);
+      const ratios = shownBaselines.map((b) => `${(row.rate! / base.get(b)!).toFixed(2)}x`);
+      const errors = row.errors ? ` (${row.errors} wrong results!)` : '';
+      console.log(`| ${row.label} | ${formatRate(row.rate)}${errors} | ${ratios.join(' | ')} |`);
     }
     for (const t of c.targets) {
       const got = base.get(t.driver);

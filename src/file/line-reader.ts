@@ -1,15 +1,14 @@
 /**
  * LineReader: the lines of an AIOFile, read in big chunks and split in bulk, so that the cost is
- * one read per chunk and one decode and split per chunk, never one read per line. Decoding goes
- * through StringDecoder, which holds back a character cut by a chunk boundary until the rest of
- * it arrives; a separator cut by a chunk boundary is found across it.
+ * one read per chunk and one decode and split per chunk, never one read per line. The decoder
+ * holds back a character cut by a chunk boundary until the rest of it arrives; a separator cut by
+ * a chunk boundary is found across it.
  */
-import { StringDecoder } from 'node:string_decoder';
 import { invalidArgType, invalidArgValue } from '../errors.js';
 import { validateKnownKeys, validateObject } from '../validate.js';
 import { validatePosition, type AIOFile } from './aiofile.js';
 import { Reader, validateChunkSize } from './reader.js';
-import { type Encoding, validateEncoding } from './text.js';
+import { chunkDecoder, type ChunkDecoder, type Encoding, validateEncoding } from './text.js';
 
 export interface LineReaderOptions {
   /** Where reading starts (default 0). */
@@ -34,14 +33,14 @@ interface Splitter<T> {
 }
 
 class TextSplitter implements Splitter<string> {
-  readonly #decoder: StringDecoder;
+  readonly #decoder: ChunkDecoder;
   readonly #separator: string;
   readonly #stripCR: boolean;
   /** Pieces of the line in progress, joined only once a separator completes it. */
   #carry: string[] = [];
 
   constructor(encoding: Encoding, separator: string) {
-    this.#decoder = new StringDecoder(encoding);
+    this.#decoder = chunkDecoder(encoding);
     this.#separator = separator;
     this.#stripCR = separator === '\n';
   }

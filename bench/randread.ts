@@ -1,11 +1,15 @@
 /**
- * The things a benchmark compares: aiofs on each backend and what Node users have today. Each
- * driver runs in its own child process (bench/child.ts), so that no driver warms up, loads or
- * slows another; the orchestrator (bench/run.ts) only spawns them and compares their figures.
+ * Random 4 KiB reads of one data file, cached or O_DIRECT, 1 or 32 at a time: the per-operation
+ * cost, which is where a thread hop per call shows most. fio with the same parameters gives the
+ * machine's limit.
  */
+import { createCipheriv } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
+import path from 'node:path';
 import { allocAligned, createContext, type BackendName } from '../src/index.js';
+import type { Case, Driver, Measurement, Row, Settings } from './case.js';
+import { fioRandomRead, fioVersion } from './fio.js';
 
 /** What a driver measures in a random-read case. */
 export interface RandomReadParams {
@@ -18,20 +22,6 @@ export interface RandomReadParams {
   direct: boolean;
 }
 
-export interface Measurement {
-  ops: number;
-  seconds: number;
-  errors: number;
-}
-
-export interface Driver {
-  name: string;
-  /** A short description for the table. */
-  label: string;
-  /** Extra environment for its child process. */
-  env?: Record<string, string>;
-  randomRead(params: RandomReadParams): Promise<Measurement>;
-}
 
 /** xorshift32: the same offsets for every driver, no Math.random in the hot loop. */
 function offsets(params: RandomReadParams, seed: number): () => number {
@@ -72,7 +62,7 @@ async function closedLoop(params: RandomReadParams, step: (worker: number, next:
   const counted = ops;
   stop = true;
   await Promise.all(loops);
-  return { ops: counted, seconds, errors };
+  return { amount: counted, seconds, errors };
 }
 
 function buffers(params: RandomReadParams): Buffer[] {
@@ -85,11 +75,11 @@ function openFlags(params: RandomReadParams): number {
   return fs.constants.O_RDONLY | (params.direct ? fs.constants.O_DIRECT : 0);
 }
 
-function aiofs(backend: BackendName, sqpoll = false): Driver {
+function aiofs(backend: BackendName, sqpoll = false): Driver<RandomReadParams> {
   return {
     name: `aiofs-${backend}${sqpoll ? '-sqpoll' : ''}`,
     label: `aiofs ctx.read, ${backend}${sqpoll ? ' + SQPOLL' : ''}`,
-    async randomRead(params) {
+    async run(params) {
       const ctx = createContext({ backend, sqpoll });
       const fd = fs.openSync(params.file, openFlags(params));
       const bufs = buffers(params);
@@ -103,12 +93,12 @@ function aiofs(backend: BackendName, sqpoll = false): Driver {
   };
 }
 
-function fileHandle(uvIoUring: boolean): Driver {
+function fileHandle(uvIoUring: boolean): Driver<RandomReadParams> {
   return {
     name: `node-filehandle${uvIoUring ? '-uvuring' : ''}`,
     label: `fs/promises FileHandle.read${uvIoUring ? ', UV_USE_IO_URING=1' : ''}`,
     env: uvIoUring ? { UV_USE_IO_URING: '1' } : { UV_USE_IO_URING: '0' },
-    async randomRead(params) {
+    async run(params) {
       const handle = await fsp.open(params.file, openFlags(params));
       const bufs = buffers(params);
       try {
@@ -120,12 +110,12 @@ function fileHandle(uvIoUring: boolean): Driver {
   };
 }
 
-function fsRead(uvIoUring: boolean): Driver {
+function fsRead(uvIoUring: boolean): Driver<RandomReadParams> {
   return {
     name: `node-fsread${uvIoUring ? '-uvuring' : ''}`,
     label: `fs.read callback${uvIoUring ? ', UV_USE_IO_URING=1' : ''}`,
     env: uvIoUring ? { UV_USE_IO_URING: '1' } : { UV_USE_IO_URING: '0' },
-    async randomRead(params) {
+    async run(params) {
       const fd = fs.openSync(params.file, openFlags(params));
       const bufs = buffers(params);
       try {
@@ -143,7 +133,7 @@ function fsRead(uvIoUring: boolean): Driver {
   };
 }
 
-export const drivers: readonly Driver[] = [
+const drivers: readonly Driver<RandomReadParams>[] = [
   aiofs('uring'),
   aiofs('uring', true),
   aiofs('aio'),
@@ -154,8 +144,86 @@ export const drivers: readonly Driver[] = [
   fsRead(true),
 ];
 
-export function driverNamed(name: string): Driver {
-  const driver = drivers.find((d) => d.name === name);
-  if (!driver) throw new Error(`unknown driver ${name}`);
-  return driver;
+/** Deterministic incompressible bytes (AES-CTR keystream), written once per run and left in the page cache. */
+function dataFile(settings: Settings): string {
+  const file = path.join(settings.dir, `randread-${settings.size}`);
+  if (fs.existsSync(file)) return file;
+  const cipher = createCipheriv('aes-128-ctr', Buffer.alloc(16, 0x5a), Buffer.alloc(16, 0));
+  const zeros = Buffer.alloc(1 << 20);
+  const fd = fs.openSync(file, 'w');
+  for (let written = 0; written < settings.size; written += zeros.length) {
+    const chunk = cipher.update(zeros);
+    fs.writeSync(fd, chunk, 0, Math.min(chunk.length, settings.size - written));
+  }
+  fs.closeSync(fd);
+  return file;
 }
+
+function randomRead(options: {
+  concurrency: number;
+  direct: boolean;
+  fioEngines: string[];
+  drivers?: string[];
+  baselines: string[];
+  targets: Case['targets'];
+}): Case<RandomReadParams> {
+  const { concurrency, direct } = options;
+  const kind = direct ? 'O_DIRECT' : 'cached';
+  return {
+    name: `${direct ? 'direct-' : ''}randread-qd${concurrency}`,
+    title: `${kind} 4 KiB random read, ${concurrency === 1 ? '1 at a time' : `${concurrency} concurrent`}`,
+    unit: 'IOPS',
+    prepare: (settings) => ({ file: dataFile(settings), size: settings.size, blockSize: 4096, concurrency, seconds: settings.seconds, direct }),
+    drivers: options.drivers ? drivers.filter((d) => options.drivers!.includes(d.name)) : drivers,
+    external(params) {
+      const fio = fioVersion();
+      return options.fioEngines.map((engine): Row => {
+        const row = { driver: `fio-${engine}`, label: `fio ${engine}, iodepth ${concurrency}` };
+        if (!fio) return { ...row, unavailable: 'fio is not installed (apt-get install fio)' };
+        try {
+          return { ...row, rate: fioRandomRead({ ...params, engine, depth: concurrency }) };
+        } catch (error) {
+          return { ...row, unavailable: (error as Error).message };
+        }
+      });
+    },
+    baselines: options.baselines,
+    targets: options.targets,
+  };
+}
+
+const nodeBaselines = ['node-filehandle', 'node-fsread', 'node-filehandle-uvuring'];
+
+export const randomReadCases: Case<RandomReadParams>[] = [
+  randomRead({
+    concurrency: 1,
+    direct: false,
+    fioEngines: ['psync', 'io_uring'],
+    baselines: nodeBaselines,
+    targets: [{ driver: 'aiofs-uring', baseline: 'node-filehandle', ratio: 10 }],
+  }),
+  randomRead({
+    concurrency: 32,
+    direct: false,
+    fioEngines: ['psync', 'io_uring', 'libaio'],
+    baselines: nodeBaselines,
+    targets: [
+      { driver: 'aiofs-uring', baseline: 'node-filehandle', ratio: 5 },
+      { driver: 'aiofs-uring', baseline: 'node-fsread', ratio: 2 },
+      { driver: 'aiofs-uring', baseline: 'node-filehandle-uvuring', ratio: 1.5 },
+    ],
+  }),
+  ...[1, 32].map((concurrency) =>
+    randomRead({
+      concurrency,
+      direct: true,
+      fioEngines: ['io_uring', 'libaio'],
+      drivers: ['aiofs-uring', 'aiofs-aio', 'aiofs-threads', 'node-filehandle', 'node-fsread'],
+      baselines: ['node-filehandle', 'fio-io_uring', 'fio-libaio'],
+      targets: [
+        { driver: 'aiofs-uring', baseline: 'fio-io_uring', ratio: 0.9 },
+        { driver: 'aiofs-aio', baseline: 'fio-libaio', ratio: 0.9 },
+      ],
+    }),
+  ),
+];

@@ -1,0 +1,68 @@
+/**
+ * What a benchmark case is. A case makes its own data, names its drivers (aiofs on each backend
+ * and what Node users have today), which of them are the baselines, and the project's targets.
+ * The orchestrator (run.ts) runs every driver in a child process of its own (child.ts), so that
+ * no driver warms up, loads or slows another.
+ */
+
+/** What the orchestrator hands every case. */
+export interface Settings {
+  /** A scratch directory on the filesystem being measured, removed after the run. */
+  dir: string;
+  /** Seconds per driver in time-based cases. */
+  seconds: number;
+  /** Bytes of the random-read data file. */
+  size: number;
+  /** Lines of the text file the line-reading case counts. */
+  lines: number;
+  /** Bytes the sequential-write case writes. */
+  writeSize: number;
+}
+
+/** One driver's result: `amount` units of the case's measure in `seconds`. */
+export interface Measurement {
+  amount: number;
+  seconds: number;
+  /** Operations whose result was wrong (a short read, a miscount): a correct run has none. */
+  errors: number;
+}
+
+export interface Driver<P> {
+  name: string;
+  /** A short description for the table. */
+  label: string;
+  /** Extra environment for its child process. */
+  env?: Record<string, string>;
+  run(params: P): Promise<Measurement>;
+}
+
+/** A result row: a figure, or why there is none. */
+export interface Row {
+  driver: string;
+  label: string;
+  /** Units per second. */
+  rate?: number;
+  errors?: number;
+  unavailable?: string;
+}
+
+export interface Target {
+  driver: string;
+  baseline: string;
+  ratio: number;
+}
+
+export interface Case<P = unknown> {
+  name: string;
+  title: string;
+  /** The unit of a rate, e.g. 'IOPS', 'lines/s', 'MiB/s'. */
+  unit: string;
+  /** Make (or reuse) the data; returns what each driver is given. Runs in the orchestrator. */
+  prepare(settings: Settings): P;
+  drivers: readonly Driver<P>[];
+  /** Rows measured outside Node, with the same parameters (fio). */
+  external?(params: P, settings: Settings): Row[];
+  /** Drivers every figure is compared with, when they ran. */
+  baselines: readonly string[];
+  targets: readonly Target[];
+}

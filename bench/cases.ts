@@ -1,0 +1,13 @@
+/** Every benchmark case, in the order a run goes through them. */
+import type { Case } from './case.js';
+import { linesCase } from './lines.js';
+import { randomReadCases } from './randread.js';
+import { writeCase } from './write-seq.js';
+
+export const cases: readonly Case<any>[] = [...randomReadCases, linesCase, writeCase];
+
+export function caseNamed(name: string): Case<any> {
+  const found = cases.find((c) => c.name === name);
+  if (!found) throw new Error(`unknown case ${name}`);
+  return found;
+}
