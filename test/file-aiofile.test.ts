@@ -1,7 +1,8 @@
 /** AIOFile: open modes, positional round trips, text decoding at character boundaries, errors, close. */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { after, before, it } from 'node:test';
 import { AIOFile, createContext, type IoContext } from '../src/index.js';
 import { forEachBackend } from './support/backends.js';
@@ -233,5 +234,21 @@ forEachBackend('AIOFile', (backend) => {
       return true;
     });
     await f.close();
+  });
+});
+
+forEachBackend('AIOFile under a file size limit', (backend) => {
+  it('continues after a short write, then rejects with the error that stopped it', { timeout }, () => {
+    const fixture = fileURLToPath(new URL('./fixtures/file-size-limit.js', import.meta.url));
+    const dir = scratchPath('fsize');
+    fs.mkdirSync(dir);
+    const run = spawnSync('bash', ['-c', 'ulimit -f 4 && exec "$0" "$@"', process.execPath, fixture, backend, dir], {
+      encoding: 'utf8',
+      timeout,
+    });
+    assert.equal(run.status, 0, run.stderr);
+    for (const result of JSON.parse(run.stdout)) {
+      assert.deepEqual(result, { name: result.name, code: 'EFBIG', syscall: 'write', path: true, size: 4096 });
+    }
   });
 });

@@ -10,8 +10,11 @@ import { fileURLToPath } from 'node:url';
 const usage = `Usage: aiofs <command> [options]
 
 Commands:
-  bench [--seconds N] [--size 1G] [--dir DIR] [--cases a,b] [--drivers a,b] [--json] [--keep]
-        measure aiofs on this machine against node:fs and fio, each driver in its own process
+  bench [--seconds N] [--size 1G] [--lines 6000000] [--write-size 1G] [--dir DIR]
+        [--cases a,b] [--drivers a,b] [--json] [--keep]
+        measure aiofs on this machine against node:fs and fio, each driver in its own process;
+        cases: randread-qd1, randread-qd32, direct-randread-qd1, direct-randread-qd32, lines,
+        write-seq
 
 Options:
   -h, --help     show this help
