@@ -10,6 +10,16 @@ import { expectCode } from './support/errors.js';
 import { pattern, scratchPath } from './support/files.js';
 
 const timeout = 20_000;
+const gc = (globalThis as { gc?: () => void }).gc;
+
+function fdClosed(fd: number): boolean {
+  try {
+    fs.fstatSync(fd);
+    return false;
+  } catch {
+    return true;
+  }
+}
 
 /** Characters 1 to 4 bytes wide in UTF-8; the last is 2 UTF-16 units wide. */
 const wide = ['a', 'é', '€', '😀'];
@@ -221,6 +231,22 @@ forEachBackend('AIOFile', (backend) => {
       assert.equal(await f.read(), 'abc');
     }
     assert.throws(() => fs.fstatSync(fd), expectCode('EBADF'));
+  });
+
+  it('closes a file the program forgot, when it is collected, with a warning as Node does', { timeout, skip: !gc && 'needs --expose-gc' }, async () => {
+    let fd = -1;
+    const warned = new Promise<Error>((resolve) => process.once('warning', resolve));
+    await (async () => {
+      const f = await AIOFile.open(withContent('x'), 'r', { context });
+      fd = f.fd;
+      assert.equal(await f.read(), 'x');
+    })();
+    for (let i = 0; i < 20 && !fdClosed(fd); i++) {
+      gc!();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.match((await warned).message, new RegExp(`Closing file descriptor ${fd} on garbage collection`));
+    assert.ok(fdClosed(fd));
   });
 
   it('attaches the path to kernel errors', { timeout }, async () => {
