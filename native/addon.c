@@ -31,7 +31,8 @@
 #define TEARDOWN_USER UINT32_MAX /* completions of cancels issued while tearing down */
 
 struct slot {
-  struct iovec *iov; /* readv/writev: the vector the kernel reads, freed at completion */
+  /* Native memory the kernel reads until completion, freed then: an iovec, or path copies. */
+  void *owned;
   unsigned char busy;
 };
 
@@ -72,14 +73,14 @@ static void release(struct native_engine *e) {
 
 static void on_poll_closed(uv_handle_t *handle) { release(handle->data); }
 
-/* Account for one completion: free its slot (and iovec) if it belongs to a tracked operation. */
+/* Account for one completion: free its slot (and what it owns) if it belongs to a tracked operation. */
 static void settle(struct native_engine *e, const struct aiofs_completion *c) {
   uint32_t user = (uint32_t)c->user;
   if (user >= e->nslots || !e->slots[user].busy) return;
   struct slot *s = &e->slots[user];
   s->busy = 0;
-  free(s->iov);
-  s->iov = NULL;
+  free(s->owned);
+  s->owned = NULL;
   if (--e->in_flight == 0) {
     uv_unref((uv_handle_t *)&e->poll);
     napi_reference_unref(e->env, e->wrapper, NULL);
@@ -87,9 +88,9 @@ static void settle(struct native_engine *e, const struct aiofs_completion *c) {
   }
 }
 
-static void track(struct native_engine *e, uint32_t user, struct iovec *iov) {
+static void track(struct native_engine *e, uint32_t user, void *owned) {
   e->slots[user].busy = 1;
-  e->slots[user].iov = iov;
+  e->slots[user].owned = owned;
   if (e->in_flight++ == 0) {
     uv_ref((uv_handle_t *)&e->poll);
     napi_reference_ref(e->env, e->wrapper, NULL);
@@ -334,6 +335,81 @@ static napi_value js_prep_fsync(napi_env env, napi_callback_info info) {
   return make_int(env, ret);
 }
 
+/*
+ * Copy the bytes of a path (an ArrayBufferView, no NUL inside) to `dst` with a NUL after them.
+ * Returns the bytes used, or -errno. `view` undefined or null: no path, returns 0 and sets *out
+ * to NULL.
+ */
+static int copy_path(napi_env env, napi_value view, char *dst, size_t room, const char **out) {
+  napi_valuetype t;
+  if (napi_typeof(env, view, &t) != napi_ok) return -EINVAL;
+  if (t == napi_undefined || t == napi_null) {
+    *out = NULL;
+    return 0;
+  }
+  void *data;
+  size_t length;
+  int ret = get_memory(env, view, &data, &length);
+  if (ret < 0) return ret;
+  if (length + 1 > room) return -ENAMETOOLONG;
+  if (memchr(data, 0, length)) return -EINVAL;
+  memcpy(dst, data, length);
+  dst[length] = 0;
+  *out = dst;
+  return (int)length + 1;
+}
+
+static size_t view_length(napi_env env, napi_value view) {
+  void *data;
+  size_t length;
+  return get_memory(env, view, &data, &length) == 0 ? length : 0;
+}
+
+/*
+ * prepMeta(op, dirfd, path, dirfd2, path2, flags, mode, offset, length, statx, user) -> 0 | -errno
+ * Paths are byte views copied here, so JavaScript may drop or reuse them at once; `statx` (a view
+ * of at least 256 bytes, or null) must be kept alive by JavaScript until the completion.
+ */
+static napi_value js_prep_meta(napi_env env, napi_callback_info info) {
+  size_t argc = 11;
+  napi_value argv[11];
+  struct native_engine *e = unwrap(env, info, &argc, argv);
+  if (!e) return NULL;
+  struct aiofs_meta m = {0};
+  uint32_t user, mode;
+  int ret;
+  if ((ret = get_i32(env, argv[0], &m.op)) || (ret = get_i32(env, argv[1], &m.dirfd)) ||
+      (ret = get_i32(env, argv[3], &m.dirfd2)) || (ret = get_i32(env, argv[5], &m.flags)) ||
+      (ret = get_u32(env, argv[6], &mode)) || (ret = get_offset(env, argv[7], &m.offset)) ||
+      (ret = get_offset(env, argv[8], &m.length)) || (ret = get_u32(env, argv[10], &user)) ||
+      (ret = check_user(e, user)))
+    return make_int(env, ret);
+  m.mode = mode;
+  napi_valuetype t;
+  if (napi_typeof(env, argv[9], &t) != napi_ok) return make_int(env, -EINVAL);
+  if (t != napi_null && t != napi_undefined) {
+    size_t length;
+    if ((ret = get_memory(env, argv[9], &m.statx, &length)) < 0) return make_int(env, ret);
+    if (length < 256) return make_int(env, -EINVAL);
+  }
+  size_t room = view_length(env, argv[2]) + view_length(env, argv[4]) + 2;
+  if (room > 2 * (PATH_MAX + 1)) return make_int(env, -ENAMETOOLONG);
+  char *paths = malloc(room);
+  if (!paths) return make_int(env, -ENOMEM);
+  int used = copy_path(env, argv[2], paths, room, &m.path);
+  int used2 = used < 0 ? used : copy_path(env, argv[4], paths + used, room - used, &m.path2);
+  if (used < 0 || used2 < 0) {
+    free(paths);
+    return make_int(env, used < 0 ? used : used2);
+  }
+  ret = e->ops->prep_meta(e->impl, &m, user);
+  if (ret == 0)
+    track(e, user, paths);
+  else
+    free(paths);
+  return make_int(env, ret);
+}
+
 /* prepCancel(target, user) -> 0 | -errno. The target must be in flight. */
 static napi_value js_prep_cancel(napi_env env, napi_callback_info info) {
   size_t argc = 2;
@@ -572,6 +648,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor methods[] = {
       METHOD("prepRw", js_prep_rw),         METHOD("prepRwv", js_prep_rwv),
       METHOD("prepFsync", js_prep_fsync),   METHOD("prepCancel", js_prep_cancel),
+      METHOD("prepMeta", js_prep_meta),
       METHOD("submit", js_submit),          METHOD("pending", js_pending),
       METHOD("reap", js_reap),              METHOD("close", js_close),
       METHOD("inFlight", js_in_flight),

@@ -242,11 +242,20 @@ static void aio_destroy(void *e) {
   free(a);
 }
 
+/* Linux AIO has no metadata commands: every one of them is done another way. */
+static int aio_prep_meta(void *e, const struct aiofs_meta *meta, uint32_t user) {
+  (void)e;
+  (void)meta;
+  (void)user;
+  return -EOPNOTSUPP;
+}
+
 const struct aiofs_engine_ops aiofs_aio_ops = {
     .name = "aio",
     .prep_rw = aio_prep_rw,
     .prep_rwv = aio_prep_rwv,
     .prep_fsync = aio_prep_fsync,
+    .prep_meta = aio_prep_meta,
     .prep_cancel = aio_prep_cancel,
     .submit = aio_submit,
     .pending = aio_pending,

@@ -1,9 +1,9 @@
 /*
  * The contract between the Node-API glue (addon.c) and the kernel engines (uring.c, later aio.c).
  *
- * An engine queues operations described only by an opcode, an fd, memory and an offset, hands
- * them to the kernel in batches, and reports each completion as (user, result). It knows nothing
- * of files, paths or JavaScript. Every function returns a result >= 0 or -errno; none sets or
+ * An engine queues operations described only by an opcode, fds, memory, offsets and (for the
+ * metadata operations) NUL-terminated path strings, hands them to the kernel in batches, and
+ * reports each completion as (user, result). It knows nothing of files' contents or JavaScript. Every function returns a result >= 0 or -errno; none sets or
  * relies on the global errno as its way to report failure.
  */
 #ifndef AIOFS_ENGINE_H
@@ -20,6 +20,43 @@ enum aiofs_op {
   AIOFS_OP_WRITEV = 3,
   AIOFS_OP_FSYNC = 4,
   AIOFS_OP_FDATASYNC = 5,
+  AIOFS_OP_OPENAT = 6,
+  AIOFS_OP_CLOSE = 7,
+  AIOFS_OP_STATX = 8,
+  AIOFS_OP_RENAMEAT = 9,
+  AIOFS_OP_UNLINKAT = 10,
+  AIOFS_OP_MKDIRAT = 11,
+  AIOFS_OP_SYMLINKAT = 12,
+  AIOFS_OP_LINKAT = 13,
+  AIOFS_OP_FALLOCATE = 14,
+  AIOFS_OP_FTRUNCATE = 15,
+};
+
+/*
+ * A metadata operation, with the arguments of the system call it stands for:
+ *   OPENAT    openat(dirfd, path, flags, mode)           -> the new fd
+ *   CLOSE     close(dirfd)
+ *   STATX     statx(dirfd, path, flags, mode as mask, statx)
+ *   RENAMEAT  renameat2(dirfd, path, dirfd2, path2, flags)
+ *   UNLINKAT  unlinkat(dirfd, path, flags)                (AT_REMOVEDIR: rmdir)
+ *   MKDIRAT   mkdirat(dirfd, path, mode)
+ *   SYMLINKAT symlinkat(path as target, dirfd, path2)
+ *   LINKAT    linkat(dirfd, path, dirfd2, path2, flags)
+ *   FALLOCATE fallocate(dirfd as fd, flags as mode, offset, length)
+ *   FTRUNCATE ftruncate(dirfd as fd, length)
+ * Fields an operation does not use are ignored.
+ */
+struct aiofs_meta {
+  int op;
+  int dirfd;
+  const char *path;
+  int dirfd2;
+  const char *path2;
+  int flags;
+  uint32_t mode;
+  int64_t offset;
+  int64_t length;
+  void *statx;
 };
 
 /* One completion as delivered to JavaScript: two int32 per entry. */
@@ -41,6 +78,12 @@ struct aiofs_engine_ops {
   int (*prep_rwv)(void *engine, int op, int fd, const struct iovec *iov, unsigned iovcnt,
                   int64_t offset, uint32_t user);
   int (*prep_fsync)(void *engine, int fd, int datasync, uint32_t user);
+  /*
+   * Queue a metadata operation. Its strings and statx buffer must stay valid until the
+   * completion has been reaped. -EOPNOTSUPP when the engine (or the running kernel) lacks it:
+   * the caller then does it another way.
+   */
+  int (*prep_meta)(void *engine, const struct aiofs_meta *meta, uint32_t user);
   /* Ask the kernel to cancel the operation queued as `target`; its own completion is `user`. */
   int (*prep_cancel)(void *engine, uint32_t target, uint32_t user);
   /*

@@ -22,6 +22,41 @@ _Static_assert(offsetof(struct io_uring_params, cq_off) == 80, "params.cq_off");
 _Static_assert(sizeof(struct io_uring_probe_op) == 8, "io_uring_probe_op is 8 bytes");
 _Static_assert(sizeof(struct io_uring_probe) == 16, "io_uring_probe is 16 bytes");
 
+_Static_assert(offsetof(struct io_uring_sqe, rw_flags) == 28, "sqe.rw_flags (open/statx/rename/unlink/link flags share it)");
+_Static_assert(IORING_OP_FALLOCATE == 17 && IORING_OP_OPENAT == 18 && IORING_OP_CLOSE == 19 &&
+                   IORING_OP_STATX == 21,
+               "metadata opcodes of 5.6");
+
+#include <linux/version.h>
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 15, 0)
+_Static_assert(IORING_OP_RENAMEAT == 35 && IORING_OP_UNLINKAT == 36 && IORING_OP_MKDIRAT == 37 &&
+                   IORING_OP_SYMLINKAT == 38 && IORING_OP_LINKAT == 39,
+               "metadata opcodes of 5.11 and 5.15");
+#endif
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 9, 0)
+_Static_assert(IORING_OP_FTRUNCATE == 55, "FTRUNCATE of 6.9");
+#endif
+
+/* struct statx as JavaScript decodes it (src/backend/statx.ts). */
+#include <linux/stat.h>
+_Static_assert(sizeof(struct statx) == 256, "statx is 256 bytes");
+_Static_assert(offsetof(struct statx, stx_mask) == 0, "stx_mask");
+_Static_assert(offsetof(struct statx, stx_blksize) == 4, "stx_blksize");
+_Static_assert(offsetof(struct statx, stx_nlink) == 16, "stx_nlink");
+_Static_assert(offsetof(struct statx, stx_uid) == 20, "stx_uid");
+_Static_assert(offsetof(struct statx, stx_gid) == 24, "stx_gid");
+_Static_assert(offsetof(struct statx, stx_mode) == 28, "stx_mode");
+_Static_assert(offsetof(struct statx, stx_ino) == 32, "stx_ino");
+_Static_assert(offsetof(struct statx, stx_size) == 40, "stx_size");
+_Static_assert(offsetof(struct statx, stx_blocks) == 48, "stx_blocks");
+_Static_assert(offsetof(struct statx, stx_atime) == 64, "stx_atime");
+_Static_assert(offsetof(struct statx, stx_btime) == 80, "stx_btime");
+_Static_assert(offsetof(struct statx, stx_ctime) == 96, "stx_ctime");
+_Static_assert(offsetof(struct statx, stx_mtime) == 112, "stx_mtime");
+_Static_assert(offsetof(struct statx, stx_rdev_major) == 128, "stx_rdev_major");
+_Static_assert(offsetof(struct statx, stx_dev_major) == 136, "stx_dev_major");
+_Static_assert(sizeof(struct statx_timestamp) == 16, "statx_timestamp is 16 bytes");
+
 #include <linux/aio_abi.h>
 
 _Static_assert(sizeof(struct iocb) == 64, "iocb is 64 bytes");

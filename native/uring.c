@@ -34,6 +34,23 @@
 #define IORING_SQ_TASKRUN (1U << 2)
 #endif
 
+/*
+ * io_uring opcodes of the metadata operations, by number: older UAPI headers lack the newer
+ * ones (uapi_check.c checks these against the header where it has them).
+ */
+enum {
+  URING_OP_FALLOCATE = 17,
+  URING_OP_OPENAT = 18,
+  URING_OP_CLOSE = 19,
+  URING_OP_STATX = 21,
+  URING_OP_RENAMEAT = 35,
+  URING_OP_UNLINKAT = 36,
+  URING_OP_MKDIRAT = 37,
+  URING_OP_SYMLINKAT = 38,
+  URING_OP_LINKAT = 39,
+  URING_OP_FTRUNCATE = 55,
+};
+
 #define PROBE_OPS 256
 
 struct aiofs_uring {
@@ -264,6 +281,72 @@ static int uring_prep_fsync(void *e, int fd, int datasync, uint32_t user) {
   return 0;
 }
 
+/*
+ * The per-operation flags (open_flags, statx_flags, rename_flags, unlink_flags, hardlink_flags)
+ * share one 32-bit union in the SQE: rw_flags names it in every header version.
+ */
+static int uring_prep_meta(void *e, const struct aiofs_meta *m, uint32_t user) {
+  static const unsigned opcodes[] = {
+      [AIOFS_OP_OPENAT] = URING_OP_OPENAT,       [AIOFS_OP_CLOSE] = URING_OP_CLOSE,
+      [AIOFS_OP_STATX] = URING_OP_STATX,         [AIOFS_OP_RENAMEAT] = URING_OP_RENAMEAT,
+      [AIOFS_OP_UNLINKAT] = URING_OP_UNLINKAT,   [AIOFS_OP_MKDIRAT] = URING_OP_MKDIRAT,
+      [AIOFS_OP_SYMLINKAT] = URING_OP_SYMLINKAT, [AIOFS_OP_LINKAT] = URING_OP_LINKAT,
+      [AIOFS_OP_FALLOCATE] = URING_OP_FALLOCATE, [AIOFS_OP_FTRUNCATE] = URING_OP_FTRUNCATE,
+  };
+  if (m->op < AIOFS_OP_OPENAT || m->op > AIOFS_OP_FTRUNCATE) return -EINVAL;
+  unsigned opcode = opcodes[m->op];
+  int error;
+  struct io_uring_sqe *sqe = get_sqe(e, opcode, m->op, &error);
+  if (!sqe) return error;
+  sqe->opcode = opcode;
+  sqe->fd = m->dirfd;
+  sqe->user_data = user;
+  switch (m->op) {
+    case AIOFS_OP_OPENAT:
+      sqe->addr = (uintptr_t)m->path;
+      sqe->len = m->mode;
+      sqe->rw_flags = m->flags;
+      break;
+    case AIOFS_OP_STATX:
+      sqe->addr = (uintptr_t)m->path;
+      sqe->len = m->mode;
+      sqe->off = (uintptr_t)m->statx;
+      sqe->rw_flags = m->flags;
+      break;
+    case AIOFS_OP_RENAMEAT:
+    case AIOFS_OP_LINKAT:
+      sqe->addr = (uintptr_t)m->path;
+      sqe->len = (uint32_t)m->dirfd2;
+      sqe->off = (uintptr_t)m->path2;
+      sqe->rw_flags = m->flags;
+      break;
+    case AIOFS_OP_UNLINKAT:
+      sqe->addr = (uintptr_t)m->path;
+      sqe->rw_flags = m->flags;
+      break;
+    case AIOFS_OP_MKDIRAT:
+      sqe->addr = (uintptr_t)m->path;
+      sqe->len = m->mode;
+      break;
+    case AIOFS_OP_SYMLINKAT:
+      sqe->fd = m->dirfd2;
+      sqe->addr = (uintptr_t)m->path;
+      sqe->off = (uintptr_t)m->path2;
+      break;
+    case AIOFS_OP_FALLOCATE:
+      sqe->off = (uint64_t)m->offset;
+      sqe->addr = (uint64_t)m->length;
+      sqe->len = (uint32_t)m->flags;
+      break;
+    case AIOFS_OP_FTRUNCATE:
+      sqe->off = (uint64_t)m->length;
+      break;
+    default: /* CLOSE: the fd alone */
+      break;
+  }
+  return 0;
+}
+
 static int uring_prep_cancel(void *e, uint32_t target, uint32_t user) {
   int error;
   struct io_uring_sqe *sqe = get_sqe(e, IORING_OP_ASYNC_CANCEL, -1, &error);
@@ -356,6 +439,7 @@ const struct aiofs_engine_ops aiofs_uring_ops = {
     .prep_rw = uring_prep_rw,
     .prep_rwv = uring_prep_rwv,
     .prep_fsync = uring_prep_fsync,
+    .prep_meta = uring_prep_meta,
     .prep_cancel = uring_prep_cancel,
     .submit = uring_submit,
     .pending = uring_pending,

@@ -4,14 +4,32 @@
  * wait in a queue: backpressure, never an error), wires AbortSignals to cancellation, and
  * settles each promise from the backend's result.
  */
+import { constants as fsConstants, type BigIntStats, type Stats } from 'node:fs';
 import { constants } from 'node:os';
-import { type Backend, type BackendName, type CompletionSink, Op, Request, RequestState, syscallOf } from './backend/backend.js';
+import {
+  AT_EMPTY_PATH,
+  AT_FDCWD,
+  AT_REMOVEDIR,
+  AT_SYMLINK_NOFOLLOW,
+  type Backend,
+  type BackendName,
+  type CompletionSink,
+  type Meta,
+  Op,
+  Request,
+  RequestState,
+  syscallOf,
+} from './backend/backend.js';
+import { STATX_MASK, STATX_SIZE, statsFromStatx } from './backend/stats.js';
 import { abortError, invalidArgValue, invalidState, systemError } from './errors.js';
 import { FifoQueue, type RequestQueue } from './sched/queue.js';
 import { createBackend } from './backend/select.js';
 import {
   validateBoolean,
   validateInteger,
+  validateMode,
+  validateOpenFlags,
+  validatePath,
   validateBuffer,
   validateBufferArray,
   validateFd,
@@ -42,6 +60,19 @@ export interface ContextStats {
 }
 
 const operationOptionKeys: ReadonlySet<string> = new Set(['signal']);
+const statOptionKeys: ReadonlySet<string> = new Set(['signal', 'bigint']);
+const EMPTY_PATH = Buffer.alloc(0);
+const O_CLOEXEC = (fsConstants as Record<string, number>).O_CLOEXEC ?? 0;
+const toVoid = (): void => undefined;
+
+/** A path as node:fs takes it. */
+export type PathLike = string | Buffer | URL;
+
+/** Options of stat() and lstat(). */
+export interface StatOptions extends OperationOptions {
+  /** BigIntStats (with nanosecond times) instead of Stats. */
+  bigint?: boolean;
+}
 
 function signalOf(options: unknown): AbortSignal | undefined {
   if (options === undefined) return undefined;
@@ -130,6 +161,110 @@ export class IoContext {
     }
   }
 
+  /**
+   * Open `path` (string, Buffer or file: URL) with node:fs flags ('r', 'wx+'... or a number) and
+   * permissions `mode` (default 0o666) for files it creates; resolves with the new fd, which is
+   * close-on-exec as node:fs makes it. Close it with closeFd().
+   */
+  open(path: PathLike, flags?: string | number, mode?: number | string, options?: OperationOptions): Promise<number> {
+    return this.#metaCall(Op.Open, options, () => {
+      const { bytes, text } = validatePath(path);
+      return { path: bytes, errorPath: text, flags: validateOpenFlags(flags) | O_CLOEXEC, mode: validateMode(mode, 'mode', 0o666) };
+    });
+  }
+
+  /** Close `fd`. */
+  closeFd(fd: number, options?: OperationOptions): Promise<void> {
+    return this.#metaCall(Op.Close, options, () => ({ dirfd: validateFd(fd) })).then(toVoid);
+  }
+
+  /** What node:fs's stat (for a path) or fstat (for an fd) gives, as Stats or, with `bigint`, BigIntStats. */
+  stat(target: PathLike | number, options?: StatOptions & { bigint?: false }): Promise<Stats>;
+  stat(target: PathLike | number, options: StatOptions & { bigint: true }): Promise<BigIntStats>;
+  stat(target: PathLike | number, options?: StatOptions): Promise<Stats | BigIntStats>;
+  stat(target: PathLike | number, options?: StatOptions): Promise<Stats | BigIntStats> {
+    return this.#stat(target, options, false);
+  }
+
+  /** stat() that does not follow a final symbolic link, as node:fs's lstat. */
+  lstat(path: PathLike, options?: StatOptions & { bigint?: false }): Promise<Stats>;
+  lstat(path: PathLike, options: StatOptions & { bigint: true }): Promise<BigIntStats>;
+  lstat(path: PathLike, options?: StatOptions): Promise<Stats | BigIntStats>;
+  lstat(path: PathLike, options?: StatOptions): Promise<Stats | BigIntStats> {
+    return this.#stat(path, options, true);
+  }
+
+  rename(oldPath: PathLike, newPath: PathLike, options?: OperationOptions): Promise<void> {
+    return this.#metaCall(Op.Rename, options, () => {
+      const from = validatePath(oldPath, 'oldPath');
+      const to = validatePath(newPath, 'newPath');
+      return { path: from.bytes, path2: to.bytes, errorPath: from.text, errorDest: to.text };
+    }).then(toVoid);
+  }
+
+  unlink(path: PathLike, options?: OperationOptions): Promise<void> {
+    return this.#metaCall(Op.Unlink, options, () => {
+      const { bytes, text } = validatePath(path);
+      return { path: bytes, errorPath: text };
+    }).then(toVoid);
+  }
+
+  /** Remove an empty directory. */
+  rmdir(path: PathLike, options?: OperationOptions): Promise<void> {
+    return this.#metaCall(Op.Unlink, options, () => {
+      const { bytes, text } = validatePath(path);
+      return { path: bytes, errorPath: text, flags: AT_REMOVEDIR, syscall: 'rmdir' };
+    }).then(toVoid);
+  }
+
+  /** Create one directory (not its parents) with permissions `mode` (default 0o777, less the umask). */
+  mkdir(path: PathLike, mode?: number | string, options?: OperationOptions): Promise<void> {
+    return this.#metaCall(Op.Mkdir, options, () => {
+      const { bytes, text } = validatePath(path);
+      return { path: bytes, errorPath: text, mode: validateMode(mode, 'mode', 0o777) };
+    }).then(toVoid);
+  }
+
+  /** Create a symbolic link at `path` pointing to `target`. */
+  symlink(target: PathLike, path: PathLike, options?: OperationOptions): Promise<void> {
+    return this.#metaCall(Op.Symlink, options, () => {
+      const to = validatePath(target, 'target');
+      const at = validatePath(path);
+      return { path: to.bytes, path2: at.bytes, errorPath: to.text, errorDest: at.text };
+    }).then(toVoid);
+  }
+
+  /** Create a hard link `newPath` to `existingPath`. */
+  link(existingPath: PathLike, newPath: PathLike, options?: OperationOptions): Promise<void> {
+    return this.#metaCall(Op.Link, options, () => {
+      const from = validatePath(existingPath, 'existingPath');
+      const to = validatePath(newPath, 'newPath');
+      return { path: from.bytes, path2: to.bytes, errorPath: from.text, errorDest: to.text };
+    }).then(toVoid);
+  }
+
+  /**
+   * fallocate(2): `mode` 0 allocates `length` bytes from `offset` (growing the file); other modes
+   * (FALLOC_FL_PUNCH_HOLE | KEEP_SIZE...) as the kernel defines them. On the threads backend only
+   * mode 0 is possible, done as the size change without reserving blocks.
+   */
+  fallocate(fd: number, mode: number, offset: number, length: number, options?: OperationOptions): Promise<void> {
+    return this.#metaCall(Op.Fallocate, options, () => ({
+      dirfd: validateFd(fd),
+      flags: validateInteger(mode, 'mode', 0, 2 ** 31 - 1),
+      offset: validateInteger(offset, 'offset', 0, Number.MAX_SAFE_INTEGER),
+      length: validateInteger(length, 'length', 1, Number.MAX_SAFE_INTEGER),
+    })).then(toVoid);
+  }
+
+  /** Cut or extend the file to `length` bytes (default 0). */
+  ftruncate(fd: number, length?: number, options?: OperationOptions): Promise<void> {
+    return this.#metaCall(Op.Ftruncate, options, () => ({
+      dirfd: validateFd(fd),
+      length: length === undefined ? 0 : validateInteger(length, 'length', 0, Number.MAX_SAFE_INTEGER),
+    })).then(toVoid);
+  }
+
   stats(): ContextStats {
     return { submitted: this.#submitted, completed: this.#completed, inFlight: this.#inFlight, queued: this.#queued };
   }
@@ -158,6 +293,64 @@ export class IoContext {
     return this.close();
   }
 
+  #stat(target: unknown, options: unknown, lstat: boolean): Promise<Stats | BigIntStats> {
+    let meta: Meta | undefined;
+    const done = this.#metaCall(Op.Stat, options, (checked) => {
+      const bigint = checked.bigint === undefined ? false : validateBoolean(checked.bigint, 'options.bigint');
+      const statx = Buffer.alloc(STATX_SIZE);
+      if (typeof target === 'number' && !lstat) {
+        const fd = validateFd(target);
+        return { dirfd: fd, path: EMPTY_PATH, flags: AT_EMPTY_PATH, mode: STATX_MASK, syscall: 'fstat', bigint, statx };
+      }
+      const { bytes, text } = validatePath(target);
+      const flags = lstat ? AT_SYMLINK_NOFOLLOW : 0;
+      return { path: bytes, errorPath: text, flags, mode: STATX_MASK, syscall: lstat ? 'lstat' : 'stat', bigint, statx };
+    }, (m) => { meta = m; }, statOptionKeys);
+    return done.then(() => (meta!.stats as Stats | BigIntStats | undefined) ?? statsFromStatx(meta!.statx!, meta!.bigint));
+  }
+
+  /**
+   * Validate (`fields` throws on bad arguments), then queue a metadata operation. `options` is
+   * `{ signal }` plus, where `keys` says so, the operation's own options, handed to `fields`.
+   */
+  #metaCall(
+    op: Op,
+    options: unknown,
+    fields: (options: Record<string, unknown>) => Partial<Meta>,
+    onMeta?: (meta: Meta) => void,
+    keys: ReadonlySet<string> = operationOptionKeys,
+  ): Promise<number> {
+    try {
+      this.#checkOpen();
+      const checked = validateObject(options, 'options') ?? {};
+      validateKnownKeys(checked, keys, 'options');
+      const signal = validateSignal(checked.signal, 'options.signal');
+      const meta: Meta = {
+        dirfd: AT_FDCWD,
+        path: null,
+        dirfd2: AT_FDCWD,
+        path2: null,
+        flags: 0,
+        mode: 0,
+        offset: 0,
+        length: 0,
+        syscall: syscallOf[op],
+        bigint: false,
+        statx: null,
+        stats: undefined,
+        errorPath: undefined,
+        errorDest: undefined,
+        ...fields(checked),
+      };
+      onMeta?.(meta);
+      const request = new Request(op, meta.dirfd, null, 0, signal);
+      request.meta = meta;
+      return this.#enqueue(request);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
   /** Settle a request with the backend's result: a byte count, or a negative errno. */
   #complete(request: Request, result: number): void {
     this.#inFlight--;
@@ -169,7 +362,8 @@ export class IoContext {
     } else if (request.abortRequested && (result === -ECANCELED || result === -EINTR)) {
       request.reject(abortError(request.signal!));
     } else {
-      request.reject(systemError(result, syscallOf[request.op]));
+      const meta = request.meta;
+      request.reject(meta ? systemError(result, meta.syscall, meta.errorPath, meta.errorDest) : systemError(result, syscallOf[request.op]));
     }
     if (this.#queued > 0) this.#drain();
     else if (this.#closed) this.#finishCloseIfIdle();

@@ -18,6 +18,19 @@ export interface NativeEngine {
   prepRwv(op: number, fd: number, buffers: ArrayBufferView[], offset: number | bigint, user: number): number;
   prepFsync(fd: number, datasync: boolean, user: number): number;
   prepCancel(target: number, user: number): number;
+  prepMeta(
+    op: number,
+    dirfd: number,
+    path: Buffer | null,
+    dirfd2: number,
+    path2: Buffer | null,
+    flags: number,
+    mode: number,
+    offset: number,
+    length: number,
+    statx: Buffer | null,
+    user: number,
+  ): number;
   submit(): number;
   pending(): number;
   reap(): number;

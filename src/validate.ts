@@ -2,6 +2,8 @@
  * Argument checks run before anything reaches a backend. Each throws the error Node would throw
  * for the same mistake (see errors.ts); each returns the normalised value.
  */
+import { constants as fsConstants } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { invalidArgType, invalidArgValue, outOfRange } from './errors.js';
 
 const INT32_MAX = 2 ** 31 - 1;
@@ -89,4 +91,64 @@ export function validateSignal(signal: unknown, name: string): AbortSignal | und
 export function validateBoolean(value: unknown, name: string): boolean {
   if (typeof value !== 'boolean') throw invalidArgType(name, ['boolean'], value);
   return value;
+}
+
+/** A path as node:fs takes it (string, Buffer or Uint8Array, file: URL), as bytes and as text for messages. */
+export function validatePath(path: unknown, name = 'path'): { bytes: Buffer; text: string } {
+  let bytes: Buffer;
+  if (typeof path === 'string') bytes = Buffer.from(path, 'utf8');
+  else if (path instanceof URL) {
+    if (path.protocol !== 'file:') throw invalidArgType(name, ['string', 'Buffer', 'URL'], path);
+    bytes = Buffer.from(fileURLToPath(path), 'utf8');
+  } else if (path instanceof Uint8Array) bytes = Buffer.from(path.buffer, path.byteOffset, path.byteLength);
+  else throw invalidArgType(name, ['string', 'Buffer', 'URL'], path);
+  if (bytes.includes(0)) {
+    throw invalidArgValue(name, path, 'must be a string, Uint8Array, or URL without null bytes');
+  }
+  return { bytes, text: typeof path === 'string' ? path : bytes.toString() };
+}
+
+const { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_APPEND, O_EXCL, O_SYNC } = fsConstants;
+
+/** node:fs's string flags ('r', 'wx+', 'as'...) as numbers; numbers pass through. */
+const stringFlags: Record<string, number> = {
+  r: O_RDONLY,
+  rs: O_RDONLY | O_SYNC,
+  sr: O_RDONLY | O_SYNC,
+  'r+': O_RDWR,
+  'rs+': O_RDWR | O_SYNC,
+  'sr+': O_RDWR | O_SYNC,
+  w: O_TRUNC | O_CREAT | O_WRONLY,
+  wx: O_TRUNC | O_CREAT | O_WRONLY | O_EXCL,
+  xw: O_TRUNC | O_CREAT | O_WRONLY | O_EXCL,
+  'w+': O_TRUNC | O_CREAT | O_RDWR,
+  'wx+': O_TRUNC | O_CREAT | O_RDWR | O_EXCL,
+  'xw+': O_TRUNC | O_CREAT | O_RDWR | O_EXCL,
+  a: O_APPEND | O_CREAT | O_WRONLY,
+  ax: O_APPEND | O_CREAT | O_WRONLY | O_EXCL,
+  xa: O_APPEND | O_CREAT | O_WRONLY | O_EXCL,
+  as: O_APPEND | O_CREAT | O_WRONLY | O_SYNC,
+  sa: O_APPEND | O_CREAT | O_WRONLY | O_SYNC,
+  'a+': O_APPEND | O_CREAT | O_RDWR,
+  'ax+': O_APPEND | O_CREAT | O_RDWR | O_EXCL,
+  'xa+': O_APPEND | O_CREAT | O_RDWR | O_EXCL,
+  'as+': O_APPEND | O_CREAT | O_RDWR | O_SYNC,
+  'sa+': O_APPEND | O_CREAT | O_RDWR | O_SYNC,
+};
+
+export function validateOpenFlags(flags: unknown, name = 'flags'): number {
+  if (flags === undefined || flags === null) return O_RDONLY;
+  if (typeof flags === 'number') return validateInteger(flags, name, -(2 ** 31), 2 ** 31 - 1);
+  if (typeof flags === 'string' && Object.hasOwn(stringFlags, flags)) return stringFlags[flags];
+  throw invalidArgValue(name, flags);
+}
+
+/** A permission mode: an integer, or an octal string as node:fs accepts ('644'). */
+export function validateMode(mode: unknown, name: string, fallback: number): number {
+  if (mode === undefined || mode === null) return fallback;
+  if (typeof mode === 'string') {
+    if (!/^[0-7]+$/.test(mode)) throw invalidArgValue(name, mode, 'must be a 32-bit unsigned integer or an octal string');
+    mode = Number.parseInt(mode, 8);
+  }
+  return validateInteger(mode, name, 0, 2 ** 32 - 1);
 }

@@ -14,11 +14,69 @@ export const Op = {
   Writev: 3,
   Fsync: 4,
   Fdatasync: 5,
+  Open: 6,
+  Close: 7,
+  Stat: 8,
+  Rename: 9,
+  Unlink: 10,
+  Mkdir: 11,
+  Symlink: 12,
+  Link: 13,
+  Fallocate: 14,
+  Ftruncate: 15,
 } as const;
 export type Op = (typeof Op)[keyof typeof Op];
 
-/** The system call named in errors, per operation, as node:fs names them. */
-export const syscallOf: Readonly<Record<Op, string>> = ['read', 'write', 'readv', 'writev', 'fsync', 'fdatasync'];
+/** The system call named in errors, per operation, as node:fs names them (Meta.syscall overrides). */
+export const syscallOf: Readonly<Record<Op, string>> = [
+  'read',
+  'write',
+  'readv',
+  'writev',
+  'fsync',
+  'fdatasync',
+  'open',
+  'close',
+  'stat',
+  'rename',
+  'unlink',
+  'mkdir',
+  'symlink',
+  'link',
+  'fallocate',
+  'ftruncate',
+];
+
+/** AT_FDCWD: paths relative to the current directory. */
+export const AT_FDCWD = -100;
+export const AT_SYMLINK_NOFOLLOW = 0x100;
+export const AT_REMOVEDIR = 0x200;
+export const AT_EMPTY_PATH = 0x1000;
+
+/**
+ * The arguments of a metadata operation (native/engine.h lists which each uses), and what error
+ * messages name. Paths travel as bytes; the native side copies them.
+ */
+export interface Meta {
+  /** The directory `path` is relative to, or the file itself (close, fstat, fallocate, ftruncate). */
+  dirfd: number;
+  path: Buffer | null;
+  dirfd2: number;
+  path2: Buffer | null;
+  flags: number;
+  mode: number;
+  offset: number;
+  length: number;
+  /** Stat: node:fs's syscall name ('stat', 'lstat', 'fstat') and whether to give BigIntStats. */
+  syscall: string;
+  bigint: boolean;
+  /** Stat: the statx buffer the kernel fills (engines), or the Stats node:fs gave (threads). */
+  statx: Buffer | null;
+  stats: unknown;
+  /** What errors name as `path` and `dest`. */
+  errorPath: string | undefined;
+  errorDest: string | undefined;
+}
 
 export const enum RequestState {
   Queued,
@@ -36,6 +94,8 @@ export class Request {
   resolve!: (result: number) => void;
   reject!: (error: Error) => void;
   onAbort: (() => void) | undefined = undefined;
+  /** Metadata operations only. */
+  meta: Meta | undefined = undefined;
 
   constructor(
     readonly op: Op,

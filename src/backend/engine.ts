@@ -211,8 +211,13 @@ export class EngineBackend implements Backend {
       case Op.Readv:
       case Op.Writev:
         return engine.prepRwv(request.op, request.fd, request.data as ArrayBufferView[], request.offset, slot);
-      default:
+      case Op.Fsync:
+      case Op.Fdatasync:
         return engine.prepFsync(request.fd, request.op === Op.Fdatasync, slot);
+      default: {
+        const m = request.meta!;
+        return engine.prepMeta(request.op, m.dirfd, m.path, m.dirfd2, m.path2, m.flags, m.mode, m.offset, m.length, m.statx, slot);
+      }
     }
   }
 

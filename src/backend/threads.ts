@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import { constants } from 'node:os';
-import { type Backend, type CompletionSink, Op, type Request } from './backend.js';
+import { AT_REMOVEDIR, type Backend, type CompletionSink, type Meta, Op, type Request } from './backend.js';
 
 const MAX_RW_COUNT = 0x7ffff000; // what Linux transfers at most in one call; the other engines clamp too
 const IOV_MAX = 1024;
@@ -32,7 +32,68 @@ export class ThreadsBackend implements Backend {
 
   /** Run `request` through node:fs and call `done` with its result, whoever owns the request. */
   perform(request: Request, done: (result: number) => void): void {
-    this.run(request, request.offset, done);
+    if (request.meta) this.runMeta(request, request.meta, done);
+    else this.run(request, request.offset, done);
+  }
+
+  /** A metadata operation through the node:fs call that does the same. */
+  private runMeta(request: Request, m: Meta, finish: (result: number) => void): void {
+    const done = (error: NodeJS.ErrnoException | null, result?: number) =>
+      finish(error ? (error.errno ?? -constants.errno.EIO) : (result ?? 0));
+    const path = m.path!;
+    const saveStats = (error: NodeJS.ErrnoException | null, stats?: unknown) => {
+      m.stats = stats;
+      done(error);
+    };
+    try {
+      switch (request.op) {
+        case Op.Open:
+          fs.open(path, m.flags, m.mode, done);
+          break;
+        case Op.Close:
+          fs.close(m.dirfd, done);
+          break;
+        case Op.Stat:
+          if (m.syscall === 'fstat') fs.fstat(m.dirfd, { bigint: m.bigint }, saveStats);
+          else if (m.syscall === 'lstat') fs.lstat(path, { bigint: m.bigint }, saveStats);
+          else fs.stat(path, { bigint: m.bigint }, saveStats);
+          break;
+        case Op.Rename:
+          fs.rename(path, m.path2!, done);
+          break;
+        case Op.Unlink:
+          if (m.flags & AT_REMOVEDIR) fs.rmdir(path, done);
+          else fs.unlink(path, done);
+          break;
+        case Op.Mkdir:
+          fs.mkdir(path, { mode: m.mode }, (error) => done(error));
+          break;
+        case Op.Symlink:
+          fs.symlink(path, m.path2!, done);
+          break;
+        case Op.Link:
+          fs.link(path, m.path2!, done);
+          break;
+        case Op.Ftruncate:
+          fs.ftruncate(m.dirfd, m.length, done);
+          break;
+        case Op.Fallocate:
+          // node:fs has no fallocate: mode 0 is done as the size change it makes (without
+          // reserving blocks); other modes cannot be done here.
+          if (m.flags !== 0) {
+            queueMicrotask(() => finish(-constants.errno.EOPNOTSUPP));
+            break;
+          }
+          fs.fstat(m.dirfd, (error, stats) => {
+            if (error || stats.size >= m.offset + m.length) return done(error);
+            fs.ftruncate(m.dirfd, m.offset + m.length, done);
+          });
+          break;
+      }
+    } catch (error) {
+      const errno = (error as NodeJS.ErrnoException).errno ?? -constants.errno.EINVAL;
+      queueMicrotask(() => finish(errno));
+    }
   }
 
   /**
