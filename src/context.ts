@@ -4,7 +4,7 @@
  * wait in a queue: backpressure, never an error), wires AbortSignals to cancellation, and
  * settles each promise from the backend's result.
  */
-import { constants as fsConstants, type BigIntStats, type Stats } from 'node:fs';
+import type { BigIntStats, Stats } from 'node:fs';
 import { constants } from 'node:os';
 import {
   AT_EMPTY_PATH,
@@ -62,7 +62,8 @@ export interface ContextStats {
 const operationOptionKeys: ReadonlySet<string> = new Set(['signal']);
 const statOptionKeys: ReadonlySet<string> = new Set(['signal', 'bigint']);
 const EMPTY_PATH = Buffer.alloc(0);
-const O_CLOEXEC = (fsConstants as Record<string, number>).O_CLOEXEC ?? 0;
+/** node:fs does not export it; libuv adds it to every open, and so do we. */
+const O_CLOEXEC = process.platform === 'linux' ? 0o2000000 : 0;
 const toVoid = (): void => undefined;
 
 /** A path as node:fs takes it. */

@@ -182,8 +182,8 @@ forEachBackend('AIOFile', (backend) => {
     await assert.rejects(AIOFile.open(file, 'r', { bogus: 1 } as never), expectCode('ERR_INVALID_ARG_VALUE', TypeError));
     await assert.rejects(AIOFile.open('a\0b', 'r', { context }), expectCode('ERR_INVALID_ARG_VALUE', TypeError));
 
-    const before = context.stats().submitted;
     const f = await AIOFile.open(file, 'r', { context });
+    const before = context.stats().submitted;
     await assert.rejects(f.read(-2), expectCode('ERR_OUT_OF_RANGE', RangeError));
     await assert.rejects(f.read(1.5), expectCode('ERR_OUT_OF_RANGE', RangeError));
     await assert.rejects(f.read(1, -1), expectCode('ERR_OUT_OF_RANGE', RangeError));

@@ -108,7 +108,8 @@ export class AIOFile<T extends string | Buffer = string | Buffer> {
 
   /**
    * Open `path` with an fopen-style `mode` (default 'r'). 'w' truncates, 'a' appends, 'x' fails
-   * with EEXIST if the file exists; all three create it (permissions 0o666 less the umask).
+   * with EEXIST if the file exists; all three create it (permissions 0o666 less the umask). The
+   * open, like stat, truncate and close, goes through the context (on the ring with uring).
    */
   static open(path: string | URL, mode: BinaryMode, options?: AIOFileOptions): Promise<AIOFile<Buffer>>;
   static open(path: string | URL, mode?: TextMode, options?: AIOFileOptions): Promise<AIOFile<string>>;
@@ -123,9 +124,7 @@ export class AIOFile<T extends string | Buffer = string | Buffer> {
       throw invalidArgType('options.context', ['IoContext'], checked.context);
     }
     const context = (checked.context as IoContext | undefined) ?? getDefaultContext();
-    const fd = await new Promise<number>((resolve, reject) =>
-      fs.open(name, parsed.flags, 0o666, (error, fd) => (error ? reject(error) : resolve(fd))),
-    );
+    const fd = await context.open(name, parsed.flags, 0o666);
     return new AIOFile(fd, name, parsed, encoding, context);
   }
 
@@ -214,9 +213,7 @@ export class AIOFile<T extends string | Buffer = string | Buffer> {
     try {
       const size = length === undefined ? 0 : validateInteger(length, 'length', 0, MAX_OFFSET);
       this.#check('ftruncate', 'writable');
-      return this.#track(
-        () => new Promise<void>((resolve, reject) => fs.ftruncate(this.#fd, size, (error) => (error ? reject(error) : resolve()))),
-      );
+      return this.#track(() => this.context.ftruncate(this.#fd, size));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -230,12 +227,7 @@ export class AIOFile<T extends string | Buffer = string | Buffer> {
       const checked = validateObject(options, 'options') ?? {};
       const bigint = checked.bigint === undefined ? false : validateBoolean(checked.bigint, 'options.bigint');
       this.#check('fstat');
-      return this.#track(
-        () =>
-          new Promise<Stats | BigIntStats>((resolve, reject) =>
-            fs.fstat(this.#fd, { bigint }, (error, stats) => (error ? reject(error) : resolve(stats))),
-          ),
-      );
+      return this.#track(() => this.context.stat(this.#fd, { bigint }));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -252,7 +244,10 @@ export class AIOFile<T extends string | Buffer = string | Buffer> {
           const fd = this.#fd;
           this.#fd = -1;
           forgotten.unregister(this);
-          fs.close(fd, (error) => (error ? reject(withPath(error, this.name)) : resolve()));
+          const closed = (error: unknown) => (error ? reject(withPath(error, this.name)) : resolve());
+          // A context closed before its files still lets them go, through node:fs.
+          if (this.context.closed) fs.close(fd, closed);
+          else this.context.closeFd(fd).then(() => closed(null), closed);
         }),
     );
     return this.#closing;
@@ -345,9 +340,7 @@ export class AIOFile<T extends string | Buffer = string | Buffer> {
 
   /** Read everything from `position` to end of file: the size fstat reports first, then whatever the file grew by. */
   async #readToEnd(position: number): Promise<Buffer> {
-    const stats = await new Promise<Stats>((resolve, reject) =>
-      fs.fstat(this.#fd, (error, result) => (error ? reject(error) : resolve(result))),
-    );
+    const stats = await this.context.stat(this.#fd);
     const parts: Buffer[] = [];
     let total = 0;
     let want = Math.max(stats.size - position, 0);

@@ -8,7 +8,7 @@ import { invalidArgType, invalidArgValue } from '../errors.js';
 export interface OpenMode {
   /** The mode string as given. */
   text: string;
-  /** Flags for open(2); O_CLOEXEC as Node always adds it where the platform has it. */
+  /** Flags for open(2) (node:fs adds O_CLOEXEC itself). */
   flags: number;
   readable: boolean;
   writable: boolean;
@@ -18,7 +18,6 @@ export interface OpenMode {
 }
 
 const { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_APPEND, O_EXCL } = constants;
-const O_CLOEXEC = (constants as Record<string, number>).O_CLOEXEC ?? 0;
 
 const baseFlags: Record<string, number> = {
   r: 0,
@@ -42,7 +41,7 @@ export function parseMode(mode: unknown): OpenMode {
   const access = readable && writable ? O_RDWR : writable ? O_WRONLY : O_RDONLY;
   return {
     text: mode,
-    flags: access | baseFlags[letter] | O_CLOEXEC,
+    flags: access | baseFlags[letter],
     readable,
     writable,
     append: letter === 'a',

@@ -1,0 +1,178 @@
+/**
+ * Metadata operations on IoContext: each compared with node:fs doing the same, results and
+ * errors field by field, on every backend; the fallback of each one to the thread pool.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import { Op } from '../src/backend/backend.js';
+import type { EngineBackend } from '../src/backend/engine.js';
+import { createUringBackend } from '../src/backend/uring.js';
+import { backends, createContext, IoContext } from '../src/index.js';
+import { forEachBackend } from './support/backends.js';
+import { expectCode } from './support/errors.js';
+import { scratchPath } from './support/files.js';
+
+const timeout = 20_000;
+
+/** The same failure from aiofs and from node:fs: same class, message, code, errno, syscall, path, dest. */
+async function sameFailure(ours: Promise<unknown>, theirs: Promise<unknown>): Promise<void> {
+  const [a, b] = await Promise.allSettled([ours, theirs]);
+  assert.equal(a.status, 'rejected', 'aiofs should fail');
+  assert.equal(b.status, 'rejected', 'node:fs should fail');
+  const mine = (a as PromiseRejectedResult).reason as Record<string, unknown>;
+  const node = (b as PromiseRejectedResult).reason as Record<string, unknown>;
+  for (const field of ['message', 'code', 'errno', 'syscall', 'path', 'dest'] as const) {
+    assert.equal(mine[field], node[field], `${field}: ${mine.message} vs ${node.message}`);
+  }
+  assert.equal(Object.getPrototypeOf(mine), Object.getPrototypeOf(node));
+}
+
+forEachBackend('IoContext metadata', (backend) => {
+  let ctx: IoContext;
+  let dir: string;
+  before(() => {
+    ctx = createContext({ backend });
+    dir = scratchPath('meta');
+    fs.mkdirSync(dir);
+  });
+  after(() => ctx.close());
+
+  it('opens with node:fs flags and modes, close-on-exec, and closes', { timeout }, async () => {
+    const file = path.join(dir, 'open');
+    const fd = await ctx.open(file, 'wx', 0o640);
+    assert.equal(fs.statSync(file).mode & 0o777, 0o640 & ~process.umask());
+    assert.match(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'), /flags:\s+0[2-7]\d{6}/, 'O_CLOEXEC');
+    assert.equal(await ctx.write(fd, Buffer.from('abc'), 0), 3);
+    await ctx.closeFd(fd);
+    assert.throws(() => fs.fstatSync(fd), expectCode('EBADF'));
+    const again = await ctx.open(pathToFileURL(file), fs.constants.O_RDWR | fs.constants.O_APPEND, '600');
+    await ctx.write(again, Buffer.from('d'), 0);
+    await ctx.closeFd(again);
+    assert.equal(fs.readFileSync(file, 'utf8'), 'abcd');
+    const readOnly = await ctx.open(Buffer.from(file));
+    await ctx.closeFd(readOnly);
+
+    await sameFailure(ctx.open(file, 'wx'), fsp.open(file, 'wx'));
+    await sameFailure(ctx.open(path.join(dir, 'missing')), fsp.open(path.join(dir, 'missing')));
+    await sameFailure(ctx.open(path.join(file, 'under-a-file')), fsp.open(path.join(file, 'under-a-file')));
+    await sameFailure(ctx.open(dir, 'r+'), fsp.open(dir, 'r+'));
+    await assert.rejects(ctx.closeFd(fd), expectCode('EBADF'));
+  });
+
+  it('stats paths, fds and links exactly as node:fs does', { timeout }, async () => {
+    const file = path.join(dir, 'stat');
+    fs.writeFileSync(file, 'x'.repeat(12345));
+    const link = path.join(dir, 'stat-link');
+    fs.symlinkSync('stat', link);
+    assert.deepStrictEqual(await ctx.stat(file), fs.statSync(file));
+    assert.deepStrictEqual(await ctx.stat(file, { bigint: true }), fs.statSync(file, { bigint: true }));
+    assert.deepStrictEqual(await ctx.stat(link), fs.statSync(link));
+    assert.deepStrictEqual(await ctx.lstat(link), fs.lstatSync(link));
+    assert.deepStrictEqual(await ctx.stat(dir), fs.statSync(dir));
+    assert.deepStrictEqual(await ctx.stat('/dev/null'), fs.statSync('/dev/null'));
+    const fd = fs.openSync(file, 'r');
+    assert.deepStrictEqual(await ctx.stat(fd, { bigint: true }), fs.fstatSync(fd, { bigint: true }));
+    fs.closeSync(fd);
+    const stats = await ctx.stat(file);
+    assert.ok(stats.isFile() && !stats.isDirectory() && stats.size === 12345);
+    assert.ok((await ctx.lstat(link)).isSymbolicLink());
+    await sameFailure(ctx.stat(path.join(dir, 'nope')), fsp.stat(path.join(dir, 'nope')));
+    await sameFailure(ctx.lstat(path.join(dir, 'nope')), fsp.lstat(path.join(dir, 'nope')));
+    await assert.rejects(ctx.stat(fd), expectCode('EBADF'));
+  });
+
+  it('renames, links, unlinks, makes and removes directories as node:fs does', { timeout }, async () => {
+    const a = path.join(dir, 'a');
+    const b = path.join(dir, 'b');
+    fs.writeFileSync(a, 'content');
+    await ctx.rename(a, b);
+    assert.equal(fs.readFileSync(b, 'utf8'), 'content');
+    await sameFailure(ctx.rename(a, b), fsp.rename(a, b));
+    await ctx.link(b, a);
+    assert.equal(fs.statSync(a).nlink, 2);
+    await sameFailure(ctx.link(b, a), fsp.link(b, a));
+    const s = path.join(dir, 's');
+    await ctx.symlink('b', s);
+    assert.equal(fs.readlinkSync(s), 'b');
+    await sameFailure(ctx.symlink('b', s), fsp.symlink('b', s));
+    await ctx.unlink(s);
+    await ctx.unlink(a);
+    await sameFailure(ctx.unlink(a), fsp.unlink(a));
+    const sub = path.join(dir, 'sub');
+    await ctx.mkdir(sub, 0o750);
+    assert.equal(fs.statSync(sub).mode & 0o777, 0o750 & ~process.umask());
+    await sameFailure(ctx.mkdir(sub), fsp.mkdir(sub));
+    await sameFailure(ctx.mkdir(path.join(dir, 'no', 'parents')), fsp.mkdir(path.join(dir, 'no', 'parents')));
+    fs.writeFileSync(path.join(sub, 'f'), '');
+    await sameFailure(ctx.rmdir(sub), fsp.rmdir(sub));
+    await sameFailure(ctx.unlink(sub), fsp.unlink(sub));
+    fs.unlinkSync(path.join(sub, 'f'));
+    await ctx.rmdir(sub);
+    assert.equal(fs.existsSync(sub), false);
+    await sameFailure(ctx.rmdir(b), fsp.rmdir(b));
+  });
+
+  it('truncates and allocates', { timeout }, async () => {
+    const file = path.join(dir, 'sizes');
+    fs.writeFileSync(file, 'x'.repeat(100));
+    const fd = fs.openSync(file, 'r+');
+    await ctx.ftruncate(fd, 10);
+    assert.equal(fs.fstatSync(fd).size, 10);
+    await ctx.ftruncate(fd);
+    assert.equal(fs.fstatSync(fd).size, 0);
+    await ctx.fallocate(fd, 0, 4096, 8192);
+    assert.equal(fs.fstatSync(fd).size, 4096 + 8192);
+    fs.closeSync(fd);
+    const readOnly = fs.openSync(file, 'r');
+    await assert.rejects(ctx.ftruncate(readOnly, 1), (error: NodeJS.ErrnoException) => ['EINVAL', 'EBADF'].includes(error.code!));
+    fs.closeSync(readOnly);
+  });
+
+  it('rejects bad arguments before any I/O, as node:fs does', { timeout }, async () => {
+    const submitted = ctx.stats().submitted;
+    await assert.rejects(ctx.open('a\0b'), expectCode('ERR_INVALID_ARG_VALUE', TypeError));
+    await assert.rejects(ctx.open(42 as never), expectCode('ERR_INVALID_ARG_TYPE', TypeError));
+    await assert.rejects(ctx.open(new URL('http://x/y') as never), expectCode('ERR_INVALID_ARG_TYPE', TypeError));
+    await assert.rejects(ctx.open(dir, 'q'), expectCode('ERR_INVALID_ARG_VALUE', TypeError));
+    await assert.rejects(ctx.open(dir, 'r', '999'), expectCode('ERR_INVALID_ARG_VALUE', TypeError));
+    await assert.rejects(ctx.open(dir, 'r', -1), expectCode('ERR_OUT_OF_RANGE', RangeError));
+    await assert.rejects(ctx.stat(dir, { bigint: 'yes' } as never), expectCode('ERR_INVALID_ARG_TYPE', TypeError));
+    await assert.rejects(ctx.stat(dir, { follow: true } as never), expectCode('ERR_INVALID_ARG_VALUE', TypeError));
+    await assert.rejects(ctx.rename(dir, null as never), expectCode('ERR_INVALID_ARG_TYPE', TypeError));
+    await assert.rejects(ctx.closeFd(-1), expectCode('ERR_OUT_OF_RANGE', RangeError));
+    await assert.rejects(ctx.fallocate(0, 0, 0, 0), expectCode('ERR_OUT_OF_RANGE', RangeError));
+    await assert.rejects(ctx.ftruncate(0, -1), expectCode('ERR_OUT_OF_RANGE', RangeError));
+    assert.equal(ctx.stats().submitted, submitted);
+  });
+
+  it('aborts through a signal', { timeout }, async () => {
+    await assert.rejects(ctx.stat(dir, { signal: AbortSignal.abort() }), expectCode('ABORT_ERR'));
+  });
+});
+
+it('re-runs on the thread pool every metadata operation the ring refuses', { timeout, skip: !backends()[0].available && 'uring unavailable' }, async () => {
+  let backend: EngineBackend | undefined;
+  const refuseOps = [Op.Open, Op.Close, Op.Stat, Op.Rename, Op.Unlink, Op.Mkdir, Op.Symlink, Op.Link, Op.Fallocate, Op.Ftruncate];
+  const ctx = new IoContext((sink) => (backend = createUringBackend({ entries: 8, sqpoll: false, sqThreadIdle: 0, refuseOps }, sink)));
+  const dir = scratchPath('fallback');
+  await ctx.mkdir(dir);
+  const file = path.join(dir, 'f');
+  const fd = await ctx.open(file, 'w+');
+  await ctx.ftruncate(fd, 10);
+  await ctx.fallocate(fd, 0, 0, 20);
+  assert.deepStrictEqual(await ctx.stat(fd), fs.fstatSync(fd));
+  await ctx.closeFd(fd);
+  await ctx.symlink('f', path.join(dir, 's'));
+  await ctx.link(file, path.join(dir, 'h'));
+  await ctx.rename(path.join(dir, 'h'), path.join(dir, 'h2'));
+  assert.deepStrictEqual(await ctx.lstat(path.join(dir, 's')), fs.lstatSync(path.join(dir, 's')));
+  for (const name of ['s', 'h2', 'f']) await ctx.unlink(path.join(dir, name));
+  await ctx.rmdir(dir);
+  assert.equal(fs.existsSync(dir), false);
+  assert.equal(backend!.fallbacks, 14);
+  await ctx.close();
+});
