@@ -2,6 +2,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { it } from 'node:test';
 import { backends, createContext, IoContext } from '../src/index.js';
@@ -167,8 +169,24 @@ it(
   () => {
     const { file } = openWith(pattern(10));
     fs.chmodSync(file, 0o644);
-    const run = spawnSync(process.execPath, [fixture('credentials'), file], { encoding: 'utf8', timeout: 20_000 });
-    assert.equal(run.status, 0, run.stderr);
-    assert.deepEqual(JSON.parse(run.stdout), { euid: 65534, before: 4, after: 4, again: 4, rebuilds: 1 });
+    // A directory the new identity may enter, so that only each file's own mode decides.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aiofs-credentials-'));
+    fs.chmodSync(dir, 0o755);
+    const readable = path.join(dir, 'readable');
+    const secret = path.join(dir, 'secret');
+    fs.writeFileSync(readable, 'r', { mode: 0o644 });
+    fs.writeFileSync(secret, 's', { mode: 0o600 });
+    try {
+      for (const mode of ['plain', 'sqpoll']) {
+        const args = [fixture('credentials'), file, readable, secret, mode];
+        const run = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 20_000 });
+        assert.equal(run.status, 0, run.stderr);
+        const expected = { euid: 65534, before: 4, after: 4, again: 4, rebuilds: 1, openReadable: 'opened', openSecret: 'EACCES' };
+        assert.deepEqual(JSON.parse(run.stdout), expected, mode);
+        assert.equal(fs.readFileSync(secret, 'utf8'), 's', `${mode}: the secret file is untouched`);
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   },
 );
