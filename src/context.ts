@@ -499,3 +499,8 @@ export function getDefaultContext(): IoContext {
   if (!defaultContext || defaultContext.closed) defaultContext = createContext();
   return defaultContext;
 }
+
+/** @internal For the test suite, which runs aiofs/promises once per backend. */
+export function replaceDefaultContext(context: IoContext | undefined): void {
+  defaultContext = context;
+}

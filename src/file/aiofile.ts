@@ -19,6 +19,7 @@ import {
   createWriteStream,
   readableWebStream,
   type ReadStreamOptions,
+  type StreamFile,
   type WriteStreamOptions,
 } from './streams.js';
 
@@ -263,7 +264,7 @@ export class AIOFile<T extends string | Buffer = string | Buffer> {
    * when the stream ends or is destroyed.
    */
   createReadStream(options?: ReadStreamOptions): Readable {
-    return createReadStream(this, options);
+    return createReadStream(this.#streamFile(), options);
   }
 
   /**
@@ -272,12 +273,20 @@ export class AIOFile<T extends string | Buffer = string | Buffer> {
    * finishes or is destroyed.
    */
   createWriteStream(options?: WriteStreamOptions): Writable {
-    return createWriteStream(this, options);
+    return createWriteStream(this.#streamFile(), options);
   }
 
   /** A WHATWG byte stream over the whole file. It does not close the file. */
   readableWebStream(): ReadableStream<Uint8Array> {
-    return readableWebStream(this);
+    return readableWebStream(this.#streamFile());
+  }
+
+  #streamFile(): StreamFile {
+    return {
+      readInto: (view, position) => this.readInto(view, position),
+      writeAt: (bytes, position) => this.write(bytes, position),
+      close: () => this.close(),
+    };
   }
 
   /**

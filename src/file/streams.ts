@@ -1,13 +1,22 @@
 /**
- * Node interop: node:stream and WHATWG streams over an AIOFile, with the option names and
- * defaults of FileHandle.createReadStream / createWriteStream / readableWebStream.
+ * Node interop: node:stream and WHATWG streams over a file (an AIOFile, or the FileHandle of
+ * aiofs/promises), with the option names and defaults of FileHandle.createReadStream /
+ * createWriteStream / readableWebStream.
  */
 import { Readable, Writable } from 'node:stream';
 import { ReadableStream } from 'node:stream/web';
 import { outOfRange } from '../errors.js';
 import { validateBoolean, validateInteger, validateKnownKeys, validateObject, validateSignal } from '../validate.js';
-import type { AIOFile } from './aiofile.js';
 import { validateEncoding } from './text.js';
+
+/** What a stream needs of its file: positional reads and writes, and closing. */
+export interface StreamFile {
+  /** Fill `view` from `position`; fewer bytes only at end of file. */
+  readInto(view: ArrayBufferView, position: number): Promise<number>;
+  /** Write all of `bytes` at `position`. */
+  writeAt(bytes: Uint8Array, position: number): Promise<number>;
+  close(): Promise<void>;
+}
 
 export interface ReadStreamOptions {
   /** First byte to read (default 0). */
@@ -48,7 +57,7 @@ function checkedOptions(options: unknown, keys: ReadonlySet<string>): Record<str
   return checked;
 }
 
-function closer(file: AIOFile, autoClose: boolean) {
+function closer(file: StreamFile, autoClose: boolean) {
   return (error: Error | null, callback: (error?: Error | null) => void): void => {
     if (!autoClose) return callback(error);
     file.close().then(
@@ -58,7 +67,7 @@ function closer(file: AIOFile, autoClose: boolean) {
   };
 }
 
-export function createReadStream(file: AIOFile, options?: ReadStreamOptions): Readable {
+export function createReadStream(file: StreamFile, options?: ReadStreamOptions): Readable {
   const checked = checkedOptions(options, readKeys);
   let position = checked.start === undefined ? 0 : validateInteger(checked.start, 'options.start', 0, MAX_OFFSET);
   let end = Infinity;
@@ -96,7 +105,7 @@ export function createReadStream(file: AIOFile, options?: ReadStreamOptions): Re
   });
 }
 
-export function createWriteStream(file: AIOFile, options?: WriteStreamOptions): Writable {
+export function createWriteStream(file: StreamFile, options?: WriteStreamOptions): Writable {
   const checked = checkedOptions(options, writeKeys);
   let position = checked.start === undefined ? 0 : validateInteger(checked.start, 'options.start', 0, MAX_OFFSET);
   const highWaterMark =
@@ -107,7 +116,7 @@ export function createWriteStream(file: AIOFile, options?: WriteStreamOptions): 
   const writeAt = (bytes: Buffer, callback: (error?: Error | null) => void) => {
     const at = position;
     position += bytes.length;
-    file.write(bytes, at).then(() => callback(), callback);
+    file.writeAt(bytes, at).then(() => callback(), callback);
   };
   return new Writable({
     highWaterMark,
@@ -125,7 +134,7 @@ export function createWriteStream(file: AIOFile, options?: WriteStreamOptions): 
   });
 }
 
-export function readableWebStream(file: AIOFile): ReadableStream<Uint8Array> {
+export function readableWebStream(file: StreamFile): ReadableStream<Uint8Array> {
   let position = 0;
   return new ReadableStream({
     type: 'bytes',

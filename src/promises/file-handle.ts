@@ -1,0 +1,412 @@
+/**
+ * FileHandle with node:fs/promises' methods, overloads, results and errors, its I/O on an
+ * IoContext. Like Node's it counts operations in flight, so close() waits for them, and rejects
+ * anything called after close() with EBADF "file closed".
+ *
+ * A position of null or -1 means "the current position", as in Node; but where Node lets the
+ * kernel's fd offset move under concurrent calls (nodejs/node#55113: position-less writes issued
+ * together land in any order), the handle keeps its own cursor and reserves each position-less
+ * call's range when it is made, so such calls land one after another in call order.
+ */
+import { EventEmitter } from 'node:events';
+import fs, { type BigIntStats, type Stats } from 'node:fs';
+import readline from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import type { ReadableStream } from 'node:stream/web';
+import { promisify } from 'node:util';
+import type { IoContext } from '../context.js';
+import { abortError, fileClosed, invalidArgType, outOfRange } from '../errors.js';
+import {
+  createReadStream,
+  createWriteStream,
+  readableWebStream,
+  type ReadStreamOptions,
+  type StreamFile,
+  type WriteStreamOptions,
+} from '../file/streams.js';
+import { validateEncoding } from '../file/text.js';
+import { validateBuffer, validateInteger, validateObject, validateSignal } from '../validate.js';
+
+const MAX_POSITION = Number.MAX_SAFE_INTEGER;
+const READ_CHUNK = 1 << 16;
+const fchmod = promisify(fs.fchmod);
+const fchown = promisify(fs.fchown);
+const futimes = promisify(fs.futimes);
+
+export interface ReadResult<T extends ArrayBufferView> {
+  bytesRead: number;
+  buffer: T;
+}
+
+export interface WriteResult<T> {
+  bytesWritten: number;
+  buffer: T;
+}
+
+export interface ReadOptions<T extends ArrayBufferView> {
+  buffer?: T;
+  offset?: number;
+  length?: number;
+  position?: number | bigint | null;
+}
+
+/** Options of readFile/writeFile/appendFile, as node:fs/promises takes them. */
+export interface FileOptions {
+  encoding?: BufferEncoding | null;
+  flag?: string | number;
+  mode?: number | string;
+  signal?: AbortSignal;
+}
+
+/** Node's data argument of writeFile: text, bytes, or an (async) iterable or stream of them. */
+export type WriteData = string | ArrayBufferView | Iterable<string | ArrayBufferView> | AsyncIterable<string | ArrayBufferView>;
+
+function bytesOf(data: string | ArrayBufferView, encoding: BufferEncoding): Buffer {
+  if (typeof data === 'string') return Buffer.from(data, encoding);
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** A position argument: null/-1/undefined for "current", else a non-negative integer (or bigint). */
+function validatePosition(position: unknown): number | null {
+  if (position === undefined || position === null || position === -1 || position === -1n) return null;
+  if (typeof position === 'bigint') {
+    if (position < 0n || position > BigInt(MAX_POSITION)) throw outOfRange('position', `>= 0 && <= ${MAX_POSITION}`, position);
+    return Number(position);
+  }
+  return validateInteger(position, 'position', 0, MAX_POSITION);
+}
+
+export function checkAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw abortError(signal);
+}
+
+export class FileHandle extends EventEmitter implements StreamFile {
+  readonly #context: IoContext;
+  #fd: number;
+  #cursor = 0;
+  #inFlight = 0;
+  #closing: Promise<void> | undefined;
+  #whenIdle: (() => void) | undefined;
+
+  /** @internal Use open(). */
+  constructor(fd: number, context: IoContext) {
+    super();
+    this.#fd = fd;
+    this.#context = context;
+  }
+
+  /** The file descriptor; -1 once closed. */
+  get fd(): number {
+    return this.#fd;
+  }
+
+  read<T extends ArrayBufferView = Buffer>(
+    buffer: T,
+    offset?: number | null,
+    length?: number | null,
+    position?: number | bigint | null,
+  ): Promise<ReadResult<T>>;
+  read<T extends ArrayBufferView = Buffer>(buffer: T, options?: ReadOptions<T>): Promise<ReadResult<T>>;
+  read<T extends ArrayBufferView = Buffer>(options?: ReadOptions<T>): Promise<ReadResult<T>>;
+  read<T extends ArrayBufferView>(first?: unknown, ...rest: unknown[]): Promise<ReadResult<T>> {
+    return this.#op('read', () => {
+      let buffer: ArrayBufferView;
+      let offset: unknown;
+      let length: unknown;
+      let position: unknown;
+      if (ArrayBuffer.isView(first)) {
+        buffer = first;
+        if (rest[0] !== null && typeof rest[0] === 'object') {
+          ({ offset, length, position } = rest[0] as ReadOptions<T>);
+        } else {
+          [offset, length, position] = rest;
+        }
+      } else {
+        const options = validateObject(first ?? {}, 'options')!;
+        buffer = options.buffer === undefined ? Buffer.alloc(16384) : validateBuffer(options.buffer);
+        ({ offset, length, position } = options as ReadOptions<T>);
+      }
+      validateBuffer(buffer);
+      const start = offset === undefined || offset === null ? 0 : validateInteger(offset, 'offset', 0, buffer.byteLength);
+      const count =
+        length === undefined || length === null
+          ? buffer.byteLength - start
+          : validateInteger(length, 'length', 0, buffer.byteLength - start);
+      const at = validatePosition(position);
+      const view = new Uint8Array(buffer.buffer, buffer.byteOffset + start, count);
+      return async () => {
+        const bytesRead = await this.#transfer(view, at, false);
+        return { bytesRead, buffer: buffer as T };
+      };
+    });
+  }
+
+  write<T extends ArrayBufferView>(
+    buffer: T,
+    offset?: number | null,
+    length?: number | null,
+    position?: number | null,
+  ): Promise<WriteResult<T>>;
+  write<T extends ArrayBufferView>(buffer: T, options?: { offset?: number; length?: number; position?: number | null }): Promise<WriteResult<T>>;
+  write(data: string, position?: number | null, encoding?: BufferEncoding | null): Promise<WriteResult<string>>;
+  write(data: unknown, ...rest: unknown[]): Promise<WriteResult<unknown>> {
+    return this.#op('write', () => {
+      let view: Uint8Array;
+      let at: number | null;
+      if (typeof data === 'string') {
+        const encoding = rest[1] === undefined || rest[1] === null ? 'utf8' : validateEncoding(rest[1], 'encoding');
+        view = Buffer.from(data, encoding);
+        at = validatePosition(rest[0]);
+      } else if (ArrayBuffer.isView(data)) {
+        validateBuffer(data);
+        let offset: unknown;
+        let length: unknown;
+        let position: unknown;
+        if (rest[0] !== null && typeof rest[0] === 'object') ({ offset, length, position } = rest[0] as Record<string, unknown>);
+        else [offset, length, position] = rest;
+        const start = offset === undefined || offset === null ? 0 : validateInteger(offset, 'offset', 0, data.byteLength);
+        const count =
+          length === undefined || length === null ? data.byteLength - start : validateInteger(length, 'length', 0, data.byteLength - start);
+        view = new Uint8Array(data.buffer, data.byteOffset + start, count);
+        at = validatePosition(position);
+      } else {
+        throw invalidArgType('buffer', ['string', 'Buffer', 'TypedArray', 'DataView'], data);
+      }
+      return async () => {
+        const bytesWritten = await this.#transfer(view, at, true);
+        return { bytesWritten, buffer: data };
+      };
+    });
+  }
+
+  readv<T extends ArrayBufferView[]>(buffers: T, position?: number | null): Promise<{ bytesRead: number; buffers: T }> {
+    return this.#vector(buffers, position, false).then((bytesRead) => ({ bytesRead, buffers }));
+  }
+
+  writev<T extends ArrayBufferView[]>(buffers: T, position?: number | null): Promise<{ bytesWritten: number; buffers: T }> {
+    return this.#vector(buffers, position, true).then((bytesWritten) => ({ bytesWritten, buffers }));
+  }
+
+  /** The rest of the file from the current position (Node reads from there too). */
+  readFile(options?: FileOptions | BufferEncoding | null): Promise<string | Buffer> {
+    return this.#op('read', () => {
+      const { encoding, signal } = fileOptions(options, 'r');
+      return async () => {
+        const bytes = await this.readAll(signal);
+        return encoding ? bytes.toString(encoding) : bytes;
+      };
+    });
+  }
+
+  writeFile(data: WriteData, options?: FileOptions | BufferEncoding | null): Promise<void> {
+    return this.#op('write', () => {
+      const { encoding, signal } = fileOptions(options, 'w');
+      return () => this.writeAll(data, encoding ?? 'utf8', signal);
+    });
+  }
+
+  appendFile(data: WriteData, options?: FileOptions | BufferEncoding | null): Promise<void> {
+    return this.writeFile(data, options);
+  }
+
+  stat(options?: { bigint?: false }): Promise<Stats>;
+  stat(options: { bigint: true }): Promise<BigIntStats>;
+  stat(options?: { bigint?: boolean }): Promise<Stats | BigIntStats> {
+    return this.#op('fstat', () => () => this.#context.stat(this.#fd, options));
+  }
+
+  truncate(len = 0): Promise<void> {
+    return this.#op('ftruncate', () => {
+      const length = Math.max(0, validateInteger(len, 'len', -MAX_POSITION, MAX_POSITION));
+      return () => this.#context.ftruncate(this.#fd, length);
+    });
+  }
+
+  sync(): Promise<void> {
+    return this.#op('fsync', () => () => this.#context.fsync(this.#fd).then(() => undefined));
+  }
+
+  datasync(): Promise<void> {
+    return this.#op('fdatasync', () => () => this.#context.fdatasync(this.#fd).then(() => undefined));
+  }
+
+  chmod(mode: number | string): Promise<void> {
+    return this.#op('fchmod', () => () => fchmod(this.#fd, mode));
+  }
+
+  chown(uid: number, gid: number): Promise<void> {
+    return this.#op('fchown', () => () => fchown(this.#fd, uid, gid));
+  }
+
+  utimes(atime: number | string | Date, mtime: number | string | Date): Promise<void> {
+    return this.#op('futime', () => () => futimes(this.#fd, atime, mtime));
+  }
+
+  /** Close once the operations in flight are done; idempotent. Emits 'close' as Node's does. */
+  close(): Promise<void> {
+    this.#closing ??= new Promise<void>((resolve) => {
+      if (this.#inFlight === 0) resolve();
+      else this.#whenIdle = resolve;
+    }).then(async () => {
+      const fd = this.#fd;
+      this.#fd = -1;
+      if (this.#context.closed) await promisify(fs.close)(fd);
+      else await this.#context.closeFd(fd);
+      this.emit('close');
+    });
+    return this.#closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** A Readable from `start` (default: the current position) to `end` inclusive. */
+  createReadStream(options?: ReadStreamOptions): Readable {
+    return createReadStream(this, { start: this.#cursor, ...options });
+  }
+
+  createWriteStream(options?: WriteStreamOptions): Writable {
+    return createWriteStream(this, { start: this.#cursor, ...options });
+  }
+
+  /** A WHATWG byte stream of the file from the start. */
+  readableWebStream(): ReadableStream<Uint8Array> {
+    return readableWebStream(this);
+  }
+
+  /** Lines of the file from the current position, through node:readline as Node's readLines(). */
+  readLines(options?: ReadStreamOptions): readline.Interface {
+    return readline.createInterface({ input: this.createReadStream(options), crlfDelay: Infinity });
+  }
+
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  /** @internal StreamFile: fill `view` from `position`, looping on short reads; fewer bytes only at EOF. */
+  readInto(view: ArrayBufferView, position: number): Promise<number> {
+    return this.#op('read', () => () => this.#fill(new Uint8Array(view.buffer, view.byteOffset, view.byteLength), position));
+  }
+
+  /** @internal StreamFile: write all of `bytes` at `position`. */
+  writeAt(bytes: Uint8Array, position: number): Promise<number> {
+    return this.#op('write', () => () => this.#writeAll(bytes, position));
+  }
+
+  /** @internal Everything from the cursor to end of file, in growing reads (no fstat needed). */
+  async readAll(signal?: AbortSignal): Promise<Buffer> {
+    const parts: Buffer[] = [];
+    let total = 0;
+    let size = READ_CHUNK;
+    for (;;) {
+      checkAborted(signal);
+      const chunk = Buffer.allocUnsafe(size);
+      const n = await this.#transfer(chunk, null, false);
+      if (n === 0) break;
+      parts.push(n === size ? chunk : chunk.subarray(0, n));
+      total += n;
+      if (size < 1 << 24) size *= 2;
+    }
+    return parts.length === 1 ? parts[0] : Buffer.concat(parts, total);
+  }
+
+  /** @internal Write `data` at the cursor, chunk after chunk for iterables. */
+  async writeAll(data: WriteData, encoding: BufferEncoding, signal?: AbortSignal): Promise<void> {
+    checkAborted(signal);
+    if (typeof data === 'string' || ArrayBuffer.isView(data)) {
+      await this.#transfer(bytesOf(data, encoding), null, true);
+      return;
+    }
+    if (data === null || typeof data !== 'object' || !(Symbol.asyncIterator in data || Symbol.iterator in data)) {
+      throw invalidArgType('data', ['string', 'Buffer', 'TypedArray', 'DataView', 'Iterable', 'AsyncIterable'], data);
+    }
+    for await (const chunk of data as AsyncIterable<string | ArrayBufferView>) {
+      checkAborted(signal);
+      if (typeof chunk !== 'string' && !ArrayBuffer.isView(chunk)) {
+        throw invalidArgType('data', ['string', 'Buffer', 'TypedArray', 'DataView'], chunk);
+      }
+      await this.#transfer(bytesOf(chunk, encoding), null, true);
+    }
+  }
+
+  /**
+   * Run an operation counted as in flight. `prepare` validates (throwing synchronously becomes
+   * the rejection) and returns the operation.
+   */
+  #op<R>(syscall: string, prepare: () => () => Promise<R>): Promise<R> {
+    let operation: () => Promise<R>;
+    try {
+      if (this.#closing) throw fileClosed(syscall);
+      operation = prepare();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.#inFlight++;
+    return operation().finally(() => {
+      if (--this.#inFlight === 0 && this.#whenIdle) this.#whenIdle();
+    });
+  }
+
+  /** One read or write of `view` at `position`, or at the cursor (reserved now) when null. */
+  async #transfer(view: Uint8Array, position: number | null, writing: boolean): Promise<number> {
+    if (position !== null) return writing ? this.#writeAll(view, position) : this.#fill(view, position);
+    const at = this.#cursor;
+    this.#cursor += view.byteLength;
+    const n = writing ? await this.#writeAll(view, at) : await this.#fill(view, at);
+    // A short read gives back what it reserved, unless a later call already moved on from there.
+    if (n < view.byteLength && this.#cursor === at + view.byteLength) this.#cursor = at + n;
+    return n;
+  }
+
+  async #fill(view: Uint8Array, position: number): Promise<number> {
+    let done = 0;
+    while (done < view.byteLength) {
+      const n = await this.#context.read(this.#fd, done === 0 ? view : view.subarray(done), position + done);
+      if (n === 0) break;
+      done += n;
+    }
+    return done;
+  }
+
+  async #writeAll(view: Uint8Array, position: number): Promise<number> {
+    let done = 0;
+    while (done < view.byteLength) done += await this.#context.write(this.#fd, done === 0 ? view : view.subarray(done), position + done);
+    return done;
+  }
+
+  #vector(buffers: unknown, position: unknown, writing: boolean): Promise<number> {
+    return this.#op(writing ? 'writev' : 'readv', () => {
+      if (!Array.isArray(buffers)) throw invalidArgType('buffers', ['ArrayBufferView[]'], buffers);
+      buffers.forEach((b, i) => validateBuffer(b, `buffers[${i}]`));
+      const at = validatePosition(position);
+      const views = buffers as ArrayBufferView[];
+      const total = views.reduce((sum, b) => sum + b.byteLength, 0);
+      return async () => {
+        const start = at ?? this.#cursor;
+        if (at === null) this.#cursor += total;
+        const n = writing ? await this.#context.writev(this.#fd, views, start) : await this.#context.readv(this.#fd, views, start);
+        if (at === null && n < total && this.#cursor === start + total) this.#cursor = start + n;
+        return n;
+      };
+    });
+  }
+}
+
+/** readFile/writeFile options: a string is the encoding; `flag` defaults per call. */
+export function fileOptions(
+  options: unknown,
+  defaultFlag: string,
+): { encoding: BufferEncoding | undefined; flag: unknown; mode: unknown; signal: AbortSignal | undefined } {
+  if (options === undefined || options === null) return { encoding: undefined, flag: defaultFlag, mode: undefined, signal: undefined };
+  if (typeof options === 'string') return { encoding: validateEncoding(options, 'encoding'), flag: defaultFlag, mode: undefined, signal: undefined };
+  const checked = validateObject(options, 'options')!;
+  const encoding =
+    checked.encoding === undefined || checked.encoding === null ? undefined : validateEncoding(checked.encoding, 'encoding');
+  return {
+    encoding,
+    flag: checked.flag ?? defaultFlag,
+    mode: checked.mode,
+    signal: validateSignal(checked.signal, 'options.signal'),
+  };
+}
