@@ -135,10 +135,14 @@ export function nativeUnavailable(detail: string): Error & CodedError {
   return coded(new Error(`aiofs: the native addon could not be loaded: ${detail}`), 'ERR_AIOFS_NATIVE');
 }
 
-/** An operation on a file that was closed: what Node's FileHandle raises (`EBADF`, "file closed"). */
-export function fileClosed(syscall: string): SystemError {
-  const error = systemError(-9, syscall);
-  error.message = 'file closed';
+/**
+ * An operation on a file that was closed: exactly what Node's FileHandle raises, an Error with
+ * message "file closed", `code` EBADF and `syscall`, and (as there) no `errno`.
+ */
+export function fileClosed(syscall: string): CodedError & { syscall: string } {
+  const error = new Error('file closed') as CodedError & { syscall: string };
+  error.code = 'EBADF';
+  error.syscall = syscall;
   return error;
 }
 

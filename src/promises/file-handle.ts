@@ -76,6 +76,19 @@ function validatePosition(position: unknown): number | null {
   return validateInteger(position, 'position', 0, MAX_POSITION);
 }
 
+/** writeFile's data: text, bytes, or an (async) iterable of them. Checked before any I/O, as Node does. */
+export function validateWriteData(data: unknown): WriteData {
+  if (typeof data === 'string' || ArrayBuffer.isView(data)) return data;
+  if (data !== null && typeof data === 'object' && (Symbol.asyncIterator in data || Symbol.iterator in data)) return data as WriteData;
+  // Node's wording, which leaves out the iterables it also takes.
+  throw invalidArgType('data', ['string', 'Buffer', 'TypedArray', 'DataView'], data);
+}
+
+/** Node's FileHandle results are objects without a prototype. */
+function result<T extends object>(fields: T): T {
+  return Object.assign(Object.create(null) as T, fields);
+}
+
 export function checkAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw abortError(signal);
 }
@@ -136,7 +149,7 @@ export class FileHandle extends EventEmitter implements StreamFile {
       const view = new Uint8Array(buffer.buffer, buffer.byteOffset + start, count);
       return async () => {
         const bytesRead = await this.#transfer(view, at, false);
-        return { bytesRead, buffer: buffer as T };
+        return result({ bytesRead, buffer: buffer as T });
       };
     });
   }
@@ -174,17 +187,17 @@ export class FileHandle extends EventEmitter implements StreamFile {
       }
       return async () => {
         const bytesWritten = await this.#transfer(view, at, true);
-        return { bytesWritten, buffer: data };
+        return result({ bytesWritten, buffer: data });
       };
     });
   }
 
   readv<T extends ArrayBufferView[]>(buffers: T, position?: number | null): Promise<{ bytesRead: number; buffers: T }> {
-    return this.#vector(buffers, position, false).then((bytesRead) => ({ bytesRead, buffers }));
+    return this.#vector(buffers, position, false).then((bytesRead) => result({ bytesRead, buffers }));
   }
 
   writev<T extends ArrayBufferView[]>(buffers: T, position?: number | null): Promise<{ bytesWritten: number; buffers: T }> {
-    return this.#vector(buffers, position, true).then((bytesWritten) => ({ bytesWritten, buffers }));
+    return this.#vector(buffers, position, true).then((bytesWritten) => result({ bytesWritten, buffers }));
   }
 
   /** The rest of the file from the current position (Node reads from there too). */
@@ -200,6 +213,7 @@ export class FileHandle extends EventEmitter implements StreamFile {
 
   writeFile(data: WriteData, options?: FileOptions | BufferEncoding | null): Promise<void> {
     return this.#op('write', () => {
+      validateWriteData(data);
       const { encoding, signal } = fileOptions(options, 'w');
       return () => this.writeAll(data, encoding ?? 'utf8', signal);
     });
@@ -318,9 +332,7 @@ export class FileHandle extends EventEmitter implements StreamFile {
       await this.#transfer(bytesOf(data, encoding), null, true);
       return;
     }
-    if (data === null || typeof data !== 'object' || !(Symbol.asyncIterator in data || Symbol.iterator in data)) {
-      throw invalidArgType('data', ['string', 'Buffer', 'TypedArray', 'DataView', 'Iterable', 'AsyncIterable'], data);
-    }
+    validateWriteData(data);
     for await (const chunk of data as AsyncIterable<string | ArrayBufferView>) {
       checkAborted(signal);
       if (typeof chunk !== 'string' && !ArrayBuffer.isView(chunk)) {

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { getDefaultContext, type PathLike } from '../context.js';
 import { systemError, type SystemError } from '../errors.js';
 import { validateBoolean, validateInteger, validateMode, validateObject, validateOpenFlags, validatePath } from '../validate.js';
-import { checkAborted, FileHandle, fileOptions, type FileOptions, type WriteData } from './file-handle.js';
+import { checkAborted, FileHandle, fileOptions, type FileOptions, validateWriteData, type WriteData } from './file-handle.js';
 
 export * from 'node:fs/promises';
 export { FileHandle } from './file-handle.js';
@@ -52,6 +52,7 @@ export async function appendFile(file: PathLike | FileHandle, data: WriteData, o
 
 async function writeWith(file: PathLike | FileHandle, data: WriteData, options: unknown, defaultFlag: string): Promise<void> {
   if (file instanceof FileHandle) return file.writeFile(data, options as FileOptions);
+  validateWriteData(data);
   const { encoding, flag, mode, signal } = fileOptions(options, defaultFlag);
   checkAborted(signal);
   const handle = await open(file, validateOpenFlags(flag, 'flags'), validateMode(mode, 'mode', 0o666));
@@ -65,14 +66,15 @@ async function writeWith(file: PathLike | FileHandle, data: WriteData, options: 
 export function stat(path: PathLike, options?: { bigint?: false }): Promise<Stats>;
 export function stat(path: PathLike, options: { bigint: true }): Promise<BigIntStats>;
 export function stat(path: PathLike, options?: { bigint?: boolean }): Promise<Stats | BigIntStats>;
-export function stat(path: PathLike, options?: { bigint?: boolean }): Promise<Stats | BigIntStats> {
+export async function stat(path: PathLike, options?: { bigint?: boolean }): Promise<Stats | BigIntStats> {
+  validatePath(path); // a number is a path here, not an fd
   return getDefaultContext().stat(path, { bigint: bigintOption(options) });
 }
 
 export function lstat(path: PathLike, options?: { bigint?: false }): Promise<Stats>;
 export function lstat(path: PathLike, options: { bigint: true }): Promise<BigIntStats>;
 export function lstat(path: PathLike, options?: { bigint?: boolean }): Promise<Stats | BigIntStats>;
-export function lstat(path: PathLike, options?: { bigint?: boolean }): Promise<Stats | BigIntStats> {
+export async function lstat(path: PathLike, options?: { bigint?: boolean }): Promise<Stats | BigIntStats> {
   return getDefaultContext().lstat(path, { bigint: bigintOption(options) });
 }
 

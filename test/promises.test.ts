@@ -1,0 +1,265 @@
+/**
+ * aiofs/promises against node:fs/promises: the same calls on both, results and errors compared
+ * field by field (message, code, errno, syscall, path, dest, class), on every backend.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import nodefs from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, it } from 'node:test';
+import { replaceDefaultContext } from '../src/context.js';
+import { createContext, type IoContext } from '../src/index.js';
+import aiofs, * as named from '../src/promises/index.js';
+import { forEachBackend } from './support/backends.js';
+import { assertSameOutcome, expectCode } from './support/errors.js';
+import { pattern, scratchPath } from './support/files.js';
+
+const timeout = 30_000;
+type Fs = typeof nodefs;
+const theirs = nodefs as Fs;
+const ours = aiofs as unknown as Fs;
+
+it('exports every name node:fs/promises exports, and a default export with them', () => {
+  for (const name of Object.keys(nodefs)) {
+    assert.ok(name in named, `named export ${name}`);
+    assert.ok(name in aiofs, `default export ${name}`);
+  }
+  assert.equal(named.readdir, nodefs.readdir, 'readdir is delegated');
+  assert.equal(named.constants, nodefs.constants);
+  assert.notEqual(named.readFile, nodefs.readFile);
+});
+
+forEachBackend('aiofs/promises', (backend) => {
+  let context: IoContext;
+  let dir: string;
+  before(() => {
+    context = createContext({ backend });
+    replaceDefaultContext(context);
+    dir = scratchPath('promises');
+    fs.mkdirSync(dir);
+  });
+  after(async () => {
+    replaceDefaultContext(undefined);
+    await context.close();
+  });
+
+  /** Two fresh paths with the same content (or none), one for each implementation. */
+  function pair(name: string, content?: string | Buffer): [string, string] {
+    const paths = [path.join(dir, `ours-${name}`), path.join(dir, `theirs-${name}`)] as [string, string];
+    if (content !== undefined) for (const p of paths) fs.writeFileSync(p, content);
+    return paths;
+  }
+
+  /** Run `call` on both implementations, each with its own paths, and compare. */
+  async function same(what: string, call: (fsys: Fs, p: string) => Promise<unknown>, [mine, node]: [string, string]): Promise<void> {
+    const normalize = (p: string) => (error: Record<string, unknown>) => {
+      // The two runs use different paths: name both the same way before comparing.
+      for (const field of ['message', 'path', 'dest'] as const) {
+        if (typeof error[field] === 'string') error[field] = (error[field] as string).replaceAll(p, '<path>');
+      }
+      throw error;
+    };
+    const rename = (p: string) => (value: unknown): unknown =>
+      typeof value === 'string' ? value.replaceAll(p, '<path>') : Array.isArray(value) ? value.map(rename(p)) : value;
+    await assertSameOutcome(
+      call(ours, mine).then(rename(mine), normalize(mine)),
+      call(theirs, node).then(rename(node), normalize(node)),
+      what,
+    );
+  }
+
+  it('readFile: bytes, encodings, flags, errors', { timeout }, async () => {
+    const data = pattern(200_000);
+    const files = pair('read', data);
+    await same('buffer', (f, p) => f.readFile(p), files);
+    await same('utf8', (f, p) => f.readFile(p, 'utf8'), files);
+    await same('latin1 object', (f, p) => f.readFile(p, { encoding: 'latin1' }), files);
+    await same('hex', (f, p) => f.readFile(p, { encoding: 'hex', flag: 'r+' }), files);
+    await same('empty', (f, p) => f.readFile(p), pair('empty', ''));
+    await same('missing', (f, p) => f.readFile(`${p}-missing`), files);
+    await same('directory', (f) => f.readFile(dir), files);
+    await same('bad encoding', (f, p) => f.readFile(p, { encoding: 'nope' as BufferEncoding }), files);
+    await same('bad flag', (f, p) => f.readFile(p, { flag: 'q' }), files);
+    await same('aborted', (f, p) => f.readFile(p, { signal: AbortSignal.abort() }), files);
+    await same('proc', (f) => f.readFile('/proc/self/limits', 'utf8'), files);
+  });
+
+  it('writeFile and appendFile: data kinds, flags, modes, errors', { timeout }, async () => {
+    const cases: [string, (f: Fs, p: string) => Promise<unknown>][] = [
+      ['string', (f, p) => f.writeFile(p, 'héllo')],
+      ['hex string', (f, p) => f.writeFile(p, 'cafe', 'hex')],
+      ['buffer', (f, p) => f.writeFile(p, pattern(100_000))],
+      ['uint16', (f, p) => f.writeFile(p, new Uint16Array([1, 2, 3]))],
+      ['iterable', (f, p) => f.writeFile(p, ['a', Buffer.from('b'), 'c'])],
+      ['async iterable', (f, p) => f.writeFile(p, (async function* () { yield 'x'; yield Buffer.from('y'); })())],
+      ['mode', (f, p) => f.writeFile(p, 'm', { mode: 0o600 })],
+      ['wx on existing', (f, p) => f.writeFile(p, 'x', { flag: 'wx' })],
+      ['a flag', (f, p) => f.writeFile(p, 'tail', { flag: 'a' })],
+      ['ax on existing', (f, p) => f.writeFile(p, 'tail', { flag: 'ax' })],
+      ['append', (f, p) => f.appendFile(p, 'more')],
+      ['append new', (f, p) => f.appendFile(`${p}-new`, 'fresh', 'utf8')],
+      ['into a directory', (f) => f.writeFile(dir, 'x')],
+      ['under a file', (f, p) => f.writeFile(path.join(p, 'x'), 'x')],
+      ['bad data', (f, p) => f.writeFile(p, 42 as never)],
+      ['aborted', (f, p) => f.writeFile(p, 'x', { signal: AbortSignal.abort() })],
+    ];
+    for (const [what, call] of cases) {
+      const files = pair(what.replaceAll(' ', '-'), 'start');
+      await same(what, call, files);
+      const [mine, node] = files;
+      for (const suffix of ['', '-new']) {
+        if (!fs.existsSync(node + suffix)) continue;
+        assert.ok(fs.readFileSync(mine + suffix).equals(fs.readFileSync(node + suffix)), `${what}: contents`);
+        assert.equal(fs.statSync(mine + suffix).mode, fs.statSync(node + suffix).mode, `${what}: mode`);
+      }
+    }
+  });
+
+  it('open: every flag, and the FileHandle read/write overloads', { timeout }, async () => {
+    for (const flag of ['r', 'r+', 'w', 'wx', 'w+', 'a', 'ax', 'a+', 'rs+']) {
+      for (const exists of [true, false]) {
+        const files = pair(`open-${flag}-${exists}`, exists ? '0123456789' : undefined);
+        await same(`open ${flag} ${exists}`, async (f, p) => {
+          const handle = await f.open(p, flag);
+          const results: unknown[] = [];
+          try {
+            results.push(await handle.write('ab', null, 'utf8').then((r) => r.bytesWritten, (e: Error) => (e as NodeJS.ErrnoException).code));
+            results.push(await handle.read(Buffer.alloc(4), 0, 4, 0).then((r) => r.buffer.toString(), (e: Error) => (e as NodeJS.ErrnoException).code));
+          } finally {
+            await handle.close();
+          }
+          results.push(fs.readFileSync(p, 'utf8'));
+          return results;
+        }, files);
+      }
+    }
+    const files = pair('overloads', '0123456789abcdef');
+    await same('read overloads', async (f, p) => {
+      const handle = await f.open(p, 'r+');
+      try {
+        const a = await handle.read(Buffer.alloc(4), 1, 2, 3);
+        const b = await handle.read({ buffer: Buffer.alloc(3), position: 5 });
+        const c = await handle.read(Buffer.alloc(2), { position: 8 });
+        const d = await handle.read(Buffer.alloc(3), 0, 3, null);
+        const e = await handle.read(Buffer.alloc(3), 0, 3, null);
+        const g = await handle.read();
+        const w1 = await handle.write(Buffer.from('XY'), 0, 2, 4);
+        const w2 = await handle.write('Z', 9);
+        const w3 = await handle.write(Buffer.from('--'), { position: 12 } as never);
+        const v = await handle.readv([Buffer.alloc(2), Buffer.alloc(3)], 1);
+        const wv = await handle.writev([Buffer.from('q'), Buffer.from('rs')], 14);
+        return [a, b, c, d, e, g.bytesRead, w1, w2, w3, v, wv, fs.readFileSync(p, 'latin1')];
+      } finally {
+        await handle.close();
+      }
+    }, files);
+  });
+
+  it('FileHandle: position-less writes from concurrent callers land in call order', { timeout }, async () => {
+    const [mine] = pair('concurrent');
+    const handle = await named.open(mine, 'w');
+    const parts = Array.from({ length: 200 }, (_, i) => pattern(1 + ((i * 97) % 5000), i));
+    await Promise.all(parts.map((part) => handle.write(part)));
+    await handle.close();
+    assert.ok(fs.readFileSync(mine).equals(Buffer.concat(parts)));
+  });
+
+  it('FileHandle: readFile, writeFile, stat, truncate, sync, streams, readLines, close', { timeout }, async () => {
+    const files = pair('handle', 'line one\r\nline two\nthree');
+    await same('handle methods', async (f, p) => {
+      const handle = await f.open(p, 'r+');
+      const out: unknown[] = [];
+      out.push(await handle.readFile('utf8'));
+      out.push(await handle.readFile({ encoding: 'utf8' }));
+      await handle.writeFile('appended');
+      out.push((await handle.stat()).size);
+      await handle.truncate(5);
+      await handle.sync();
+      await handle.datasync();
+      out.push((await handle.stat({ bigint: true })).size);
+      await handle.close();
+      out.push(await handle.close().then(() => 'closed twice'));
+      out.push(await handle.read(Buffer.alloc(1), 0, 1, 0).catch((e: NodeJS.ErrnoException) => [e.message, e.code, e.syscall, e.errno]));
+      out.push(handle.fd);
+      return out;
+    }, files);
+    await same('readLines', async (f, p) => {
+      const handle = await f.open(p);
+      const lines: string[] = [];
+      for await (const line of handle.readLines()) lines.push(line);
+      return lines;
+    }, pair('lines', 'a\r\nb\n\nc'));
+    await same('streams', async (f, p) => {
+      const handle = await f.open(p);
+      const chunks: Buffer[] = [];
+      for await (const chunk of handle.createReadStream({ start: 2, end: 9 })) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks);
+    }, pair('stream', pattern(100)));
+  });
+
+  it('stat, lstat, rename, link, symlink, unlink, rmdir, mkdir, rm, copyFile, truncate', { timeout }, async () => {
+    const files = pair('meta', 'content');
+    await same('stat', (f, p) => f.stat(p).then((s) => [s.size, s.mode, s.isFile()]), files);
+    await same('stat bigint', (f, p) => f.stat(p, { bigint: true }).then((s) => [s.size, s.mode]), files);
+    await same('stat missing', (f, p) => f.stat(`${p}-x`), files);
+    await same('lstat missing', (f, p) => f.lstat(`${p}-x`), files);
+    await same('stat under a file', (f, p) => f.stat(path.join(p, 'x')), files);
+    await same('symlink', async (f, p) => {
+      await f.symlink(path.basename(p), `${p}-link`);
+      return [(await f.lstat(`${p}-link`)).isSymbolicLink(), (await f.stat(`${p}-link`)).size];
+    }, files);
+    await same('symlink exists', (f, p) => f.symlink('x', `${p}-link`), files);
+    await same('link', async (f, p) => {
+      await f.link(p, `${p}-hard`);
+      return (await f.stat(p)).nlink;
+    }, files);
+    await same('link exists', (f, p) => f.link(p, `${p}-hard`), files);
+    await same('rename', (f, p) => f.rename(`${p}-hard`, `${p}-moved`), files);
+    await same('rename missing', (f, p) => f.rename(`${p}-hard`, `${p}-moved`), files);
+    await same('unlink', (f, p) => f.unlink(`${p}-moved`), files);
+    await same('unlink missing', (f, p) => f.unlink(`${p}-moved`), files);
+    await same('mkdir', (f, p) => f.mkdir(`${p}-d`), files);
+    await same('mkdir exists', (f, p) => f.mkdir(`${p}-d`), files);
+    await same('mkdir no parent', (f, p) => f.mkdir(`${p}-d/a/b`), files);
+    await same('mkdir recursive', (f, p) => f.mkdir(`${p}-d/a/b/c`, { recursive: true }), files);
+    await same('mkdir recursive exists', (f, p) => f.mkdir(`${p}-d/a/b`, { recursive: true }), files);
+    await same('mkdir recursive file in the way', (f, p) => f.mkdir(`${p}/sub`, { recursive: true }), files);
+    await same('mkdir recursive on a file', (f, p) => f.mkdir(p, { recursive: true }), files);
+    await same('rmdir not empty', (f, p) => f.rmdir(`${p}-d/a`), files);
+    await same('rmdir a file', (f, p) => f.rmdir(p), files);
+    await same('rm a directory without recursive', (f, p) => f.rm(`${p}-d`), files);
+    await same('rm recursive', (f, p) => f.rm(`${p}-d`, { recursive: true }), files);
+    await same('rm missing', (f, p) => f.rm(`${p}-d`), files);
+    await same('rm missing, force', (f, p) => f.rm(`${p}-d`, { force: true }), files);
+    await same('rmdir', async (f, p) => {
+      await f.mkdir(`${p}-e`);
+      await f.rmdir(`${p}-e`);
+    }, files);
+    fs.chmodSync(files[0], 0o640);
+    fs.chmodSync(files[1], 0o640);
+    await same('copyFile', async (f, p) => {
+      await f.copyFile(p, `${p}-copy`);
+      const s = await f.stat(`${p}-copy`);
+      return [await f.readFile(`${p}-copy`, 'utf8'), s.mode];
+    }, files);
+    await same('copyFile excl', (f, p) => f.copyFile(p, `${p}-copy`, fs.constants.COPYFILE_EXCL), files);
+    await same('copyFile missing', (f, p) => f.copyFile(`${p}-x`, `${p}-copy`), files);
+    await same('copyFile ficlone', (f, p) => f.copyFile(p, `${p}-clone`, fs.constants.COPYFILE_FICLONE), files);
+    await same('truncate', async (f, p) => {
+      await f.truncate(p, 3);
+      return f.readFile(p, 'utf8');
+    }, files);
+    await same('truncate missing', (f, p) => f.truncate(`${p}-x`), files);
+    await same('access', (f, p) => f.access(p), files);
+    await same('readdir', (f) => f.readdir(dir).then((names) => names.length > 0), files);
+  });
+
+  it('validates arguments as Node does', { timeout }, async () => {
+    const files = pair('args', 'x');
+    await same('open bad mode', (f, p) => f.open(p, 'r', 'zz'), files);
+    await same('open bad flags', (f, p) => f.open(p, 'q'), files);
+    await same('path with NUL', (f) => f.readFile('a\0b'), files);
+    await same('path of wrong type', (f) => f.stat(42 as never), files);
+    await assert.rejects(named.readFile(42 as never), expectCode('ERR_INVALID_ARG_TYPE', TypeError));
+  });
+});
