@@ -2,9 +2,10 @@
 import type { Case } from './case.js';
 import { linesCase } from './lines.js';
 import { randomReadCases } from './randread.js';
+import { smallFilesCases } from './smallfiles.js';
 import { writeCase } from './write-seq.js';
 
-export const cases: readonly Case<any>[] = [...randomReadCases, linesCase, writeCase];
+export const cases: readonly Case<any>[] = [...randomReadCases, linesCase, writeCase, ...smallFilesCases];
 
 export function caseNamed(name: string): Case<any> {
   const found = cases.find((c) => c.name === name);

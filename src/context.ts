@@ -298,7 +298,7 @@ export class IoContext {
     let meta: Meta | undefined;
     const done = this.#metaCall(Op.Stat, options, (checked) => {
       const bigint = checked.bigint === undefined ? false : validateBoolean(checked.bigint, 'options.bigint');
-      const statx = Buffer.alloc(STATX_SIZE);
+      const statx = Buffer.allocUnsafe(STATX_SIZE); // read only once the kernel filled it
       if (typeof target === 'number' && !lstat) {
         const fd = validateFd(target);
         return { dirfd: fd, path: EMPTY_PATH, flags: AT_EMPTY_PATH, mode: STATX_MASK, syscall: 'fstat', bigint, statx };

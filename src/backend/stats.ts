@@ -19,10 +19,6 @@ function makedev(major: number, minor: number): bigint {
   return ((maj & 0xfffff000n) << 32n) | ((maj & 0xfffn) << 8n) | ((min & 0xffffff00n) << 12n) | (min & 0xffn);
 }
 
-function timestamp(view: DataView, at: number): [bigint, number] {
-  return [view.getBigInt64(at, true), view.getUint32(at + 8, true)];
-}
-
 const TIMES = [
   ['atime', 64],
   ['mtime', 112],
@@ -35,29 +31,51 @@ export function statsFromStatx(buffer: Buffer, bigint: true): BigIntStats;
 export function statsFromStatx(buffer: Buffer, bigint: boolean): Stats | BigIntStats;
 export function statsFromStatx(buffer: Buffer, bigint: boolean): Stats | BigIntStats {
   const view = new DataView(buffer.buffer, buffer.byteOffset, STATX_SIZE);
-  const integers: [string, bigint][] = [
-    ['dev', makedev(view.getUint32(136, true), view.getUint32(140, true))],
-    ['mode', BigInt(view.getUint16(28, true))],
-    ['nlink', BigInt(view.getUint32(16, true))],
-    ['uid', BigInt(view.getUint32(20, true))],
-    ['gid', BigInt(view.getUint32(24, true))],
-    ['rdev', makedev(view.getUint32(128, true), view.getUint32(132, true))],
-    ['blksize', BigInt(view.getUint32(4, true))],
-    ['ino', view.getBigUint64(32, true)],
-    ['size', view.getBigUint64(40, true)],
-    ['blocks', view.getBigUint64(48, true)],
-  ];
-  const times = TIMES.map(([name, at]) => [name, ...timestamp(view, at)] as const);
-  if (!bigint) {
-    const stats = Object.create(fs.Stats.prototype) as Record<string, unknown>;
-    for (const [name, value] of integers) stats[name] = Number(value);
-    for (const [name, sec, nsec] of times) stats[`${name}Ms`] = Number(sec) * 1e3 + nsec / 1e6;
-    for (const [name] of times) stats[name] = new Date(Math.round(stats[`${name}Ms`] as number));
-    return stats as unknown as Stats;
-  }
+  return bigint ? bigIntStats(view) : numberStats(view);
+}
+
+/** A u64 as a Number (exact up to 2^53, like Node's Stats). */
+const u64 = (view: DataView, at: number) => view.getUint32(at + 4, true) * 2 ** 32 + view.getUint32(at, true);
+
+/** makedev() as a Number: exact for every device number Linux hands out in practice (majors < 4096). */
+function devNumber(major: number, minor: number): number {
+  if (major < 0x1000 && minor < 0x100000) return ((minor & 0xfff00) << 12) + ((major & 0xfff) << 8) + (minor & 0xff);
+  return Number(makedev(major, minor));
+}
+
+/** The hot path (stat without bigint): plain Number arithmetic, no BigInt. */
+function numberStats(view: DataView): Stats {
+  const stats = Object.create(fs.Stats.prototype) as Record<string, unknown>;
+  stats.dev = devNumber(view.getUint32(136, true), view.getUint32(140, true));
+  stats.mode = view.getUint16(28, true);
+  stats.nlink = view.getUint32(16, true);
+  stats.uid = view.getUint32(20, true);
+  stats.gid = view.getUint32(24, true);
+  stats.rdev = devNumber(view.getUint32(128, true), view.getUint32(132, true));
+  stats.blksize = view.getUint32(4, true);
+  stats.ino = u64(view, 32);
+  stats.size = u64(view, 40);
+  stats.blocks = u64(view, 48);
+  const ms = TIMES.map(([, at]) => (view.getUint32(at + 4, true) | 0) * 2 ** 32 * 1e3 + view.getUint32(at, true) * 1e3 + view.getUint32(at + 8, true) / 1e6);
+  for (let i = 0; i < TIMES.length; i++) stats[`${TIMES[i][0]}Ms`] = ms[i];
+  for (let i = 0; i < TIMES.length; i++) stats[TIMES[i][0]] = new Date(Math.round(ms[i]));
+  return stats as unknown as Stats;
+}
+
+function bigIntStats(view: DataView): BigIntStats {
   bigIntStatsPrototype ??= Object.getPrototypeOf(fs.statSync('/', { bigint: true })) as object;
   const stats = Object.create(bigIntStatsPrototype) as Record<string, unknown>;
-  for (const [name, value] of integers) stats[name] = value;
+  stats.dev = makedev(view.getUint32(136, true), view.getUint32(140, true));
+  stats.mode = BigInt(view.getUint16(28, true));
+  stats.nlink = BigInt(view.getUint32(16, true));
+  stats.uid = BigInt(view.getUint32(20, true));
+  stats.gid = BigInt(view.getUint32(24, true));
+  stats.rdev = makedev(view.getUint32(128, true), view.getUint32(132, true));
+  stats.blksize = BigInt(view.getUint32(4, true));
+  stats.ino = view.getBigUint64(32, true);
+  stats.size = view.getBigUint64(40, true);
+  stats.blocks = view.getBigUint64(48, true);
+  const times = TIMES.map(([name, at]) => [name, view.getBigInt64(at, true), view.getUint32(at + 8, true)] as const);
   for (const [name, sec, nsec] of times) stats[`${name}Ms`] = sec * 1000n + BigInt(nsec) / 1_000_000n;
   for (const [name, sec, nsec] of times) stats[`${name}Ns`] = sec * 1_000_000_000n + BigInt(nsec);
   for (const [name] of times) stats[name] = new Date(Number(stats[`${name}Ms`]));

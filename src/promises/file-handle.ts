@@ -317,9 +317,10 @@ export class FileHandle extends EventEmitter implements StreamFile {
       checkAborted(signal);
       const chunk = Buffer.allocUnsafe(size);
       const n = await this.#transfer(chunk, null, false);
-      if (n === 0) break;
-      parts.push(n === size ? chunk : chunk.subarray(0, n));
+      if (n > 0) parts.push(n === size ? chunk : chunk.subarray(0, n));
       total += n;
+      // A short transfer means the kernel already answered 0: the end of the file.
+      if (n < size) break;
       if (size < 1 << 24) size *= 2;
     }
     return parts.length === 1 ? parts[0] : Buffer.concat(parts, total);

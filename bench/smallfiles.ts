@@ -1,0 +1,126 @@
+/**
+ * Many small files: 10,000 files of 4 KiB, 64 calls in flight, the whole-file calls a web server
+ * or a build tool makes (readFile, writeFile, stat, open+read+close): aiofs/promises against
+ * node:fs/promises, which pays a thread hop for each open, fstat, read and close.
+ */
+import fs from 'node:fs';
+import nodefs from 'node:fs/promises';
+import path from 'node:path';
+import type { Case, Driver, Measurement, Settings } from './case.js';
+
+export interface SmallFilesParams {
+  dir: string;
+  count: number;
+  size: number;
+  concurrency: number;
+  seconds: number;
+}
+
+type Operation = 'readfile' | 'writefile' | 'stat' | 'open-read-close';
+type FsPromises = typeof nodefs;
+
+const FILES = 10_000;
+const SIZE = 4096;
+
+function files(settings: Settings): string {
+  const dir = path.join(settings.dir, 'smallfiles');
+  if (fs.existsSync(dir)) return dir;
+  fs.mkdirSync(dir);
+  const content = Buffer.alloc(SIZE);
+  for (let i = 0; i < FILES; i++) {
+    content.writeUInt32LE(i, 0);
+    fs.writeFileSync(path.join(dir, `f${i}`), content);
+  }
+  return dir;
+}
+
+/** `concurrency` workers walk the files round-robin for `seconds` after a short warm-up. */
+async function closedLoop(params: SmallFilesParams, step: (file: string, index: number) => Promise<boolean>): Promise<Measurement> {
+  const names = Array.from({ length: params.count }, (_, i) => path.join(params.dir, `f${i}`));
+  let next = 0;
+  let ops = 0;
+  let errors = 0;
+  let counting = false;
+  let stop = false;
+  const worker = async () => {
+    while (!stop) {
+      const index = next++ % names.length;
+      const ok = await step(names[index], index);
+      if (!counting) continue;
+      ops++;
+      if (!ok) errors++;
+    }
+  };
+  const workers = Array.from({ length: params.concurrency }, worker);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  counting = true;
+  const start = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, params.seconds * 1000));
+  const seconds = (performance.now() - start) / 1000;
+  const counted = ops;
+  stop = true;
+  await Promise.all(workers);
+  return { amount: counted, seconds, errors };
+}
+
+function run(fsys: FsPromises, operation: Operation, params: SmallFilesParams): Promise<Measurement> {
+  const content = Buffer.alloc(params.size);
+  const buffers = new Map<number, Buffer>();
+  switch (operation) {
+    case 'readfile':
+      return closedLoop(params, async (file, i) => {
+        const data = await fsys.readFile(file);
+        return data.length === params.size && data.readUInt32LE(0) === i;
+      });
+    case 'writefile':
+      return closedLoop(params, async (file, i) => {
+        content.writeUInt32LE(i, 0);
+        await fsys.writeFile(file, content);
+        return true;
+      });
+    case 'stat':
+      return closedLoop(params, async (file) => (await fsys.stat(file)).size === params.size);
+    case 'open-read-close':
+      return closedLoop(params, async (file, i) => {
+        const handle = await fsys.open(file, 'r');
+        try {
+          const buffer = buffers.get(i % params.concurrency) ?? Buffer.alloc(params.size);
+          buffers.set(i % params.concurrency, buffer);
+          const { bytesRead } = await handle.read(buffer, 0, params.size, 0);
+          return bytesRead === params.size;
+        } finally {
+          await handle.close();
+        }
+      });
+  }
+}
+
+function drivers(operation: Operation): Driver<SmallFilesParams>[] {
+  const aiofs = (backend: string): Driver<SmallFilesParams> => ({
+    name: `aiofs-promises-${backend}`,
+    label: `aiofs/promises, ${backend}`,
+    env: { AIOFS_BACKEND: backend },
+    run: async (params) => run((await import('../src/promises/index.js')).default as unknown as FsPromises, operation, params),
+  });
+  const node = (uvIoUring: boolean): Driver<SmallFilesParams> => ({
+    name: `node-promises${uvIoUring ? '-uvuring' : ''}`,
+    label: `node:fs/promises${uvIoUring ? ', UV_USE_IO_URING=1' : ''}`,
+    env: { UV_USE_IO_URING: uvIoUring ? '1' : '0' },
+    run: (params) => run(nodefs, operation, params),
+  });
+  return [aiofs('uring'), aiofs('aio'), aiofs('threads'), node(false), node(true)];
+}
+
+const targets: Record<Operation, number> = { readfile: 2.5, writefile: 2, stat: 2.5, 'open-read-close': 0 };
+
+export const smallFilesCases: Case<SmallFilesParams>[] = (['readfile', 'writefile', 'stat', 'open-read-close'] as const).map(
+  (operation) => ({
+    name: `smallfiles-${operation}`,
+    title: `${operation === 'open-read-close' ? 'open + read + close' : operation} of 10,000 files of 4 KiB, 64 concurrent`,
+    unit: 'ops/s',
+    prepare: (settings) => ({ dir: files(settings), count: FILES, size: SIZE, concurrency: 64, seconds: settings.seconds }),
+    drivers: drivers(operation),
+    baselines: ['node-promises', 'node-promises-uvuring'],
+    targets: targets[operation] ? [{ driver: 'aiofs-promises-uring', baseline: 'node-promises', ratio: targets[operation] }] : [],
+  }),
+);
