@@ -3,12 +3,15 @@
  * field by field (message, code, errno, syscall, path, dest, class), on every backend.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import nodefs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { replaceDefaultContext } from '../src/context.js';
-import { createContext, type IoContext } from '../src/index.js';
+import { backends, createContext, type IoContext } from '../src/index.js';
 import aiofs, * as named from '../src/promises/index.js';
 import { forEachBackend } from './support/backends.js';
 import { assertSameOutcome, expectCode } from './support/errors.js';
@@ -263,3 +266,30 @@ forEachBackend('aiofs/promises', (backend) => {
     await assert.rejects(named.readFile(42 as never), expectCode('ERR_INVALID_ARG_TYPE', TypeError));
   });
 });
+
+it(
+  'fails with the same EACCES errors as node:fs under an identity without permission',
+  { timeout, skip: process.getuid?.() !== 0 && 'needs root, to drop to an unprivileged identity' },
+  () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aiofs-eacces-'));
+    try {
+      fs.chmodSync(dir, 0o755);
+      fs.writeFileSync(path.join(dir, 'secret'), 's', { mode: 0o600 });
+      fs.mkdirSync(path.join(dir, 'closed'), { mode: 0o700 });
+      fs.writeFileSync(path.join(dir, 'closed', 'file'), 'f');
+      fs.mkdirSync(path.join(dir, 'open'), { mode: 0o755 });
+      const available = backends().filter((b) => b.available).map((b) => b.name);
+      const fixture = fileURLToPath(new URL('./fixtures/promises-eacces.js', import.meta.url));
+      const run = spawnSync(process.execPath, [fixture, dir, ...available], { encoding: 'utf8', timeout });
+      assert.equal(run.status, 0, run.stderr);
+      const report = JSON.parse(run.stdout) as Record<string, { differences: string[]; codes: string[] }>;
+      for (const name of available) {
+        assert.deepEqual(report[name].differences, [], name);
+        assert.ok(report[name].codes.every((code) => code === 'EACCES'), `${name}: ${report[name].codes}`);
+      }
+      assert.equal(fs.readFileSync(path.join(dir, 'secret'), 'utf8'), 's');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
