@@ -29,6 +29,8 @@ export interface Measurement {
 
 export interface Driver<P> {
   name: string;
+  /** The aiofs backend it measures ('auto': the default context); none for baselines. */
+  backend?: 'uring' | 'aio' | 'threads' | 'auto';
   /** A short description for the table. */
   label: string;
   /** Extra environment for its child process. */
@@ -57,6 +59,8 @@ export interface Case<P = unknown> {
   title: string;
   /** The unit of a rate, e.g. 'IOPS', 'lines/s', 'MiB/s'. */
   unit: string;
+  /** Each driver runs for --seconds (rather than once over the data). */
+  timed: boolean;
   /** Make (or reuse) the data; returns what each driver is given. Runs in the orchestrator. */
   prepare(settings: Settings): P;
   drivers: readonly Driver<P>[];

@@ -57,6 +57,7 @@ async function timed(params: LinesParams, count: () => Promise<number>): Promise
 const drivers: readonly Driver<LinesParams>[] = [
   {
     name: 'aiofs-linereader',
+    backend: 'auto',
     label: 'aiofs LineReader, for await of lines',
     run: (params) =>
       timed(params, async () => {
@@ -68,6 +69,7 @@ const drivers: readonly Driver<LinesParams>[] = [
   },
   {
     name: 'aiofs-linereader-batches',
+    backend: 'auto',
     label: 'aiofs LineReader.batches()',
     run: (params) =>
       timed(params, async () => {
@@ -104,6 +106,7 @@ export const linesCase: Case<LinesParams> = {
   name: 'lines',
   title: 'count the lines of a cached text file',
   unit: 'lines/s',
+  timed: false,
   prepare: (settings) => ({ file: textFile(settings), lines: settings.lines }),
   drivers,
   baselines: ['node-readlines', 'node-readline-stream'],

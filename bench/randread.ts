@@ -78,6 +78,7 @@ function openFlags(params: RandomReadParams): number {
 function aiofs(backend: BackendName, sqpoll = false): Driver<RandomReadParams> {
   return {
     name: `aiofs-${backend}${sqpoll ? '-sqpoll' : ''}`,
+    backend,
     label: `aiofs ctx.read, ${backend}${sqpoll ? ' + SQPOLL' : ''}`,
     async run(params) {
       const ctx = createContext({ backend, sqpoll });
@@ -173,6 +174,7 @@ function randomRead(options: {
     name: `${direct ? 'direct-' : ''}randread-qd${concurrency}`,
     title: `${kind} 4 KiB random read, ${concurrency === 1 ? '1 at a time' : `${concurrency} concurrent`}`,
     unit: 'IOPS',
+    timed: true,
     prepare: (settings) => ({ file: dataFile(settings), size: settings.size, blockSize: 4096, concurrency, seconds: settings.seconds, direct }),
     drivers: options.drivers ? drivers.filter((d) => options.drivers!.includes(d.name)) : drivers,
     external(params) {

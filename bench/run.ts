@@ -1,54 +1,86 @@
 /**
- * The benchmark orchestrator. Each case makes its own deterministic data in a scratch directory
- * on a real filesystem; every driver of every case runs in a child process of its own; fio runs
- * with the same parameters where a case has an fio equivalent and fio is installed. It prints each
- * figure with its ratio to the baselines measured in the same run, and the project's targets as
- * met/MISSED lines.
- *
- *   node dist/bench/run.js [--seconds 3] [--size 1G] [--lines 6000000] [--write-size 1G]
- *                          [--dir DIR] [--cases a,b] [--drivers a,b] [--json] [--keep]
+ * The benchmark orchestrator (`aiofs bench`). Each case makes its own deterministic data in a
+ * scratch directory on a real filesystem; every driver of every case runs in a child process of
+ * its own; fio runs with the same parameters where a case has an fio equivalent and fio is
+ * installed. It prints each figure with its ratio to the baselines measured in the same run, the
+ * project's targets as met/MISSED lines, and optionally JSON and an SVG chart.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { backends } from '../src/index.js';
+import { CliError } from '../src/cli/errors.js';
+import { stepProgress } from '../src/cli/progress.js';
+import { parseSize } from '../src/cli/size.js';
 import type { Case, Driver, Measurement, Row, Settings } from './case.js';
 import { cases } from './cases.js';
 import { fioVersion } from './fio.js';
+import { formatRate } from './format.js';
+import { svgChart } from './plot.js';
 
-function parseSize(text: string): number {
-  const match = /^(\d+(?:\.\d+)?)([kmgt]?)i?b?$/i.exec(text.trim());
-  if (!match) throw new Error(`bad size ${text}`);
-  const unit = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 }[match[2].toLowerCase() as '' | 'k'];
-  return Math.floor(Number(match[1]) * unit);
-}
+const usage = `Usage: aiofs bench [CASE...] [options]
 
-function runDriver(c: Case, driver: Driver<unknown>, params: unknown, settings: Settings): Measurement {
+Measure aiofs on this machine against node:fs (and fio, when installed), each driver in a process
+of its own. CASE is a case name or the start of some (randread, smallfiles); default: all of them.
+Cases: ${cases.map((c) => c.name).join(', ')}
+
+Options:
+  --backend NAME     aiofs backends to measure: all (default), auto, uring, aio, threads
+  --seconds N        seconds per driver in the timed cases (default 1)
+  --size SIZE        the random-read data file (default 1G)
+  --lines N          lines of the text file of the lines case (default 6000000)
+  --write-size SIZE  bytes the sequential-write case writes (default 1G)
+  --dir DIR          where the data goes (default: the system temp dir; O_DIRECT needs a real filesystem)
+  --drivers a,b      only these drivers (and fio-ENGINE rows)
+  --json             the results as JSON on stdout instead of tables
+  --plot FILE.svg    also draw a bar chart per case into FILE.svg
+  --keep             keep the data directory
+  -h, --help         show this help
+`;
+
+/** Run one driver in a child process of its own; its last stdout line is a JSON Measurement. */
+function runDriver(c: Case, driver: Driver<unknown>, params: unknown, settings: Settings, env: Record<string, string>): Promise<Measurement> {
   const child = fileURLToPath(new URL('./child.js', import.meta.url));
-  const run = spawnSync(process.execPath, [child, c.name, driver.name, JSON.stringify(params)], {
-    encoding: 'utf8',
-    env: { ...process.env, ...driver.env },
+  const run = spawn(process.execPath, [child, c.name, driver.name, JSON.stringify(params)], {
+    env: { ...process.env, ...env, ...driver.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
     timeout: (settings.seconds + 300) * 1000,
   });
-  if (run.status !== 0) {
-    const lastLine = run.stderr.trim().split('\n').filter((line) => /Error|error:/.test(line)).pop();
-    throw new Error(lastLine ?? `exit ${run.status ?? run.signal}`);
-  }
-  return JSON.parse(run.stdout.trim().split('\n').pop()!);
+  let stdout = '';
+  let stderr = '';
+  run.stdout.on('data', (chunk) => (stdout += chunk));
+  run.stderr.on('data', (chunk) => (stderr += chunk));
+  return new Promise((resolve, reject) =>
+    run.on('close', (status, signal) => {
+      if (status !== 0) {
+        const lastLine = stderr.trim().split('\n').filter((line) => /Error|error:/.test(line)).pop();
+        reject(new Error(lastLine ?? `exit ${status ?? signal}`));
+        return;
+      }
+      resolve(JSON.parse(stdout.trim().split('\n').pop()!));
+    }),
+  );
 }
 
-/** A rate for the table, whose header carries the unit: '812', '361.2 K', '1.24 M'. */
-function formatRate(rate: number): string {
-  if (rate < 1e4) return rate.toFixed(0);
-  return rate >= 1e6 ? `${(rate / 1e6).toFixed(2)} M` : `${(rate / 1e3).toFixed(1)} K`;
+
+/** Which aiofs drivers --backend keeps, and the environment the auto-backend ones then get. */
+function backendFilter(choice: string): { keep: (driver: Driver<unknown>) => boolean; env: Record<string, string> } {
+  const names = ['uring', 'aio', 'threads'];
+  if (choice === 'all') return { keep: () => true, env: {} };
+  const wanted = choice === 'auto' ? backends().find((b) => b.available)!.name : choice;
+  if (!names.includes(wanted)) throw new CliError(`--backend must be one of all, auto, ${names.join(', ')}`, usage);
+  return { keep: (driver) => !driver.backend || driver.backend === 'auto' || driver.backend === wanted, env: { AIOFS_BACKEND: wanted } };
 }
 
-function main(): void {
-  const { values } = parseArgs({
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
     options: {
-      seconds: { type: 'string', default: '3' },
+      backend: { type: 'string', default: 'all' },
+      seconds: { type: 'string', default: '1' },
       size: { type: 'string', default: '1G' },
       lines: { type: 'string', default: '6000000' },
       'write-size': { type: 'string', default: '1G' },
@@ -56,19 +88,33 @@ function main(): void {
       cases: { type: 'string' },
       drivers: { type: 'string' },
       json: { type: 'boolean', default: false },
+      plot: { type: 'string' },
       keep: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   });
-  const wantedCases = values.cases?.split(',');
+  if (values.help) {
+    process.stdout.write(usage);
+    return;
+  }
+  const patterns = [...positionals, ...(values.cases?.split(',') ?? [])];
+  const unknown = patterns.filter((p) => !cases.some((c) => c.name.startsWith(p)));
+  if (unknown.length > 0) throw new CliError(`no case is named or starts with ${unknown.map((p) => `'${p}'`).join(', ')}`, usage);
+  const selected = cases.filter((c) => patterns.length === 0 || patterns.some((p) => c.name.startsWith(p)));
+  const seconds = Number(values.seconds);
+  if (!(seconds > 0 && seconds <= 3600)) throw new CliError('--seconds must be a number of seconds above 0', usage);
+  const lines = Number(values.lines);
+  if (!Number.isInteger(lines) || lines < 1) throw new CliError('--lines must be a whole number above 0', usage);
   const wantedDrivers = values.drivers?.split(',');
+  const { keep, env } = backendFilter(values.backend!);
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const dir = fs.mkdtempSync(path.join(values.dir ?? os.tmpdir(), 'aiofs-bench-'));
   const settings: Settings = {
     dir,
-    seconds: Number(values.seconds),
-    size: parseSize(values.size!),
-    lines: Number.parseInt(values.lines!, 10),
-    writeSize: parseSize(values['write-size']!),
+    seconds,
+    size: parseSize(values.size!, '--size', usage),
+    lines,
+    writeSize: parseSize(values['write-size']!, '--write-size', usage),
   };
   const fio = fioVersion();
   const machine = {
@@ -82,38 +128,54 @@ function main(): void {
   log(`# ${Object.entries(machine).map(([k, v]) => `${k}: ${v}`).join(', ')}`);
   log(`# data in ${dir}`);
 
+  const plan = selected.map((c) => ({
+    case: c,
+    drivers: c.drivers.filter((d) => keep(d as Driver<unknown>) && (!wantedDrivers || wantedDrivers.includes(d.name))),
+  }));
+  const steps = plan.reduce((sum, p) => sum + p.drivers.length + (p.case.external ? 1 : 0), 0);
+  const progress = stepProgress(steps, 'aiofs bench');
+  const tty = process.stderr.isTTY;
+  let step = 0;
   const results: { case: Case; rows: Row[] }[] = [];
   try {
-    for (const c of cases) {
-      if (wantedCases && !wantedCases.includes(c.name)) continue;
-      log(`# ${c.name}: preparing data`);
+    for (const { case: c, drivers } of plan) {
+      progress.update(step, `${c.name}: preparing data`);
+      if (!tty) log(`# ${c.name}: preparing data`);
       const params = c.prepare(settings);
       const rows: Row[] = [];
-      for (const driver of c.drivers) {
-        if (wantedDrivers && !wantedDrivers.includes(driver.name)) continue;
-        log(`# ${c.name}: ${driver.name}`);
+      for (const driver of drivers) {
+        progress.update(step, `${c.name}: ${driver.name}`);
+        if (!tty) log(`# ${c.name}: ${driver.name}`);
         try {
-          const m = runDriver(c, driver, params, settings);
+          const m = await runDriver(c, driver as Driver<unknown>, params, settings, env);
           rows.push({ driver: driver.name, label: driver.label, rate: m.amount / m.seconds, errors: m.errors });
         } catch (error) {
           rows.push({ driver: driver.name, label: driver.label, unavailable: (error as Error).message });
         }
+        progress.update(++step);
       }
       if (c.external) {
-        log(`# ${c.name}: fio`);
+        progress.update(step, `${c.name}: fio`);
+        if (!tty) log(`# ${c.name}: fio`);
         rows.push(...c.external(params, settings).filter((row) => !wantedDrivers || wantedDrivers.includes(row.driver)));
+        progress.update(++step);
       }
       results.push({ case: c, rows });
     }
   } finally {
+    progress.stop();
     if (values.keep) log(`# kept ${dir}`);
     else fs.rmSync(dir, { recursive: true, force: true });
   }
 
+  if (values.plot) {
+    fs.writeFileSync(values.plot, svgChart(results, machine));
+    log(`# chart written to ${values.plot}`);
+  }
   if (values.json) {
     const report = {
       machine,
-      settings: { ...settings, dir: undefined },
+      settings: { seconds: settings.seconds, size: settings.size, lines: settings.lines, writeSize: settings.writeSize },
       results: results.map((r) => ({ case: r.case.name, title: r.case.title, unit: r.case.unit, rows: r.rows })),
     };
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
@@ -122,7 +184,7 @@ function main(): void {
   for (const { case: c, rows } of results) {
     const base = new Map(rows.filter((r) => r.rate).map((r) => [r.driver, r.rate!]));
     const shownBaselines = c.baselines.filter((b) => base.has(b));
-    const timing = c.unit === 'IOPS' ? `, ${settings.seconds} s each` : '';
+    const timing = c.timed ? `, ${settings.seconds} s each` : '';
     console.log(`\n## ${c.title} (${c.name}${timing})\n`);
     console.log(`| driver | ${c.unit} | ${shownBaselines.map((b) => `vs ${b}`).join(' | ')} |`);
     console.log(`|---|---:|${shownBaselines.map(() => '---:').join('|')}|`);
@@ -145,4 +207,11 @@ function main(): void {
   }
 }
 
-main();
+main().catch((error: unknown) => {
+  if (error instanceof CliError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    process.stderr.write(`aiofs bench: ${(error as Error).message}\n\n${usage}`);
+    process.exitCode = 2;
+    return;
+  }
+  throw error;
+});

@@ -96,8 +96,9 @@ function run(fsys: FsPromises, operation: Operation, params: SmallFilesParams): 
 }
 
 function drivers(operation: Operation): Driver<SmallFilesParams>[] {
-  const aiofs = (backend: string): Driver<SmallFilesParams> => ({
+  const aiofs = (backend: 'uring' | 'aio' | 'threads'): Driver<SmallFilesParams> => ({
     name: `aiofs-promises-${backend}`,
+    backend,
     label: `aiofs/promises, ${backend}`,
     env: { AIOFS_BACKEND: backend },
     run: async (params) => run((await import('../src/promises/index.js')).default as unknown as FsPromises, operation, params),
@@ -111,13 +112,15 @@ function drivers(operation: Operation): Driver<SmallFilesParams>[] {
   return [aiofs('uring'), aiofs('aio'), aiofs('threads'), node(false), node(true)];
 }
 
+const titles: Record<Operation, string> = { readfile: 'readFile', writefile: 'writeFile', stat: 'stat', 'open-read-close': 'open + read + close' };
 const targets: Record<Operation, number> = { readfile: 2.5, writefile: 2, stat: 2.5, 'open-read-close': 0 };
 
 export const smallFilesCases: Case<SmallFilesParams>[] = (['readfile', 'writefile', 'stat', 'open-read-close'] as const).map(
   (operation) => ({
     name: `smallfiles-${operation}`,
-    title: `${operation === 'open-read-close' ? 'open + read + close' : operation} of 10,000 files of 4 KiB, 64 concurrent`,
+    title: `${titles[operation]} of 10,000 files of 4 KiB, 64 concurrent`,
     unit: 'ops/s',
+    timed: true,
     prepare: (settings) => ({ dir: files(settings), count: FILES, size: SIZE, concurrency: 64, seconds: settings.seconds }),
     drivers: drivers(operation),
     baselines: ['node-promises', 'node-promises-uvuring'],

@@ -43,6 +43,7 @@ async function timed(params: WriteParams, write: (data: Buffer, blocks: number) 
 function aiofsWriter(inFlight: number): Driver<WriteParams> {
   return {
     name: inFlight === 1 ? 'aiofs-writer' : `aiofs-writer-x${inFlight}`,
+    backend: 'auto',
     label: inFlight === 1 ? 'aiofs Writer, one write at a time' : `aiofs Writer, ${inFlight} writes in flight`,
     run: (params) =>
       timed(params, async (data, blocks) => {
@@ -80,6 +81,7 @@ export const writeCase: Case<WriteParams> = {
   name: 'write-seq',
   title: 'sequential 64 KiB writes of a new file',
   unit: 'MiB/s',
+  timed: false,
   prepare: (settings) => ({ file: path.join(settings.dir, 'written'), size: settings.writeSize, blockSize: BLOCK }),
   drivers,
   baselines: ['node-writestream'],

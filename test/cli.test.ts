@@ -1,40 +1,151 @@
-/** The aiofs command, run as a user would: help, version, usage errors, and a short benchmark. */
+/** The aiofs command, run as a user would: help, usage errors, bench, cp, cat. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { it } from 'node:test';
+import { pattern, scratchPath } from './support/files.js';
 
 const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const aiofs = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120_000 });
+const aiofsBytes = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { timeout: 60_000 });
+const isRoot = process.getuid?.() === 0;
 
-it('prints help and version, and exits 2 on wrong usage', { timeout: 20_000 }, () => {
+it('prints help and version, and exits 2 on wrong usage', { timeout: 30_000 }, () => {
   const help = aiofs('--help');
   assert.equal(help.status, 0);
   assert.match(help.stdout, /Usage: aiofs <command>/);
   assert.match(aiofs('--version').stdout, /^\d+\.\d+\.\d+\n$/);
+  for (const command of ['bench', 'cp', 'cat']) {
+    const own = aiofs(command, '--help');
+    assert.equal(own.status, 0, command);
+    assert.match(own.stdout, new RegExp(`Usage: aiofs ${command}`));
+  }
   const wrong = aiofs('frobnicate');
   assert.equal(wrong.status, 2);
   assert.match(wrong.stderr, /unknown command 'frobnicate'/);
   assert.equal(aiofs().status, 2);
+  for (const args of [['cp', 'only-one'], ['cp', '--bogus', 'a', 'b'], ['cp', '--block', 'lots', 'a', 'b'], ['cat'], ['bench', 'no-such-case'], ['bench', '--seconds', '-1'], ['bench', '--backend', 'nope']]) {
+    const run = aiofs(...args);
+    assert.equal(run.status, 2, `${args.join(' ')}: ${run.stderr}`);
+    assert.match(run.stderr, /Usage: aiofs/, args.join(' '));
+  }
 });
 
-it('bench --json measures every requested driver in its own process', { timeout: 120_000 }, () => {
-  const run = aiofs('bench', '--json', '--seconds', '0.3', '--size', '8M', '--cases', 'randread-qd1', '--drivers', 'aiofs-uring,aiofs-threads,node-fsread,fio-psync');
+it('bench --json measures every requested driver in its own process, and --plot draws every case', { timeout: 120_000 }, () => {
+  const chart = scratchPath('chart.svg');
+  const run = aiofs('bench', 'randread-qd1', 'smallfiles-stat', '--json', '--seconds', '0.3', '--size', '8M', '--drivers', 'aiofs-uring,aiofs-threads,node-fsread,fio-psync,aiofs-promises-uring,node-promises', '--plot', chart);
   assert.equal(run.status, 0, run.stderr);
   const report = JSON.parse(run.stdout);
-  assert.equal(report.results.length, 1);
-  const rows = report.results[0].rows as { driver: string; rate?: number; errors?: number; unavailable?: string }[];
+  assert.deepEqual(
+    report.results.map((r: { case: string }) => r.case),
+    ['randread-qd1', 'smallfiles-stat'],
+  );
+  const rows = report.results.flatMap((r: { rows: unknown[] }) => r.rows) as { driver: string; rate?: number; errors?: number; unavailable?: string }[];
   assert.deepEqual(
     rows.map((r) => r.driver),
-    ['aiofs-uring', 'aiofs-threads', 'node-fsread', 'fio-psync'],
+    ['aiofs-uring', 'aiofs-threads', 'node-fsread', 'fio-psync', 'aiofs-promises-uring', 'node-promises'],
   );
   for (const row of rows) {
     if (row.unavailable) {
-      assert.ok(row.driver.startsWith('fio') || row.driver === 'aiofs-uring', `${row.driver}: ${row.unavailable}`);
+      assert.ok(row.driver.startsWith('fio') || row.driver.includes('uring'), `${row.driver}: ${row.unavailable}`);
       continue;
     }
     assert.ok(row.rate! > 0, row.driver);
     assert.equal(row.errors ?? 0, 0, row.driver);
   }
   assert.match(report.machine.node, /^v\d+/);
+  const svg = fs.readFileSync(chart, 'utf8');
+  assert.match(svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+  assert.match(svg, /<\/svg>\n$/);
+  for (const name of ['randread-qd1', 'smallfiles-stat', 'IOPS', 'ops/s']) assert.ok(svg.includes(name), name);
+  assert.equal((svg.match(/<text/g) ?? []).length > 20, true);
+  assert.doesNotMatch(svg.replace(/&(lt|gt|amp|apos|quot);/g, ''), /&/, 'every & escaped');
+});
+
+it('bench --backend threads runs the threads drivers and the baselines only', { timeout: 120_000 }, () => {
+  const run = aiofs('bench', 'randread-qd1', '--json', '--seconds', '0.2', '--size', '4M', '--backend', 'threads', '--drivers', 'aiofs-uring,aiofs-threads,node-fsread');
+  assert.equal(run.status, 0, run.stderr);
+  const rows = JSON.parse(run.stdout).results[0].rows as { driver: string }[];
+  assert.deepEqual(
+    rows.map((r) => r.driver),
+    ['aiofs-threads', 'node-fsread'],
+  );
+});
+
+it('cp copies byte for byte, keeps the mode, and copies into a directory', { timeout: 60_000 }, () => {
+  const src = scratchPath('src');
+  const data = pattern(3 * (1 << 20) + 12345);
+  fs.writeFileSync(src, data, { mode: 0o640 });
+  fs.chmodSync(src, 0o640);
+  for (const options of [[], ['--block', '64K'], ['--direct'], ['--direct', '--block', '8K']]) {
+    const dst = scratchPath('dst');
+    const run = aiofs('cp', ...options, src, dst);
+    assert.equal(run.status, 0, `${options}: ${run.stderr}`);
+    assert.ok(fs.readFileSync(dst).equals(data), `${options}: bytes`);
+    assert.equal(fs.statSync(dst).mode & 0o777, 0o640, `${options}: mode`);
+  }
+  const empty = scratchPath('empty');
+  fs.writeFileSync(empty, '');
+  assert.equal(aiofs('cp', empty, `${empty}-copy`).status, 0);
+  assert.equal(fs.statSync(`${empty}-copy`).size, 0);
+  const dir = scratchPath('into');
+  fs.mkdirSync(dir);
+  assert.equal(aiofs('cp', src, dir).status, 0);
+  assert.ok(fs.readFileSync(path.join(dir, path.basename(src))).equals(data));
+});
+
+it('cp reports a missing source, an unwritable destination, and leaves no partial file', { timeout: 60_000 }, () => {
+  const missing = scratchPath('missing');
+  const run = aiofs('cp', missing, scratchPath('x'));
+  assert.equal(run.status, 1);
+  assert.equal(run.stderr, `aiofs: ${missing}: ENOENT: no such file or directory, stat\n`);
+  const src = scratchPath('src');
+  fs.writeFileSync(src, pattern(1000));
+  const nowhere = path.join(scratchPath('no-dir'), 'dst');
+  const unwritable = aiofs('cp', src, nowhere);
+  assert.equal(unwritable.status, 1);
+  assert.match(unwritable.stderr, new RegExp(`^aiofs: ${nowhere}: ENOENT`));
+  assert.equal(aiofs('cp', src, src).status, 1, 'a file onto itself');
+  assert.ok(fs.readFileSync(src).equals(pattern(1000)), 'the source is untouched');
+});
+
+it('cp removes the partial destination when the copy fails midway (a file size limit)', { timeout: 60_000 }, () => {
+  const src = scratchPath('big');
+  fs.writeFileSync(src, pattern(1 << 20));
+  const dst = scratchPath('partial');
+  const run = spawnSync('bash', ['-c', 'ulimit -f 64 && exec "$0" "$@"', process.execPath, cli, 'cp', src, dst], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(run.status, 1, run.stderr);
+  assert.match(run.stderr, new RegExp(`^aiofs: ${dst}: EFBIG`));
+  assert.equal(fs.existsSync(dst), false);
+});
+
+it('cat writes files in order, reports a missing one and goes on, and stops quietly on EPIPE', { timeout: 60_000 }, () => {
+  const a = scratchPath('a');
+  const b = scratchPath('b');
+  fs.writeFileSync(a, pattern(700_000, 1));
+  fs.writeFileSync(b, 'tail\n');
+  const both = aiofsBytes('cat', a, b);
+  assert.equal(both.status, 0);
+  assert.ok(both.stdout.equals(Buffer.concat([pattern(700_000, 1), Buffer.from('tail\n')])));
+  const missing = scratchPath('missing');
+  const partly = aiofs('cat', missing, b);
+  assert.equal(partly.status, 1);
+  assert.equal(partly.stdout, 'tail\n');
+  assert.equal(partly.stderr, `aiofs: ${missing}: ENOENT: no such file or directory, open\n`);
+  const piped = spawnSync('bash', ['-c', `"$0" "$1" cat "$2" | head -c 10 > /dev/null; echo "\${PIPESTATUS[0]}"`, process.execPath, cli, a], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(piped.stderr, '');
+  assert.equal(piped.stdout.trim(), '141');
+});
+
+it('cat and cp refuse what the identity may not read', { timeout: 60_000, skip: !isRoot && 'needs root to drop to another identity' }, () => {
+  const secret = scratchPath('secret');
+  fs.writeFileSync(secret, 's', { mode: 0o600 });
+  const dir = path.dirname(secret);
+  fs.chmodSync(dir, 0o755);
+  const run = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, cli, 'cat', secret], { encoding: 'utf8', timeout: 60_000 });
+  if (run.error) return; // no setpriv here
+  assert.equal(run.status, 1);
+  assert.equal(run.stderr, `aiofs: ${secret}: EACCES: permission denied, open\n`);
 });

@@ -1,37 +1,88 @@
 #!/usr/bin/env node
 /**
- * The `aiofs` command. For now it has one job, `aiofs bench`, which runs the benchmark suite
- * (bench/run.ts) on this machine; every option after `bench` is passed to it.
+ * The `aiofs` command: `bench` (the benchmark suite, bench/run.ts, in a process of its own),
+ * `cp` and `cat`. Wrong usage prints the usage and exits 2; an I/O error prints
+ * `aiofs: PATH: message` and exits 1.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { cat, catUsage } from './cat.js';
+import { CopyError, cp, cpUsage } from './cp.js';
+import { CliError, describeError } from './errors.js';
 
 const usage = `Usage: aiofs <command> [options]
 
 Commands:
-  bench [--seconds N] [--size 1G] [--lines 6000000] [--write-size 1G] [--dir DIR]
-        [--cases a,b] [--drivers a,b] [--json] [--keep]
-        measure aiofs on this machine against node:fs and fio, each driver in its own process;
-        cases: randread-qd1, randread-qd32, direct-randread-qd1, direct-randread-qd32, lines,
-        write-seq
+  bench [CASE...] [options]   measure aiofs on this machine against node:fs and fio
+  cp SRC DST [options]        copy a file, several blocks in flight
+  cat FILE...                 write files to standard output
 
 Options:
-  -h, --help     show this help
+  -h, --help     show this help (aiofs CMD --help: the command's)
   -v, --version  print the version
 `;
 
-const [command, ...rest] = process.argv.slice(2);
-if (command === '-h' || command === '--help') {
-  process.stdout.write(usage);
-} else if (command === '-v' || command === '--version') {
+function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  process.stdout.write(`${pkg.version}\n`);
-} else if (command === 'bench') {
-  const runner = fileURLToPath(new URL('../../bench/run.js', import.meta.url));
-  const run = spawnSync(process.execPath, [runner, ...rest], { stdio: 'inherit' });
-  process.exitCode = run.status ?? 1;
-} else {
-  process.stderr.write(command === undefined ? usage : `aiofs: unknown command '${command}'\n\n${usage}`);
-  process.exitCode = 2;
+  return pkg.version;
 }
+
+/** The benchmark runs in its own process: it spawns one per driver, and owns its options. */
+function bench(args: string[]): Promise<number> {
+  const runner = fileURLToPath(new URL('../../bench/run.js', import.meta.url));
+  const child = spawn(process.execPath, [runner, ...args], { stdio: 'inherit' });
+  return new Promise((resolve) => child.on('close', (code) => resolve(code ?? 1)));
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const wantsHelp = rest.includes('-h') || rest.includes('--help');
+  try {
+    switch (command) {
+      case '-h':
+      case '--help':
+        process.stdout.write(usage);
+        return 0;
+      case '-v':
+      case '--version':
+        process.stdout.write(`${version()}\n`);
+        return 0;
+      case 'bench':
+        return await bench(rest);
+      case 'cp':
+        return await cp(rest);
+      case 'cat':
+        if (wantsHelp) {
+          process.stdout.write(catUsage);
+          return 0;
+        }
+        return await cat(rest);
+      case undefined:
+        process.stderr.write(usage);
+        return 2;
+      default:
+        process.stderr.write(`aiofs: unknown command '${command}'\n\n${usage}`);
+        return 2;
+    }
+  } catch (error) {
+    if (error instanceof CliError) {
+      process.stderr.write(`aiofs: ${error.message}\n\n${error.usage}`);
+      return 2;
+    }
+    const code = (error as { code?: string }).code;
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
+      process.stderr.write(`aiofs: ${(error as Error).message}\n\n${command === 'cp' ? cpUsage : usage}`);
+      return 2;
+    }
+    if (error instanceof CopyError) {
+      process.stderr.write(`aiofs: ${error.path}: ${describeError(error.cause)}\n`);
+      return 1;
+    }
+    const where = (error as NodeJS.ErrnoException).path;
+    process.stderr.write(`aiofs: ${where ? `${where}: ` : ''}${describeError(error)}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

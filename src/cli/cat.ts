@@ -1,0 +1,45 @@
+/**
+ * `aiofs cat FILE...`: each file to standard output in turn, read ahead in 256 KiB chunks. A file
+ * that cannot be read is reported as `aiofs: FILE: message` and the others still go out (exit
+ * status 1 at the end), as cat does; a reader that goes away (EPIPE) ends the command quietly
+ * with status 141, as cat's death by SIGPIPE does.
+ */
+import { once } from 'node:events';
+import { AIOFile, Reader } from '../index.js';
+import { CliError, describeError } from './errors.js';
+
+const CHUNK = 1 << 18;
+
+export const catUsage = `Usage: aiofs cat FILE...
+
+Write each FILE to standard output, one after another.
+`;
+
+/** Write `chunk` to stdout, waiting when its buffer is full; rejects on EPIPE and other errors. */
+async function emit(chunk: Buffer): Promise<void> {
+  if (process.stdout.write(chunk)) return;
+  await Promise.race([once(process.stdout, 'drain'), once(process.stdout, 'error').then(([error]) => Promise.reject(error))]);
+}
+
+export async function cat(files: string[]): Promise<number> {
+  if (files.length === 0) throw new CliError('cat needs at least one FILE', catUsage);
+  let pipeGone = false;
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') pipeGone = true;
+  });
+  let status = 0;
+  for (const name of files) {
+    try {
+      await using file = await AIOFile.open(name, 'rb');
+      for await (const chunk of new Reader(file, { chunkSize: CHUNK })) {
+        await emit(chunk);
+        if (pipeGone) return 141;
+      }
+    } catch (error) {
+      if (pipeGone || (error as NodeJS.ErrnoException).code === 'EPIPE') return 141;
+      process.stderr.write(`aiofs: ${name}: ${describeError(error)}\n`);
+      status = 1;
+    }
+  }
+  return status;
+}
