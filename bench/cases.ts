@@ -2,10 +2,11 @@
 import type { Case } from './case.js';
 import { linesCase } from './lines.js';
 import { randomReadCases } from './randread.js';
+import { seqReadCase } from './seqread.js';
 import { smallFilesCases } from './smallfiles.js';
 import { writeCase } from './write-seq.js';
 
-export const cases: readonly Case<any>[] = [...randomReadCases, linesCase, writeCase, ...smallFilesCases];
+export const cases: readonly Case<any>[] = [...randomReadCases, seqReadCase, linesCase, writeCase, ...smallFilesCases];
 
 export function caseNamed(name: string): Case<any> {
   const found = cases.find((c) => c.name === name);

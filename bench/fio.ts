@@ -10,6 +10,8 @@ export function fioVersion(): string | undefined {
 }
 
 export interface FioJob {
+  /** 'randread' (the default) or 'read' (sequential). */
+  rw?: 'randread' | 'read';
   file: string;
   size: number;
   engine: string;
@@ -19,8 +21,8 @@ export interface FioJob {
   seconds: number;
 }
 
-/** IOPS of a random-read job; `--invalidate=0` keeps the page cache that cached cases rely on. */
-export function fioRandomRead(job: FioJob): number {
+/** A read job's IOPS and bandwidth; `--invalidate=0` keeps the page cache that cached cases rely on. */
+export function fioRead(job: FioJob): { iops: number; bytesPerSecond: number } {
   const args = [
     '--name=aiofs-bench',
     `--filename=${job.file}`,
@@ -29,7 +31,7 @@ export function fioRandomRead(job: FioJob): number {
     `--runtime=${job.seconds}`,
     '--ramp_time=0.3',
     '--invalidate=0',
-    '--rw=randread',
+    `--rw=${job.rw ?? 'randread'}`,
     `--bs=${job.blockSize}`,
     `--ioengine=${job.engine}`,
     `--iodepth=${job.depth}`,
@@ -39,5 +41,6 @@ export function fioRandomRead(job: FioJob): number {
   const run = spawnSync('fio', args, { encoding: 'utf8', maxBuffer: 64 << 20 });
   if (run.status !== 0) throw new Error(`fio ${job.engine} failed: ${run.stderr.trim() || run.error}`);
   const report = JSON.parse(run.stdout.slice(run.stdout.indexOf('{')));
-  return report.jobs[0].read.iops as number;
+  const read = report.jobs[0].read as { iops: number; bw_bytes: number };
+  return { iops: read.iops, bytesPerSecond: read.bw_bytes };
 }

@@ -9,7 +9,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { allocAligned, createContext, type BackendName } from '../src/index.js';
 import type { Case, Driver, Measurement, Row, Settings } from './case.js';
-import { fioRandomRead, fioVersion } from './fio.js';
+import { fioRead, fioVersion } from './fio.js';
 
 /** What a driver measures in a random-read case. */
 export interface RandomReadParams {
@@ -146,7 +146,7 @@ const drivers: readonly Driver<RandomReadParams>[] = [
 ];
 
 /** Deterministic incompressible bytes (AES-CTR keystream), written once per run and left in the page cache. */
-function dataFile(settings: Settings): string {
+export function dataFile(settings: Settings): string {
   const file = path.join(settings.dir, `randread-${settings.size}`);
   if (fs.existsSync(file)) return file;
   const cipher = createCipheriv('aes-128-ctr', Buffer.alloc(16, 0x5a), Buffer.alloc(16, 0));
@@ -183,7 +183,7 @@ function randomRead(options: {
         const row = { driver: `fio-${engine}`, label: `fio ${engine}, iodepth ${concurrency}` };
         if (!fio) return { ...row, unavailable: 'fio is not installed (apt-get install fio)' };
         try {
-          return { ...row, rate: fioRandomRead({ ...params, engine, depth: concurrency }) };
+          return { ...row, rate: fioRead({ ...params, engine, depth: concurrency }).iops };
         } catch (error) {
           return { ...row, unavailable: (error as Error).message };
         }

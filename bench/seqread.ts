@@ -1,0 +1,87 @@
+/**
+ * Sequential reads of the cached data file, over and over for --seconds: aiofs Reader with its
+ * default 64 KiB chunks and with 1 MiB chunks, against fs.createReadStream (64 KiB) and fio
+ * reading the same file sequentially in 64 KiB blocks: the memory copy is the limit here.
+ */
+import fs from 'node:fs';
+import { once } from 'node:events';
+import { AIOFile, Reader } from '../src/index.js';
+import type { Case, Driver, Measurement, Row } from './case.js';
+import { fioRead, fioVersion } from './fio.js';
+import { dataFile } from './randread.js';
+
+export interface SeqReadParams {
+  file: string;
+  size: number;
+  seconds: number;
+}
+
+const MiB = 2 ** 20;
+
+/** Read the file from the start again and again until `seconds` are up; MiB read per second. */
+async function timed(params: SeqReadParams, pass: () => Promise<number>): Promise<Measurement> {
+  await pass(); // warm-up
+  const start = performance.now();
+  let bytes = 0;
+  let errors = 0;
+  while (performance.now() - start < params.seconds * 1000) {
+    const n = await pass();
+    if (n !== params.size) errors++;
+    bytes += n;
+  }
+  return { amount: bytes / MiB, seconds: (performance.now() - start) / 1000, errors };
+}
+
+function reader(chunkSize: number): Driver<SeqReadParams> {
+  return {
+    name: chunkSize === 1 << 16 ? 'aiofs-reader' : `aiofs-reader-${chunkSize / MiB}m`,
+    label: `aiofs Reader, ${chunkSize >= MiB ? `${chunkSize / MiB} MiB` : `${chunkSize / 1024} KiB`} chunks`,
+    backend: 'auto',
+    async run(params) {
+      await using file = await AIOFile.open(params.file, 'rb');
+      return await timed(params, async () => {
+        let n = 0;
+        for await (const chunk of new Reader(file, { chunkSize })) n += chunk.length;
+        return n;
+      });
+    },
+  };
+}
+
+const drivers: readonly Driver<SeqReadParams>[] = [
+  reader(1 << 16),
+  reader(MiB),
+  {
+    name: 'node-readstream',
+    label: 'fs.createReadStream (64 KiB)',
+    run: (params) =>
+      timed(params, async () => {
+        let n = 0;
+        const stream = fs.createReadStream(params.file);
+        stream.on('data', (chunk) => (n += chunk.length));
+        await once(stream, 'close');
+        return n;
+      }),
+  },
+];
+
+export const seqReadCase: Case<SeqReadParams> = {
+  name: 'seqread',
+  title: 'sequential read of the cached data file',
+  unit: 'MiB/s',
+  timed: true,
+  prepare: (settings) => ({ file: dataFile(settings), size: settings.size, seconds: settings.seconds }),
+  drivers,
+  external(params): Row[] {
+    const row = { driver: 'fio-psync', label: 'fio psync, 64 KiB blocks' };
+    if (!fioVersion()) return [{ ...row, unavailable: 'fio is not installed (apt-get install fio)' }];
+    try {
+      const { bytesPerSecond } = fioRead({ rw: 'read', file: params.file, size: params.size, engine: 'psync', depth: 1, blockSize: 1 << 16, direct: false, seconds: params.seconds });
+      return [{ ...row, rate: bytesPerSecond / MiB }];
+    } catch (error) {
+      return [{ ...row, unavailable: (error as Error).message }];
+    }
+  },
+  baselines: ['node-readstream', 'fio-psync'],
+  targets: [],
+};
