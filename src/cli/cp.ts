@@ -1,5 +1,5 @@
 /**
- * `aiofs cp SRC DST [--direct] [--block 1M]`: copy one file with several blocks in flight at once
+ * `aiofs cp SRC DST [--direct] [--block 1M]`: copy one file with eight blocks in flight at once
  * (reads ahead of writes, writes behind reads), all positional, so the device and the page cache
  * stay busy. The copy gets SRC's permission bits. On any error the partial DST is removed and
  * the command fails with `aiofs: PATH: message`.
@@ -25,7 +25,7 @@ Options:
   -h, --help    show this help
 `;
 
-const IN_FLIGHT = 4;
+const IN_FLIGHT = 8;
 const DIRECT_ALIGNMENT = 4096;
 
 /** An error from the copy, with the path it concerns, for `aiofs: PATH: message`. */
