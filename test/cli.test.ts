@@ -12,6 +12,24 @@ const aiofs = (...args: string[]) => spawnSync(process.execPath, [cli, ...args],
 const aiofsBytes = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { timeout: 60_000 });
 const isRoot = process.getuid?.() === 0;
 
+/** Well-formed XML, as far as an SVG of elements, attributes and text goes: every tag closed in order, one root. */
+function assertWellFormed(xml: string): void {
+  const stack: string[] = [];
+  let roots = 0;
+  for (const [, closing, name, , selfClosing] of xml.matchAll(/<(\/?)([A-Za-z][\w:-]*)((?:\s+[\w:-]+="[^"<]*")*)\s*(\/?)>/g)) {
+    assert.ok(!(closing && selfClosing), `</${name}/>`);
+    if (closing) assert.equal(stack.pop(), name, `</${name}> closes what it opened`);
+    else if (!selfClosing) {
+      if (stack.length === 0) roots++;
+      stack.push(name);
+    } else if (stack.length === 0) roots++;
+  }
+  assert.deepEqual(stack, [], 'every element closed');
+  assert.equal(roots, 1, 'one root element');
+  const text = xml.replace(/<[^>]*>/g, '');
+  assert.doesNotMatch(text.replace(/&(lt|gt|amp|apos|quot);/g, ''), /[&<>]/, 'text escaped');
+}
+
 it('prints help and version, and exits 2 on wrong usage', { timeout: 30_000 }, () => {
   const help = aiofs('--help');
   assert.equal(help.status, 0);
@@ -61,7 +79,8 @@ it('bench --json measures every requested driver in its own process, and --plot 
   assert.match(svg, /<\/svg>\n$/);
   for (const name of ['randread-qd1', 'smallfiles-stat', 'IOPS', 'ops/s']) assert.ok(svg.includes(name), name);
   assert.equal((svg.match(/<text/g) ?? []).length > 20, true);
-  assert.doesNotMatch(svg.replace(/&(lt|gt|amp|apos|quot);/g, ''), /&/, 'every & escaped');
+  assertWellFormed(svg);
+  assert.equal(svg.replace(/<[^>]*>/g, '').trim().length > 0, true);
 });
 
 it('bench --backend threads runs the threads drivers and the baselines only', { timeout: 120_000 }, () => {
