@@ -87,18 +87,43 @@ forEachBackend('Reader and Writer', (backend) => {
     assert.equal(fs.readFileSync(file, 'utf8'), `head:${parts.join('')}`);
   });
 
-  it('Writer.flush() reports the first error even to a caller that did not await the write', { timeout }, async () => {
+  it('Writer: an error reaches flush() and every later write, even for writes nobody awaited', { timeout }, async () => {
     const file = scratchPath();
     fs.writeFileSync(file, 'x');
     const f = await AIOFile.open(file, 'r', { context });
     const writer = new Writer(f);
-    const failed = writer.write('nope');
-    failed.catch(() => {});
+    assert.equal(await writer.write('nope'), 4, 'accepted into the buffer');
     await assert.rejects(writer.flush(), expectCode('EBADF'));
-    await writer.flush(); // reported once
-    await assert.rejects(failed, expectCode('EBADF'));
+    await assert.rejects(writer.flush(), expectCode('EBADF'), 'the error stays');
+    await assert.rejects(writer.write('more'), expectCode('EBADF'));
+    const through = new Writer(f, { writeBehind: 0 });
+    await assert.rejects(through.write('now'), expectCode('EBADF'), 'without write-behind the write itself fails');
     assert.throws(() => new Writer(f, { offset: -1 }), expectCode('ERR_OUT_OF_RANGE', RangeError));
-    await assert.rejects(writer.write({} as never), expectCode('ERR_INVALID_ARG_TYPE', TypeError));
+    assert.throws(() => new Writer(f, { writeBehind: -1 }), expectCode('ERR_OUT_OF_RANGE', RangeError));
+    await assert.rejects(new Writer(f).write({} as never), expectCode('ERR_INVALID_ARG_TYPE', TypeError));
+    await f.close();
+  });
+
+  it('Writer: write-behind keeps the buffered bytes under the bound and the bytes on disk equal the bytes written', { timeout }, async () => {
+    const file = scratchPath();
+    const f = await AIOFile.open(file, 'w+b', { context });
+    const writer = new Writer(f, { writeBehind: 1 << 20, blockSize: 256 << 10 });
+    const parts: Buffer[] = [];
+    let peak = 0;
+    let seed = 7;
+    for (let i = 0; i < 400; i++) {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      const part = pattern(1 + (seed % 100_000), i);
+      parts.push(part);
+      await writer.write(part);
+      peak = Math.max(peak, writer.buffered);
+      part.fill(0); // the writer copied it: reusing the memory changes nothing on disk
+    }
+    await writer.flush();
+    assert.ok(peak <= (1 << 20) + 100_000, `at most the bound plus one write buffered (peak ${peak})`);
+    assert.equal(writer.buffered, 0);
+    const expected = Buffer.concat(parts.map((p, i) => pattern(p.length, i)));
+    assert.ok((await f.read()).equals(expected));
     await f.close();
   });
 });

@@ -69,7 +69,7 @@ forEachBackend('AIOFile streams', (backend) => {
     const failing = readOnly.createWriteStream();
     const error = await new Promise<Error>((resolve) => {
       failing.on('error', resolve);
-      failing.write('no');
+      failing.end('no'); // written behind: the error fails the stream by its end at the latest
     });
     assert.equal((error as NodeJS.ErrnoException).code, 'EBADF');
   });

@@ -286,6 +286,7 @@ export class AIOFile<T extends string | Buffer = string | Buffer> {
       readInto: (view, position) => this.readInto(view, position),
       writeAt: (bytes, position) => this.write(bytes, position),
       close: () => this.close(),
+      append: this.append,
     };
   }
 

@@ -7,6 +7,7 @@
 import { invalidArgType, invalidArgValue } from '../errors.js';
 import { validateKnownKeys, validateObject } from '../validate.js';
 import { validatePosition, type AIOFile } from './aiofile.js';
+import { validateReadAhead } from '../sched/read-ahead.js';
 import { Reader, validateChunkSize } from './reader.js';
 import { chunkDecoder, type ChunkDecoder, type Encoding, validateEncoding } from './text.js';
 
@@ -15,13 +16,15 @@ export interface LineReaderOptions {
   offset?: number;
   /** Bytes per read (default 64 KiB). */
   chunkSize?: number;
+  /** Chunks read ahead while lines are split (default 4). */
+  readAhead?: number;
   /** What ends a line: any non-empty string (default '\n'; a '\r' before it is dropped too). */
   separator?: string;
   /** How to decode lines (default: the file's encoding, 'utf8' unless opened otherwise); null yields Buffers. */
   encoding?: string | null;
 }
 
-const lineReaderKeys: ReadonlySet<string> = new Set(['offset', 'chunkSize', 'separator', 'encoding']);
+const lineReaderKeys: ReadonlySet<string> = new Set(['offset', 'chunkSize', 'readAhead', 'separator', 'encoding']);
 const CR = 13;
 
 /** Turns chunks into complete lines; what is left of a line waits for the next chunk. */
@@ -143,7 +146,7 @@ export class LineReader<T extends string | Buffer = string> implements AsyncIter
     if (typeof separator !== 'string') throw invalidArgType('options.separator', ['string'], separator);
     if (separator.length === 0) throw invalidArgValue('options.separator', separator, 'must not be empty');
     const encoding = checked.encoding === undefined ? file.encoding : checked.encoding;
-    this.#reader = new Reader(file, { offset, chunkSize });
+    this.#reader = new Reader(file, { offset, chunkSize, readAhead: validateReadAhead(checked.readAhead) });
     this.#splitter = (
       encoding === null ? new ByteSplitter(separator) : new TextSplitter(validateEncoding(encoding, 'options.encoding'), separator)
     ) as unknown as Splitter<T>;

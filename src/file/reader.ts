@@ -1,8 +1,10 @@
 /**
- * Reader: sequential chunks of an AIOFile from an offset. Chunks are read one after another
- * (a readChunk() called before the previous one settled waits for it), each into a Buffer of
- * its own that the caller may keep.
+ * Reader: sequential chunks of an AIOFile from an offset, with read-ahead (src/sched/read-ahead.ts):
+ * up to `readAhead` chunks are read while the consumer works on the current one. Each chunk is a
+ * Buffer of its own that the caller may keep; chunks come in file order, however many
+ * readChunk() calls are waiting.
  */
+import { ReadAhead, validateReadAhead } from '../sched/read-ahead.js';
 import { validateInteger, validateKnownKeys, validateObject } from '../validate.js';
 import { validatePosition, type AIOFile } from './aiofile.js';
 
@@ -11,10 +13,11 @@ export interface ReaderOptions {
   offset?: number;
   /** Bytes per chunk (default 64 KiB). */
   chunkSize?: number;
+  /** Chunks read ahead of the consumer (default 4; 0 reads one chunk at a time, on demand). */
+  readAhead?: number;
 }
 
-const readerKeys: ReadonlySet<string> = new Set(['offset', 'chunkSize']);
-const EMPTY = Buffer.alloc(0);
+const readerKeys: ReadonlySet<string> = new Set(['offset', 'chunkSize', 'readAhead']);
 export const DEFAULT_CHUNK_SIZE = 1 << 16;
 export const MAX_CHUNK_SIZE = 1 << 30;
 
@@ -25,39 +28,30 @@ export function validateChunkSize(value: unknown, name = 'options.chunkSize'): n
 export class Reader implements AsyncIterable<Buffer> {
   readonly file: AIOFile;
   readonly chunkSize: number;
-  #offset: number;
-  #previous: Promise<unknown> = Promise.resolve();
-  /** A chunk came back short: the kernel just reported end of file, no need to ask again. */
-  #atEnd = false;
+  readonly readAhead: number;
+  readonly #chunks: ReadAhead;
 
   constructor(file: AIOFile, options?: ReaderOptions) {
     const checked = validateObject(options, 'options') ?? {};
     validateKnownKeys(checked, readerKeys, 'options');
     this.file = file;
-    this.#offset = validatePosition(checked.offset, 'options.offset');
+    const offset = validatePosition(checked.offset, 'options.offset');
     this.chunkSize = validateChunkSize(checked.chunkSize);
+    this.readAhead = validateReadAhead(checked.readAhead);
+    this.#chunks = new ReadAhead(file, offset, this.chunkSize, this.readAhead);
   }
 
-  /** Where the next chunk starts. */
+  /** Where the next chunk handed out starts. */
   get offset(): number {
-    return this.#offset;
+    return this.#chunks.offset;
   }
 
   /**
    * The next chunk: `chunkSize` bytes, fewer at end of file, empty past it. Once a chunk came
-   * back short, the reader is at its end and reads no more (a new Reader sees what the file grew by).
+   * back short the reader is at its end and reads no more (a new Reader sees what the file grew by).
    */
   readChunk(): Promise<Buffer> {
-    const chunk = this.#previous.then(async () => {
-      if (this.#atEnd) return EMPTY;
-      const bytes = Buffer.allocUnsafe(this.chunkSize);
-      const n = await this.file.readInto(bytes, this.#offset);
-      this.#offset += n;
-      if (n < bytes.length) this.#atEnd = true;
-      return n === bytes.length ? bytes : bytes.subarray(0, n);
-    });
-    this.#previous = chunk.catch(() => undefined);
-    return chunk;
+    return this.#chunks.next();
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<Buffer, void, undefined> {

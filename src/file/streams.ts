@@ -6,6 +6,8 @@
 import { Readable, Writable } from 'node:stream';
 import { ReadableStream } from 'node:stream/web';
 import { outOfRange } from '../errors.js';
+import { ReadAhead, validateReadAhead } from '../sched/read-ahead.js';
+import { DEFAULT_BLOCK_SIZE, validateWriteBehind, WriteBehind } from '../sched/write-behind.js';
 import { validateBoolean, validateInteger, validateKnownKeys, validateObject, validateSignal } from '../validate.js';
 import { validateEncoding } from './text.js';
 
@@ -16,6 +18,8 @@ export interface StreamFile {
   /** Write all of `bytes` at `position`. */
   writeAt(bytes: Uint8Array, position: number): Promise<number>;
   close(): Promise<void>;
+  /** Opened to append: the kernel puts each write at the end, so writes must go one at a time. */
+  readonly append?: boolean;
 }
 
 export interface ReadStreamOptions {
@@ -25,6 +29,8 @@ export interface ReadStreamOptions {
   end?: number;
   /** Bytes per read, and the stream's buffering (default 64 KiB). */
   highWaterMark?: number;
+  /** Reads in flight ahead of the consumer (default 4). */
+  readAhead?: number;
   /** Emit strings in this encoding instead of Buffers. */
   encoding?: string;
   /** Close the file when the stream ends or is destroyed (default true, as in Node). */
@@ -38,6 +44,8 @@ export interface WriteStreamOptions {
   start?: number;
   /** The stream's buffering in bytes (default 16 KiB, as Node's Writable). */
   highWaterMark?: number;
+  /** Bytes accepted and not yet written, at most (default 8 MiB; 0: each write waits until written). */
+  writeBehind?: number;
   /** Encoding of strings written without one (default 'utf8'). */
   encoding?: string;
   /** Close the file when the stream finishes or is destroyed (default true, as in Node). */
@@ -46,8 +54,8 @@ export interface WriteStreamOptions {
   signal?: AbortSignal;
 }
 
-const readKeys: ReadonlySet<string> = new Set(['start', 'end', 'highWaterMark', 'encoding', 'autoClose', 'signal']);
-const writeKeys: ReadonlySet<string> = new Set(['start', 'highWaterMark', 'encoding', 'autoClose', 'signal']);
+const readKeys: ReadonlySet<string> = new Set(['start', 'end', 'highWaterMark', 'readAhead', 'encoding', 'autoClose', 'signal']);
+const writeKeys: ReadonlySet<string> = new Set(['start', 'highWaterMark', 'writeBehind', 'encoding', 'autoClose', 'signal']);
 const MAX_OFFSET = Number.MAX_SAFE_INTEGER;
 const DEFAULT_CHUNK = 1 << 16;
 
@@ -69,7 +77,7 @@ function closer(file: StreamFile, autoClose: boolean) {
 
 export function createReadStream(file: StreamFile, options?: ReadStreamOptions): Readable {
   const checked = checkedOptions(options, readKeys);
-  let position = checked.start === undefined ? 0 : validateInteger(checked.start, 'options.start', 0, MAX_OFFSET);
+  const position = checked.start === undefined ? 0 : validateInteger(checked.start, 'options.start', 0, MAX_OFFSET);
   let end = Infinity;
   if (checked.end !== undefined && checked.end !== Infinity) {
     end = validateInteger(checked.end, 'options.end', 0, MAX_OFFSET);
@@ -80,24 +88,15 @@ export function createReadStream(file: StreamFile, options?: ReadStreamOptions):
   const encoding = checked.encoding === undefined ? undefined : validateEncoding(checked.encoding, 'options.encoding');
   const autoClose = checked.autoClose === undefined ? true : validateBoolean(checked.autoClose, 'options.autoClose');
   const signal = validateSignal(checked.signal, 'options.signal');
+  const readAhead = validateReadAhead(checked.readAhead);
+  const chunks = new ReadAhead(file, position, highWaterMark, readAhead, end + 1);
   return new Readable({
     highWaterMark,
     encoding,
     signal,
     read() {
-      const want = Math.min(highWaterMark, end - position + 1);
-      if (want <= 0) {
-        this.push(null);
-        return;
-      }
-      const bytes = Buffer.allocUnsafe(want);
-      file.readInto(bytes, position).then(
-        (n) => {
-          position += n;
-          if (n > 0) this.push(bytes.subarray(0, n));
-          // readInto returns short only after the kernel reported end of file.
-          if (n < want) this.push(null);
-        },
+      chunks.next().then(
+        (chunk) => this.push(chunk.length > 0 ? chunk : null),
         (error: Error) => this.destroy(error),
       );
     },
@@ -107,16 +106,16 @@ export function createReadStream(file: StreamFile, options?: ReadStreamOptions):
 
 export function createWriteStream(file: StreamFile, options?: WriteStreamOptions): Writable {
   const checked = checkedOptions(options, writeKeys);
-  let position = checked.start === undefined ? 0 : validateInteger(checked.start, 'options.start', 0, MAX_OFFSET);
+  const position = checked.start === undefined ? 0 : validateInteger(checked.start, 'options.start', 0, MAX_OFFSET);
   const highWaterMark =
     checked.highWaterMark === undefined ? undefined : validateInteger(checked.highWaterMark, 'options.highWaterMark', 1, 2 ** 30);
   const defaultEncoding = checked.encoding === undefined ? 'utf8' : validateEncoding(checked.encoding, 'options.encoding');
   const autoClose = checked.autoClose === undefined ? true : validateBoolean(checked.autoClose, 'options.autoClose');
   const signal = validateSignal(checked.signal, 'options.signal');
-  const writeAt = (bytes: Buffer, callback: (error?: Error | null) => void) => {
-    const at = position;
-    position += bytes.length;
-    file.writeAt(bytes, at).then(() => callback(), callback);
+  const limit = validateWriteBehind(checked.writeBehind);
+  const behind = new WriteBehind(file, position, { limit, blockSize: Math.min(DEFAULT_BLOCK_SIZE, Math.max(limit, 1)), ordered: file.append ?? false });
+  const accept = (bytes: Buffer, callback: (error?: Error | null) => void) => {
+    behind.write(bytes).then(() => callback(), callback);
   };
   return new Writable({
     highWaterMark,
@@ -125,10 +124,14 @@ export function createWriteStream(file: StreamFile, options?: WriteStreamOptions
     signal,
     // decodeStrings: Writable hands every chunk over as a Buffer, having refused anything else.
     write(chunk: Buffer, _encoding, callback) {
-      writeAt(chunk, callback);
+      accept(chunk, callback);
     },
     writev(chunks, callback) {
-      writeAt(Buffer.concat(chunks.map(({ chunk }) => chunk as Buffer)), callback);
+      accept(Buffer.concat(chunks.map(({ chunk }) => chunk as Buffer)), callback);
+    },
+    // 'finish' only once every accepted byte is written; the first write error fails the stream.
+    final(callback) {
+      behind.flush().then(() => callback(), callback);
     },
     destroy: closer(file, autoClose),
   });

@@ -101,11 +101,15 @@ export class FileHandle extends EventEmitter implements StreamFile {
   #closing: Promise<void> | undefined;
   #whenIdle: (() => void) | undefined;
 
+  /** @internal StreamFile: opened with O_APPEND, so stream writes go one at a time. */
+  readonly append: boolean;
+
   /** @internal Use open(). */
-  constructor(fd: number, context: IoContext) {
+  constructor(fd: number, context: IoContext, append = false) {
     super();
     this.#fd = fd;
     this.#context = context;
+    this.append = append;
   }
 
   /** The file descriptor; -1 once closed. */
