@@ -21,7 +21,8 @@ import {
   syscallOf,
 } from './backend/backend.js';
 import { STATX_MASK, STATX_SIZE, statsFromStatx } from './backend/stats.js';
-import { abortError, invalidArgValue, invalidState, systemError } from './errors.js';
+import { abortError, invalidArgType, invalidArgValue, invalidState, systemError } from './errors.js';
+import { FairQueue, parseClasses, type ClassOptions, type PriorityClass } from './sched/classes.js';
 import { FifoQueue, type RequestQueue } from './sched/queue.js';
 import { createBackend } from './backend/select.js';
 import {
@@ -45,6 +46,8 @@ const { ECANCELED, EINTR } = constants.errno;
 export interface OperationOptions {
   /** Aborting rejects the operation with an `AbortError` unless it already completed. */
   signal?: AbortSignal;
+  /** The priority class it is queued in under contention (createContext's `classes`; default 'default'). */
+  class?: string;
 }
 
 /** Counters since the context was created. */
@@ -57,10 +60,20 @@ export interface ContextStats {
   inFlight: number;
   /** Operations waiting for room under the in-flight cap. */
   queued: number;
+  /** The same per priority class, with latencies (accepted to settled) of its last 1024 operations. */
+  classes: Record<string, ClassStats>;
 }
 
-const operationOptionKeys: ReadonlySet<string> = new Set(['signal']);
-const statOptionKeys: ReadonlySet<string> = new Set(['signal', 'bigint']);
+export interface ClassStats {
+  shares: number;
+  queued: number;
+  inFlight: number;
+  completed: number;
+  latencyMs: { p50: number; p99: number; samples: number };
+}
+
+const operationOptionKeys: ReadonlySet<string> = new Set(['signal', 'class']);
+const statOptionKeys: ReadonlySet<string> = new Set(['signal', 'class', 'bigint']);
 const EMPTY_PATH = Buffer.alloc(0);
 /** node:fs does not export it; libuv adds it to every open, and so do we. */
 const O_CLOEXEC = process.platform === 'linux' ? 0o2000000 : 0;
@@ -75,18 +88,14 @@ export interface StatOptions extends OperationOptions {
   bigint?: boolean;
 }
 
-function signalOf(options: unknown): AbortSignal | undefined {
-  if (options === undefined) return undefined;
-  const checked = validateObject(options, 'options')!;
-  validateKnownKeys(checked, operationOptionKeys, 'options');
-  return validateSignal(checked.signal, 'options.signal');
-}
 
 export class IoContext {
   /** Which backend carries this context's operations. */
   readonly backend: BackendName;
   readonly #backend: Backend;
-  readonly #queue: RequestQueue<Request> = new FifoQueue<Request>();
+  readonly #queue: RequestQueue<Request>;
+  readonly #classes: PriorityClass[];
+  readonly #classIndex: Map<string, number>;
   #queued = 0;
   #inFlight = 0;
   #submitted = 0;
@@ -97,7 +106,10 @@ export class IoContext {
   #drainScheduled = false;
 
   /** @internal Use createContext(). */
-  constructor(makeBackend: (sink: CompletionSink) => Backend) {
+  constructor(makeBackend: (sink: CompletionSink) => Backend, classes: PriorityClass[] = parseClasses(undefined)) {
+    this.#classes = classes;
+    this.#classIndex = new Map(classes.map((c, i) => [c.name, i]));
+    this.#queue = classes.length > 1 ? new FairQueue(classes) : new FifoQueue<Request>();
     this.#backend = makeBackend({ complete: (request, result) => this.#complete(request, result) });
     this.backend = this.#backend.name;
   }
@@ -106,7 +118,7 @@ export class IoContext {
   read(fd: number, buffer: ArrayBufferView, offset?: number | bigint, options?: OperationOptions): Promise<number> {
     try {
       this.#checkOpen();
-      return this.#enqueue(new Request(Op.Read, validateFd(fd), validateBuffer(buffer), validateOffset(offset), signalOf(options)));
+      return this.#submitData(Op.Read, validateFd(fd), validateBuffer(buffer), validateOffset(offset), options);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -116,7 +128,7 @@ export class IoContext {
   write(fd: number, buffer: ArrayBufferView, offset?: number | bigint, options?: OperationOptions): Promise<number> {
     try {
       this.#checkOpen();
-      return this.#enqueue(new Request(Op.Write, validateFd(fd), validateBuffer(buffer), validateOffset(offset), signalOf(options)));
+      return this.#submitData(Op.Write, validateFd(fd), validateBuffer(buffer), validateOffset(offset), options);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -126,7 +138,7 @@ export class IoContext {
   readv(fd: number, buffers: ArrayBufferView[], offset?: number | bigint, options?: OperationOptions): Promise<number> {
     try {
       this.#checkOpen();
-      return this.#enqueue(new Request(Op.Readv, validateFd(fd), validateBufferArray(buffers), validateOffset(offset), signalOf(options)));
+      return this.#submitData(Op.Readv, validateFd(fd), validateBufferArray(buffers), validateOffset(offset), options);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -136,7 +148,7 @@ export class IoContext {
   writev(fd: number, buffers: ArrayBufferView[], offset?: number | bigint, options?: OperationOptions): Promise<number> {
     try {
       this.#checkOpen();
-      return this.#enqueue(new Request(Op.Writev, validateFd(fd), validateBufferArray(buffers), validateOffset(offset), signalOf(options)));
+      return this.#submitData(Op.Writev, validateFd(fd), validateBufferArray(buffers), validateOffset(offset), options);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -146,7 +158,7 @@ export class IoContext {
   fsync(fd: number, options?: OperationOptions): Promise<number> {
     try {
       this.#checkOpen();
-      return this.#enqueue(new Request(Op.Fsync, validateFd(fd), null, 0, signalOf(options)));
+      return this.#submitData(Op.Fsync, validateFd(fd), null, 0, options);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -156,7 +168,7 @@ export class IoContext {
   fdatasync(fd: number, options?: OperationOptions): Promise<number> {
     try {
       this.#checkOpen();
-      return this.#enqueue(new Request(Op.Fdatasync, validateFd(fd), null, 0, signalOf(options)));
+      return this.#submitData(Op.Fdatasync, validateFd(fd), null, 0, options);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -267,7 +279,17 @@ export class IoContext {
   }
 
   stats(): ContextStats {
-    return { submitted: this.#submitted, completed: this.#completed, inFlight: this.#inFlight, queued: this.#queued };
+    const classes: Record<string, ClassStats> = {};
+    for (const c of this.#classes) {
+      classes[c.name] = {
+        shares: c.shares,
+        queued: c.queued,
+        inFlight: c.inFlight,
+        completed: c.completed,
+        latencyMs: { p50: c.latency.percentile(0.5), p99: c.latency.percentile(0.99), samples: c.latency.size },
+      };
+    }
+    return { submitted: this.#submitted, completed: this.#completed, inFlight: this.#inFlight, queued: this.#queued, classes };
   }
 
   /** True once close() was called. */
@@ -292,6 +314,29 @@ export class IoContext {
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
+  }
+
+  /** `{ signal, class }` (and, where `keys` allows, an operation's own options). */
+  #operationOptions(options: unknown, keys: ReadonlySet<string>): { checked: Record<string, unknown>; signal: AbortSignal | undefined; priorityClass: number } {
+    if (options === undefined) return { checked: {}, signal: undefined, priorityClass: 0 };
+    const checked = validateObject(options, 'options')!;
+    validateKnownKeys(checked, keys, 'options');
+    const signal = validateSignal(checked.signal, 'options.signal');
+    let priorityClass = 0;
+    if (checked.class !== undefined) {
+      if (typeof checked.class !== 'string') throw invalidArgType('options.class', ['string'], checked.class);
+      const index = this.#classIndex.get(checked.class);
+      if (index === undefined) throw invalidArgValue('options.class', checked.class, `is not a class of this context (${[...this.#classIndex.keys()].join(', ')})`);
+      priorityClass = index;
+    }
+    return { checked, signal, priorityClass };
+  }
+
+  #submitData(op: Op, fd: number, data: ArrayBufferView | ArrayBufferView[] | null, offset: number | bigint, options: unknown): Promise<number> {
+    const { signal, priorityClass } = this.#operationOptions(options, operationOptionKeys);
+    const request = new Request(op, fd, data, offset, signal);
+    request.priorityClass = priorityClass;
+    return this.#enqueue(request);
   }
 
   #stat(target: unknown, options: unknown, lstat: boolean): Promise<Stats | BigIntStats> {
@@ -323,9 +368,7 @@ export class IoContext {
   ): Promise<number> {
     try {
       this.#checkOpen();
-      const checked = validateObject(options, 'options') ?? {};
-      validateKnownKeys(checked, keys, 'options');
-      const signal = validateSignal(checked.signal, 'options.signal');
+      const { checked, signal, priorityClass } = this.#operationOptions(options, keys);
       const meta: Meta = {
         dirfd: AT_FDCWD,
         path: null,
@@ -346,6 +389,7 @@ export class IoContext {
       onMeta?.(meta);
       const request = new Request(op, meta.dirfd, null, 0, signal);
       request.meta = meta;
+      request.priorityClass = priorityClass;
       return this.#enqueue(request);
     } catch (error) {
       return Promise.reject(error);
@@ -356,6 +400,10 @@ export class IoContext {
   #complete(request: Request, result: number): void {
     this.#inFlight--;
     this.#completed++;
+    const cls = this.#classes[request.priorityClass];
+    cls.inFlight--;
+    cls.completed++;
+    cls.latency.add(performance.now() - request.acceptedAt);
     request.state = RequestState.Done;
     if (request.onAbort) request.signal!.removeEventListener('abort', request.onAbort);
     if (result >= 0) {
@@ -379,6 +427,7 @@ export class IoContext {
       request.resolve = resolve;
       request.reject = reject;
     });
+    request.acceptedAt = performance.now();
     const signal = request.signal;
     if (signal) {
       if (signal.aborted) {
@@ -394,6 +443,7 @@ export class IoContext {
     } else {
       this.#queue.push(request);
       this.#queued++;
+      this.#classes[request.priorityClass].queued++;
       if (this.#inFlight === 0) this.#scheduleDrain();
     }
     return promise;
@@ -401,6 +451,7 @@ export class IoContext {
 
   #started(request: Request): void {
     request.state = RequestState.Started;
+    this.#classes[request.priorityClass].inFlight++;
     this.#inFlight++;
     this.#submitted++;
   }
@@ -421,6 +472,7 @@ export class IoContext {
       }
       queue.shift();
       this.#queued--;
+      this.#classes[request.priorityClass].queued--;
       this.#started(request);
     }
     if (this.#queued === 0) {
@@ -442,6 +494,7 @@ export class IoContext {
     if (request.state === RequestState.Queued) {
       request.state = RequestState.Done;
       this.#queued--;
+      this.#classes[request.priorityClass].queued--;
       request.reject(abortError(request.signal!));
       if (this.#queued === 0) this.#drain();
     } else if (request.state === RequestState.Started && !request.abortRequested) {
@@ -469,9 +522,14 @@ export interface ContextOptions {
   sqpoll?: boolean;
   /** uring with sqpoll: milliseconds of idleness before that thread sleeps. Default 1000. */
   sqThreadIdle?: number;
+  /**
+   * Priority classes and their shares, e.g. `{ interactive: { shares: 1000 }, bulk: { shares: 100 } }`.
+   * Operations name theirs with `{ class }`; 'default' (100 shares unless given) always exists.
+   */
+  classes?: Record<string, ClassOptions>;
 }
 
-const contextOptionKeys: ReadonlySet<string> = new Set(['backend', 'entries', 'sqpoll', 'sqThreadIdle']);
+const contextOptionKeys: ReadonlySet<string> = new Set(['backend', 'entries', 'sqpoll', 'sqThreadIdle', 'classes']);
 const backendChoices = ['auto', 'uring', 'aio', 'threads'];
 
 /** Create an IoContext. Throws if an explicitly requested backend cannot run here, saying why. */
@@ -486,7 +544,8 @@ export function createContext(options?: ContextOptions): IoContext {
   const sqpoll = checked.sqpoll === undefined ? false : validateBoolean(checked.sqpoll, 'options.sqpoll');
   const sqThreadIdle =
     checked.sqThreadIdle === undefined ? 1000 : validateInteger(checked.sqThreadIdle, 'options.sqThreadIdle', 0, 2 ** 31 - 1);
-  return new IoContext((sink) => createBackend(backend as BackendName | 'auto', { entries, sqpoll, sqThreadIdle }, sink));
+  const classes = parseClasses(checked.classes);
+  return new IoContext((sink) => createBackend(backend as BackendName | 'auto', { entries, sqpoll, sqThreadIdle }, sink), classes);
 }
 
 let defaultContext: IoContext | undefined;

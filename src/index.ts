@@ -2,7 +2,8 @@
  * aiofs: truly asynchronous file I/O for Node.js, on io_uring where the kernel has it.
  */
 export { IoContext, createContext, getDefaultContext } from './context.js';
-export type { ContextOptions, ContextStats, OperationOptions } from './context.js';
+export type { ClassStats, ContextOptions, ContextStats, OperationOptions, PathLike, StatOptions } from './context.js';
+export type { ClassOptions } from './sched/classes.js';
 export type { BackendName } from './backend/backend.js';
 export { backends } from './backend/select.js';
 export type { BackendInfo } from './backend/select.js';

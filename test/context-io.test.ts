@@ -107,7 +107,12 @@ forEachBackend('IoContext I/O', (backend) => {
     const local = createContext({ backend });
     const { fd } = openWith(pattern(100));
     await Promise.all([local.read(fd, Buffer.alloc(10), 0), local.read(fd, Buffer.alloc(10), 10)]);
-    assert.deepEqual(local.stats(), { submitted: 2, completed: 2, inFlight: 0, queued: 0 });
+    const { classes, ...totals } = local.stats();
+    assert.deepEqual(totals, { submitted: 2, completed: 2, inFlight: 0, queued: 0 });
+    assert.deepEqual(Object.keys(classes), ['default']);
+    assert.equal(classes.default.completed, 2);
+    assert.equal(classes.default.latencyMs.samples, 2);
+    assert.ok(classes.default.latencyMs.p99 >= classes.default.latencyMs.p50 && classes.default.latencyMs.p50 > 0);
     await local.close();
     fs.closeSync(fd);
   });

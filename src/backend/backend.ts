@@ -96,6 +96,12 @@ export class Request {
   onAbort: (() => void) | undefined = undefined;
   /** Metadata operations only. */
   meta: Meta | undefined = undefined;
+  /** Index of its priority class in the context (0: 'default'). */
+  priorityClass = 0;
+  /** Its start tag in the fair queue's virtual time. */
+  tag = 0;
+  /** performance.now() when it was accepted, for the latency statistics. */
+  acceptedAt = 0;
 
   constructor(
     readonly op: Op,
