@@ -36,7 +36,8 @@ export class WriteBehind {
   readonly #sink: BlockSink;
   readonly #options: WriteBehindOptions;
   #offset: number;
-  #gathered: Buffer[] = [];
+  /** The block being filled (copied into: the caller's memory is free once write() returns). */
+  #block: Buffer | undefined;
   #gatheredLength = 0;
   #gatheredAt: number;
   /** Accepted bytes not yet written: gathered plus in flight. */
@@ -45,6 +46,8 @@ export class WriteBehind {
   #previous: Promise<unknown> = Promise.resolve();
   #error: unknown;
   #roomWaiters: (() => void)[] = [];
+  /** Blocks whose write finished, kept for the next ones: no fresh memory (and page faults) per block. */
+  readonly #spare: Buffer[] = [];
   #dispatchScheduled = false;
 
   constructor(sink: BlockSink, offset: number, options: WriteBehindOptions) {
@@ -78,12 +81,18 @@ export class WriteBehind {
       if (this.#error !== undefined) throw this.#error;
       return;
     }
-    this.#gathered.push(Buffer.from(bytes)); // a copy: the caller may reuse its memory
-    this.#gatheredLength += bytes.length;
+    const { blockSize } = this.#options;
+    for (let done = 0; done < bytes.length; ) {
+      this.#block ??= this.#spare.pop() ?? Buffer.allocUnsafe(blockSize);
+      const n = Math.min(bytes.length - done, blockSize - this.#gatheredLength);
+      this.#block.set(bytes.subarray(done, done + n), this.#gatheredLength);
+      this.#gatheredLength += n;
+      done += n;
+      if (this.#gatheredLength === blockSize) this.#dispatch();
+    }
     this.#buffered += bytes.length;
     this.#offset += bytes.length;
-    if (this.#gatheredLength >= this.#options.blockSize) this.#dispatch();
-    else this.#scheduleDispatch();
+    if (this.#gatheredLength > 0) this.#scheduleDispatch();
     while (this.#buffered > this.#options.limit && this.#error === undefined) {
       await new Promise<void>((resolve) => this.#roomWaiters.push(resolve));
     }
@@ -114,13 +123,15 @@ export class WriteBehind {
   /** Send the gathered bytes as one block. */
   #dispatch(): void {
     if (this.#gatheredLength === 0) return;
-    const block = this.#gathered.length === 1 ? this.#gathered[0] : Buffer.concat(this.#gathered, this.#gatheredLength);
+    const whole = this.#block!;
+    const block = whole.subarray(0, this.#gatheredLength);
     const at = this.#gatheredAt;
-    this.#gathered = [];
+    this.#block = undefined;
     this.#gatheredAt += this.#gatheredLength;
     this.#gatheredLength = 0;
     void this.#start(block, at).then(() => {
       this.#buffered -= block.length;
+      if (this.#spare.length < this.#options.limit / this.#options.blockSize) this.#spare.push(whole);
       this.#wake();
     });
   }
