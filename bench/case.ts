@@ -25,6 +25,10 @@ export interface Measurement {
   seconds: number;
   /** Operations whose result was wrong (a short read, a miscount): a correct run has none. */
   errors: number;
+  /** A figure that is not a rate (a latency): shown instead of amount / seconds. */
+  value?: number;
+  /** Context for the figure, shown beside it (the bulk throughput beside a latency). */
+  note?: string;
 }
 
 export interface Driver<P> {
@@ -42,9 +46,10 @@ export interface Driver<P> {
 export interface Row {
   driver: string;
   label: string;
-  /** Units per second. */
+  /** Units per second (or the case's figure, for a latency). */
   rate?: number;
   errors?: number;
+  note?: string;
   unavailable?: string;
 }
 
@@ -61,6 +66,8 @@ export interface Case<P = unknown> {
   unit: string;
   /** Each driver runs for --seconds (rather than once over the data). */
   timed: boolean;
+  /** The figure is a cost (a latency): ratios and targets read baseline / driver. */
+  lowerIsBetter?: boolean;
   /** Make (or reuse) the data; returns what each driver is given. Runs in the orchestrator. */
   prepare(settings: Settings): P;
   drivers: readonly Driver<P>[];

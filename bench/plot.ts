@@ -59,7 +59,7 @@ function panel(c: Case, rows: Row[], top: number): { svg: string; height: number
     parts.push(`<line x1="${tx}" y1="${y}" x2="${tx}" y2="${y + 4}" stroke="#333"/>`);
     parts.push(`<text x="${tx}" y="${y + 16}" font-size="11" text-anchor="middle">${escape(formatRate(value).replace(/\.0+ /, " "))}</text>`);
   }
-  parts.push(`<text x="${LABEL + plotWidth / 2}" y="${y + 30}" font-size="12" text-anchor="middle">${escape(c.unit)} (higher is better)</text>`);
+  parts.push(`<text x="${LABEL + plotWidth / 2}" y="${y + 30}" font-size="12" text-anchor="middle">${escape(c.unit)} (${c.lowerIsBetter ? 'lower' : 'higher'} is better)</text>`);
   return { svg: parts.join('\n'), height: y + AXIS + 14 - top };
 }
 

@@ -148,7 +148,7 @@ async function main(): Promise<void> {
         if (!tty) log(`# ${c.name}: ${driver.name}`);
         try {
           const m = await runDriver(c, driver as Driver<unknown>, params, settings, env);
-          rows.push({ driver: driver.name, label: driver.label, rate: m.amount / m.seconds, errors: m.errors });
+          rows.push({ driver: driver.name, label: driver.label, rate: m.value ?? m.amount / m.seconds, errors: m.errors, note: m.note });
         } catch (error) {
           rows.push({ driver: driver.name, label: driver.label, unavailable: (error as Error).message });
         }
@@ -193,16 +193,18 @@ async function main(): Promise<void> {
         console.log(`| ${row.label} | n/a: ${row.unavailable} |${shownBaselines.map(() => ' |').join('')}`);
         continue;
       }
-      const ratios = shownBaselines.map((b) => `${(row.rate! / base.get(b)!).toFixed(2)}x`);
-      const errors = row.errors ? ` (${row.errors} wrong results!)` : '';
+      const ratio = (b: string) => (c.lowerIsBetter ? base.get(b)! / row.rate! : row.rate! / base.get(b)!);
+      const ratios = shownBaselines.map((b) => `${ratio(b).toFixed(2)}x`);
+      const errors = `${row.errors ? ` (${row.errors} wrong results!)` : ''}${row.note ? ` (${row.note})` : ''}`;
       console.log(`| ${row.label} | ${formatRate(row.rate)}${errors} | ${ratios.join(' | ')} |`);
     }
     for (const t of c.targets) {
       const got = base.get(t.driver);
       const against = base.get(t.baseline);
       if (got === undefined || against === undefined) continue;
-      const ratio = got / against;
-      console.log(`\ntarget ${t.driver} >= ${t.ratio}x ${t.baseline}: ${ratio.toFixed(2)}x ${ratio >= t.ratio ? 'met' : 'MISSED'}`);
+      const ratio = c.lowerIsBetter ? against / got : got / against;
+      const better = c.lowerIsBetter ? 'lower than' : '';
+      console.log(`\ntarget ${t.driver} >= ${t.ratio}x ${better ? `${better} ` : ''}${t.baseline}: ${ratio.toFixed(2)}x ${ratio >= t.ratio ? 'met' : 'MISSED'}`);
     }
   }
 }
