@@ -111,16 +111,17 @@ forEachBackend('asyncOpen', (backend) => {
     await g.close();
   });
 
-  it('writes at the cursor, buffered until flush, seek, read or close', { timeout }, async () => {
+  it('writes at the cursor, behind, and flush, seek, read and close wait for the writes', { timeout }, async () => {
     const file = scratchPath();
     const g = await asyncOpen(file, 'w+', { context, chunkSize: 16 });
     assert.equal(await g.write('hello '), 6);
     assert.equal(await g.write(Buffer.from('world')), 5);
     assert.equal(g.tell(), 11);
-    assert.equal(fs.readFileSync(file, 'utf8'), '', 'small writes wait in the buffer');
     await g.flush();
     assert.equal(fs.readFileSync(file, 'utf8'), 'hello world');
-    await g.write('!'.repeat(40)); // larger than the buffer: written through
+    await g.write('!'.repeat(40)); // several blocks, written behind
+    assert.equal(g.tell(), 51);
+    await g.flush();
     assert.equal(fs.statSync(file).size, 51);
     await g.seek(0);
     await g.write('J');
@@ -221,5 +222,24 @@ forEachBackend('asyncOpen', (backend) => {
     await assert.rejects(w.write(null as never), expectCode('ERR_INVALID_ARG_TYPE', TypeError));
     await w.close();
     await assert.rejects(asyncOpen(file, 'r', { context, chunkSize: 0 }), expectCode('ERR_OUT_OF_RANGE', RangeError));
+  });
+});
+
+forEachBackend('asyncOpen scheduling', (backend) => {
+  it('reads ahead while reading sequentially, and a write drops what was read ahead', { timeout }, async () => {
+    const context = createContext({ backend });
+    const file = scratchPath();
+    fs.writeFileSync(file, pattern(64 * 1024));
+    const g = await asyncOpen(file, 'r+b', { context, chunkSize: 1024, readAhead: 3 });
+    const before = context.stats().submitted;
+    assert.ok((await g.read(1024)).equals(pattern(64 * 1024).subarray(0, 1024)));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.ok(context.stats().submitted - before >= 3, 'reads were issued ahead of the consumer');
+    await g.seek(2048);
+    await g.write(Buffer.from('XYZ'));
+    await g.seek(2048);
+    assert.deepEqual(await g.read(3), Buffer.from('XYZ'), 'not the stale bytes read ahead');
+    await g.close();
+    await context.close();
   });
 });

@@ -17,12 +17,18 @@ import {
   validateData,
   validateSize,
 } from './aiofile.js';
+import { ReadAhead, validateReadAhead } from '../sched/read-ahead.js';
+import { validateWriteBehind, WriteBehind } from '../sched/write-behind.js';
 import { validateChunkSize } from './reader.js';
 import { bytesOf, prefixLength } from './text.js';
 
 export interface AsyncOpenOptions extends AIOFileOptions {
-  /** Bytes per read and the size of the write buffer (default 64 KiB). */
+  /** Bytes per read, and per block written (default 64 KiB). */
   chunkSize?: number;
+  /** Chunks read ahead while reading sequentially (default 4). */
+  readAhead?: number;
+  /** Bytes of writes accepted and not yet written, at most (default 8 MiB; 0: write() waits for its block). */
+  writeBehind?: number;
 }
 
 export interface FlushOptions {
@@ -30,9 +36,16 @@ export interface FlushOptions {
   sync?: boolean;
 }
 
-const asyncOpenKeys: ReadonlySet<string> = new Set(['encoding', 'context', 'chunkSize']);
+const asyncOpenKeys: ReadonlySet<string> = new Set(['encoding', 'context', 'chunkSize', 'readAhead', 'writeBehind']);
 const flushKeys: ReadonlySet<string> = new Set(['sync']);
 const EMPTY = Buffer.alloc(0);
+
+/** How an AsyncFile reads and writes; clones share it. */
+interface Tuning {
+  chunkSize: number;
+  readAhead: number;
+  writeBehind: number;
+}
 const CR = 13;
 const MAX_OFFSET = Number.MAX_SAFE_INTEGER;
 
@@ -44,7 +57,9 @@ export async function asyncOpen(path: string | URL, mode: string = 'r', options?
   const checked = validateObject(options, 'options') ?? {};
   validateKnownKeys(checked, asyncOpenKeys, 'options');
   const chunkSize = validateChunkSize(checked.chunkSize);
-  const { chunkSize: _, ...fileOptions } = checked;
+  const readAhead = validateReadAhead(checked.readAhead);
+  const writeBehind = validateWriteBehind(checked.writeBehind);
+  const { chunkSize: _, readAhead: __, writeBehind: ___, ...fileOptions } = checked;
   const file = await AIOFile.open(path, mode, fileOptions as AIOFileOptions);
   let position = 0;
   if (file.append) {
@@ -55,7 +70,7 @@ export async function asyncOpen(path: string | URL, mode: string = 'r', options?
       throw error;
     }
   }
-  return new AsyncFile(file, { refs: 1 }, position, chunkSize);
+  return new AsyncFile(file, { refs: 1 }, position, { chunkSize, readAhead, writeBehind });
 }
 
 /** A cursor over an AIOFile. Clones share the file (and its fd) and count references to it. */
@@ -64,6 +79,7 @@ export class AsyncFile<T extends string | Buffer = string | Buffer> implements A
   readonly file: AIOFile<T>;
   readonly #shared: { refs: number };
   readonly #chunkSize: number;
+  readonly #tuning: Tuning;
   /** The '\n' the file's encoding writes, which is how readline() finds line ends. */
   readonly #newline: Buffer;
   readonly #unit: number;
@@ -71,20 +87,21 @@ export class AsyncFile<T extends string | Buffer = string | Buffer> implements A
   /** Bytes of the file from #bufferStart on, as last read; never written into once filled. */
   #buffer: Buffer = EMPTY;
   #bufferStart = 0;
-  /** Small writes not yet handed to the file, to land at #pendingStart. */
-  #pending: Buffer[] = [];
-  #pendingLength = 0;
-  #pendingStart = 0;
+  /** Sequential reads ahead of the buffer, while reading goes on where the buffer ends. */
+  #ahead: ReadAhead | undefined;
+  /** Writes accepted at the cursor and written behind, while writing goes on where they end. */
+  #behind: WriteBehind | undefined;
   #tail: Promise<unknown> = Promise.resolve();
   #running = 0;
   #closing: Promise<void> | undefined;
 
   /** @internal Use asyncOpen() or clone(). */
-  constructor(file: AIOFile<T>, shared: { refs: number }, position: number, chunkSize: number) {
+  constructor(file: AIOFile<T>, shared: { refs: number }, position: number, tuning: Tuning) {
     this.file = file;
     this.#shared = shared;
     this.#position = position;
-    this.#chunkSize = chunkSize;
+    this.#tuning = tuning;
+    this.#chunkSize = tuning.chunkSize;
     const utf16 = file.encoding === 'utf16le';
     this.#newline = Buffer.from('\n', utf16 ? 'utf16le' : 'utf8');
     this.#unit = utf16 ? 2 : 1;
@@ -124,7 +141,7 @@ export class AsyncFile<T extends string | Buffer = string | Buffer> implements A
 
   /** The next line without its separator ('\n', and a '\r' before it), or null at end of file. */
   readline(): Promise<T | null> {
-    if (this.#running === 0 && this.#pendingLength === 0 && !this.#closing && this.file.readable) {
+    if (this.#running === 0 && !this.#behind && !this.#closing && this.file.readable) {
       const end = this.#lineEnd(this.#position - this.#bufferStart);
       if (end !== -1) return Promise.resolve(this.#takeLine(end));
     }
@@ -151,15 +168,19 @@ export class AsyncFile<T extends string | Buffer = string | Buffer> implements A
       const bytes = bytesOf(validateData(data), this.file.encoding);
       return async () => {
         this.#dropBuffer();
-        if (this.#pendingLength > 0 && this.#pendingStart + this.#pendingLength !== this.#position) await this.#flushPending();
-        if (this.#pendingLength === 0) {
+        if (this.#behind && this.#behind.offset !== this.#position) await this.#flushPending();
+        if (!this.#behind) {
           if (this.file.append) this.#position = (await this.file.stat()).size;
-          this.#pendingStart = this.#position;
+          const { writeBehind, chunkSize } = this.#tuning;
+          const file = this.file;
+          this.#behind = new WriteBehind({ writeAt: (b, at) => file.write(b, at) }, this.#position, {
+            limit: writeBehind,
+            blockSize: chunkSize,
+            ordered: file.append,
+          });
         }
-        this.#pending.push(bytes);
-        this.#pendingLength += bytes.length;
+        await this.#behind.write(bytes);
         this.#position += bytes.length;
-        if (this.#pendingLength >= this.#chunkSize) await this.#flushPending();
         return bytes.length;
       };
     });
@@ -220,7 +241,7 @@ export class AsyncFile<T extends string | Buffer = string | Buffer> implements A
   clone(): AsyncFile<T> {
     if (this.#closing) throw fileClosed('dup');
     this.#shared.refs++;
-    return new AsyncFile(this.file, this.#shared, this.#position, this.#chunkSize);
+    return new AsyncFile(this.file, this.#shared, this.#position, this.#tuning);
   }
 
   /** Lines from the current position, as readline() returns them; a `break` leaves the cursor after the last one. */
@@ -330,25 +351,37 @@ export class AsyncFile<T extends string | Buffer = string | Buffer> implements A
     const start = this.#position - this.#bufferStart;
     const kept = start >= 0 && start < this.#buffer.length ? this.#buffer.subarray(start) : EMPTY;
     const want = Math.max(this.#chunkSize, kept.length, hint);
-    const next = Buffer.allocUnsafe(kept.length + want);
-    kept.copy(next);
-    const n = await this.file.readInto(next.subarray(kept.length), this.#position + kept.length);
-    this.#buffer = next.subarray(0, kept.length + n);
+    const at = this.#position + kept.length;
+    if (!this.#ahead || this.#ahead.offset !== at) {
+      this.#ahead = new ReadAhead(this.file, at, this.#chunkSize, this.#tuning.readAhead);
+    }
+    const parts = [kept];
+    let got = 0;
+    while (got < want) {
+      const chunk = await this.#ahead.next();
+      if (chunk.length > 0) parts.push(chunk);
+      got += chunk.length;
+      if (chunk.length < this.#chunkSize) {
+        this.#ahead = undefined; // end of file: a later read asks the file again
+        break;
+      }
+    }
+    this.#buffer = parts.length === 1 ? kept : Buffer.concat(parts);
     this.#bufferStart = this.#position;
-    return n;
+    return got;
   }
 
+  /** Forget what was read: a write may have changed it. */
   #dropBuffer(): void {
     this.#buffer = EMPTY;
     this.#bufferStart = this.#position;
+    this.#ahead = undefined;
   }
 
   async #flushPending(): Promise<void> {
-    if (this.#pendingLength === 0) return;
-    const bytes = this.#pending.length === 1 ? this.#pending[0] : Buffer.concat(this.#pending, this.#pendingLength);
-    const at = this.#pendingStart;
-    this.#pending = [];
-    this.#pendingLength = 0;
-    await this.file.write(bytes, at);
+    const behind = this.#behind;
+    if (!behind) return;
+    this.#behind = undefined;
+    await behind.flush();
   }
 }
