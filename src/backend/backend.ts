@@ -102,6 +102,11 @@ export class Request {
   tag = 0;
   /** performance.now() when it was accepted, for the latency statistics. */
   acceptedAt = 0;
+  /**
+   * A backend's own follow-up of a transfer that stopped short (see EngineBackend): the request it
+   * continues and the bytes done so far. Never seen by the context.
+   */
+  continues: { request: Request; done: number } | undefined = undefined;
 
   constructor(
     readonly op: Op,

@@ -120,7 +120,7 @@ export class EngineBackend implements Backend {
   start(request: Request): boolean {
     if (this.spec.bindsCredentials && this.credentials !== credentialsGeneration() && !this.renewEngine()) {
       this.fallbacks++;
-      this.threads.perform(request, (result) => this.sink.complete(request, result));
+      this.threads.perform(request, (result) => (request.continues ? this.settleContinuation(request, result) : this.sink.complete(request, result)));
       return true;
     }
     const slot = this.freeSlots.pop();
@@ -223,21 +223,49 @@ export class EngineBackend implements Backend {
 
   /** Complete `request` with the kernel's `result`, or finish it on the thread pool. */
   private settle(request: Request, result: number): void {
+    if (request.continues) return this.settleContinuation(request, result);
     if (result < 0 && this.spec.fallbackErrors.has(-result) && !request.abortRequested) {
       this.fallbacks++;
       this.threads.perform(request, (final) => this.sink.complete(request, final));
       return;
     }
-    if (this.spec.continueShortTransfers && result > 0 && request.data !== null) {
-      const wanted = requestedBytes(request);
-      if (result < wanted) {
-        // Stopped early rather than block: the rest goes to the thread pool (0 more at EOF).
-        this.fallbacks++;
-        this.threads.perform(remainder(request, result), (more) => this.sink.complete(request, more > 0 ? result + more : result));
-        return;
-      }
+    if (this.spec.continueShortTransfers && result > 0 && request.data !== null && result < requestedBytes(request)) {
+      this.continueTransfer(request, result);
+      return;
     }
     this.sink.complete(request, result);
+  }
+
+  /**
+   * A transfer that stopped short rather than block (RWF_NOWAIT), or at end of file: ask the
+   * kernel for the rest the same way first. 0 then means end of file, more bytes mean it goes on,
+   * and only "would block" sends the rest to the thread pool. A small file's read so costs two
+   * trips to the kernel instead of a thread hop.
+   */
+  private continueTransfer(original: Request, done: number): void {
+    const rest = remainder(original, done);
+    rest.continues = { request: original, done };
+    if (!this.start(rest)) {
+      this.fallbacks++;
+      this.threads.perform(rest, (more) => this.sink.complete(original, more > 0 ? done + more : done));
+    }
+  }
+
+  private settleContinuation(rest: Request, result: number): void {
+    const { request: original, done } = rest.continues!;
+    if (result > 0) {
+      const total = done + result;
+      if (total < requestedBytes(original)) this.continueTransfer(original, total);
+      else this.sink.complete(original, total);
+      return;
+    }
+    if (result < 0 && this.spec.fallbackErrors.has(-result) && !original.abortRequested) {
+      this.fallbacks++;
+      this.threads.perform(rest, (more) => this.sink.complete(original, more > 0 ? done + more : done));
+      return;
+    }
+    // End of file, or an error after some bytes moved: report what moved, as read(2) would.
+    this.sink.complete(original, done);
   }
 
   private scheduleFlush(): void {
