@@ -352,8 +352,11 @@ static int copy_path(napi_env env, napi_value view, char *dst, size_t room, cons
   int ret = get_memory(env, view, &data, &length);
   if (ret < 0) return ret;
   if (length + 1 > room) return -ENAMETOOLONG;
-  if (memchr(data, 0, length)) return -EINVAL;
-  memcpy(dst, data, length);
+  /* An empty view may have no memory at all (data == NULL): neither memchr nor memcpy may see it. */
+  if (length > 0) {
+    if (memchr(data, 0, length)) return -EINVAL;
+    memcpy(dst, data, length);
+  }
   dst[length] = 0;
   *out = dst;
   return (int)length + 1;

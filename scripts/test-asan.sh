@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The test suite against the addon built with AddressSanitizer and UndefinedBehaviorSanitizer
+# (gcc or clang). The sanitized build goes to build-asan/; build/ is rebuilt as it was afterwards.
+# Leak detection is off: Node itself does not free everything at exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+sanitize="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
+CFLAGS="$sanitize" CXXFLAGS="$sanitize" LDFLAGS="$sanitize" npm run --silent build:native >/dev/null
+mkdir -p build-asan
+cp build/Release/aiofs.node build-asan/aiofs.node
+npm run --silent build:native >/dev/null
+npx --no-install tsc -p tsconfig.json
+cc=${CC:-gcc}
+export LD_PRELOAD="$($cc -print-file-name=libasan.so) $($cc -print-file-name=libubsan.so)"
+export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export AIOFS_NATIVE="$PWD/build-asan/aiofs.node"
+node --expose-gc --test --test-concurrency=1 dist/test/*.test.js
