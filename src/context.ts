@@ -78,6 +78,12 @@ const EMPTY_PATH = Buffer.alloc(0);
 /** node:fs does not export it; libuv adds it to every open, and so do we. */
 const O_CLOEXEC = process.platform === 'linux' ? 0o2000000 : 0;
 const toVoid = (): void => undefined;
+/**
+ * The bits of a mode open(2) and mkdir(2) use (the kernel ignores the rest). Masking also keeps
+ * node:fs's binding, which the threads backend calls, from aborting the process on a mode above
+ * 2^31 (it asserts an int32 where its own validation accepts a uint32).
+ */
+const PERMISSION_BITS = 0o7777;
 
 /** A path as node:fs takes it. */
 export type PathLike = string | Buffer | URL;
@@ -182,7 +188,7 @@ export class IoContext {
   open(path: PathLike, flags?: string | number, mode?: number | string, options?: OperationOptions): Promise<number> {
     return this.#metaCall(Op.Open, options, () => {
       const { bytes, text } = validatePath(path);
-      return { path: bytes, errorPath: text, flags: validateOpenFlags(flags) | O_CLOEXEC, mode: validateMode(mode, 'mode', 0o666) };
+      return { path: bytes, errorPath: text, flags: validateOpenFlags(flags) | O_CLOEXEC, mode: validateMode(mode, 'mode', 0o666) & PERMISSION_BITS };
     });
   }
 
@@ -234,7 +240,7 @@ export class IoContext {
   mkdir(path: PathLike, mode?: number | string, options?: OperationOptions): Promise<void> {
     return this.#metaCall(Op.Mkdir, options, () => {
       const { bytes, text } = validatePath(path);
-      return { path: bytes, errorPath: text, mode: validateMode(mode, 'mode', 0o777) };
+      return { path: bytes, errorPath: text, mode: validateMode(mode, 'mode', 0o777) & PERMISSION_BITS };
     }).then(toVoid);
   }
 

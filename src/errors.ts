@@ -2,6 +2,7 @@
  * Every error aiofs raises is built here, so that each message and code lives in one place and
  * matches what Node.js itself would produce for the same mistake.
  */
+import { constants } from 'node:buffer';
 import { getSystemErrorMap, inspect } from 'node:util';
 
 /** An error from the kernel, shaped like the ones node:fs produces. */
@@ -154,4 +155,9 @@ export function modeForbids(syscall: string, path: string, mode: string, what: '
   const error = systemError(-9, syscall, path);
   error.message = `EBADF: file opened with mode '${mode}' is not ${what}, ${syscall} '${path}'`;
   return error;
+}
+
+/** `ERR_STRING_TOO_LONG`, Node's error for text beyond V8's string length limit (a line of 512 MiB). */
+export function stringTooLong(): Error & CodedError {
+  return coded(new Error(`Cannot create a string longer than 0x${constants.MAX_STRING_LENGTH.toString(16)} characters`), 'ERR_STRING_TOO_LONG');
 }

@@ -100,7 +100,10 @@ export function validatePath(path: unknown, name = 'path'): { bytes: Buffer; tex
   else if (path instanceof URL) {
     if (path.protocol !== 'file:') throw invalidArgType(name, ['string', 'Buffer', 'URL'], path);
     bytes = Buffer.from(fileURLToPath(path), 'utf8');
-  } else if (path instanceof Uint8Array) bytes = Buffer.from(path.buffer, path.byteOffset, path.byteLength);
+  } else if (path instanceof Uint8Array) {
+    validateBuffer(path, name); // a detached one is refused here, with a code
+    bytes = Buffer.from(path.buffer, path.byteOffset, path.byteLength);
+  }
   else throw invalidArgType(name, ['string', 'Buffer', 'URL'], path);
   if (bytes.includes(0)) {
     throw invalidArgValue(name, path, 'must be a string, Uint8Array, or URL without null bytes');

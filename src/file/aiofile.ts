@@ -40,6 +40,8 @@ const openOptionKeys: ReadonlySet<string> = new Set(['encoding', 'context']);
 const MAX_OFFSET = Number.MAX_SAFE_INTEGER;
 /** Reads to end of file grow by this much once the size fstat reported is used up. */
 const READ_TO_END_STEP = 1 << 16;
+/** Reads of up to this many bytes allocate their whole buffer at once; larger ones grow it as data comes. */
+const EAGER_READ = 1 << 20;
 /** A write that makes no progress this many times in a row is an error, not a loop. */
 const MAX_ZERO_WRITES = 3;
 const EIO = 5;
@@ -327,8 +329,9 @@ export class AIOFile<T extends string | Buffer = string | Buffer> {
       this.#check('read', 'readable');
       return this.#track(async () => {
         if (length === -1) return this.#readToEnd(position);
-        const bytes = Buffer.allocUnsafe(length);
-        let n = await this.#fill(bytes, position);
+        const whole = await this.#readUpTo(length, position);
+        const bytes = whole.bytes;
+        let n = whole.n;
         if (!wholeCharacters || n < length) return bytes.subarray(0, n);
         // Complete a character cut by `size` (UTF-16 may need a second step for a surrogate pair).
         let missing = missingBytes(bytes, n, this.encoding);
@@ -346,6 +349,22 @@ export class AIOFile<T extends string | Buffer = string | Buffer> {
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * Read `length` bytes from `position` (fewer at end of file) without allocating `length` up
+   * front when that is large: a 2 GiB read of a 10 KiB file costs 1 MiB, not 2 GiB.
+   */
+  async #readUpTo(length: number, position: number): Promise<{ bytes: Buffer; n: number }> {
+    let bytes = Buffer.allocUnsafe(Math.min(length, EAGER_READ));
+    let n = await this.#fill(bytes, position);
+    while (n === bytes.length && n < length) {
+      const grown = Buffer.allocUnsafe(Math.min(length, bytes.length * 4));
+      bytes.copy(grown, 0, 0, n);
+      bytes = grown;
+      n += await this.#fill(bytes.subarray(n), position + n);
+    }
+    return { bytes: n === length ? bytes : bytes.subarray(0, n), n };
   }
 
   /** Read everything from `position` to end of file: the size fstat reports first, then whatever the file grew by. */

@@ -4,7 +4,7 @@
  * holds back a character cut by a chunk boundary until the rest of it arrives; a separator cut by
  * a chunk boundary is found across it.
  */
-import { invalidArgType, invalidArgValue } from '../errors.js';
+import { invalidArgType, invalidArgValue, stringTooLong } from '../errors.js';
 import { validateKnownKeys, validateObject } from '../validate.js';
 import { validatePosition, type AIOFile } from './aiofile.js';
 import { validateReadAhead } from '../sched/read-ahead.js';
@@ -35,6 +35,16 @@ interface Splitter<T> {
   end(): T[];
 }
 
+/** A line longer than V8 can hold as a string fails with Node's code, not a bare RangeError. */
+function withinStringLimit<T>(split: () => T): T {
+  try {
+    return split();
+  } catch (error) {
+    if (error instanceof RangeError && /string length/i.test(error.message)) throw stringTooLong();
+    throw error;
+  }
+}
+
 class TextSplitter implements Splitter<string> {
   readonly #decoder: ChunkDecoder;
   readonly #separator: string;
@@ -49,11 +59,11 @@ class TextSplitter implements Splitter<string> {
   }
 
   push(chunk: Buffer): string[] {
-    return this.#split(this.#decoder.write(chunk), false);
+    return withinStringLimit(() => this.#split(this.#decoder.write(chunk), false));
   }
 
   end(): string[] {
-    return this.#split(this.#decoder.end(), true);
+    return withinStringLimit(() => this.#split(this.#decoder.end(), true));
   }
 
   #split(text: string, last: boolean): string[] {

@@ -25,7 +25,7 @@ import {
   type WriteStreamOptions,
 } from '../file/streams.js';
 import { validateEncoding } from '../file/text.js';
-import { validateBuffer, validateInteger, validateObject, validateSignal } from '../validate.js';
+import { validateBuffer, validateInteger, validateMode, validateObject, validateSignal } from '../validate.js';
 
 const MAX_POSITION = Number.MAX_SAFE_INTEGER;
 const READ_CHUNK = 1 << 16;
@@ -248,8 +248,12 @@ export class FileHandle extends EventEmitter implements StreamFile {
     return this.#op('fdatasync', () => () => this.#context.fdatasync(this.#fd).then(() => undefined));
   }
 
+  /** The permission bits (07777) of `mode`: node:fs's binding aborts the process on a mode of 2^31 or more. */
   chmod(mode: number | string): Promise<void> {
-    return this.#op('fchmod', () => () => fchmod(this.#fd, mode));
+    return this.#op('fchmod', () => {
+      const bits = validateMode(mode, 'mode', 0) & 0o7777;
+      return () => fchmod(this.#fd, bits);
+    });
   }
 
   chown(uid: number, gid: number): Promise<void> {

@@ -1,0 +1,194 @@
+/**
+ * Bad input, property-based (fast-check): every public call with generated arguments (wrong
+ * types, NaN, negative, huge and fractional numbers, bigints, detached and empty buffers, odd
+ * options, closed files and contexts) either succeeds or rejects with an error whose `code` is
+ * one we document (Node's ERR_*, a kernel E*, ABORT_ERR); nothing throws synchronously from a
+ * promise-returning call, crashes or hangs. Paths stay inside the scratch directory, fds never
+ * name stdin/stdout/stderr. AIOFS_FUZZ_RUNS scales the run (default 300 per property; the nightly
+ * run uses 20,000 for 100,000+ calls).
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import fc from 'fast-check';
+import { after, before, it } from 'node:test';
+import { AIOFile, asyncOpen, createContext, LineReader, Reader, Writer, type IoContext } from '../src/index.js';
+import * as promises from '../src/promises/index.js';
+import { replaceDefaultContext } from '../src/context.js';
+import { forEachBackend } from './support/backends.js';
+import { pattern, scratchPath } from './support/files.js';
+
+const runs = Number(process.env.AIOFS_FUZZ_RUNS ?? 300);
+const timeout = 600_000;
+const DOCUMENTED = /^(ERR_[A-Z_]+|E[A-Z0-9]+|ABORT_ERR)$/;
+
+/** A view whose ArrayBuffer was transferred away afterwards. */
+function detachedView(): Uint8Array {
+  const view = new Uint8Array(8);
+  structuredClone(view.buffer, { transfer: [view.buffer] });
+  return view;
+}
+
+/** Stands for a detached view in generated values; made at call time (fast-check cannot print one). */
+const DETACHED = Symbol('a view of a detached ArrayBuffer');
+const real = (value: unknown): unknown => (value === DETACHED ? detachedView() : value);
+
+/** Values of every kind a careless caller might pass. */
+const junk = fc.oneof(
+  fc.integer(),
+  fc.integer({ min: -(2 ** 31), max: 2 ** 31 }),
+  fc.double(),
+  fc.constantFrom(NaN, Infinity, -Infinity, -0, 2 ** 53, 2 ** 64, -1, 0.5, 1e300),
+  fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n }),
+  fc.string({ maxLength: 8 }),
+  fc.constantFrom(undefined, null, true, false, Symbol('s'), () => 1, new Date(0), /re/),
+  fc.constantFrom(new Uint8Array(0), new Uint8Array(new ArrayBuffer(0)), Buffer.alloc(3), new DataView(new ArrayBuffer(4))),
+  fc.constant(DETACHED),
+  fc.array(fc.oneof(fc.integer(), fc.constant(Buffer.alloc(2))), { maxLength: 3 }),
+  fc.dictionary(fc.constantFrom('signal', 'bigint', 'class', 'encoding', 'flag', 'mode', 'x'), fc.oneof(fc.integer(), fc.string(), fc.boolean(), fc.constant(AbortSignal.abort())), { maxKeys: 3 }),
+);
+
+/** Await `call()` (bounded) and check how it ended. */
+async function endsWell(what: string, call: () => unknown): Promise<void> {
+  let result: unknown;
+  try {
+    result = call();
+  } catch (error) {
+    // Constructors and synchronous getters may throw, with a documented code.
+    const code = (error as { code?: unknown })?.code;
+    assert.match(String(code), DOCUMENTED, `${what} threw ${error}`);
+    return;
+  }
+  if (!(result instanceof Promise)) return;
+  let timer: NodeJS.Timeout | undefined;
+  const settled = await Promise.race([
+    result.then(
+      () => 'resolved',
+      (error: unknown) => error,
+    ),
+    new Promise((resolve) => (timer = setTimeout(() => resolve('hung'), 10_000))),
+  ]);
+  clearTimeout(timer);
+  assert.notEqual(settled, 'hung', `${what} did not settle`);
+  if (settled !== 'resolved') {
+    const code = (settled as { code?: unknown })?.code;
+    assert.match(String(code), DOCUMENTED, `${what} rejected with ${settled}`);
+  }
+}
+
+forEachBackend('Fuzz', (backend) => {
+  let context: IoContext;
+  let dir: string;
+  let file: string;
+  let fd: number;
+  before(() => {
+    context = createContext({ backend, classes: { a: { shares: 10 } } });
+    replaceDefaultContext(context);
+    dir = scratchPath('fuzz');
+    fs.mkdirSync(dir);
+    file = path.join(dir, 'data');
+    fs.writeFileSync(file, pattern(10_000));
+    fd = fs.openSync(file, 'r+');
+  });
+  after(async () => {
+    replaceDefaultContext(undefined);
+    await context.close();
+    fs.closeSync(fd);
+  });
+
+  /** An fd: ours, one that is surely not open, or junk; never 0, 1 or 2. */
+  const fdArb = () => fc.oneof(fc.constant(fd), fc.integer({ min: 100_000, max: 2 ** 31 - 1 }), junk.filter((v) => v !== 0 && v !== 1 && v !== 2));
+  /** A path inside the scratch directory, or junk that is not a usable path. */
+  const pathArb = () =>
+    fc.oneof(
+      fc.string({ maxLength: 6 }).map((name) => path.join(dir, name.replace(/[/\\]/g, '_') || 'x')),
+      fc.constant(file),
+      fc.constant(path.join(dir, 'a\0b')),
+      junk.filter((v) => typeof v !== 'string'),
+    );
+
+  it('IoContext calls end with a documented outcome', { timeout }, async () => {
+    const methods = ['read', 'write', 'readv', 'writev', 'fsync', 'fdatasync'] as const;
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...methods), fdArb(), junk, junk, junk, async (method, target, a, b, c) => {
+        await endsWell(`${method}(${String(target)})`, () => (context[method] as (...args: unknown[]) => unknown)(target, real(a), real(b), real(c)));
+      }),
+      { numRuns: runs },
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom('stat', 'lstat', 'open', 'mkdir', 'unlink', 'rmdir', 'rename', 'link', 'symlink'), pathArb(), pathArb(), junk, async (method, p, q, options) => {
+        const call = (context[method as 'stat'] as (...args: unknown[]) => Promise<unknown>).bind(context);
+        const args = method === 'rename' || method === 'link' || method === 'symlink' ? [p, q, options] : [p, options];
+        await endsWell(method, () => {
+          const pending = call(...args);
+          // An fd the fuzzer opened is closed again, so that the run does not leak them.
+          if (method === 'open') return pending.then(async (opened) => {
+            if (typeof opened === 'number') await context.closeFd(opened);
+          });
+          return pending;
+        });
+      }),
+      { numRuns: runs },
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom('fallocate', 'ftruncate', 'closeFd'), fdArb(), junk, junk, junk, async (method, target, a, b, c) => {
+        if (method === 'closeFd' && target === fd) return; // ours stays open for the other properties
+        await endsWell(method, () => (context[method as 'ftruncate'] as (...args: unknown[]) => unknown).call(context, target, a, b, c));
+      }),
+      { numRuns: runs },
+    );
+  });
+
+  it('files, readers, writers and aiofs/promises end with a documented outcome', { timeout }, async () => {
+    // The metadata property may have renamed, unlinked or replaced `data`: a file of our own.
+    const mine = path.join(dir, 'files-and-readers');
+    fs.writeFileSync(mine, pattern(10_000));
+    const f = await AIOFile.open(mine, 'r+b', { context });
+    const g = await asyncOpen(mine, 'r+', { context });
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 14 }), junk, junk, async (which, rawA, rawB) => {
+        const a = real(rawA);
+        const b = real(rawB);
+        const calls: (() => unknown)[] = [
+          () => f.read(a as number, b as number),
+          () => f.readBytes(a as number, b as number),
+          () => f.write(a as string, b as number),
+          () => f.readInto(a as Uint8Array, b as number),
+          () => f.truncate(typeof a === 'number' && a > 100_000 ? 10_000 : (a as number)),
+          () => f.stat(a as never),
+          () => g.read(a as number),
+          () => g.seek(a as number, b as number),
+          () => new Reader(f, a as never).readChunk(),
+          () => new Writer(f, a as never).write(b as string),
+          () => new LineReader(f, a as never).readline(),
+          () => promises.readFile(a as string, b as never),
+          () => promises.stat(a as string, b as never),
+          () => AIOFile.open(a as string, b as never),
+          () => promises.open(mine, 'r').then(async (handle) => {
+            try {
+              await handle.chmod(a as number);
+            } finally {
+              await handle.close();
+            }
+          }),
+        ];
+        await endsWell(`call ${which}`, calls[which]);
+        fs.truncateSync(mine, 10_000); // a write far out made it sparse and huge: back to small
+      }),
+      { numRuns: runs },
+    );
+    await g.close();
+    await f.close();
+    // A closed file and a closed context answer every call the same way: EBADF / ERR_INVALID_STATE.
+    await endsWell('closed file', () => f.read(1, 0));
+    const closed = createContext({ backend });
+    await closed.close();
+    await fc.assert(
+      fc.asyncProperty(junk, async (a) => {
+        await endsWell('closed context', () => closed.read(fd, real(a) as never, 0));
+      }),
+      { numRuns: Math.min(runs, 200) },
+    );
+    assert.equal(fs.existsSync(mine), true);
+  });
+});
