@@ -3,8 +3,8 @@
  * types, NaN, negative, huge and fractional numbers, bigints, detached and empty buffers, odd
  * options, closed files and contexts) either succeeds or rejects with an error whose `code` is
  * one we document (Node's ERR_*, a kernel E*, ABORT_ERR); nothing throws synchronously from a
- * promise-returning call, crashes or hangs. Paths stay inside the scratch directory, fds never
- * name stdin/stdout/stderr. AIOFS_FUZZ_RUNS scales the run (default 300 per property; the nightly
+ * promise-returning call, crashes or hangs. Paths stay inside the scratch directory, and fds are
+ * ours or surely not open (never a small number that might be stdio or libuv's own). AIOFS_FUZZ_RUNS scales the run (default 300 per property; the nightly
  * run uses 20,000 for 100,000+ calls).
  */
 import assert from 'node:assert/strict';
@@ -96,8 +96,13 @@ forEachBackend('Fuzz', (backend) => {
     fs.closeSync(fd);
   });
 
-  /** An fd: ours, one that is surely not open, or junk; never 0, 1 or 2. */
-  const fdArb = () => fc.oneof(fc.constant(fd), fc.integer({ min: 100_000, max: 2 ** 31 - 1 }), junk.filter((v) => v !== 0 && v !== 1 && v !== 2));
+  /**
+   * An fd: ours, one that is surely not open, or junk that is not a plausible fd number. Never a
+   * small integer: that could be stdio, the test runner's channel, libuv's epoll fd or a ring, and
+   * closing or writing those would break the process rather than test us.
+   */
+  const notAnOpenFd = (v: unknown) => typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= 100_000;
+  const fdArb = () => fc.oneof(fc.constant(fd), fc.integer({ min: 100_000, max: 2 ** 31 - 1 }), junk.filter(notAnOpenFd));
   /** A path inside the scratch directory, or junk that is not a usable path. */
   const pathArb = () =>
     fc.oneof(
