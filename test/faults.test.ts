@@ -67,6 +67,28 @@ forEachBackend('Faults', (backend) => {
     fs.closeSync(fd);
   });
 
+  it('the fd closed behind the library\'s back: every read settles with its bytes or EBADF', { timeout }, async () => {
+    const context = createContext({ backend, entries: 16 });
+    const content = pattern(1 << 20);
+    const { fd } = openWith(content);
+    const outcomes = await Promise.all(
+      Array.from({ length: 1000 }, (_, i) => {
+        const buffer = Buffer.alloc(4096);
+        const offset = (i * 4096) % content.length;
+        const read = context.read(fd, buffer, offset).then(
+          (n) => (n === 4096 && buffer.equals(content.subarray(offset, offset + 4096)) ? 'read' : `wrong ${n}`),
+          (error: NodeJS.ErrnoException) => error.code,
+        );
+        if (i === 300) fs.closeSync(fd);
+        return read;
+      }),
+    );
+    const kinds = new Set(outcomes);
+    assert.ok([...kinds].every((k) => k === 'read' || k === 'EBADF'), [...kinds].join(', '));
+    assert.ok(kinds.has('EBADF'), 'reads queued after the close saw EBADF');
+    await context.close();
+  });
+
   it('a full filesystem: ENOSPC reaches write, Writer.flush and close, and nothing written is lost unannounced', { timeout }, async (t) => {
     const tiny = smallFilesystem();
     if (typeof tiny === 'string') return t.skip(tiny);
