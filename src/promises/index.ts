@@ -181,7 +181,6 @@ export async function copyFile(src: PathLike, dest: PathLike, mode = 0): Promise
   if (flags & COPYFILE_FICLONE_FORCE) return fsp.copyFile(src, dest, flags);
   const from = validatePath(src, 'src').text;
   const to = validatePath(dest, 'dest').text;
-  const context = getDefaultContext();
   const asCopyfile = (error: unknown): never => {
     const e = error as SystemError;
     if (typeof e.errno !== 'number') throw error;
