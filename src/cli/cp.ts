@@ -10,6 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { writeFully } from '../file/transfer.js';
 import { allocAligned, getDefaultContext, type IoContext } from '../index.js';
 import { CliError } from './errors.js';
 import { byteProgress } from './progress.js';
@@ -115,9 +116,7 @@ async function copyBlocks(ctx: IoContext, input: number, output: number, size: n
       if (n === 0) return;
       const length = direct ? Math.ceil(n / DIRECT_ALIGNMENT) * DIRECT_ALIGNMENT : n;
       if (direct && length > n) buffer.fill(0, n, length);
-      for (let written = 0; written < length; ) {
-        written += await ctx.write(output, buffer.subarray(written, length), offset + written).catch(at(dst));
-      }
+      await writeFully(ctx, output, buffer.subarray(0, length), offset).catch(at(dst));
       copied += n;
       progress.update(copied);
     }

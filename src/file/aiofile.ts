@@ -14,6 +14,7 @@ import { fileClosed, invalidArgType, modeForbids, systemError, type SystemError 
 import { validateBoolean, validateBuffer, validateInteger, validateKnownKeys, validateObject } from '../validate.js';
 import { parseMode, type OpenMode } from './mode.js';
 import { bytesOf, type Encoding, missingBytes, validateEncoding } from './text.js';
+import { readFully, writeFully } from './transfer.js';
 import {
   createReadStream,
   createWriteStream,
@@ -42,9 +43,6 @@ const MAX_OFFSET = Number.MAX_SAFE_INTEGER;
 const READ_TO_END_STEP = 1 << 16;
 /** Reads of up to this many bytes allocate their whole buffer at once; larger ones grow it as data comes. */
 const EAGER_READ = 1 << 20;
-/** A write that makes no progress this many times in a row is an error, not a loop. */
-const MAX_ZERO_WRITES = 3;
-const EIO = 5;
 
 /** Files the program forgot to close are closed when collected, with a warning, as Node does. */
 const forgotten = new FinalizationRegistry<number>((fd) => {
@@ -180,7 +178,7 @@ export class AIOFile<T extends string | Buffer = string | Buffer> {
       const view = validateBuffer(buffer);
       const position = validatePosition(offset);
       this.#check('read', 'readable');
-      return this.#track(() => this.#fill(view, position));
+      return this.#track(() => readFully(this.context, this.#fd, view, position));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -195,7 +193,7 @@ export class AIOFile<T extends string | Buffer = string | Buffer> {
       const bytes = bytesOf(validateData(data), this.encoding);
       const position = validatePosition(offset);
       this.#check('write', 'writable');
-      return this.#track(() => this.#writeAll(bytes, position));
+      return this.#track(() => writeFully(this.context, this.#fd, bytes, position));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -339,7 +337,7 @@ export class AIOFile<T extends string | Buffer = string | Buffer> {
         const extended = Buffer.allocUnsafe(length + 3);
         bytes.copy(extended);
         while (missing > 0 && n + missing <= length + 3) {
-          const got = await this.#fill(extended.subarray(n, n + missing), position + n);
+          const got = await readFully(this.context, this.#fd, extended.subarray(n, n + missing), position + n);
           n += got;
           if (got < missing) break;
           missing = missingBytes(extended, n, this.encoding);
@@ -357,12 +355,12 @@ export class AIOFile<T extends string | Buffer = string | Buffer> {
    */
   async #readUpTo(length: number, position: number): Promise<{ bytes: Buffer; n: number }> {
     let bytes = Buffer.allocUnsafe(Math.min(length, EAGER_READ));
-    let n = await this.#fill(bytes, position);
+    let n = await readFully(this.context, this.#fd, bytes, position);
     while (n === bytes.length && n < length) {
       const grown = Buffer.allocUnsafe(Math.min(length, bytes.length * 4));
       bytes.copy(grown, 0, 0, n);
       bytes = grown;
-      n += await this.#fill(bytes.subarray(n), position + n);
+      n += await readFully(this.context, this.#fd, bytes.subarray(n), position + n);
     }
     return { bytes: n === length ? bytes : bytes.subarray(0, n), n };
   }
@@ -375,35 +373,12 @@ export class AIOFile<T extends string | Buffer = string | Buffer> {
     let want = Math.max(stats.size - position, 0);
     for (;;) {
       const bytes = Buffer.allocUnsafe(Math.max(want, READ_TO_END_STEP));
-      const n = await this.#fill(bytes, position + total);
+      const n = await readFully(this.context, this.#fd, bytes, position + total);
       if (n > 0) parts.push(bytes.subarray(0, n));
       total += n;
       if (n < bytes.length) break;
       want = 0;
     }
     return parts.length === 1 ? parts[0] : Buffer.concat(parts, total);
-  }
-
-  async #fill(view: ArrayBufferView, position: number): Promise<number> {
-    const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
-    let done = 0;
-    while (done < bytes.length) {
-      const n = await this.context.read(this.#fd, done === 0 ? bytes : bytes.subarray(done), position + done);
-      if (n === 0) break;
-      done += n;
-    }
-    return done;
-  }
-
-  async #writeAll(bytes: Buffer, position: number): Promise<number> {
-    let done = 0;
-    let stalls = 0;
-    while (done < bytes.length) {
-      const n = await this.context.write(this.#fd, done === 0 ? bytes : bytes.subarray(done), position + done);
-      if (n === 0 && ++stalls >= MAX_ZERO_WRITES) throw systemError(-EIO, 'write');
-      if (n > 0) stalls = 0;
-      done += n;
-    }
-    return done;
   }
 }

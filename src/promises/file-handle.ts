@@ -25,6 +25,7 @@ import {
   type WriteStreamOptions,
 } from '../file/streams.js';
 import { validateEncoding } from '../file/text.js';
+import { readFully, writeFully } from '../file/transfer.js';
 import { validateBuffer, validateInteger, validateMode, validateObject, validateSignal } from '../validate.js';
 
 const MAX_POSITION = Number.MAX_SAFE_INTEGER;
@@ -308,12 +309,12 @@ export class FileHandle extends EventEmitter implements StreamFile {
 
   /** @internal StreamFile: fill `view` from `position`, looping on short reads; fewer bytes only at EOF. */
   readInto(view: ArrayBufferView, position: number): Promise<number> {
-    return this.#op('read', () => () => this.#fill(new Uint8Array(view.buffer, view.byteOffset, view.byteLength), position));
+    return this.#op('read', () => () => readFully(this.#context, this.#fd, new Uint8Array(view.buffer, view.byteOffset, view.byteLength), position));
   }
 
   /** @internal StreamFile: write all of `bytes` at `position`. */
   writeAt(bytes: Uint8Array, position: number): Promise<number> {
-    return this.#op('write', () => () => this.#writeAll(bytes, position));
+    return this.#op('write', () => () => writeFully(this.#context, this.#fd, bytes, position));
   }
 
   /** @internal Everything from the cursor to end of file, in growing reads (no fstat needed). */
@@ -371,29 +372,13 @@ export class FileHandle extends EventEmitter implements StreamFile {
 
   /** One read or write of `view` at `position`, or at the cursor (reserved now) when null. */
   async #transfer(view: Uint8Array, position: number | null, writing: boolean): Promise<number> {
-    if (position !== null) return writing ? this.#writeAll(view, position) : this.#fill(view, position);
+    if (position !== null) return writing ? writeFully(this.#context, this.#fd, view, position) : readFully(this.#context, this.#fd, view, position);
     const at = this.#cursor;
     this.#cursor += view.byteLength;
-    const n = writing ? await this.#writeAll(view, at) : await this.#fill(view, at);
+    const n = writing ? await writeFully(this.#context, this.#fd, view, at) : await readFully(this.#context, this.#fd, view, at);
     // A short read gives back what it reserved, unless a later call already moved on from there.
     if (n < view.byteLength && this.#cursor === at + view.byteLength) this.#cursor = at + n;
     return n;
-  }
-
-  async #fill(view: Uint8Array, position: number): Promise<number> {
-    let done = 0;
-    while (done < view.byteLength) {
-      const n = await this.#context.read(this.#fd, done === 0 ? view : view.subarray(done), position + done);
-      if (n === 0) break;
-      done += n;
-    }
-    return done;
-  }
-
-  async #writeAll(view: Uint8Array, position: number): Promise<number> {
-    let done = 0;
-    while (done < view.byteLength) done += await this.#context.write(this.#fd, done === 0 ? view : view.subarray(done), position + done);
-    return done;
   }
 
   #vector(buffers: unknown, position: unknown, writing: boolean): Promise<number> {

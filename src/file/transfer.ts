@@ -1,0 +1,37 @@
+/**
+ * Whole transfers on top of IoContext's single ones, for every layer that needs "all of it"
+ * (AIOFile, the FileHandle of aiofs/promises, aiofs cp): reads continue after short counts until
+ * the view is full or the file ends; writes continue after short counts until everything is
+ * written, and a write that keeps moving nothing is an error rather than a loop.
+ */
+import type { IoContext } from '../context.js';
+import { systemError } from '../errors.js';
+
+/** A write that makes no progress this many times in a row is an error, not a loop. */
+const MAX_ZERO_WRITES = 3;
+const EIO = 5;
+
+/** Fill `view` from `position`; resolves with the bytes read, fewer than its length only at end of file. */
+export async function readFully(context: IoContext, fd: number, view: ArrayBufferView, position: number): Promise<number> {
+  const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+  let done = 0;
+  while (done < bytes.length) {
+    const n = await context.read(fd, done === 0 ? bytes : bytes.subarray(done), position + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return done;
+}
+
+/** Write all of `bytes` at `position`; resolves with its length, or rejects with what stopped it. */
+export async function writeFully(context: IoContext, fd: number, bytes: Uint8Array, position: number): Promise<number> {
+  let done = 0;
+  let stalls = 0;
+  while (done < bytes.length) {
+    const n = await context.write(fd, done === 0 ? bytes : bytes.subarray(done), position + done);
+    if (n === 0 && ++stalls >= MAX_ZERO_WRITES) throw systemError(-EIO, 'write');
+    if (n > 0) stalls = 0;
+    done += n;
+  }
+  return done;
+}
