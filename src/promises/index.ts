@@ -23,9 +23,10 @@ const COPY_CHUNK = 1 << 20;
 /** Open `path` with node:fs flags (default 'r') and `mode` (default 0o666); a FileHandle. */
 export async function open(path: PathLike, flags?: string | number, mode?: string | number): Promise<FileHandle> {
   const context = getDefaultContext();
-  const numeric = validateOpenFlags(flags ?? 'r');
-  const fd = await context.open(path, numeric, mode ?? 0o666);
-  return new FileHandle(fd, context, (numeric & fs.constants.O_APPEND) !== 0);
+  // The context validates path, then flags, then mode, in Node's order; the flags are parsed
+  // again (a table lookup) only to learn whether the handle appends.
+  const fd = await context.open(path, flags ?? 'r', mode ?? 0o666);
+  return new FileHandle(fd, context, (validateOpenFlags(flags ?? 'r') & fs.constants.O_APPEND) !== 0);
 }
 
 /** The whole file (a path or a FileHandle), as a Buffer or, with an encoding, a string. */
