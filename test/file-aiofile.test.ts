@@ -7,7 +7,7 @@ import { after, before, it } from 'node:test';
 import { AIOFile, createContext, type IoContext } from '../src/index.js';
 import { forEachBackend } from './support/backends.js';
 import { expectCode } from './support/errors.js';
-import { pattern, scratchPath } from './support/files.js';
+import { fileWith, pattern, scratchPath } from './support/files.js';
 
 const timeout = 20_000;
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -31,12 +31,6 @@ forEachBackend('AIOFile', (backend) => {
   });
   after(() => context.close());
 
-  function withContent(content: string | Buffer): string {
-    const file = scratchPath();
-    fs.writeFileSync(file, content);
-    return file;
-  }
-
   it('opens with the semantics of each mode', { timeout }, async () => {
     const missing = scratchPath();
     await assert.rejects(AIOFile.open(missing, 'r', { context }), (error: NodeJS.ErrnoException) => {
@@ -46,7 +40,7 @@ forEachBackend('AIOFile', (backend) => {
     });
     await assert.rejects(AIOFile.open(missing, 'r+', { context }), expectCode('ENOENT'));
 
-    const existing = withContent('0123456789');
+    const existing = fileWith('0123456789');
     for (const [mode, after] of [
       ['r', '0123456789'],
       ['r+', 'ab23456789'],
@@ -77,7 +71,7 @@ forEachBackend('AIOFile', (backend) => {
   });
 
   it('accepts a file URL and reports name, mode, fd, binary, closed', { timeout }, async () => {
-    const file = withContent('x');
+    const file = fileWith('x');
     const f = await AIOFile.open(pathToFileURL(file), 'rb', { context });
     assert.equal(f.name, file);
     assert.equal(f.binary, true);
@@ -121,7 +115,7 @@ forEachBackend('AIOFile', (backend) => {
 
   it('reads to end of file, including files that report size 0', { timeout }, async () => {
     const big = pattern(300_000);
-    const f = await AIOFile.open(withContent(big), 'rb', { context });
+    const f = await AIOFile.open(fileWith(big), 'rb', { context });
     assert.ok((await f.read()).equals(big));
     assert.ok((await f.read(-1, 1000)).equals(big.subarray(1000)));
     assert.equal((await f.read(-1, 400_000)).length, 0);
@@ -136,7 +130,7 @@ forEachBackend('AIOFile', (backend) => {
       for (const char of wide) {
         for (let before = 0; before < 5; before++) {
           const text = 'x'.repeat(before) + char + 'yz';
-          const f = await AIOFile.open(withContent(Buffer.from(text, encoding)), 'r', { context, encoding });
+          const f = await AIOFile.open(fileWith(Buffer.from(text, encoding)), 'r', { context, encoding });
           const width = Buffer.byteLength(char, encoding);
           const at = Buffer.byteLength('x'.repeat(before), encoding);
           for (let size = at + 1; size < at + width; size++) {
@@ -145,19 +139,19 @@ forEachBackend('AIOFile', (backend) => {
           // A file that ends inside a character decodes what is there.
           await f.close();
           const cut = Buffer.from(text, encoding).subarray(0, at + width - 1);
-          const g = await AIOFile.open(withContent(cut), 'r', { context, encoding });
+          const g = await AIOFile.open(fileWith(cut), 'r', { context, encoding });
           assert.equal(await g.read(at + 1, 0), cut.toString(encoding));
           await g.close();
         }
       }
     }
-    const latin = await AIOFile.open(withContent(Buffer.from('ÿþ', 'latin1')), 'r', { context, encoding: 'latin1' });
+    const latin = await AIOFile.open(fileWith(Buffer.from('ÿþ', 'latin1')), 'r', { context, encoding: 'latin1' });
     assert.equal(await latin.read(1, 0), 'ÿ');
     await latin.close();
   });
 
   it('stats, truncates, syncs', { timeout }, async () => {
-    const f = await AIOFile.open(withContent('0123456789'), 'r+', { context });
+    const f = await AIOFile.open(fileWith('0123456789'), 'r+', { context });
     assert.equal((await f.stat()).size, 10);
     assert.equal((await f.stat({ bigint: true })).size, 10n);
     await f.truncate(4);
@@ -171,7 +165,7 @@ forEachBackend('AIOFile', (backend) => {
   });
 
   it('rejects bad input before any I/O', { timeout }, async () => {
-    const file = withContent('abc');
+    const file = fileWith('abc');
     await assert.rejects(AIOFile.open(file, 'q', { context }), expectCode('ERR_INVALID_ARG_VALUE', TypeError));
     await assert.rejects(AIOFile.open(file, 'r++', { context }), expectCode('ERR_INVALID_ARG_VALUE', TypeError));
     await assert.rejects(AIOFile.open(file, 'rbt', { context }), expectCode('ERR_INVALID_ARG_VALUE', TypeError));
@@ -226,7 +220,7 @@ forEachBackend('AIOFile', (backend) => {
   it('closes with await using', { timeout }, async () => {
     let fd: number;
     {
-      await using f = await AIOFile.open(withContent('abc'), 'r', { context });
+      await using f = await AIOFile.open(fileWith('abc'), 'r', { context });
       fd = f.fd;
       assert.equal(await f.read(), 'abc');
     }
@@ -237,7 +231,7 @@ forEachBackend('AIOFile', (backend) => {
     let fd = -1;
     const warned = new Promise<Error>((resolve) => process.once('warning', resolve));
     await (async () => {
-      const f = await AIOFile.open(withContent('x'), 'r', { context });
+      const f = await AIOFile.open(fileWith('x'), 'r', { context });
       fd = f.fd;
       assert.equal(await f.read(), 'x');
     })();

@@ -5,7 +5,7 @@ import { after, before, it } from 'node:test';
 import { asyncOpen, createContext, type IoContext } from '../src/index.js';
 import { forEachBackend } from './support/backends.js';
 import { expectCode } from './support/errors.js';
-import { pattern, scratchPath } from './support/files.js';
+import { fileWith, pattern, scratchPath } from './support/files.js';
 
 const timeout = 30_000;
 
@@ -16,17 +16,11 @@ forEachBackend('asyncOpen', (backend) => {
   });
   after(() => context.close());
 
-  function withContent(content: string | Buffer): string {
-    const file = scratchPath();
-    fs.writeFileSync(file, content);
-    return file;
-  }
-
   it('reads n characters without splitting any, whatever the chunk size', { timeout }, async () => {
     const text = 'aé€😀b'.repeat(20);
     const chars = [...text];
     for (const encoding of ['utf8', 'utf16le'] as const) {
-      const file = withContent(Buffer.from(text, encoding));
+      const file = fileWith(Buffer.from(text, encoding));
       for (const chunkSize of [1, 2, 3, 5, 64]) {
         for (const n of [1, 2, 3, 7]) {
           const g = await asyncOpen(file, 'r', { context, chunkSize, encoding });
@@ -51,7 +45,7 @@ forEachBackend('asyncOpen', (backend) => {
 
   it('reads bytes in binary mode', { timeout }, async () => {
     const data = pattern(200_000);
-    const g = await asyncOpen(withContent(data), 'rb', { context, chunkSize: 4096 });
+    const g = await asyncOpen(fileWith(data), 'rb', { context, chunkSize: 4096 });
     const first = await g.read(10);
     assert.ok(Buffer.isBuffer(first) && first.equals(data.subarray(0, 10)));
     assert.ok((await g.read(100_000)).equals(data.subarray(10, 100_010)));
@@ -61,7 +55,7 @@ forEachBackend('asyncOpen', (backend) => {
   });
 
   it('reads lines without separators, CRLF included, and iterates from the current position', { timeout }, async () => {
-    const file = withContent('first\r\nsecond\n\nthird é\nlast');
+    const file = fileWith('first\r\nsecond\n\nthird é\nlast');
     for (const chunkSize of [1, 2, 3, 64]) {
       const g = await asyncOpen(file, 'r', { context, chunkSize });
       assert.equal(await g.readline(), 'first');
@@ -84,7 +78,7 @@ forEachBackend('asyncOpen', (backend) => {
     const b = await asyncOpen(file, 'rb', { context });
     assert.deepEqual(await b.readline(), Buffer.from('first'));
     await b.close();
-    const utf16 = withContent(Buffer.from('a\u0a00b\r\nc\n', 'utf16le'));
+    const utf16 = fileWith(Buffer.from('a\u0a00b\r\nc\n', 'utf16le'));
     const u = await asyncOpen(utf16, 'r', { context, encoding: 'utf16le', chunkSize: 3 });
     assert.equal(await u.readline(), 'a\u0a00b');
     assert.equal(await u.readline(), 'c');
@@ -93,7 +87,7 @@ forEachBackend('asyncOpen', (backend) => {
   });
 
   it('seeks from the start, the cursor and the end', { timeout }, async () => {
-    const g = await asyncOpen(withContent('0123456789'), 'r+', { context });
+    const g = await asyncOpen(fileWith('0123456789'), 'r+', { context });
     assert.equal(await g.seek(3), 3);
     assert.equal(await g.read(2), '34');
     assert.equal(await g.seek(2, 1), 7);
@@ -150,7 +144,7 @@ forEachBackend('asyncOpen', (backend) => {
   });
 
   it("appends in 'a' modes wherever the cursor is, and starts at the end", { timeout }, async () => {
-    const file = withContent('start\n');
+    const file = fileWith('start\n');
     const g = await asyncOpen(file, 'a+', { context });
     assert.equal(g.tell(), 6);
     await g.write('one\n');
@@ -168,7 +162,7 @@ forEachBackend('asyncOpen', (backend) => {
 
   it('iterates in chunks', { timeout }, async () => {
     const text = 'é'.repeat(1000);
-    const g = await asyncOpen(withContent(text), 'r', { context });
+    const g = await asyncOpen(fileWith(text), 'r', { context });
     const chunks: string[] = [];
     for await (const chunk of g.iterChunked(300)) chunks.push(chunk);
     assert.deepEqual(
@@ -180,7 +174,7 @@ forEachBackend('asyncOpen', (backend) => {
   });
 
   it('clones share the fd, keep their own cursor, and the last close closes it', { timeout }, async () => {
-    const g = await asyncOpen(withContent('abcdef'), 'r', { context });
+    const g = await asyncOpen(fileWith('abcdef'), 'r', { context });
     await g.read(2);
     const h = g.clone();
     assert.equal(h.file, g.file);
@@ -209,7 +203,7 @@ forEachBackend('asyncOpen', (backend) => {
   });
 
   it('refuses what the mode forbids and bad arguments, before any I/O', { timeout }, async () => {
-    const file = withContent('x');
+    const file = fileWith('x');
     const r = await asyncOpen(file, 'r', { context });
     await assert.rejects(r.write('y'), (error: Error) => /mode 'r' is not writable/.test(error.message));
     await assert.rejects(r.read(-5), expectCode('ERR_OUT_OF_RANGE', RangeError));

@@ -4,12 +4,11 @@
  * Expected lines come from String.prototype.split on the whole text.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import { after, before, it } from 'node:test';
 import { AIOFile, createContext, LineReader, type IoContext } from '../src/index.js';
 import { forEachBackend } from './support/backends.js';
 import { expectCode } from './support/errors.js';
-import { scratchPath } from './support/files.js';
+import { fileWith } from './support/files.js';
 
 const timeout = 60_000;
 
@@ -30,9 +29,7 @@ forEachBackend('LineReader', (backend) => {
   after(() => context.close());
 
   async function open(content: string | Buffer, encoding?: BufferEncoding): Promise<AIOFile> {
-    const file = scratchPath();
-    fs.writeFileSync(file, content);
-    return AIOFile.open(file, 'r', { context, encoding });
+    return AIOFile.open(fileWith(content), 'r', { context, encoding });
   }
 
   async function lines(f: AIOFile, options: ConstructorParameters<typeof LineReader>[1]): Promise<string[]> {

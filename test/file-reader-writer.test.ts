@@ -5,7 +5,7 @@ import { after, before, it } from 'node:test';
 import { AIOFile, createContext, Reader, Writer, type IoContext } from '../src/index.js';
 import { forEachBackend } from './support/backends.js';
 import { expectCode } from './support/errors.js';
-import { pattern, scratchPath } from './support/files.js';
+import { fileWith, pattern, scratchPath } from './support/files.js';
 
 const timeout = 30_000;
 
@@ -18,8 +18,7 @@ forEachBackend('Reader and Writer', (backend) => {
 
   it('Reader yields the file in chunks from an offset, then empty chunks', { timeout }, async () => {
     const data = pattern(100_003);
-    const file = scratchPath();
-    fs.writeFileSync(file, data);
+    const file = fileWith(data);
     const f = await AIOFile.open(file, 'rb', { context });
     for (const [offset, chunkSize] of [
       [0, 1000],
@@ -43,8 +42,7 @@ forEachBackend('Reader and Writer', (backend) => {
 
   it('Reader chunks asked for together come in file order', { timeout }, async () => {
     const data = pattern(10_000);
-    const file = scratchPath();
-    fs.writeFileSync(file, data);
+    const file = fileWith(data);
     const f = await AIOFile.open(file, 'rb', { context });
     const reader = new Reader(f, { chunkSize: 3000 });
     const chunks = await Promise.all([reader.readChunk(), reader.readChunk(), reader.readChunk(), reader.readChunk(), reader.readChunk()]);

@@ -6,7 +6,7 @@ import { after, before, it } from 'node:test';
 import { AIOFile, createContext, type IoContext } from '../src/index.js';
 import { forEachBackend } from './support/backends.js';
 import { expectCode } from './support/errors.js';
-import { pattern, scratchPath } from './support/files.js';
+import { fileWith, pattern, scratchPath } from './support/files.js';
 
 const timeout = 30_000;
 
@@ -17,15 +17,9 @@ forEachBackend('AIOFile streams', (backend) => {
   });
   after(() => context.close());
 
-  function withContent(content: Buffer): string {
-    const file = scratchPath();
-    fs.writeFileSync(file, content);
-    return file;
-  }
-
   it('pipes a Readable into a Writable byte for byte, closing both files', { timeout }, async () => {
     const data = pattern(3 * 65_536 + 17);
-    const source = await AIOFile.open(withContent(data), 'rb', { context });
+    const source = await AIOFile.open(fileWith(data), 'rb', { context });
     const target = scratchPath();
     const sink = await AIOFile.open(target, 'wb', { context });
     await pipeline(source.createReadStream(), sink.createWriteStream());
@@ -36,7 +30,7 @@ forEachBackend('AIOFile streams', (backend) => {
 
   it('reads start..end inclusive, with a highWaterMark and an encoding', { timeout }, async () => {
     const data = pattern(50_000);
-    const f = await AIOFile.open(withContent(data), 'rb', { context });
+    const f = await AIOFile.open(fileWith(data), 'rb', { context });
     const chunks: Buffer[] = [];
     for await (const chunk of f.createReadStream({ start: 100, end: 40_099, highWaterMark: 1000, autoClose: false })) {
       assert.ok(chunk.length <= 1000);
@@ -75,7 +69,7 @@ forEachBackend('AIOFile streams', (backend) => {
   });
 
   it('aborts a stream through its signal', { timeout }, async () => {
-    const f = await AIOFile.open(withContent(pattern(1 << 20)), 'rb', { context });
+    const f = await AIOFile.open(fileWith(pattern(1 << 20)), 'rb', { context });
     const controller = new AbortController();
     const stream = f.createReadStream({ signal: controller.signal, highWaterMark: 1024 });
     await assert.rejects(
@@ -90,7 +84,7 @@ forEachBackend('AIOFile streams', (backend) => {
 
   it('gives a WHATWG byte stream of the whole file', { timeout }, async () => {
     const data = pattern(200_001);
-    const f = await AIOFile.open(withContent(data), 'rb', { context });
+    const f = await AIOFile.open(fileWith(data), 'rb', { context });
     const chunks: Uint8Array[] = [];
     for await (const chunk of f.readableWebStream()) chunks.push(chunk);
     assert.ok(Buffer.concat(chunks).equals(data));

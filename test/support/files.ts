@@ -28,10 +28,16 @@ export function pattern(length: number, seed = 0): Buffer {
   return bytes;
 }
 
-/** A file holding `content`, opened with `flags`; returns its fd and path. */
-export function openWith(content: Buffer, flags = 'r+'): { fd: number; file: string } {
+/** A scratch file holding `content`; returns its path. */
+export function fileWith(content: string | Buffer): string {
   const file = scratchPath();
   fs.writeFileSync(file, content);
+  return file;
+}
+
+/** A file holding `content`, opened with `flags`; returns its fd and path. */
+export function openWith(content: Buffer, flags = 'r+'): { fd: number; file: string } {
+  const file = fileWith(content);
   return { fd: fs.openSync(file, flags), file };
 }
 
