@@ -9,6 +9,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { allocAligned, createContext, type BackendName } from '../src/index.js';
 import type { Case, Driver, Measurement, Row, Settings } from './case.js';
+import { closedLoop } from './closed-loop.js';
 import { fioRead, fioVersion } from './fio.js';
 
 /** What a driver measures in a random-read case. */
@@ -35,34 +36,12 @@ function offsets(params: RandomReadParams, seed: number): () => number {
   };
 }
 
-/**
- * Run `concurrency` loops of `step` for `seconds` after a short warm-up, counting operations.
- * `step` returns the bytes one operation moved; anything but a full block counts as an error.
- */
-async function closedLoop(params: RandomReadParams, step: (worker: number, next: () => number) => Promise<number>): Promise<Measurement> {
-  let ops = 0;
-  let errors = 0;
-  let counting = false;
-  let stop = false;
-  const worker = async (index: number) => {
+/** The closed loop with xorshift offsets per worker; a read of anything but a full block is an error. */
+function randomLoop(params: RandomReadParams, step: (worker: number, next: () => number) => Promise<number>): Promise<Measurement> {
+  return closedLoop(params.concurrency, params.seconds, (index) => {
     const next = offsets(params, 0x9e3779b9 + index * 7919);
-    while (!stop) {
-      const n = await step(index, next);
-      if (!counting) continue;
-      ops++;
-      if (n !== params.blockSize) errors++;
-    }
-  };
-  const loops = Array.from({ length: params.concurrency }, (_, i) => worker(i));
-  await new Promise((resolve) => setTimeout(resolve, 300));
-  counting = true;
-  const start = performance.now();
-  await new Promise((resolve) => setTimeout(resolve, params.seconds * 1000));
-  const seconds = (performance.now() - start) / 1000;
-  const counted = ops;
-  stop = true;
-  await Promise.all(loops);
-  return { amount: counted, seconds, errors };
+    return async () => (await step(index, next)) === params.blockSize;
+  });
 }
 
 function buffers(params: RandomReadParams): Buffer[] {
@@ -85,7 +64,7 @@ function aiofs(backend: BackendName, sqpoll = false): Driver<RandomReadParams> {
       const fd = fs.openSync(params.file, openFlags(params));
       const bufs = buffers(params);
       try {
-        return await closedLoop(params, (i, next) => ctx.read(fd, bufs[i], next()));
+        return await randomLoop(params, (i, next) => ctx.read(fd, bufs[i], next()));
       } finally {
         await ctx.close();
         fs.closeSync(fd);
@@ -103,7 +82,7 @@ function fileHandle(uvIoUring: boolean): Driver<RandomReadParams> {
       const handle = await fsp.open(params.file, openFlags(params));
       const bufs = buffers(params);
       try {
-        return await closedLoop(params, async (i, next) => (await handle.read(bufs[i], 0, params.blockSize, next())).bytesRead);
+        return await randomLoop(params, async (i, next) => (await handle.read(bufs[i], 0, params.blockSize, next())).bytesRead);
       } finally {
         await handle.close();
       }
@@ -120,7 +99,7 @@ function fsRead(uvIoUring: boolean): Driver<RandomReadParams> {
       const fd = fs.openSync(params.file, openFlags(params));
       const bufs = buffers(params);
       try {
-        return await closedLoop(
+        return await randomLoop(
           params,
           (i, next) =>
             new Promise((resolve, reject) =>

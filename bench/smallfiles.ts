@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import nodefs from 'node:fs/promises';
 import path from 'node:path';
 import type { Case, Driver, Measurement, Settings } from './case.js';
+import { closedLoop } from './closed-loop.js';
 
 export interface SmallFilesParams {
   dir: string;
@@ -34,33 +35,14 @@ function files(settings: Settings): string {
   return dir;
 }
 
-/** `concurrency` workers walk the files round-robin for `seconds` after a short warm-up. */
-async function closedLoop(params: SmallFilesParams, step: (file: string, index: number) => Promise<boolean>): Promise<Measurement> {
+/** The closed loop over the files, taken round-robin by all workers together. */
+function filesLoop(params: SmallFilesParams, step: (file: string, index: number) => Promise<boolean>): Promise<Measurement> {
   const names = Array.from({ length: params.count }, (_, i) => path.join(params.dir, `f${i}`));
   let next = 0;
-  let ops = 0;
-  let errors = 0;
-  let counting = false;
-  let stop = false;
-  const worker = async () => {
-    while (!stop) {
-      const index = next++ % names.length;
-      const ok = await step(names[index], index);
-      if (!counting) continue;
-      ops++;
-      if (!ok) errors++;
-    }
-  };
-  const workers = Array.from({ length: params.concurrency }, worker);
-  await new Promise((resolve) => setTimeout(resolve, 300));
-  counting = true;
-  const start = performance.now();
-  await new Promise((resolve) => setTimeout(resolve, params.seconds * 1000));
-  const seconds = (performance.now() - start) / 1000;
-  const counted = ops;
-  stop = true;
-  await Promise.all(workers);
-  return { amount: counted, seconds, errors };
+  return closedLoop(params.concurrency, params.seconds, () => () => {
+    const index = next++ % names.length;
+    return step(names[index], index);
+  });
 }
 
 function run(fsys: FsPromises, operation: Operation, params: SmallFilesParams): Promise<Measurement> {
@@ -68,20 +50,20 @@ function run(fsys: FsPromises, operation: Operation, params: SmallFilesParams): 
   const buffers = new Map<number, Buffer>();
   switch (operation) {
     case 'readfile':
-      return closedLoop(params, async (file, i) => {
+      return filesLoop(params, async (file, i) => {
         const data = await fsys.readFile(file);
         return data.length === params.size && data.readUInt32LE(0) === i;
       });
     case 'writefile':
-      return closedLoop(params, async (file, i) => {
+      return filesLoop(params, async (file, i) => {
         content.writeUInt32LE(i, 0);
         await fsys.writeFile(file, content);
         return true;
       });
     case 'stat':
-      return closedLoop(params, async (file) => (await fsys.stat(file)).size === params.size);
+      return filesLoop(params, async (file) => (await fsys.stat(file)).size === params.size);
     case 'open-read-close':
-      return closedLoop(params, async (file, i) => {
+      return filesLoop(params, async (file, i) => {
         const handle = await fsys.open(file, 'r');
         try {
           const buffer = buffers.get(i % params.concurrency) ?? Buffer.alloc(params.size);
