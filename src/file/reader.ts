@@ -18,8 +18,8 @@ export interface ReaderOptions {
 }
 
 const readerKeys: ReadonlySet<string> = new Set(['offset', 'chunkSize', 'readAhead']);
-export const DEFAULT_CHUNK_SIZE = 1 << 16;
-export const MAX_CHUNK_SIZE = 1 << 30;
+const DEFAULT_CHUNK_SIZE = 1 << 16;
+const MAX_CHUNK_SIZE = 1 << 30;
 
 export function validateChunkSize(value: unknown, name = 'options.chunkSize'): number {
   return value === undefined ? DEFAULT_CHUNK_SIZE : validateInteger(value, name, 1, MAX_CHUNK_SIZE);

@@ -59,11 +59,6 @@ export class ReadAhead {
     return this.#consumed;
   }
 
-  /** Reads in flight or done and not yet handed out. */
-  get ahead(): number {
-    return this.#window.length;
-  }
-
   /** The next chunk; empty once the end is reached. Chunks come in file order, whoever asks. */
   next(): Promise<Buffer> {
     this.#fill(1);
