@@ -50,3 +50,12 @@ export function openFifo(): number {
   execFileSync('mkfifo', [file]);
   return fs.openSync(file, fs.constants.O_RDWR);
 }
+
+/** Whether a user other than the owner can reach and read `file` (every directory above it searchable). */
+export function othersCanRead(file: string): boolean {
+  if ((fs.statSync(file).mode & 0o004) === 0) return false;
+  for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
+    if ((fs.statSync(dir).mode & 0o001) === 0) return false;
+    if (dir === path.dirname(dir)) return true;
+  }
+}
