@@ -4,11 +4,11 @@
       "target_name": "aiofs",
       "conditions": [
         ["OS=='linux'", {
-          "sources": ["native/addon.c", "native/uring.c", "native/aio.c", "native/uapi_check.c"],
+          "sources": ["native/addon.c", "native/uring.c", "native/aio.c", "native/direct.c", "native/memory.c", "native/uapi_check.c"],
           "cflags": ["-Wall", "-Wextra", "-O2", "-std=gnu11"],
           "cflags!": ["-fno-exceptions"]
         }, {
-          "sources": ["native/unsupported.c"]
+          "sources": ["native/unsupported.c", "native/memory.c"]
         }]
       ]
     }

@@ -22,18 +22,28 @@
 #include <string.h>
 #include <uv.h>
 
+#include "direct.h"
 #include "engine.h"
+#include "memory.h"
 #include "aio.h"
 #include "uring.h"
 
 #define MAX_RW_COUNT 0x7ffff000u /* the kernel never transfers more in one call */
 #define MAX_IOV 1024             /* IOV_MAX on Linux */
+#define MAX_REGISTERED 16384   /* the kernel's limit on registered buffers */
 #define TEARDOWN_USER UINT32_MAX /* completions of cancels issued while tearing down */
 
 struct slot {
   /* Native memory the kernel reads until completion, freed then: an iovec, or path copies. */
   void *owned;
   unsigned char busy;
+};
+
+struct registered {
+  uintptr_t start;
+  size_t length;
+  int index;
+  napi_ref owner; /* the ArrayBuffer: once detached, its memory may be another's */
 };
 
 struct native_engine {
@@ -48,6 +58,9 @@ struct native_engine {
   unsigned out_capacity;
   struct slot *slots;
   unsigned nslots;
+  /* The registered buffers, sorted by address, each with its index in the kernel's table. */
+  struct registered *registered;
+  unsigned nregistered;
   unsigned in_flight;
   napi_async_context async_context;
   int refs; /* the wrapper and the poll handle; freed when both are gone */
@@ -62,6 +75,13 @@ static napi_value make_int(napi_env env, int64_t v) {
   napi_value r;
   napi_create_int64(env, v, &r);
   return r;
+}
+
+/* Drop the references the registration table holds and the table itself. */
+static void forget_registered(napi_env env, struct registered *table, unsigned n) {
+  for (unsigned i = 0; i < n; i++)
+    if (table[i].owner) napi_delete_reference(env, table[i].owner);
+  free(table);
 }
 
 static void release(struct native_engine *e) {
@@ -169,6 +189,9 @@ static void finalize(napi_env env, void *data, void *hint) {
   /* Reached only with nothing in flight: the wrapper is strongly held otherwise. */
   napi_remove_env_cleanup_hook(env, teardown, e);
   destroy(e);
+  forget_registered(env, e->registered, e->nregistered);
+  e->registered = NULL;
+  e->nregistered = 0;
   napi_delete_reference(env, e->handler);
   napi_delete_reference(env, e->completions);
   napi_delete_reference(env, e->wrapper);
@@ -217,8 +240,8 @@ static int get_offset(napi_env env, napi_value v, int64_t *out) {
   return -EINVAL;
 }
 
-/* The memory behind an ArrayBufferView; a detached one is refused. */
-static int get_memory(napi_env env, napi_value v, void **data, size_t *length) {
+/* The memory behind an ArrayBufferView (and, if `owner` is set, its ArrayBuffer); a detached one is refused. */
+static int get_memory_of(napi_env env, napi_value v, void **data, size_t *length, napi_value *owner) {
   bool is;
   napi_value arraybuffer;
   size_t offset;
@@ -245,7 +268,12 @@ static int get_memory(napi_env env, napi_value v, void **data, size_t *length) {
   if (napi_is_detached_arraybuffer(env, arraybuffer, &detached) != napi_ok || detached)
     return -EINVAL;
   if (*length > MAX_RW_COUNT) *length = MAX_RW_COUNT;
+  if (owner) *owner = arraybuffer;
   return 0;
+}
+
+static int get_memory(napi_env env, napi_value v, void **data, size_t *length) {
+  return get_memory_of(env, v, data, length, NULL);
 }
 
 static int check_user(struct native_engine *e, uint32_t user) {
@@ -253,6 +281,85 @@ static int check_user(struct native_engine *e, uint32_t user) {
   if (user >= e->nslots) return -EINVAL;
   if (e->slots[user].busy) return -EEXIST;
   return 0;
+}
+
+/*
+ * The index of the registered buffer holding all of [data, data + length), or -1. A buffer
+ * detached since registration no longer counts: its address may now belong to memory the
+ * kernel's table does not map.
+ */
+static int registered_index(napi_env env, const struct native_engine *e, void *data, size_t length) {
+  uintptr_t start = (uintptr_t)data;
+  unsigned lo = 0, hi = e->nregistered;
+  while (lo < hi) { /* the last buffer starting at or before `start` */
+    unsigned mid = lo + (hi - lo) / 2;
+    if (e->registered[mid].start <= start) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo == 0 || length == 0) return -1;
+  const struct registered *r = &e->registered[lo - 1];
+  if (start - r->start > r->length || length > r->length - (start - r->start)) return -1;
+  napi_value owner;
+  bool detached = true;
+  if (napi_get_reference_value(env, r->owner, &owner) != napi_ok || !owner ||
+      napi_is_detached_arraybuffer(env, owner, &detached) != napi_ok || detached)
+    return -1;
+  return r->index;
+}
+
+static int by_start(const void *a, const void *b) {
+  uintptr_t x = ((const struct registered *)a)->start, y = ((const struct registered *)b)->start;
+  return x < y ? -1 : x > y;
+}
+
+/*
+ * registerBuffers(views[]) -> 0 | -errno. Replaces the registration (an empty array drops it).
+ * JavaScript keeps the views alive while they are registered; -EBUSY while anything is in
+ * flight, since an operation queued against the old table must not see the new one.
+ */
+static napi_value js_register_buffers(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  struct native_engine *e = unwrap(env, info, &argc, argv);
+  if (!e) return NULL;
+  if (!e->impl) return make_int(env, -EBADF);
+  if (!e->ops->register_buffers) return make_int(env, -EOPNOTSUPP);
+  if (e->in_flight > 0 || e->ops->pending(e->impl) > 0) return make_int(env, -EBUSY);
+  bool is_array;
+  uint32_t count;
+  if (napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array ||
+      napi_get_array_length(env, argv[0], &count) != napi_ok || count > MAX_REGISTERED)
+    return make_int(env, -EINVAL);
+  struct iovec *iov = calloc(count ? count : 1, sizeof(*iov));
+  struct registered *table = calloc(count ? count : 1, sizeof(*table));
+  int ret = iov && table ? 0 : -ENOMEM;
+  for (uint32_t i = 0; ret == 0 && i < count; i++) {
+    napi_value view, owner;
+    size_t length;
+    if (napi_get_element(env, argv[0], i, &view) != napi_ok) ret = -EINVAL;
+    else if ((ret = get_memory_of(env, view, &iov[i].iov_base, &length, &owner)) == 0) {
+      iov[i].iov_len = length;
+      table[i] = (struct registered){(uintptr_t)iov[i].iov_base, length, (int)i, NULL};
+      if (length == 0 || napi_create_reference(env, owner, 1, &table[i].owner) != napi_ok)
+        ret = -EINVAL;
+    }
+  }
+  if (ret == 0 && e->nregistered > 0) ret = e->ops->register_buffers(e->impl, NULL, 0);
+  if (ret == 0) {
+    forget_registered(env, e->registered, e->nregistered);
+    e->registered = NULL;
+    e->nregistered = 0;
+    if (count > 0) ret = e->ops->register_buffers(e->impl, iov, count);
+  }
+  if (ret == 0 && count > 0) {
+    qsort(table, count, sizeof(*table), by_start);
+    e->registered = table;
+    e->nregistered = count;
+    table = NULL;
+  }
+  free(iov);
+  if (table) forget_registered(env, table, count);
+  return make_int(env, ret);
 }
 
 /* prepRw(op, fd, view, offset, user) -> 0 | -errno */
@@ -272,7 +379,8 @@ static napi_value js_prep_rw(napi_env env, napi_callback_info info) {
       (ret = get_offset(env, argv[3], &offset)) || (ret = get_u32(env, argv[4], &user)) ||
       (ret = check_user(e, user)))
     return make_int(env, ret);
-  ret = e->ops->prep_rw(e->impl, op, fd, data, (uint32_t)length, offset, user);
+  ret = e->ops->prep_rw(e->impl, op, fd, data, (uint32_t)length, offset,
+                        registered_index(env, e, data, length), user);
   if (ret == 0) track(e, user, NULL);
   return make_int(env, ret);
 }
@@ -627,22 +735,39 @@ static napi_value js_create_aio(napi_env env, napi_callback_info info) {
   return wrap_engine(env, &aiofs_aio_ops, aio, capacity, argv[1], argv[2]);
 }
 
-/*
- * misalignment(view, alignment) -> the view's start address modulo `alignment` (a power of two),
- * or -EINVAL. ArrayBuffer memory never moves, so JavaScript can carve aligned views from it.
- */
-static napi_value js_misalignment(napi_env env, napi_callback_info info) {
+/* setDirect(fd, enable) -> 0 | -errno (-EINVAL: the filesystem refuses O_DIRECT). */
+static napi_value js_set_direct(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
-  void *data;
-  size_t length;
-  uint32_t alignment;
-  if (argc < 2 || get_memory(env, argv[0], &data, &length) < 0 ||
-      napi_get_value_uint32(env, argv[1], &alignment) != napi_ok || alignment == 0 ||
-      (alignment & (alignment - 1)) != 0)
+  int32_t fd;
+  bool enable;
+  if (argc < 2 || get_i32(env, argv[0], &fd) < 0 || napi_get_value_bool(env, argv[1], &enable) != napi_ok)
     return make_int(env, -EINVAL);
-  return make_int(env, (int64_t)((uintptr_t)data & (alignment - 1)));
+  return make_int(env, aiofs_set_direct(fd, enable));
+}
+
+/*
+ * directInfo(fd) -> { direct, memAlign, offsetAlign, devMajor, devMinor } | -errno.
+ * Alignments are 0 where the kernel does not report them (before 6.1, or filesystems that do not).
+ */
+static napi_value js_direct_info(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], result, value;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  int32_t fd;
+  if (argc < 1 || get_i32(env, argv[0], &fd) < 0) return make_int(env, -EINVAL);
+  struct aiofs_direct_info d;
+  int ret = aiofs_direct_info(fd, &d);
+  if (ret < 0) return make_int(env, ret);
+  CHECK(napi_create_object(env, &result));
+  CHECK(napi_get_boolean(env, d.direct, &value));
+  CHECK(napi_set_named_property(env, result, "direct", value));
+  set_uint(env, result, "memAlign", d.mem_align);
+  set_uint(env, result, "offsetAlign", d.offset_align);
+  set_uint(env, result, "devMajor", d.dev_major);
+  set_uint(env, result, "devMinor", d.dev_minor);
+  return result;
 }
 
 #define METHOD(name, fn) {name, NULL, fn, NULL, NULL, NULL, napi_default_method, NULL}
@@ -651,7 +776,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor methods[] = {
       METHOD("prepRw", js_prep_rw),         METHOD("prepRwv", js_prep_rwv),
       METHOD("prepFsync", js_prep_fsync),   METHOD("prepCancel", js_prep_cancel),
-      METHOD("prepMeta", js_prep_meta),
+      METHOD("prepMeta", js_prep_meta),     METHOD("registerBuffers", js_register_buffers),
       METHOD("submit", js_submit),          METHOD("pending", js_pending),
       METHOD("reap", js_reap),              METHOD("close", js_close),
       METHOD("inFlight", js_in_flight),
@@ -668,7 +793,9 @@ static napi_value init(napi_env env, napi_value exports) {
   }
   napi_property_descriptor fns[] = {METHOD("createUring", js_create_uring),
                                     METHOD("createAio", js_create_aio),
-                                    METHOD("misalignment", js_misalignment)};
+                                    METHOD("misalignment", aiofs_js_misalignment),
+                                    METHOD("setDirect", js_set_direct),
+                                    METHOD("directInfo", js_direct_info)};
   CHECK(napi_define_properties(env, exports, sizeof(fns) / sizeof(fns[0]), fns));
   return exports;
 }

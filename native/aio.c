@@ -98,7 +98,8 @@ static struct iocb *prepare(struct aiofs_aio *a, uint32_t user, int fd, unsigned
 }
 
 static int aio_prep_rw(void *e, int op, int fd, void *buf, uint32_t len, int64_t offset,
-                       uint32_t user) {
+                       int buf_index, uint32_t user) {
+  (void)buf_index; /* never set: aio_register_buffers refuses */
   if (op != AIOFS_OP_READ && op != AIOFS_OP_WRITE) return -EINVAL;
   struct iocb *cb = prepare(e, user, fd, op == AIOFS_OP_READ ? IOCB_CMD_PREAD : IOCB_CMD_PWRITE);
   if (!cb) return -EBUSY;
@@ -250,12 +251,21 @@ static int aio_prep_meta(void *e, const struct aiofs_meta *meta, uint32_t user) 
   return -EOPNOTSUPP;
 }
 
+/* Linux AIO cannot pre-register memory. */
+static int aio_register_buffers(void *e, const struct iovec *iov, unsigned n) {
+  (void)e;
+  (void)iov;
+  (void)n;
+  return -EOPNOTSUPP;
+}
+
 const struct aiofs_engine_ops aiofs_aio_ops = {
     .name = "aio",
     .prep_rw = aio_prep_rw,
     .prep_rwv = aio_prep_rwv,
     .prep_fsync = aio_prep_fsync,
     .prep_meta = aio_prep_meta,
+    .register_buffers = aio_register_buffers,
     .prep_cancel = aio_prep_cancel,
     .submit = aio_submit,
     .pending = aio_pending,

@@ -72,9 +72,11 @@ struct aiofs_engine_ops {
    * iovec) must stay valid until that completion has been reaped; `iov` itself must stay valid
    * until then too (the kernel may read it late). Returns 0, or -EBUSY when the submission queue
    * is full (call submit, then try again), or another -errno for an operation the engine refuses.
+   * `buf_index` >= 0 says that [buf, buf + len) lies inside the registered buffer of that index
+   * (see register_buffers); -1 for any other memory.
    */
   int (*prep_rw)(void *engine, int op, int fd, void *buf, uint32_t len, int64_t offset,
-                 uint32_t user);
+                 int buf_index, uint32_t user);
   int (*prep_rwv)(void *engine, int op, int fd, const struct iovec *iov, unsigned iovcnt,
                   int64_t offset, uint32_t user);
   int (*prep_fsync)(void *engine, int fd, int datasync, uint32_t user);
@@ -84,6 +86,13 @@ struct aiofs_engine_ops {
    * the caller then does it another way.
    */
   int (*prep_meta)(void *engine, const struct aiofs_meta *meta, uint32_t user);
+  /*
+   * Register `n` buffers (n = 0: drop the registration) so that prep_rw can name them by index
+   * and the kernel skips pinning their pages on every operation. The memory must stay valid
+   * until it is unregistered or the engine destroyed. Only called with nothing in flight.
+   * -EOPNOTSUPP for an engine without the notion; -ENOMEM when the memlock limit is reached.
+   */
+  int (*register_buffers)(void *engine, const struct iovec *iov, unsigned n);
   /* Ask the kernel to cancel the operation queued as `target`; its own completion is `user`. */
   int (*prep_cancel)(void *engine, uint32_t target, uint32_t user);
   /*

@@ -56,6 +56,10 @@ _Static_assert(offsetof(struct statx, stx_mtime) == 112, "stx_mtime");
 _Static_assert(offsetof(struct statx, stx_rdev_major) == 128, "stx_rdev_major");
 _Static_assert(offsetof(struct statx, stx_dev_major) == 136, "stx_dev_major");
 _Static_assert(sizeof(struct statx_timestamp) == 16, "statx_timestamp is 16 bytes");
+#ifdef STATX_DIOALIGN /* native/direct.c reads these by offset, for older headers' sake */
+_Static_assert(offsetof(struct statx, stx_dio_mem_align) == 152, "stx_dio_mem_align");
+_Static_assert(offsetof(struct statx, stx_dio_offset_align) == 156, "stx_dio_offset_align");
+#endif
 
 #include <linux/aio_abi.h>
 

@@ -238,9 +238,10 @@ static struct io_uring_sqe *get_sqe(struct aiofs_uring *r, unsigned opcode, int 
 }
 
 static int uring_prep_rw(void *e, int op, int fd, void *buf, uint32_t len, int64_t offset,
-                         uint32_t user) {
+                         int buf_index, uint32_t user) {
   if (op != AIOFS_OP_READ && op != AIOFS_OP_WRITE) return -EINVAL;
-  unsigned opcode = op == AIOFS_OP_READ ? IORING_OP_READ : IORING_OP_WRITE;
+  unsigned opcode = buf_index >= 0 ? (op == AIOFS_OP_READ ? IORING_OP_READ_FIXED : IORING_OP_WRITE_FIXED)
+                                   : (op == AIOFS_OP_READ ? IORING_OP_READ : IORING_OP_WRITE);
   int error;
   struct io_uring_sqe *sqe = get_sqe(e, opcode, op, &error);
   if (!sqe) return error;
@@ -249,8 +250,18 @@ static int uring_prep_rw(void *e, int op, int fd, void *buf, uint32_t len, int64
   sqe->addr = (uintptr_t)buf;
   sqe->len = len;
   sqe->off = (uint64_t)offset;
+  if (buf_index >= 0) sqe->buf_index = (uint16_t)buf_index;
   sqe->user_data = user;
   return 0;
+}
+
+static int uring_register_buffers(void *e, const struct iovec *iov, unsigned n) {
+  struct aiofs_uring *r = e;
+  if (n == 0) {
+    int ret = sys_register(r->fd, IORING_UNREGISTER_BUFFERS, NULL, 0);
+    return ret < 0 && errno != ENXIO ? -errno : 0; /* ENXIO: nothing was registered */
+  }
+  return sys_register(r->fd, IORING_REGISTER_BUFFERS, (void *)iov, n) < 0 ? -errno : 0;
 }
 
 static int uring_prep_rwv(void *e, int op, int fd, const struct iovec *iov, unsigned iovcnt,
@@ -440,6 +451,7 @@ const struct aiofs_engine_ops aiofs_uring_ops = {
     .prep_rwv = uring_prep_rwv,
     .prep_fsync = uring_prep_fsync,
     .prep_meta = uring_prep_meta,
+    .register_buffers = uring_register_buffers,
     .prep_cancel = uring_prep_cancel,
     .submit = uring_submit,
     .pending = uring_pending,

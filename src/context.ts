@@ -21,7 +21,8 @@ import {
   syscallOf,
 } from './backend/backend.js';
 import { STATX_MASK, STATX_SIZE, statsFromStatx } from './backend/stats.js';
-import { abortError, invalidArgType, invalidArgValue, invalidState, systemError } from './errors.js';
+import { abortError, invalidArgType, invalidArgValue, invalidState, outOfRange, systemError } from './errors.js';
+import { explainInvalid } from './direct/alignment.js';
 import { FairQueue, parseClasses, type ClassOptions, type PriorityClass } from './sched/classes.js';
 import { FifoQueue, type RequestQueue } from './sched/queue.js';
 import { createBackend } from './backend/select.js';
@@ -40,7 +41,10 @@ import {
   validateSignal,
 } from './validate.js';
 
-const { ECANCELED, EINTR } = constants.errno;
+const { ECANCELED, EINTR, EINVAL, EBUSY, EOPNOTSUPP } = constants.errno;
+/** io_uring's limits on registered buffers: how many, and how large each. */
+const MAX_REGISTERED_BUFFERS = 16384;
+const MAX_REGISTERED_BYTES = 1 << 30;
 
 /** Options accepted by every operation. */
 export interface OperationOptions {
@@ -110,6 +114,10 @@ export class IoContext {
   #closing: Promise<void> | undefined;
   #onIdle: (() => void) | undefined;
   #drainScheduled = false;
+  /** Registered buffers, kept alive while the kernel's table names them. */
+  #registered: ArrayBufferView[] = [];
+  readonly #registerWarnings = new Set<number>();
+  #idleWaiters: (() => void)[] = [];
 
   /** @internal Use createContext(). */
   constructor(makeBackend: (sink: CompletionSink) => Backend, classes: PriorityClass[] = parseClasses(undefined)) {
@@ -284,6 +292,46 @@ export class IoContext {
     })).then(toVoid);
   }
 
+  /**
+   * Register `buffers` with the kernel (io_uring's fixed buffers): reads and writes whose memory
+   * lies inside one of them then skip the per-operation page pinning. The context keeps the
+   * buffers alive until they are replaced (another call; `[]` drops them) or the context closes.
+   * Resolves with true if they were registered. Failure never breaks I/O: the backend lacking
+   * the feature (aio, threads) or the kernel refusing (memlock limit) resolves with false and
+   * emits a warning once per reason; I/O then runs as before. Waits for the operations in flight,
+   * since the kernel's table can only change while none is.
+   */
+  async registerBuffers(buffers: ArrayBufferView[]): Promise<boolean> {
+    this.#checkOpen();
+    validateBufferArray(buffers);
+    if (buffers.length > MAX_REGISTERED_BUFFERS) throw outOfRange('buffers.length', `<= ${MAX_REGISTERED_BUFFERS}`, buffers.length);
+    buffers.forEach((b, i) => {
+      if (b.byteLength === 0 || b.byteLength > MAX_REGISTERED_BYTES) throw outOfRange(`buffers[${i}].byteLength`, `>= 1 and <= ${MAX_REGISTERED_BYTES}`, b.byteLength);
+    });
+    for (;;) {
+      await this.#idle();
+      this.#checkOpen();
+      const result = this.#backend.registerBuffers(buffers);
+      if (result === -EBUSY) continue; // something started meanwhile
+      if (result === 0) {
+        this.#registered = buffers.slice();
+        return true;
+      }
+      this.#registered = [];
+      if (!this.#registerWarnings.has(result)) {
+        this.#registerWarnings.add(result);
+        const why = result === -EOPNOTSUPP ? `the '${this.backend}' backend has none` : systemError(result, 'io_uring_register').message;
+        process.emitWarning(`aiofs: buffers not registered (${why}); I/O continues without them`, 'AiofsWarning');
+      }
+      return false;
+    }
+  }
+
+  /** Resolves once nothing is queued or in flight. */
+  async #idle(): Promise<void> {
+    while (this.#inFlight > 0 || this.#queued > 0) await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+  }
+
   stats(): ContextStats {
     const classes: Record<string, ClassStats> = {};
     for (const c of this.#classes) {
@@ -416,12 +464,22 @@ export class IoContext {
       request.resolve(result);
     } else if (request.abortRequested && (result === -ECANCELED || result === -EINTR)) {
       request.reject(abortError(request.signal!));
+    } else if (result === -EINVAL && request.op <= Op.Writev) {
+      // On an O_DIRECT fd, EINVAL usually means a misaligned transfer: say which value it was.
+      const views = Array.isArray(request.data) ? request.data : [request.data as ArrayBufferView];
+      const fallback = () => request.reject(systemError(result, syscallOf[request.op]));
+      explainInvalid(request.fd, views, request.offset).then((error) => (error ? request.reject(error) : fallback()), fallback);
     } else {
       const meta = request.meta;
       request.reject(meta ? systemError(result, meta.syscall, meta.errorPath, meta.errorDest) : systemError(result, syscallOf[request.op]));
     }
     if (this.#queued > 0) this.#drain();
     else if (this.#closed) this.#finishCloseIfIdle();
+    if (this.#inFlight === 0 && this.#queued === 0 && this.#idleWaiters.length > 0) {
+      const waiters = this.#idleWaiters;
+      this.#idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
   }
 
   #checkOpen(): void {

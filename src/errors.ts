@@ -157,6 +157,31 @@ export function modeForbids(syscall: string, path: string, mode: string, what: '
   return error;
 }
 
+/**
+ * A direct (O_DIRECT) transfer that breaks the file's alignment: `ERR_OUT_OF_RANGE`, naming the
+ * required multiple and the offending value, instead of the kernel's bare EINVAL. `what` is
+ * 'address' or 'length' of a buffer, or 'value' of an offset.
+ */
+export function misaligned(what: 'address' | 'length' | 'value', name: string, alignment: number, kind: 'memory' | 'offset', received: number): RangeError & CodedError {
+  // JavaScript never sees addresses: for one, `received` is how far past a multiple it lies.
+  const shown = what === 'address' ? `an address ${received} bytes past a multiple` : String(received);
+  const error = coded(
+    new RangeError(
+      `The ${what} of "${name}" is out of range. It must be a multiple of ${alignment} ` +
+        `(the O_DIRECT ${kind} alignment of this file). Received ${shown}`,
+    ),
+    'ERR_OUT_OF_RANGE',
+  );
+  return error;
+}
+
+/** `direct: true` on a file whose filesystem (or platform) refuses O_DIRECT. */
+export function directUnsupported(errno: number, path: string): SystemError {
+  const error = systemError(errno, 'open', path);
+  error.message = `${error.code}: direct I/O (O_DIRECT) is not supported for this file, open '${path}'`;
+  return error;
+}
+
 /** `ERR_STRING_TOO_LONG`, Node's error for text beyond V8's string length limit (a line of 512 MiB). */
 export function stringTooLong(): Error & CodedError {
   return coded(new Error(`Cannot create a string longer than 0x${constants.MAX_STRING_LENGTH.toString(16)} characters`), 'ERR_STRING_TOO_LONG');

@@ -18,6 +18,7 @@ export interface NativeEngine {
   prepRwv(op: number, fd: number, buffers: ArrayBufferView[], offset: number | bigint, user: number): number;
   prepFsync(fd: number, datasync: boolean, user: number): number;
   prepCancel(target: number, user: number): number;
+  registerBuffers(buffers: ArrayBufferView[]): number;
   prepMeta(
     op: number,
     dirfd: number,
@@ -49,6 +50,17 @@ export interface NativeAddon {
   ): NativeEngine | number;
   createAio?(capacity: number, completions: Int32Array, handler: (count: number) => void): NativeEngine | number;
   misalignment?(view: ArrayBufferView, alignment: number): number;
+  setDirect?(fd: number, enable: boolean): number;
+  directInfo?(fd: number): NativeDirectInfo | number;
+}
+
+/** What an open fd says about O_DIRECT (native/direct.h); alignments are 0 where the kernel does not say. */
+export interface NativeDirectInfo {
+  direct: boolean;
+  memAlign: number;
+  offsetAlign: number;
+  devMajor: number;
+  devMinor: number;
 }
 
 const root = fileURLToPath(new URL('../../', import.meta.url));

@@ -134,6 +134,12 @@ export interface Backend {
    */
   start(request: Request): boolean;
   /**
+   * Register `buffers` with the kernel for fixed-buffer transfers (an empty array drops the
+   * registration): 0, or a negative errno (-EOPNOTSUPP where the backend has no such thing,
+   * -EBUSY with anything in flight, -ENOMEM past the memlock limit).
+   */
+  registerBuffers(buffers: ArrayBufferView[]): number;
+  /**
    * Ask for a started request to be cancelled. It still completes through the sink: with
    * -ECANCELED if the cancel won, with its real result if the operation finished first.
    */

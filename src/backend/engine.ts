@@ -14,7 +14,7 @@ import { type Backend, type CompletionSink, Op, Request } from './backend.js';
 import { credentialsGeneration } from './credentials.js';
 import { ThreadsBackend } from './threads.js';
 
-const { EBUSY, EAGAIN } = constants.errno;
+const { EBUSY, EAGAIN, EBADF } = constants.errno;
 
 /**
  * Page-cache hits complete inside the submit call, so a loop of `await ctx.read()` could go on in
@@ -167,6 +167,10 @@ export class EngineBackend implements Backend {
     }
     this.requests[slot] = null;
     this.scheduleFlush();
+  }
+
+  registerBuffers(buffers: ArrayBufferView[]): number {
+    return this.engine ? this.engine.registerBuffers(buffers) : -EBADF;
   }
 
   close(): void {

@@ -152,5 +152,10 @@ export class ThreadsBackend implements Backend {
     // libuv cannot take back work it has started; the request completes with its real result.
   }
 
+  /** node:fs has no registered buffers. */
+  registerBuffers(): number {
+    return -constants.errno.EOPNOTSUPP;
+  }
+
   close(): void {}
 }

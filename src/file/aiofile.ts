@@ -10,11 +10,14 @@ import { type Readable, type Writable } from 'node:stream';
 import type { ReadableStream } from 'node:stream/web';
 import { fileURLToPath } from 'node:url';
 import { getDefaultContext, IoContext } from '../context.js';
-import { fileClosed, invalidArgType, modeForbids, systemError, type SystemError } from '../errors.js';
+import { directUnsupported, fileClosed, invalidArgType, invalidArgValue, modeForbids, systemError, type SystemError } from '../errors.js';
+import { AlignedPool } from '../direct/aligned.js';
+import { discoverAlignment, enableDirect, misalignment, type Alignment } from '../direct/alignment.js';
+import { DirectIo } from '../direct/direct-io.js';
 import { validateBoolean, validateBuffer, validateInteger, validateKnownKeys, validateObject } from '../validate.js';
 import { parseMode, type OpenMode } from './mode.js';
 import { bytesOf, type Encoding, missingBytes, validateEncoding } from './text.js';
-import { readFully, writeFully } from './transfer.js';
+import { bufferedIo, type FileIo } from './transfer.js';
 import {
   createReadStream,
   createWriteStream,
@@ -35,9 +38,41 @@ export interface AIOFileOptions {
   encoding?: string;
   /** Which IoContext carries the I/O; default getDefaultContext(). */
   context?: IoContext;
+  /**
+   * O_DIRECT: transfers bypass the page cache. `true` rejects where the filesystem refuses it;
+   * 'auto' falls back to buffered I/O there (see `file.direct`). Not with 'a' modes: O_DIRECT
+   * appends would need the file's end aligned ('auto' then stays buffered). Default false.
+   */
+  direct?: boolean | 'auto';
 }
 
-const openOptionKeys: ReadonlySet<string> = new Set(['encoding', 'context']);
+const openOptionKeys: ReadonlySet<string> = new Set(['encoding', 'context', 'direct']);
+/** What a buffered file asks of its transfers: nothing. */
+const UNALIGNED: Alignment = Object.freeze({ memory: 1, offset: 1 });
+/** Bounce buffers and blocks of direct files, one pool per alignment. */
+const pools = new Map<number, AlignedPool>();
+
+function poolFor(alignment: Alignment): AlignedPool {
+  const size = Math.max(alignment.memory, alignment.offset);
+  let pool = pools.get(size);
+  if (!pool) pools.set(size, (pool = new AlignedPool(size)));
+  return pool;
+}
+
+/** Give `fd` O_DIRECT as `direct` asks: resolves with the alignment if it took, undefined if it stays buffered. */
+async function applyDirect(fd: number, direct: boolean | 'auto', mode: OpenMode, path: string): Promise<Alignment | undefined> {
+  if (direct === false) return undefined;
+  if (mode.append) {
+    if (direct === 'auto') return undefined;
+    throw invalidArgValue('options.direct', direct, `cannot be used with mode '${mode.text}': O_DIRECT appends need the end of the file aligned`);
+  }
+  const result = enableDirect(fd);
+  if (result < 0) {
+    if (direct === 'auto') return undefined;
+    throw directUnsupported(result, path);
+  }
+  return discoverAlignment(fd);
+}
 const MAX_OFFSET = Number.MAX_SAFE_INTEGER;
 /** Reads to end of file grow by this much once the size fstat reported is used up. */
 const READ_TO_END_STEP = 1 << 16;
@@ -79,6 +114,13 @@ function withPath(error: unknown, path: string): unknown {
   return systemError(e.errno, e.syscall, path);
 }
 
+/**
+ * The file's transfers for the library's own layers (Reader, Writer, LineReader, asyncOpen,
+ * streams): any offset, length and memory, with the file's open/closed and mode checks, and
+ * memory suited to the file. Set by AIOFile's static block, which alone can reach its internals.
+ */
+export let fileIo: (file: AIOFile) => FileIo;
+
 export class AIOFile<T extends string | Buffer = string | Buffer> {
   /** The path the file was opened with. */
   readonly name: string;
@@ -90,14 +132,25 @@ export class AIOFile<T extends string | Buffer = string | Buffer> {
   readonly encoding: Encoding;
   /** The IoContext that carries this file's I/O. */
   readonly context: IoContext;
+  /** True when the file is in O_DIRECT mode. */
+  readonly direct: boolean;
+  /**
+   * What transfers on this file must respect: buffer addresses multiples of `memory`, offsets
+   * and lengths multiples of `offset`. `{ memory: 1, offset: 1 }` for a buffered file.
+   */
+  readonly alignment: Alignment;
   readonly #mode: OpenMode;
+  readonly #io: FileIo;
   #fd: number;
   #inFlight = 0;
   #closing: Promise<void> | undefined;
   #whenIdle: (() => void) | undefined;
 
-  private constructor(fd: number, name: string, mode: OpenMode, encoding: Encoding, context: IoContext) {
+  private constructor(fd: number, name: string, mode: OpenMode, encoding: Encoding, context: IoContext, alignment: Alignment | undefined) {
     this.#fd = fd;
+    this.direct = alignment !== undefined;
+    this.alignment = Object.freeze({ ...(alignment ?? UNALIGNED) });
+    this.#io = alignment ? new DirectIo(context, fd, alignment, poolFor(alignment)) : bufferedIo(context, fd);
     this.name = name;
     this.#mode = mode;
     this.mode = mode.text;
@@ -125,8 +178,17 @@ export class AIOFile<T extends string | Buffer = string | Buffer> {
       throw invalidArgType('options.context', ['IoContext'], checked.context);
     }
     const context = (checked.context as IoContext | undefined) ?? getDefaultContext();
+    const direct = checked.direct ?? false;
+    if (direct !== true && direct !== false && direct !== 'auto') throw invalidArgValue('options.direct', direct, "must be true, false or 'auto'");
     const fd = await context.open(name, parsed.flags, 0o666);
-    return new AIOFile(fd, name, parsed, encoding, context);
+    let alignment: Alignment | undefined;
+    try {
+      alignment = await applyDirect(fd, direct, parsed, name);
+    } catch (error) {
+      await context.closeFd(fd).catch(() => {});
+      throw error;
+    }
+    return new AIOFile(fd, name, parsed, encoding, context, alignment);
   }
 
   /** The file descriptor; -1 once the file is closed. */
@@ -172,13 +234,16 @@ export class AIOFile<T extends string | Buffer = string | Buffer> {
   /**
    * Fill `buffer` from `offset`, continuing after short reads; resolves with the bytes read,
    * fewer than `buffer.byteLength` only at end of file. No copy: the kernel writes into `buffer`.
+   * On a direct file, `buffer`'s address and length and `offset` must respect `alignment`
+   * (a RangeError says which does not).
    */
   readInto(buffer: ArrayBufferView, offset?: number): Promise<number> {
     try {
       const view = validateBuffer(buffer);
       const position = validatePosition(offset);
       this.#check('read', 'readable');
-      return this.#track(() => readFully(this.context, this.#fd, view, position));
+      this.#checkAligned(view, position);
+      return this.#track(() => this.#io.readInto(view, position));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -187,13 +252,22 @@ export class AIOFile<T extends string | Buffer = string | Buffer> {
   /**
    * Write all of `data` at `offset` (strings in the file's encoding), continuing after short
    * writes; resolves with the byte count or rejects. In 'a' modes the data lands at the end.
+   * On a direct file, the length and `offset` must respect `alignment`, and so must a buffer's
+   * address (a string is copied into aligned memory); Writer takes any size.
    */
   write(data: string | ArrayBufferView, offset?: number): Promise<number> {
     try {
-      const bytes = bytesOf(validateData(data), this.encoding);
+      const checked = validateData(data);
+      let bytes = bytesOf(checked, this.encoding);
       const position = validatePosition(offset);
       this.#check('write', 'writable');
-      return this.#track(() => writeFully(this.context, this.#fd, bytes, position));
+      if (this.direct && typeof checked === 'string') {
+        const aligned = this.#io.allocate(bytes.length);
+        aligned.set(bytes);
+        bytes = aligned;
+      }
+      this.#checkAligned(bytes, position, 'data');
+      return this.#track(() => this.#io.writeAt(bytes, position));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -282,12 +356,36 @@ export class AIOFile<T extends string | Buffer = string | Buffer> {
   }
 
   #streamFile(): StreamFile {
+    const io = this.#anyIo();
+    return { ...io, close: () => this.close(), append: this.append };
+  }
+
+  /** Transfers of any alignment, for the library's own layers: bounced on a direct file. */
+  #anyIo(): FileIo {
     return {
-      readInto: (view, position) => this.readInto(view, position),
-      writeAt: (bytes, position) => this.write(bytes, position),
-      close: () => this.close(),
-      append: this.append,
+      readInto: (view, position) => this.#simpleTransfer('read', 'readable', () => this.#io.readInto(view, position)),
+      writeAt: (bytes, position) => this.#simpleTransfer('write', 'writable', () => this.#io.writeAt(bytes, position)),
+      allocate: (size) => this.#io.allocate(size),
     };
+  }
+
+  static {
+    fileIo = (file) => file.#anyIo();
+  }
+
+  #simpleTransfer(syscall: string, needs: 'readable' | 'writable', operation: () => Promise<number>): Promise<number> {
+    try {
+      this.#check(syscall, needs);
+      return this.#track(operation);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #checkAligned(view: ArrayBufferView, position: number, name = 'buffer'): void {
+    if (!this.direct) return;
+    const error = misalignment(this.alignment, [view], position, name);
+    if (error) throw error;
   }
 
   /**
@@ -337,7 +435,7 @@ export class AIOFile<T extends string | Buffer = string | Buffer> {
         const extended = Buffer.allocUnsafe(length + 3);
         bytes.copy(extended);
         while (missing > 0 && n + missing <= length + 3) {
-          const got = await readFully(this.context, this.#fd, extended.subarray(n, n + missing), position + n);
+          const got = await this.#io.readInto(extended.subarray(n, n + missing), position + n);
           n += got;
           if (got < missing) break;
           missing = missingBytes(extended, n, this.encoding);
@@ -354,13 +452,13 @@ export class AIOFile<T extends string | Buffer = string | Buffer> {
    * front when that is large: a 2 GiB read of a 10 KiB file costs 1 MiB, not 2 GiB.
    */
   async #readUpTo(length: number, position: number): Promise<{ bytes: Buffer; n: number }> {
-    let bytes = Buffer.allocUnsafe(Math.min(length, EAGER_READ));
-    let n = await readFully(this.context, this.#fd, bytes, position);
+    let bytes = this.#io.allocate(Math.min(length, EAGER_READ));
+    let n = await this.#io.readInto(bytes, position);
     while (n === bytes.length && n < length) {
-      const grown = Buffer.allocUnsafe(Math.min(length, bytes.length * 4));
+      const grown = this.#io.allocate(Math.min(length, bytes.length * 4));
       bytes.copy(grown, 0, 0, n);
       bytes = grown;
-      n += await readFully(this.context, this.#fd, bytes.subarray(n), position + n);
+      n += await this.#io.readInto(bytes.subarray(n), position + n);
     }
     return { bytes: n === length ? bytes : bytes.subarray(0, n), n };
   }
@@ -372,8 +470,8 @@ export class AIOFile<T extends string | Buffer = string | Buffer> {
     let total = 0;
     let want = Math.max(stats.size - position, 0);
     for (;;) {
-      const bytes = Buffer.allocUnsafe(Math.max(want, READ_TO_END_STEP));
-      const n = await readFully(this.context, this.#fd, bytes, position + total);
+      const bytes = this.#io.allocate(Math.max(want, READ_TO_END_STEP));
+      const n = await this.#io.readInto(bytes, position + total);
       if (n > 0) parts.push(bytes.subarray(0, n));
       total += n;
       if (n < bytes.length) break;

@@ -12,6 +12,7 @@ import { validateInteger, validateKnownKeys, validateObject, validateBoolean } f
 import {
   AIOFile,
   type AIOFileOptions,
+  fileIo,
   type BinaryMode,
   type TextMode,
   validateData,
@@ -36,7 +37,7 @@ export interface FlushOptions {
   sync?: boolean;
 }
 
-const asyncOpenKeys: ReadonlySet<string> = new Set(['encoding', 'context', 'chunkSize', 'readAhead', 'writeBehind']);
+const asyncOpenKeys: ReadonlySet<string> = new Set(['encoding', 'context', 'direct', 'chunkSize', 'readAhead', 'writeBehind']);
 const flushKeys: ReadonlySet<string> = new Set(['sync']);
 const EMPTY = Buffer.alloc(0);
 
@@ -172,11 +173,10 @@ export class AsyncFile<T extends string | Buffer = string | Buffer> implements A
         if (!this.#behind) {
           if (this.file.append) this.#position = (await this.file.stat()).size;
           const { writeBehind, chunkSize } = this.#tuning;
-          const file = this.file;
-          this.#behind = new WriteBehind({ writeAt: (b, at) => file.write(b, at) }, this.#position, {
+          this.#behind = new WriteBehind(fileIo(this.file), this.#position, {
             limit: writeBehind,
             blockSize: chunkSize,
-            ordered: file.append,
+            ordered: this.file.append,
           });
         }
         await this.#behind.write(bytes);
@@ -353,7 +353,7 @@ export class AsyncFile<T extends string | Buffer = string | Buffer> implements A
     const want = Math.max(this.#chunkSize, kept.length, hint);
     const at = this.#position + kept.length;
     if (!this.#ahead || this.#ahead.offset !== at) {
-      this.#ahead = new ReadAhead(this.file, at, this.#chunkSize, this.#tuning.readAhead);
+      this.#ahead = new ReadAhead(fileIo(this.file), at, this.#chunkSize, this.#tuning.readAhead);
     }
     const parts = [kept];
     let got = 0;

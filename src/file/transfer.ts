@@ -7,6 +7,29 @@
 import type { IoContext } from '../context.js';
 import { systemError } from '../errors.js';
 
+/**
+ * Whole transfers on one open file at any offset and length, and the memory they work best with:
+ * plain reads and writes on a buffered file, aligned ones (through bounce buffers where the
+ * caller's are not) on a direct file (src/direct/direct-io.ts).
+ */
+export interface FileIo {
+  /** Fill `view` from `position`; resolves with the bytes read, fewer only at end of file. */
+  readInto(view: ArrayBufferView, position: number): Promise<number>;
+  /** Write all of `bytes` at `position`; resolves with its length. */
+  writeAt(bytes: Uint8Array, position: number): Promise<number>;
+  /** A Buffer of `size` bytes (not zeroed) that transfers on this file can use without a copy. */
+  allocate(size: number): Buffer;
+}
+
+/** FileIo for a buffered fd. */
+export function bufferedIo(context: IoContext, fd: number): FileIo {
+  return {
+    readInto: (view, position) => readFully(context, fd, view, position),
+    writeAt: (bytes, position) => writeFully(context, fd, bytes, position),
+    allocate: (size) => Buffer.allocUnsafe(size),
+  };
+}
+
 /** A write that makes no progress this many times in a row is an error, not a loop. */
 const MAX_ZERO_WRITES = 3;
 const EIO = 5;

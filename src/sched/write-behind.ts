@@ -21,6 +21,8 @@ export function validateWriteBehind(value: unknown, name = 'options.writeBehind'
 /** Where blocks go: a positional write of all the bytes. */
 export interface BlockSink {
   writeAt(bytes: Uint8Array, position: number): Promise<number>;
+  /** Memory for a block (aligned for a direct file); Buffer.allocUnsafe if absent. */
+  allocate?(size: number): Buffer;
 }
 
 export interface WriteBehindOptions {
@@ -83,7 +85,7 @@ export class WriteBehind {
     }
     const { blockSize } = this.#options;
     for (let done = 0; done < bytes.length; ) {
-      this.#block ??= this.#spare.pop() ?? Buffer.allocUnsafe(blockSize);
+      this.#block ??= this.#spare.pop() ?? this.#sink.allocate?.(blockSize) ?? Buffer.allocUnsafe(blockSize);
       const n = Math.min(bytes.length - done, blockSize - this.#gatheredLength);
       this.#block.set(bytes.subarray(done, done + n), this.#gatheredLength);
       this.#gatheredLength += n;
