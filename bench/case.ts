@@ -66,6 +66,8 @@ export interface Case<P = unknown> {
   unit: string;
   /** Each driver runs for --seconds (rather than once over the data). */
   timed: boolean;
+  /** Left out of the default run (which must stay under two minutes): runs when named. */
+  extended?: boolean;
   /** The figure is a cost (a latency): ratios and targets read baseline / driver. */
   lowerIsBetter?: boolean;
   /** Make (or reuse) the data; returns what each driver is given. Runs in the orchestrator. */

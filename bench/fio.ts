@@ -10,8 +10,8 @@ export function fioVersion(): string | undefined {
 }
 
 export interface FioJob {
-  /** 'randread' (the default) or 'read' (sequential). */
-  rw?: 'randread' | 'read';
+  /** 'randread' (the default), 'read' (sequential) or 'write' (sequential, over the existing file). */
+  rw?: 'randread' | 'read' | 'write';
   file: string;
   size: number;
   engine: string;
@@ -21,7 +21,7 @@ export interface FioJob {
   seconds: number;
 }
 
-/** A read job's IOPS and bandwidth; `--invalidate=0` keeps the page cache that cached cases rely on. */
+/** A job's IOPS and bandwidth; `--invalidate=0` keeps the page cache that cached cases rely on. */
 export function fioRead(job: FioJob): { iops: number; bytesPerSecond: number } {
   const args = [
     '--name=aiofs-bench',
@@ -41,6 +41,6 @@ export function fioRead(job: FioJob): { iops: number; bytesPerSecond: number } {
   const run = spawnSync('fio', args, { encoding: 'utf8', maxBuffer: 64 << 20 });
   if (run.status !== 0) throw new Error(`fio ${job.engine} failed: ${run.stderr.trim() || run.error}`);
   const report = JSON.parse(run.stdout.slice(run.stdout.indexOf('{')));
-  const read = report.jobs[0].read as { iops: number; bw_bytes: number };
-  return { iops: read.iops, bytesPerSecond: read.bw_bytes };
+  const result = report.jobs[0][job.rw === 'write' ? 'write' : 'read'] as { iops: number; bw_bytes: number };
+  return { iops: result.iops, bytesPerSecond: result.bw_bytes };
 }

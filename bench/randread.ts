@@ -54,15 +54,26 @@ function openFlags(params: RandomReadParams): number {
   return fs.constants.O_RDONLY | (params.direct ? fs.constants.O_DIRECT : 0);
 }
 
-function aiofs(backend: BackendName, sqpoll = false): Driver<RandomReadParams> {
+/**
+ * aiofs's IoContext.read on the same fd as everyone else. `fixed`: the workers' buffers are
+ * slices of one registered buffer (READ_FIXED on uring).
+ */
+function aiofs(backend: BackendName, variant: { sqpoll?: boolean; fixed?: boolean } = {}): Driver<RandomReadParams> {
+  const { sqpoll = false, fixed = false } = variant;
+  const suffix = sqpoll ? '-sqpoll' : fixed ? '-fixed' : '';
   return {
-    name: `aiofs-${backend}${sqpoll ? '-sqpoll' : ''}`,
+    name: `aiofs-${backend}${suffix}`,
     backend,
-    label: `aiofs ctx.read, ${backend}${sqpoll ? ' + SQPOLL' : ''}`,
+    label: `aiofs ctx.read, ${backend}${sqpoll ? ' + SQPOLL' : ''}${fixed ? ' + registered buffers' : ''}`,
     async run(params) {
       const ctx = createContext({ backend, sqpoll });
       const fd = fs.openSync(params.file, openFlags(params));
-      const bufs = buffers(params);
+      let bufs = buffers(params);
+      if (fixed) {
+        const whole = allocAligned(params.blockSize * params.concurrency);
+        if (!(await ctx.registerBuffers([whole]))) throw new Error('the buffers could not be registered');
+        bufs = bufs.map((_, i) => whole.subarray(i * params.blockSize, (i + 1) * params.blockSize));
+      }
       try {
         return await randomLoop(params, (i, next) => ctx.read(fd, bufs[i], next()));
       } finally {
@@ -115,7 +126,8 @@ function fsRead(uvIoUring: boolean): Driver<RandomReadParams> {
 
 const drivers: readonly Driver<RandomReadParams>[] = [
   aiofs('uring'),
-  aiofs('uring', true),
+  aiofs('uring', { sqpoll: true }),
+  aiofs('uring', { fixed: true }),
   aiofs('aio'),
   aiofs('threads'),
   fileHandle(false),
@@ -155,7 +167,8 @@ function randomRead(options: {
     unit: 'IOPS',
     timed: true,
     prepare: (settings) => ({ file: dataFile(settings), size: settings.size, blockSize: 4096, concurrency, seconds: settings.seconds, direct }),
-    drivers: options.drivers ? drivers.filter((d) => options.drivers!.includes(d.name)) : drivers,
+    drivers: drivers.filter((d) => (options.drivers ? options.drivers.includes(d.name) : d.name !== 'aiofs-uring-fixed')),
+    extended: concurrency > 32,
     external(params) {
       const fio = fioVersion();
       return options.fioEngines.map((engine): Row => {
@@ -194,12 +207,12 @@ export const randomReadCases: Case<RandomReadParams>[] = [
       { driver: 'aiofs-uring', baseline: 'node-filehandle-uvuring', ratio: 1.5 },
     ],
   }),
-  ...[1, 32].map((concurrency) =>
+  ...[1, 32, 128].map((concurrency) =>
     randomRead({
       concurrency,
       direct: true,
       fioEngines: ['io_uring', 'libaio'],
-      drivers: ['aiofs-uring', 'aiofs-aio', 'aiofs-threads', 'node-filehandle', 'node-fsread'],
+      drivers: ['aiofs-uring', 'aiofs-uring-fixed', 'aiofs-aio', 'aiofs-threads', 'node-filehandle', 'node-fsread'],
       baselines: ['node-filehandle', 'fio-io_uring', 'fio-libaio'],
       targets: [
         { driver: 'aiofs-uring', baseline: 'fio-io_uring', ratio: 0.9 },

@@ -24,8 +24,9 @@ import { svgChart } from './plot.js';
 const usage = `Usage: aiofs bench [CASE...] [options]
 
 Measure aiofs on this machine against node:fs (and fio, when installed), each driver in a process
-of its own. CASE is a case name or the start of some (randread, smallfiles); default: all of them.
-Cases: ${cases.map((c) => c.name).join(', ')}
+of its own. CASE is a case name or the start of some (randread, smallfiles, direct); default: all
+but the longer ones marked *, which run when named.
+Cases: ${cases.map((c) => c.name + (c.extended ? '*' : '')).join(', ')}
 
 Options:
   --backend NAME     aiofs backends to measure: all (default), auto, uring, aio, threads
@@ -100,7 +101,7 @@ async function main(): Promise<void> {
   const patterns = [...positionals, ...(values.cases?.split(',') ?? [])];
   const unknown = patterns.filter((p) => !cases.some((c) => c.name.startsWith(p)));
   if (unknown.length > 0) throw new CliError(`no case is named or starts with ${unknown.map((p) => `'${p}'`).join(', ')}`, usage);
-  const selected = cases.filter((c) => patterns.length === 0 || patterns.some((p) => c.name.startsWith(p)));
+  const selected = cases.filter((c) => (patterns.length === 0 ? !c.extended : patterns.some((p) => c.name.startsWith(p))));
   const seconds = Number(values.seconds);
   if (!(seconds > 0 && seconds <= 3600)) throw new CliError('--seconds must be a number of seconds above 0', usage);
   const lines = Number(values.lines);

@@ -344,7 +344,7 @@ static napi_value js_register_buffers(napi_env env, napi_callback_info info) {
         ret = -EINVAL;
     }
   }
-  if (ret == 0 && e->nregistered > 0) ret = e->ops->register_buffers(e->impl, NULL, 0);
+  if (ret == 0) ret = e->ops->register_buffers(e->impl, NULL, 0); /* drop the old table */
   if (ret == 0) {
     forget_registered(env, e->registered, e->nregistered);
     e->registered = NULL;

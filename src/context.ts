@@ -41,7 +41,7 @@ import {
   validateSignal,
 } from './validate.js';
 
-const { ECANCELED, EINTR, EINVAL, EBUSY, EOPNOTSUPP } = constants.errno;
+const { ECANCELED, EINTR, EINVAL, EBUSY, ENOMEM, EOPNOTSUPP } = constants.errno;
 /** io_uring's limits on registered buffers: how many, and how large each. */
 const MAX_REGISTERED_BUFFERS = 16384;
 const MAX_REGISTERED_BYTES = 1 << 30;
@@ -320,7 +320,13 @@ export class IoContext {
       this.#registered = [];
       if (!this.#registerWarnings.has(result)) {
         this.#registerWarnings.add(result);
-        const why = result === -EOPNOTSUPP ? `the '${this.backend}' backend has none` : systemError(result, 'io_uring_register').message;
+        const bytes = buffers.reduce((sum, b) => sum + b.byteLength, 0);
+        const why =
+          result === -EOPNOTSUPP
+            ? `the '${this.backend}' backend has none`
+            : result === -ENOMEM
+              ? `the kernel would not lock ${bytes} bytes: the memlock limit (ulimit -l) is too low (ENOMEM)`
+              : systemError(result, 'io_uring_register').message;
         process.emitWarning(`aiofs: buffers not registered (${why}); I/O continues without them`, 'AiofsWarning');
       }
       return false;

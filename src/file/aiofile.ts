@@ -47,6 +47,7 @@ export interface AIOFileOptions {
 }
 
 const openOptionKeys: ReadonlySet<string> = new Set(['encoding', 'context', 'direct']);
+const O_ACCMODE = 3;
 /** What a buffered file asks of its transfers: nothing. */
 const UNALIGNED: Alignment = Object.freeze({ memory: 1, offset: 1 });
 /** Bounce buffers and blocks of direct files, one pool per alignment. */
@@ -57,6 +58,23 @@ function poolFor(alignment: Alignment): AlignedPool {
   let pool = pools.get(size);
   if (!pool) pools.set(size, (pool = new AlignedPool(size)));
   return pool;
+}
+
+/**
+ * Open `path` for `mode`. A direct file in a write-only mode is opened read-write if the
+ * permissions allow: writes of partial blocks must read the rest of the block first. The mode
+ * checks still apply, so such a file cannot be read through its AIOFile.
+ */
+async function openFor(context: IoContext, path: string, mode: OpenMode, direct: boolean): Promise<number> {
+  if (direct && !mode.readable && !mode.append) {
+    const readWrite = (mode.flags & ~O_ACCMODE) | fs.constants.O_RDWR;
+    try {
+      return await context.open(path, readWrite, 0o666);
+    } catch (error) {
+      if ((error as SystemError).code !== 'EACCES') throw error;
+    }
+  }
+  return context.open(path, mode.flags, 0o666);
 }
 
 /** Give `fd` O_DIRECT as `direct` asks: resolves with the alignment if it took, undefined if it stays buffered. */
@@ -180,7 +198,7 @@ export class AIOFile<T extends string | Buffer = string | Buffer> {
     const context = (checked.context as IoContext | undefined) ?? getDefaultContext();
     const direct = checked.direct ?? false;
     if (direct !== true && direct !== false && direct !== 'auto') throw invalidArgValue('options.direct', direct, "must be true, false or 'auto'");
-    const fd = await context.open(name, parsed.flags, 0o666);
+    const fd = await openFor(context, name, parsed, direct !== false);
     let alignment: Alignment | undefined;
     try {
       alignment = await applyDirect(fd, direct, parsed, name);
