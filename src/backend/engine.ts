@@ -1,7 +1,8 @@
 /**
  * The JavaScript half of a kernel engine (io_uring or Linux AIO; see native/engine.h). Requests
  * become queued kernel operations through one native call each; everything prepared in the same
- * tick reaches the kernel in one submit (a microtask flushes), and completions come back in
+ * tick reaches the kernel in one submit (a microtask flushes; while handling completions from
+ * the device, in groups of EARLY_SUBMIT), and completions come back in
  * batches through a shared Int32Array of (slot, result) pairs: right after that submit when the
  * kernel already finished (a page-cache hit), or from the engine's fd on the event loop.
  *
@@ -22,6 +23,16 @@ const { EBUSY, EAGAIN, EBADF } = constants.errno;
  * the event loop, the next flush waits for the loop's check phase instead.
  */
 const INLINE_FLUSHES_PER_TURN = 256;
+
+/**
+ * Operations prepared while handling completions that came from the device (through the
+ * engine's fd, not inside a submit) go to the kernel in groups of this many rather than all at
+ * the end of the batch: the device is what the program waits on then, and it should have the
+ * first new operations while the rest are prepared. Measured on O_DIRECT 4 KiB reads, 32 in
+ * flight: +18% IOPS (docs/benchmarks.md); page-cache hits complete inside the submit, never set
+ * this off, and keep one submit per batch.
+ */
+const EARLY_SUBMIT = 4;
 
 /** What distinguishes one kernel interface from another, for the shared backend below. */
 export interface EngineSpec {
@@ -93,6 +104,8 @@ export class EngineBackend implements Backend {
   private readonly cancelBacklog: Request[] = [];
   private readonly threads: ThreadsBackend;
   private flushScheduled = false;
+  /** Set while handling completions from the device: see EARLY_SUBMIT. */
+  private submitEarly = false;
   private inlineFlushes = 0;
   private turnResetScheduled = false;
   private retryScheduled = false;
@@ -144,6 +157,7 @@ export class EngineBackend implements Backend {
       return true;
     }
     this.requests[slot] = request;
+    if (this.submitEarly && this.engine!.pending() >= EARLY_SUBMIT) this.engine!.submit();
     this.scheduleFlush();
     return true;
   }
@@ -304,6 +318,7 @@ export class EngineBackend implements Backend {
   /** Submit everything prepared, then deliver whatever already completed. */
   private readonly flush = (): void => {
     this.flushScheduled = false;
+    this.submitEarly = false;
     if (!this.engine) return;
     const result = this.engine.submit();
     if (result === -EAGAIN || result === -EBUSY) this.scheduleRetry();
@@ -311,6 +326,7 @@ export class EngineBackend implements Backend {
   };
 
   private readonly onCompletions = (count: number): void => {
+    this.submitEarly = true;
     this.reaping = true;
     try {
       this.dispatch(count);
