@@ -4,14 +4,14 @@
  * stay busy. The copy gets SRC's permission bits. On any error the partial DST is removed and
  * the command fails with `aiofs: PATH: message`.
  *
- * With --direct both files are opened with O_DIRECT (aligned buffers; the last block is written
- * whole and the file then cut to its true length), which keeps a large copy out of the page cache.
+ * With --direct both files are opened as direct AIOFiles (O_DIRECT, aligned buffers, the last
+ * partial block through the bounce path), which keeps a large copy out of the page cache.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { writeFully } from '../file/transfer.js';
-import { allocAligned, getDefaultContext, type IoContext } from '../index.js';
+import { AIOFile, fileIo } from '../file/aiofile.js';
+import { getDefaultContext, type IoContext } from '../index.js';
 import { CliError } from './errors.js';
 import { byteProgress } from './progress.js';
 import { parseSize } from './size.js';
@@ -21,13 +21,13 @@ export const cpUsage = `Usage: aiofs cp SRC DST [--direct] [--block SIZE]
 Copy the file SRC to DST (or into DST, if DST is a directory), keeping SRC's mode.
 
 Options:
-  --block SIZE  bytes per read and write (default 1M; a multiple of 4K with --direct)
+  --block SIZE  bytes per read and write (default 1M; with --direct, best a multiple of the
+                files' O_DIRECT alignment, or each block goes through a bounce buffer)
   --direct      bypass the page cache (O_DIRECT) on both files
   -h, --help    show this help
 `;
 
 const IN_FLIGHT = 8;
-const DIRECT_ALIGNMENT = 4096;
 
 /** An error from the copy, with the path it concerns, for `aiofs: PATH: message`. */
 export class CopyError extends Error {
@@ -56,7 +56,6 @@ export async function cp(args: string[]): Promise<number> {
   if (positionals.length !== 2) throw new CliError('cp needs a SRC and a DST', cpUsage);
   const block = parseSize(values.block!, '--block', cpUsage);
   if (block < 1 || block > 1 << 30) throw new CliError('--block must be between 1 byte and 1G', cpUsage);
-  if (values.direct && block % DIRECT_ALIGNMENT !== 0) throw new CliError('--block must be a multiple of 4K with --direct', cpUsage);
   const [src, dst] = positionals;
   await copy(getDefaultContext(), src, dst, block, values.direct!);
   return 0;
@@ -71,52 +70,46 @@ async function copy(ctx: IoContext, src: string, requested: string, block: numbe
   if (target && target.dev === source.dev && target.ino === source.ino) {
     throw new CopyError(dst, new Error(`'${src}' and '${dst}' are the same file`));
   }
-  const directFlag = direct ? fs.constants.O_DIRECT : 0;
-  const input = await ctx.open(src, fs.constants.O_RDONLY | directFlag).catch(at(src));
-  let output = -1;
+  const options = { context: ctx, direct };
+  const input = await AIOFile.open(src, 'rb', options).catch(at(src));
+  let output: AIOFile | undefined;
   try {
-    output = await ctx.open(dst, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | directFlag, 0o600).catch(at(dst));
-    const length = await copyBlocks(ctx, input, output, source.size, block, direct, src, dst);
-    if (direct && length % DIRECT_ALIGNMENT !== 0) await ctx.ftruncate(output, length).catch(at(dst));
-    await new Promise<void>((resolve, reject) => fs.fchmod(output, source.mode & 0o7777, (e) => (e ? reject(e) : resolve()))).catch(at(dst));
-    await ctx.closeFd(output).catch(at(dst));
-    output = -1;
+    output = await AIOFile.open(dst, 'wb', options).catch(at(dst));
+    await copyBlocks(input, output, source.size, block, src, dst);
+    const fd = output.fd;
+    await new Promise<void>((resolve, reject) => fs.fchmod(fd, source.mode & 0o7777, (e) => (e ? reject(e) : resolve()))).catch(at(dst));
+    await output.close().catch(at(dst));
   } catch (error) {
-    if (output >= 0) await ctx.closeFd(output).catch(() => {});
+    if (output) await output.close().catch(() => {});
     await ctx.unlink(dst).catch(() => {});
     throw error;
   } finally {
-    await ctx.closeFd(input).catch(() => {});
+    await input.close().catch(() => {});
   }
 }
 
 /**
  * IN_FLIGHT workers take blocks in turn: read one whole (a short read is the end of the file),
- * write it at the same offset. Returns the length copied, which is where the file ended.
+ * write it at the same offset. On direct files the blocks are aligned memory, and the last,
+ * partial block is written through the file's bounce path, which leaves the exact length.
  */
-async function copyBlocks(ctx: IoContext, input: number, output: number, size: number, block: number, direct: boolean, src: string, dst: string): Promise<number> {
+async function copyBlocks(input: AIOFile, output: AIOFile, size: number, block: number, src: string, dst: string): Promise<void> {
+  const reads = fileIo(input);
+  const writes = fileIo(output);
   const progress = byteProgress(size, 'copying');
   let next = 0;
   let end = Infinity;
   let copied = 0;
   const worker = async () => {
-    const buffer = direct ? allocAligned(block, DIRECT_ALIGNMENT) : Buffer.allocUnsafe(block);
+    const buffer = reads.allocate(block);
     for (;;) {
       const offset = next;
       if (offset >= end) return;
       next += block;
-      let n = 0;
-      while (n < block) {
-        const got = await ctx.read(input, buffer.subarray(n), offset + n).catch(at(src));
-        if (got === 0) break;
-        n += got;
-        if (direct && n % DIRECT_ALIGNMENT !== 0) break; // O_DIRECT reads stop short only at the end
-      }
+      const n = await reads.readInto(buffer, offset).catch(at(src));
       if (n < block) end = Math.min(end, offset + n);
       if (n === 0) return;
-      const length = direct ? Math.ceil(n / DIRECT_ALIGNMENT) * DIRECT_ALIGNMENT : n;
-      if (direct && length > n) buffer.fill(0, n, length);
-      await writeFully(ctx, output, buffer.subarray(0, length), offset).catch(at(dst));
+      await writes.writeAt(buffer.subarray(0, n), offset).catch(at(dst));
       copied += n;
       progress.update(copied);
     }
@@ -126,5 +119,4 @@ async function copyBlocks(ctx: IoContext, input: number, output: number, size: n
   } finally {
     progress.stop();
   }
-  return end === Infinity ? next : end;
 }
