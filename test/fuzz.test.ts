@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { after, before, it } from 'node:test';
-import { AIOFile, asyncOpen, createContext, LineReader, Reader, Writer, type IoContext } from '../src/index.js';
+import { AIOFile, allocAligned, asyncOpen, createContext, LineReader, Reader, Writer, type IoContext } from '../src/index.js';
 import * as promises from '../src/promises/index.js';
 import { replaceDefaultContext } from '../src/context.js';
 import { forEachBackend } from './support/backends.js';
@@ -142,6 +142,37 @@ forEachBackend('Fuzz', (backend) => {
       }),
       { numRuns: runs },
     );
+  });
+
+  it('O_DIRECT files, aligned allocation and registered buffers end with a documented outcome', { timeout }, async () => {
+    const mine = path.join(dir, 'direct');
+    fs.writeFileSync(mine, pattern(20_000));
+    const f = await AIOFile.open(mine, 'r+b', { context, direct: 'auto' });
+    const aligned = allocAligned(8192);
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 9 }), junk, junk, async (which, rawA, rawB) => {
+        const a = real(rawA);
+        const b = real(rawB);
+        const calls: (() => unknown)[] = [
+          () => f.readInto(a as Uint8Array, b as number),
+          () => f.readInto(aligned.subarray(0, typeof a === 'number' ? a : 512), b as number),
+          () => f.write(a as string, b as number),
+          () => f.read(a as number, b as number),
+          () => new Writer(f, { offset: typeof a === 'number' && a >= 0 && a < 50_000 ? a : 0 }).write(b as string),
+          () => context.read(f.fd, a as Uint8Array, b as number),
+          () => allocAligned(a as number, b as number),
+          () => context.registerBuffers(a as Uint8Array[]),
+          () => AIOFile.open(mine, 'rb', { context, direct: a as boolean }).then((g) => g.close()),
+          () => AIOFile.open(mine, b as string, { context, direct: 'auto' }).then((g) => g.close()),
+        ];
+        await endsWell(`direct call ${which}`, calls[which]);
+        fs.truncateSync(mine, 20_000);
+      }),
+      { numRuns: runs },
+    );
+    await context.registerBuffers([]);
+    await f.close();
+    assert.ok(fs.readFileSync(mine).length === 20_000);
   });
 
   it('files, readers, writers and aiofs/promises end with a documented outcome', { timeout }, async () => {
