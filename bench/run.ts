@@ -24,7 +24,7 @@ import { svgChart } from './plot.js';
 const usage = `Usage: aiofs bench [CASE...] [options]
 
 Measure aiofs on this machine against node:fs (and fio, when installed), each driver in a process
-of its own. CASE is a case name or the start of some (randread, smallfiles, direct); default: all
+of its own. CASE is a case name, or the start of some (randread, smallfiles, direct); default: all
 but the longer ones marked *, which run when named.
 Cases: ${cases.map((c) => c.name + (c.extended ? '*' : '')).join(', ')}
 
@@ -101,7 +101,9 @@ async function main(): Promise<void> {
   const patterns = [...positionals, ...(values.cases?.split(',') ?? [])];
   const unknown = patterns.filter((p) => !cases.some((c) => c.name.startsWith(p)));
   if (unknown.length > 0) throw new CliError(`no case is named or starts with ${unknown.map((p) => `'${p}'`).join(', ')}`, usage);
-  const selected = cases.filter((c) => (patterns.length === 0 ? !c.extended : patterns.some((p) => c.name.startsWith(p))));
+  // A pattern that names a case exactly selects that case alone (direct-randread-qd1, not qd128 too).
+  const matches = (name: string, p: string) => name === p || (!cases.some((c) => c.name === p) && name.startsWith(p));
+  const selected = cases.filter((c) => (patterns.length === 0 ? !c.extended : patterns.some((p) => matches(c.name, p))));
   const seconds = Number(values.seconds);
   if (!(seconds > 0 && seconds <= 3600)) throw new CliError('--seconds must be a number of seconds above 0', usage);
   const lines = Number(values.lines);

@@ -312,7 +312,11 @@ export class IoContext {
       await this.#idle();
       this.#checkOpen();
       const result = this.#backend.registerBuffers(buffers);
-      if (result === -EBUSY) continue; // something started meanwhile
+      if (result === -EBUSY) {
+        // Something started meanwhile: let it run, then wait for it.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        continue;
+      }
       if (result === 0) {
         this.#registered = buffers.slice();
         return true;
