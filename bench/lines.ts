@@ -42,6 +42,7 @@ function textFile(settings: Settings): string {
     out[used++] = 0x0a;
   }
   fs.writeSync(fd, out, 0, used);
+  fs.fsyncSync(fd); // no writeback left for the first driver to compete with
   fs.closeSync(fd);
   return file;
 }

@@ -136,7 +136,7 @@ const drivers: readonly Driver<RandomReadParams>[] = [
   fsRead(true),
 ];
 
-/** Deterministic incompressible bytes (AES-CTR keystream), written once per run and left in the page cache. */
+/** Deterministic incompressible bytes (AES-CTR keystream), written once per run, synced, and left in the page cache. */
 export function dataFile(settings: Settings): string {
   const file = path.join(settings.dir, `randread-${settings.size}`);
   if (fs.existsSync(file)) return file;
@@ -147,6 +147,8 @@ export function dataFile(settings: Settings): string {
     const chunk = cipher.update(zeros);
     fs.writeSync(fd, chunk, 0, Math.min(chunk.length, settings.size - written));
   }
+  // Written back before any driver runs: the first one must not compete with 1 GiB of writeback.
+  fs.fsyncSync(fd);
   fs.closeSync(fd);
   return file;
 }

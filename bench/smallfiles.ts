@@ -3,6 +3,7 @@
  * or a build tool makes (readFile, writeFile, stat, open+read+close): aiofs/promises against
  * node:fs/promises, which pays a thread hop for each open, fstat, read and close.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import nodefs from 'node:fs/promises';
 import path from 'node:path';
@@ -32,6 +33,7 @@ function files(settings: Settings): string {
     content.writeUInt32LE(i, 0);
     fs.writeFileSync(path.join(dir, `f${i}`), content);
   }
+  execFileSync('sync'); // no writeback left for the first driver to compete with
   return dir;
 }
 
