@@ -9,6 +9,7 @@ export { backends } from './backend/select.js';
 export type { BackendInfo } from './backend/select.js';
 export { AbortError } from './errors.js';
 export { allocAligned } from './direct/aligned.js';
+export type { Alignment } from './direct/alignment.js';
 export type { SystemError, CodedError } from './errors.js';
 
 export { AIOFile } from './file/aiofile.js';
