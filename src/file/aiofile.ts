@@ -11,7 +11,7 @@ import type { ReadableStream } from 'node:stream/web';
 import { fileURLToPath } from 'node:url';
 import { getDefaultContext, IoContext } from '../context.js';
 import { directUnsupported, fileClosed, invalidArgType, invalidArgValue, modeForbids, systemError, type SystemError } from '../errors.js';
-import { AlignedPool } from '../direct/aligned.js';
+import { AlignedPool, alignUp } from '../direct/aligned.js';
 import { discoverAlignment, enableDirect, misalignment, type Alignment } from '../direct/alignment.js';
 import { DirectIo } from '../direct/direct-io.js';
 import { validateBoolean, validateBuffer, validateInteger, validateKnownKeys, validateObject } from '../validate.js';
@@ -488,7 +488,8 @@ export class AIOFile<T extends string | Buffer = string | Buffer> {
     let total = 0;
     let want = Math.max(stats.size - position, 0);
     for (;;) {
-      const bytes = this.#io.allocate(Math.max(want, READ_TO_END_STEP));
+      // Rounded up to the file's alignment: on a direct file the whole read then goes to the kernel as is.
+      const bytes = this.#io.allocate(alignUp(Math.max(want, READ_TO_END_STEP), this.alignment.offset));
       const n = await this.#io.readInto(bytes, position + total);
       if (n > 0) parts.push(bytes.subarray(0, n));
       total += n;
