@@ -116,6 +116,7 @@ forEachBackend('O_DIRECT', (backend) => {
   it('direct with append modes: true is refused, auto stays buffered', { timeout }, async () => {
     const file = path.join(scratchDir(), `append-${process.pid}-${backend}`);
     await assert.rejects(AIOFile.open(file, 'a', { direct: true, context }), expectCode('ERR_INVALID_ARG_VALUE', TypeError));
+    assert.equal(fs.existsSync(file), false, 'refused before the open: nothing created');
     const f = await AIOFile.open(file, 'a', { direct: 'auto', context });
     assert.equal(f.direct, false);
     await f.write('one');

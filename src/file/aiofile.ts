@@ -77,13 +77,11 @@ async function openFor(context: IoContext, path: string, mode: OpenMode, direct:
   return context.open(path, mode.flags, 0o666);
 }
 
-/** Give `fd` O_DIRECT as `direct` asks: resolves with the alignment if it took, undefined if it stays buffered. */
-async function applyDirect(fd: number, direct: boolean | 'auto', mode: OpenMode, path: string): Promise<Alignment | undefined> {
-  if (direct === false) return undefined;
-  if (mode.append) {
-    if (direct === 'auto') return undefined;
-    throw invalidArgValue('options.direct', direct, `cannot be used with mode '${mode.text}': O_DIRECT appends need the end of the file aligned`);
-  }
+/**
+ * Give `fd` O_DIRECT: resolves with the alignment if it took, undefined if the filesystem refused
+ * and `direct` is 'auto'; rejects with why for `true`.
+ */
+async function applyDirect(fd: number, direct: true | 'auto', path: string): Promise<Alignment | undefined> {
   const result = enableDirect(fd);
   if (result < 0) {
     if (direct === 'auto') return undefined;
@@ -91,6 +89,7 @@ async function applyDirect(fd: number, direct: boolean | 'auto', mode: OpenMode,
   }
   return discoverAlignment(fd);
 }
+
 const MAX_OFFSET = Number.MAX_SAFE_INTEGER;
 /** Reads to end of file grow by this much once the size fstat reported is used up. */
 const READ_TO_END_STEP = 1 << 16;
@@ -198,10 +197,15 @@ export class AIOFile<T extends string | Buffer = string | Buffer> {
     const context = (checked.context as IoContext | undefined) ?? getDefaultContext();
     const direct = checked.direct ?? false;
     if (direct !== true && direct !== false && direct !== 'auto') throw invalidArgValue('options.direct', direct, "must be true, false or 'auto'");
-    const fd = await openFor(context, name, parsed, direct !== false);
+    // Every append lands at the end of the file, which O_DIRECT would need aligned after each one.
+    if (direct === true && parsed.append) {
+      throw invalidArgValue('options.direct', direct, `cannot be used with mode '${parsed.text}': O_DIRECT appends need the end of the file aligned`);
+    }
+    const wantsDirect = direct !== false && !parsed.append ? direct : undefined;
+    const fd = await openFor(context, name, parsed, wantsDirect !== undefined);
     let alignment: Alignment | undefined;
     try {
-      alignment = await applyDirect(fd, direct, parsed, name);
+      if (wantsDirect) alignment = await applyDirect(fd, wantsDirect, name);
     } catch (error) {
       await context.closeFd(fd).catch(() => {});
       throw error;
