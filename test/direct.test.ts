@@ -259,6 +259,34 @@ forEachBackend('O_DIRECT', (backend) => {
         assert.ok(got.equals(expected));
       });
 
+      it('concurrent partial-block writes to one file keep each other\'s bytes', { timeout }, async (t) => {
+        if (skipReason) return t.skip(skipReason);
+        const file = fresh('concurrent');
+        const f = await AIOFile.open(file, 'w+b', { direct: true, context });
+        // 64 pieces of 37 bytes: neighbours share blocks, so each write must read, merge and
+        // write back a block another write is merging at the same time.
+        const pieces = Array.from({ length: 64 }, (_, i) => pattern(37, i + 1));
+        await Promise.all(
+          pieces.map(async (piece, i) => {
+            const writer = new Writer(f, { offset: i * 37 });
+            await writer.write(piece);
+            await writer.flush();
+          }),
+        );
+        // And aligned writes beside them, in blocks of their own.
+        const { offset } = f.alignment;
+        const tail = allocAligned(offset * 2, f).fill(0xee);
+        const start = Math.ceil((64 * 37) / offset) * offset + offset;
+        const beside = new Writer(f, { offset: start - 5 });
+        await Promise.all([f.write(tail, start), beside.write('12345').then(() => beside.flush())]);
+        await f.close();
+        const got = fs.readFileSync(file);
+        assert.ok(got.subarray(0, 64 * 37).equals(Buffer.concat(pieces)), 'every piece kept');
+        assert.equal(got.subarray(start - 5, start).toString(), '12345');
+        assert.ok(got.subarray(start, start + tail.length).equals(tail), 'the aligned block kept');
+        assert.equal(got.length, start + tail.length);
+      });
+
       it('random writes of any offset and length equal a model of the file (property)', { timeout }, async (t) => {
         if (skipReason) return t.skip(skipReason);
         const write = fc.record({ at: fc.nat({ max: 20_000 }), length: fc.integer({ min: 1, max: 9000 }), seed: fc.nat({ max: 255 }) });
