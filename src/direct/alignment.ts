@@ -20,7 +20,7 @@ export interface Alignment {
   readonly offset: number;
 }
 
-const { EOPNOTSUPP } = constants.errno;
+const { ENOTSUP } = constants.errno;
 
 function addon(): NativeAddon | undefined {
   try {
@@ -37,11 +37,11 @@ function info(fd: number): NativeDirectInfo | undefined {
 
 /**
  * Turn O_DIRECT on for `fd`: 0, or a negative errno: the kernel's (-EINVAL: the filesystem
- * refuses it) or -EOPNOTSUPP where the platform has no O_DIRECT.
+ * refuses it) or -ENOTSUP where the platform has no O_DIRECT.
  */
 export function enableDirect(fd: number): number {
   const setDirect = addon()?.setDirect;
-  return setDirect ? setDirect(fd, true) : -EOPNOTSUPP;
+  return setDirect ? setDirect(fd, true) : -ENOTSUP;
 }
 
 /** Logical block sizes by device ("major:minor"), read once from sysfs. */
