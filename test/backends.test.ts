@@ -85,7 +85,12 @@ it('AIOFS_BACKEND overrides auto, and an unknown value warns once and falls back
 
 it(
   'without io_uring (kernel.io_uring_disabled) and without AIO (fs.aio-max-nr), auto falls back and explicit requests say why',
-  { timeout, skip: !(isRoot && canWrite('/proc/sys/kernel/io_uring_disabled') && canWrite('/proc/sys/fs/aio-max-nr')) && 'needs root and writable sysctls' },
+  {
+    timeout,
+    skip:
+      (!(isRoot && canWrite('/proc/sys/kernel/io_uring_disabled') && canWrite('/proc/sys/fs/aio-max-nr')) && 'needs root and writable sysctls') ||
+      (!backends().every((b) => b.available) && 'needs all three backends available to start with'),
+  },
   () => {
     const noUring = withSysctl({ '/proc/sys/kernel/io_uring_disabled': '2' }, () => whichBackend({ AIOFS_BACKEND: undefined }));
     assert.equal(noUring.auto, 'aio');

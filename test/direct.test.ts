@@ -19,7 +19,7 @@ import { AIOFile, allocAligned, asyncOpen, createContext, LineReader, Reader, Wr
 import { loadNative } from '../src/native.js';
 import { forEachBackend } from './support/backends.js';
 import { expectCode } from './support/errors.js';
-import { pattern, scratchDir } from './support/files.js';
+import { directUnsupported, pattern, scratchDir } from './support/files.js';
 
 const timeout = 60_000;
 const runs = Math.max(10, Math.floor(Number(process.env.AIOFS_FUZZ_RUNS ?? 300) / 10));
@@ -55,19 +55,6 @@ function filesystems(): { name: string; dir: () => string }[] {
     });
   }
   return list;
-}
-
-/** Whether O_DIRECT works in `dir`: undefined if it does, else why not. */
-async function directUnsupported(dir: string, context: IoContext): Promise<string | undefined> {
-  const probe = path.join(dir, `probe-${process.pid}`);
-  try {
-    await (await AIOFile.open(probe, 'w+b', { direct: true, context })).close();
-    return undefined;
-  } catch (error) {
-    return `O_DIRECT in ${dir}: ${(error as Error).message}`;
-  } finally {
-    fs.rmSync(probe, { force: true });
-  }
 }
 
 /** The platform has O_DIRECT at all (Linux); elsewhere `direct: true` fails with ENOTSUP. */

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, it } from 'node:test';
-import { AIOFile, createContext, LineReader, Reader, Writer, type IoContext } from '../src/index.js';
+import { AIOFile, backends, createContext, LineReader, Reader, Writer, type IoContext } from '../src/index.js';
 import { forEachBackend } from './support/backends.js';
 import { expectCode } from './support/errors.js';
 import { openWith, pattern, scratchPath } from './support/files.js';
@@ -110,7 +110,8 @@ forEachBackend('Scheduling', (backend) => {
 });
 
 it('priority classes: interactive requests overtake a queued bulk load, in proportion to their shares', { timeout }, async () => {
-  for (const backend of ['uring', 'threads'] as const) {
+  // The queue is the context's, whatever the backend: measured on uring where the machine has it, and on threads.
+  for (const backend of backends().filter((b) => b.available && b.name !== 'aio').map((b) => b.name)) {
     const context = createContext({ backend, entries: 1, classes: { interactive: { shares: 1000 }, bulk: { shares: 100 } } });
     const { fd } = openWith(pattern(1 << 20));
     const order: string[] = [];

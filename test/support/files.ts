@@ -1,5 +1,6 @@
 /** Scratch files for tests: a private directory on the real filesystem, removed at exit. */
 import { execFileSync } from 'node:child_process';
+import { AIOFile, type IoContext } from '../../src/index.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -57,5 +58,18 @@ export function othersCanRead(file: string): boolean {
   for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
     if ((fs.statSync(dir).mode & 0o001) === 0) return false;
     if (dir === path.dirname(dir)) return true;
+  }
+}
+
+/** Whether O_DIRECT works in `dir`: undefined if it does, else why not (the open's own message). */
+export async function directUnsupported(dir: string, context?: IoContext): Promise<string | undefined> {
+  const probe = path.join(dir, `direct-probe-${process.pid}-${counter++}`);
+  try {
+    await (await AIOFile.open(probe, 'w+b', { direct: true, context })).close();
+    return undefined;
+  } catch (error) {
+    return `O_DIRECT in ${dir}: ${(error as Error).message}`;
+  } finally {
+    fs.rmSync(probe, { force: true });
   }
 }
