@@ -1,5 +1,5 @@
 /**
- * The timed cases' loop: `concurrency` workers each run their operation back to back; after a
+ * The timed cases' loops. closedLoop: `concurrency` workers each run their operation back to back; after a
  * 0.3 s warm-up, operations are counted for `seconds`. An operation resolving false (a short
  * read, a wrong size) counts as an error.
  */
@@ -29,4 +29,24 @@ export async function closedLoop(concurrency: number, seconds: number, operation
   stop = true;
   await Promise.all(workers);
   return { amount: counted, seconds: elapsed, errors };
+}
+
+const MiB = 2 ** 20;
+
+/**
+ * For the sequential cases: `pass` over a file of `size` bytes, again and again until `seconds`
+ * are up (after one untimed pass with `warmUp`); MiB per second. A pass that moves anything but
+ * `size` bytes counts as an error.
+ */
+export async function timedPasses(seconds: number, size: number, pass: () => Promise<number>, warmUp: boolean): Promise<Measurement> {
+  if (warmUp) await pass();
+  const start = performance.now();
+  let bytes = 0;
+  let errors = 0;
+  while (performance.now() - start < seconds * 1000) {
+    const n = await pass();
+    if (n !== size) errors++;
+    bytes += n;
+  }
+  return { amount: bytes / MiB, seconds: (performance.now() - start) / 1000, errors };
 }

@@ -9,7 +9,8 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { AIOFile, allocAligned, createContext, Reader, Writer, type BackendName } from '../src/index.js';
-import type { Case, Driver, Measurement, Row, Settings } from './case.js';
+import type { Case, Driver, Row, Settings } from './case.js';
+import { timedPasses } from './closed-loop.js';
 import { fioRead, fioVersion } from './fio.js';
 import { dataFile } from './randread.js';
 
@@ -23,18 +24,8 @@ const MiB = 2 ** 20;
 const BLOCK = MiB;
 const DEPTH = 8;
 
-/** Passes over the file until `seconds` are up; MiB per second. A pass moving anything but the whole file is an error. */
-async function timed(params: DirectSeqParams, pass: () => Promise<number>): Promise<Measurement> {
-  const start = performance.now();
-  let bytes = 0;
-  let errors = 0;
-  while (performance.now() - start < params.seconds * 1000) {
-    const n = await pass();
-    if (n !== params.size) errors++;
-    bytes += n;
-  }
-  return { amount: bytes / MiB, seconds: (performance.now() - start) / 1000, errors };
-}
+/** Passes over the whole file for the run's seconds (no warm-up: the page cache plays no part). */
+const timed = (params: DirectSeqParams, pass: () => Promise<number>) => timedPasses(params.seconds, params.size, pass, false);
 
 function reader(backend: BackendName): Driver<DirectSeqParams> {
   return {

@@ -6,7 +6,8 @@
 import fs from 'node:fs';
 import { once } from 'node:events';
 import { AIOFile, Reader } from '../src/index.js';
-import type { Case, Driver, Measurement, Row } from './case.js';
+import type { Case, Driver, Row } from './case.js';
+import { timedPasses } from './closed-loop.js';
 import { fioRead, fioVersion } from './fio.js';
 import { dataFile } from './randread.js';
 
@@ -18,19 +19,8 @@ export interface SeqReadParams {
 
 const MiB = 2 ** 20;
 
-/** Read the file from the start again and again until `seconds` are up; MiB read per second. */
-async function timed(params: SeqReadParams, pass: () => Promise<number>): Promise<Measurement> {
-  await pass(); // warm-up
-  const start = performance.now();
-  let bytes = 0;
-  let errors = 0;
-  while (performance.now() - start < params.seconds * 1000) {
-    const n = await pass();
-    if (n !== params.size) errors++;
-    bytes += n;
-  }
-  return { amount: bytes / MiB, seconds: (performance.now() - start) / 1000, errors };
-}
+/** Read the whole file again and again for the run's seconds, after a warm-up pass. */
+const timed = (params: SeqReadParams, pass: () => Promise<number>) => timedPasses(params.seconds, params.size, pass, true);
 
 function reader(chunkSize: number): Driver<SeqReadParams> {
   return {

@@ -199,7 +199,8 @@ forEachBackend('Fuzz', (backend) => {
           () => new LineReader(f, a as never).readline(),
           () => promises.readFile(a as string, b as never),
           () => promises.stat(a as string, b as never),
-          () => AIOFile.open(a as string, b as never),
+          // A generated string is a name inside the scratch directory: a mode like 'w' creates the file.
+          () => AIOFile.open(typeof a === 'string' ? path.join(dir, a.replace(/[/\\]/g, '_') || 'x') : (a as string), b as never),
           () => promises.open(mine, 'r').then(async (handle) => {
             try {
               await handle.chmod(a as number);

@@ -8,30 +8,11 @@
  *
  *   cc -O2 -o ring-qd1 bench/reference/ring-qd1.c && ./ring-qd1 FILE [SECONDS]
  *
- * Raw system calls against the kernel's UAPI header; not built or run by npm scripts.
+ * Not built or run by npm scripts.
  */
-#define _GNU_SOURCE
+#include "ring.h" /* first: it defines _GNU_SOURCE */
+
 #include <fcntl.h>
-#include <linux/io_uring.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/mman.h>
-#include <sys/syscall.h>
-#include <time.h>
-#include <unistd.h>
-
-static double now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec + t.tv_nsec / 1e9;
-}
-
-static void die(const char *what) {
-  perror(what);
-  exit(1);
-}
 
 int main(int argc, char **argv) {
   if (argc < 2) {
@@ -39,23 +20,8 @@ int main(int argc, char **argv) {
     return 2;
   }
   double seconds = argc > 2 ? atof(argv[2]) : 3;
-  struct io_uring_params p;
-  memset(&p, 0, sizeof p);
-  int ring = (int)syscall(__NR_io_uring_setup, 4, &p);
-  if (ring < 0) die("io_uring_setup");
-  size_t sq_size = p.sq_off.array + p.sq_entries * sizeof(unsigned);
-  size_t cq_size = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
-  size_t ring_size = sq_size > cq_size ? sq_size : cq_size; /* one mapping: IORING_FEAT_SINGLE_MMAP */
-  char *rings = mmap(NULL, ring_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_SQ_RING);
-  struct io_uring_sqe *sqes = mmap(NULL, p.sq_entries * sizeof(*sqes), PROT_READ | PROT_WRITE,
-                                   MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_SQES);
-  if (rings == MAP_FAILED || sqes == MAP_FAILED) die("mmap");
-  unsigned *sq_tail = (unsigned *)(rings + p.sq_off.tail), *sq_mask = (unsigned *)(rings + p.sq_off.ring_mask);
-  unsigned *sq_array = (unsigned *)(rings + p.sq_off.array);
-  unsigned *cq_head = (unsigned *)(rings + p.cq_off.head), *cq_tail = (unsigned *)(rings + p.cq_off.tail);
-  struct io_uring_cqe *cqes = (struct io_uring_cqe *)(rings + p.cq_off.cqes);
-  unsigned cq_mask = *(unsigned *)(rings + p.cq_off.ring_mask);
-
+  struct ring r;
+  ring_setup(&r, 4, 0);
   int fd = open(argv[1], O_RDONLY | O_DIRECT);
   if (fd < 0) die(argv[1]);
   uint32_t blocks = (uint32_t)(lseek(fd, 0, SEEK_END) / 4096);
@@ -69,22 +35,17 @@ int main(int argc, char **argv) {
     x ^= x << 13;
     x ^= x >> 17;
     x ^= x << 5;
-    unsigned tail = *sq_tail, index = tail & *sq_mask;
-    struct io_uring_sqe *sqe = &sqes[index];
-    memset(sqe, 0, sizeof *sqe);
+    struct io_uring_sqe *sqe = ring_sqe(&r, 0);
     sqe->opcode = IORING_OP_READ;
     sqe->fd = fd;
     sqe->addr = (uintptr_t)buffer;
     sqe->len = 4096;
     sqe->off = (uint64_t)(x % blocks) * 4096;
-    sq_array[index] = index;
-    __atomic_store_n(sq_tail, tail + 1, __ATOMIC_RELEASE);
-    if (syscall(__NR_io_uring_enter, ring, 1, 1, IORING_ENTER_GETEVENTS, NULL, 0) < 0) die("io_uring_enter");
-    unsigned head = *cq_head;
-    while (head == __atomic_load_n(cq_tail, __ATOMIC_ACQUIRE))
-      if (syscall(__NR_io_uring_enter, ring, 0, 1, IORING_ENTER_GETEVENTS, NULL, 0) < 0) die("io_uring_enter");
-    if (cqes[head & cq_mask].res != 4096) errors++;
-    __atomic_store_n(cq_head, head + 1, __ATOMIC_RELEASE);
+    ring_enter(&r, 1);
+    unsigned head = *r.cq_head;
+    while (head == __atomic_load_n(r.cq_tail, __ATOMIC_ACQUIRE)) ring_enter(&r, 1);
+    if (r.cqes[head & r.cq_mask].res != 4096) errors++;
+    __atomic_store_n(r.cq_head, head + 1, __ATOMIC_RELEASE);
     reads++;
   }
   printf("%.0f IOPS (%ld reads, %ld errors)\n", reads / (now() - start), reads, errors);

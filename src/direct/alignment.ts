@@ -85,6 +85,11 @@ function addressOf(view: ArrayBufferView, alignment: number): number | undefined
   return misalignment === undefined || misalignment < 0 ? undefined : misalignment;
 }
 
+/** Whether a direct transfer of `view` at `position` respects `alignment`: for deciding, no error built. */
+export function isAligned(alignment: Alignment, view: ArrayBufferView, position: number): boolean {
+  return position % alignment.offset === 0 && view.byteLength % alignment.offset === 0 && (addressOf(view, alignment.memory) ?? 0) === 0;
+}
+
 /**
  * The RangeError a direct transfer of `views` at `position` deserves, or undefined if it is
  * aligned. `name` is what the caller called the buffer argument.

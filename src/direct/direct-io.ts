@@ -14,7 +14,7 @@
 import type { IoContext } from '../context.js';
 import { writeFully, type FileIo } from '../file/transfer.js';
 import { AlignedPool, allocAlignedUnsafe, alignUp } from './aligned.js';
-import { misalignment, type Alignment } from './alignment.js';
+import { isAligned, type Alignment } from './alignment.js';
 
 /** Bounce buffers are at most this large (rounded up to the offset alignment). */
 const BOUNCE_SIZE = 1 << 20;
@@ -72,7 +72,7 @@ export class DirectIo implements FileIo {
 
   /** Fill `view` from `position`; resolves with the bytes read, fewer only at end of file. */
   async readInto(view: ArrayBufferView, position: number): Promise<number> {
-    if (this.#aligned(view, position)) return this.#readBlocks(view, position);
+    if (isAligned(this.#alignment, view, position)) return this.#readBlocks(view, position);
     const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
     const { offset } = this.#alignment;
     let done = 0;
@@ -97,12 +97,8 @@ export class DirectIo implements FileIo {
 
   /** Write all of `bytes` at `position`; resolves with its length. */
   writeAt(bytes: Uint8Array, position: number): Promise<number> {
-    if (this.#aligned(bytes, position)) return this.#gate.run(false, () => writeFully(this.#context, this.#fd, bytes, position));
+    if (isAligned(this.#alignment, bytes, position)) return this.#gate.run(false, () => writeFully(this.#context, this.#fd, bytes, position));
     return this.#gate.run(true, () => this.#writeMerged(bytes, position));
-  }
-
-  #aligned(view: ArrayBufferView, position: number): boolean {
-    return misalignment(this.#alignment, [view], position) === undefined;
   }
 
   /**

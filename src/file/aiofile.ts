@@ -385,23 +385,14 @@ export class AIOFile<T extends string | Buffer = string | Buffer> {
   /** Transfers of any alignment, for the library's own layers: bounced on a direct file. */
   #anyIo(): FileIo {
     return {
-      readInto: (view, position) => this.#simpleTransfer('read', 'readable', () => this.#io.readInto(view, position)),
-      writeAt: (bytes, position) => this.#simpleTransfer('write', 'writable', () => this.#io.writeAt(bytes, position)),
+      readInto: (view, position) => this.#simple('read', () => this.#io.readInto(view, position), 'readable'),
+      writeAt: (bytes, position) => this.#simple('write', () => this.#io.writeAt(bytes, position), 'writable'),
       allocate: (size) => this.#io.allocate(size),
     };
   }
 
   static {
     fileIo = (file) => file.#anyIo();
-  }
-
-  #simpleTransfer(syscall: string, needs: 'readable' | 'writable', operation: () => Promise<number>): Promise<number> {
-    try {
-      this.#check(syscall, needs);
-      return this.#track(operation);
-    } catch (error) {
-      return Promise.reject(error);
-    }
   }
 
   #checkAligned(view: ArrayBufferView, position: number, name = 'buffer'): void {
@@ -431,9 +422,10 @@ export class AIOFile<T extends string | Buffer = string | Buffer> {
     }
   }
 
-  #simple(syscall: string, operation: () => Promise<void>): Promise<void> {
+  /** `operation`, checked (closed file, mode) and tracked; a failed check is a rejection. */
+  #simple<R>(syscall: string, operation: () => Promise<R>, needs?: 'readable' | 'writable'): Promise<R> {
     try {
-      this.#check(syscall);
+      this.#check(syscall, needs);
       return this.#track(operation);
     } catch (error) {
       return Promise.reject(error);
