@@ -100,7 +100,7 @@ it('cp copies byte for byte, keeps the mode, and copies into a directory', { tim
   fs.chmodSync(src, 0o640);
   const noDirect = await directUnsupported(scratchDir());
   if (noDirect) t.diagnostic(`--direct not tried: ${noDirect}`);
-  const variants = [[], ['--block', '64K'], ...(noDirect ? [] : [['--direct'], ['--direct', '--block', '8K']])];
+  const variants = [[], ['--block', '64K'], ['--block', '1000'], ['--block', '3M'], ...(noDirect ? [] : [['--direct'], ['--direct', '--block', '8K']])];
   for (const options of variants) {
     const dst = scratchPath('dst');
     const run = aiofs('cp', ...options, src, dst);

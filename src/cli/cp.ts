@@ -1,7 +1,10 @@
 /**
- * `aiofs cp SRC DST [--direct] [--block 1M]`: copy one file with eight blocks in flight at once
- * (reads ahead of writes, writes behind reads), all positional, so the device and the page cache
- * stay busy. The copy gets SRC's permission bits. On any error the partial DST is removed and
+ * `aiofs cp SRC DST [--direct] [--block SIZE]`: copy one file with 8 MiB of blocks in flight at
+ * once (reads ahead of writes, writes behind reads), all positional, so the device and the page
+ * cache stay busy. Blocks are 256 KiB by default (32 in flight): buffered writes of 512 KiB and
+ * more into a new file's page cache ran 2-4x slower on the development VM, and 1 MiB writes made
+ * the copy 1.5x slower than 256 KiB ones (docs/benchmarks.md, "aiofs cp"). With --direct there is
+ * no page cache to fill, and 1 MiB blocks (8 in flight) copy faster than 256 KiB ones. The copy gets SRC's permission bits. On any error the partial DST is removed and
  * the command fails with `aiofs: PATH: message`.
  *
  * With --direct both files are opened as direct AIOFiles (O_DIRECT, aligned buffers, the last
@@ -21,13 +24,19 @@ export const cpUsage = `Usage: aiofs cp SRC DST [--direct] [--block SIZE]
 Copy the file SRC to DST (or into DST, if DST is a directory), keeping SRC's mode.
 
 Options:
-  --block SIZE  bytes per read and write (default 1M; with --direct, best a multiple of the
-                files' O_DIRECT alignment, or each block goes through a bounce buffer)
+  --block SIZE  bytes per read and write (default 256K, with --direct 1M; with --direct, best a
+                multiple of the files' O_DIRECT alignment, or each block goes through a bounce
+                buffer); blocks adding up to 8 MiB (2 to 32 of them) are in flight
   --direct      bypass the page cache (O_DIRECT) on both files
   -h, --help    show this help
 `;
 
-const IN_FLIGHT = 8;
+/** Bytes of blocks in flight, and the bounds on how many blocks that is. */
+const IN_FLIGHT_BYTES = 8 << 20;
+const MIN_IN_FLIGHT = 2;
+const MAX_IN_FLIGHT = 32;
+const DEFAULT_BLOCK = '256K';
+const DEFAULT_DIRECT_BLOCK = '1M';
 
 /** An error from the copy, with the path it concerns, for `aiofs: PATH: message`. */
 export class CopyError extends Error {
@@ -47,14 +56,14 @@ export async function cp(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { direct: { type: 'boolean', default: false }, block: { type: 'string', default: '1M' }, help: { type: 'boolean', short: 'h' } },
+    options: { direct: { type: 'boolean', default: false }, block: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   });
   if (values.help) {
     process.stdout.write(cpUsage);
     return 0;
   }
   if (positionals.length !== 2) throw new CliError('cp needs a SRC and a DST', cpUsage);
-  const block = parseSize(values.block!, '--block', cpUsage);
+  const block = parseSize(values.block ?? (values.direct ? DEFAULT_DIRECT_BLOCK : DEFAULT_BLOCK), '--block', cpUsage);
   if (block < 1 || block > 1 << 30) throw new CliError('--block must be between 1 byte and 1G', cpUsage);
   const [src, dst] = positionals;
   await copy(getDefaultContext(), src, dst, block, values.direct!);
@@ -89,7 +98,7 @@ async function copy(ctx: IoContext, src: string, requested: string, block: numbe
 }
 
 /**
- * IN_FLIGHT workers take blocks in turn: read one whole (a short read is the end of the file),
+ * Workers (8 MiB worth of blocks, 2 to 32 of them) take blocks in turn: read one whole (a short read is the end of the file),
  * write it at the same offset. On direct files the blocks are aligned memory, and the last,
  * partial block is written through the file's bounce path, which leaves the exact length.
  */
@@ -115,7 +124,8 @@ async function copyBlocks(input: AIOFile, output: AIOFile, size: number, block: 
     }
   };
   try {
-    await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+    const workers = Math.min(MAX_IN_FLIGHT, Math.max(MIN_IN_FLIGHT, Math.floor(IN_FLIGHT_BYTES / block)));
+    await Promise.all(Array.from({ length: workers }, worker));
   } finally {
     progress.stop();
   }
