@@ -1,5 +1,6 @@
 /** Every benchmark case, in the order a run goes through them. */
 import type { Case } from './case.js';
+import { copyCases } from './copy.js';
 import { directSeqCases } from './direct-seq.js';
 import { linesCase } from './lines.js';
 import { mixedCase } from './mixed.js';
@@ -8,7 +9,7 @@ import { seqReadCase } from './seqread.js';
 import { smallFilesCases } from './smallfiles.js';
 import { writeCase } from './write-seq.js';
 
-export const cases: readonly Case<any>[] = [...randomReadCases, seqReadCase, ...directSeqCases, linesCase, writeCase, ...smallFilesCases, mixedCase];
+export const cases: readonly Case<any>[] = [...randomReadCases, seqReadCase, ...directSeqCases, linesCase, writeCase, ...copyCases, ...smallFilesCases, mixedCase];
 
 export function caseNamed(name: string): Case<any> {
   const found = cases.find((c) => c.name === name);

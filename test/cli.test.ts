@@ -83,6 +83,29 @@ it('bench --json measures every requested driver in its own process, and --plot 
   assert.equal(svg.replace(/<[^>]*>/g, '').trim().length > 0, true);
 });
 
+it('bench cp times aiofs cp, cp and fs.copyFile as commands, source cached and not', { timeout: 120_000 }, () => {
+  const run = aiofs('bench', 'cp', '--json', '--size', '4M');
+  assert.equal(run.status, 0, run.stderr);
+  const report = JSON.parse(run.stdout) as { results: { case: string; rows: { driver: string; rate?: number; errors?: number; unavailable?: string }[] }[] };
+  assert.deepEqual(
+    report.results.map((r) => r.case),
+    ['cp-uncached', 'cp-cached'],
+  );
+  for (const { case: name, rows } of report.results) {
+    assert.deepEqual(
+      rows.map((r) => r.driver),
+      ['aiofs-cp', 'gnu-cp', 'node-copyfile'],
+    );
+    for (const row of rows) {
+      // GNU dd and cp are Linux tools; elsewhere the row says why it has no figure.
+      if (row.unavailable && process.platform !== 'linux') continue;
+      assert.equal(row.unavailable, undefined, `${name} ${row.driver}`);
+      assert.ok(row.rate! > 0, `${name} ${row.driver}`);
+      assert.equal(row.errors, 0, `${name} ${row.driver}: copies of the wrong size`);
+    }
+  }
+});
+
 it('bench --backend threads runs the threads drivers and the baselines only', { timeout: 120_000 }, () => {
   const run = aiofs('bench', 'randread-qd1', '--json', '--seconds', '0.2', '--size', '4M', '--backend', 'threads', '--drivers', 'aiofs-uring,aiofs-threads,node-fsread');
   assert.equal(run.status, 0, run.stderr);
