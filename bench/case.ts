@@ -51,6 +51,8 @@ export interface Row {
   errors?: number;
   note?: string;
   unavailable?: string;
+  /** With --rounds: each round's figure (rate is their median). */
+  rounds?: number[];
 }
 
 export interface Target {

@@ -36,6 +36,7 @@ Options:
   --write-size SIZE  bytes the sequential-write case writes (default 1G)
   --dir DIR          where the data goes (default: the system temp dir; O_DIRECT needs a real filesystem)
   --drivers a,b      only these drivers (and fio-ENGINE rows)
+  --rounds N         run every driver (and fio) N times, taking turns, and show the median (default 1)
   --json             the results as JSON on stdout instead of tables
   --plot FILE.svg    also draw a bar chart per case into FILE.svg
   --keep             keep the data directory
@@ -67,6 +68,28 @@ function runDriver(c: Case, driver: Driver<unknown>, params: unknown, settings: 
 }
 
 
+/**
+ * One row per driver from several rounds: the median figure (the mean of the middle two for an
+ * even count), the rounds' figures beside it, errors added up, the note of the first round. A
+ * driver that failed in any round shows the first failure: a figure from the other rounds would
+ * hide it.
+ */
+function medianRows(rounds: Row[][]): Row[] {
+  if (rounds.length === 1) return rounds[0];
+  return rounds[0].map((first) => {
+    const all = rounds.map((rows) => rows.find((r) => r.driver === first.driver));
+    const failed = all.findIndex((r) => !r || r.rate === undefined);
+    if (failed >= 0) return all[failed] ?? { ...first, rate: undefined, unavailable: `no figure in round ${failed + 1}` };
+    const rates = all.map((r) => r!.rate!);
+    const sorted = [...rates].sort((a, b) => a - b);
+    const middle = sorted.length >> 1;
+    const rate = sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+    const errors = all.reduce((sum, r) => sum + (r!.errors ?? 0), 0);
+    const note = [`median of ${rates.map(formatRate).join(', ')}`, first.note].filter(Boolean).join('; ');
+    return { ...first, rate, errors, note, rounds: rates };
+  });
+}
+
 /** Which aiofs drivers --backend keeps, and the environment the auto-backend ones then get. */
 function backendFilter(choice: string): { keep: (driver: Driver<unknown>) => boolean; env: Record<string, string> } {
   const names = ['uring', 'aio', 'threads'];
@@ -88,6 +111,7 @@ async function main(): Promise<void> {
       dir: { type: 'string' },
       cases: { type: 'string' },
       drivers: { type: 'string' },
+      rounds: { type: 'string', default: '1' },
       json: { type: 'boolean', default: false },
       plot: { type: 'string' },
       keep: { type: 'boolean', default: false },
@@ -108,6 +132,8 @@ async function main(): Promise<void> {
   if (!(seconds > 0 && seconds <= 3600)) throw new CliError('--seconds must be a number of seconds above 0', usage);
   const lines = Number(values.lines);
   if (!Number.isInteger(lines) || lines < 1) throw new CliError('--lines must be a whole number above 0', usage);
+  const rounds = Number(values.rounds);
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 99) throw new CliError('--rounds must be a whole number from 1 to 99', usage);
   const wantedDrivers = values.drivers?.split(',');
   const { keep, env } = backendFilter(values.backend!);
   const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -135,7 +161,7 @@ async function main(): Promise<void> {
     case: c,
     drivers: c.drivers.filter((d) => keep(d as Driver<unknown>) && (!wantedDrivers || wantedDrivers.includes(d.name))),
   }));
-  const steps = plan.reduce((sum, p) => sum + p.drivers.length + (p.case.external ? 1 : 0), 0);
+  const steps = rounds * plan.reduce((sum, p) => sum + p.drivers.length + (p.case.external ? 1 : 0), 0);
   const progress = stepProgress(steps, 'aiofs bench');
   const tty = process.stderr.isTTY;
   let step = 0;
@@ -145,25 +171,30 @@ async function main(): Promise<void> {
       progress.update(step, `${c.name}: preparing data`);
       if (!tty) log(`# ${c.name}: preparing data`);
       const params = c.prepare(settings);
-      const rows: Row[] = [];
-      for (const driver of drivers) {
-        progress.update(step, `${c.name}: ${driver.name}`);
-        if (!tty) log(`# ${c.name}: ${driver.name}`);
-        try {
-          const m = await runDriver(c, driver as Driver<unknown>, params, settings, env);
-          rows.push({ driver: driver.name, label: driver.label, rate: m.value ?? m.amount / m.seconds, errors: m.errors, note: m.note });
-        } catch (error) {
-          rows.push({ driver: driver.name, label: driver.label, unavailable: (error as Error).message });
+      const measured: Row[][] = [];
+      for (let round = 1; round <= rounds; round++) {
+        const of = rounds > 1 ? ` (round ${round} of ${rounds})` : '';
+        const rows: Row[] = [];
+        for (const driver of drivers) {
+          progress.update(step, `${c.name}: ${driver.name}${of}`);
+          if (!tty) log(`# ${c.name}: ${driver.name}${of}`);
+          try {
+            const m = await runDriver(c, driver as Driver<unknown>, params, settings, env);
+            rows.push({ driver: driver.name, label: driver.label, rate: m.value ?? m.amount / m.seconds, errors: m.errors, note: m.note });
+          } catch (error) {
+            rows.push({ driver: driver.name, label: driver.label, unavailable: (error as Error).message });
+          }
+          progress.update(++step);
         }
-        progress.update(++step);
+        if (c.external) {
+          progress.update(step, `${c.name}: fio${of}`);
+          if (!tty) log(`# ${c.name}: fio${of}`);
+          rows.push(...c.external(params, settings).filter((row) => !wantedDrivers || wantedDrivers.includes(row.driver)));
+          progress.update(++step);
+        }
+        measured.push(rows);
       }
-      if (c.external) {
-        progress.update(step, `${c.name}: fio`);
-        if (!tty) log(`# ${c.name}: fio`);
-        rows.push(...c.external(params, settings).filter((row) => !wantedDrivers || wantedDrivers.includes(row.driver)));
-        progress.update(++step);
-      }
-      results.push({ case: c, rows });
+      results.push({ case: c, rows: medianRows(measured) });
     }
   } finally {
     progress.stop();
@@ -178,7 +209,7 @@ async function main(): Promise<void> {
   if (values.json) {
     const report = {
       machine,
-      settings: { seconds: settings.seconds, size: settings.size, lines: settings.lines, writeSize: settings.writeSize },
+      settings: { seconds: settings.seconds, rounds, size: settings.size, lines: settings.lines, writeSize: settings.writeSize },
       results: results.map((r) => ({ case: r.case.name, title: r.case.title, unit: r.case.unit, rows: r.rows })),
     };
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

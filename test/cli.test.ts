@@ -44,7 +44,7 @@ it('prints help and version, and exits 2 on wrong usage', { timeout: 30_000 }, (
   assert.equal(wrong.status, 2);
   assert.match(wrong.stderr, /unknown command 'frobnicate'/);
   assert.equal(aiofs().status, 2);
-  for (const args of [['cp', 'only-one'], ['cp', '--bogus', 'a', 'b'], ['cp', '--block', 'lots', 'a', 'b'], ['cat'], ['bench', 'no-such-case'], ['bench', '--seconds', '-1'], ['bench', '--backend', 'nope']]) {
+  for (const args of [['cp', 'only-one'], ['cp', '--bogus', 'a', 'b'], ['cp', '--block', 'lots', 'a', 'b'], ['cat'], ['bench', 'no-such-case'], ['bench', '--seconds', '-1'], ['bench', '--backend', 'nope'], ['bench', '--rounds', '0']]) {
     const run = aiofs(...args);
     assert.equal(run.status, 2, `${args.join(' ')}: ${run.stderr}`);
     assert.match(run.stderr, /Usage: aiofs/, args.join(' '));
@@ -81,6 +81,23 @@ it('bench --json measures every requested driver in its own process, and --plot 
   assert.equal((svg.match(/<text/g) ?? []).length > 20, true);
   assertWellFormed(svg);
   assert.equal(svg.replace(/<[^>]*>/g, '').trim().length > 0, true);
+});
+
+it('bench --rounds runs every driver that many times and shows the median', { timeout: 120_000 }, () => {
+  const run = aiofs('bench', 'randread-qd1', '--json', '--seconds', '0.2', '--size', '4M', '--rounds', '3', '--drivers', 'aiofs-threads,node-fsread');
+  assert.equal(run.status, 0, run.stderr);
+  const report = JSON.parse(run.stdout) as { settings: { rounds: number }; results: { rows: { driver: string; rate: number; rounds: number[] }[] }[] };
+  assert.equal(report.settings.rounds, 3);
+  const rows = report.results[0].rows;
+  assert.deepEqual(
+    rows.map((r) => r.driver),
+    ['aiofs-threads', 'node-fsread'],
+  );
+  for (const row of rows) {
+    assert.equal(row.rounds.length, 3, row.driver);
+    assert.equal(row.rate, [...row.rounds].sort((a, b) => a - b)[1], `${row.driver}: the median round`);
+  }
+  for (const driver of ['aiofs-threads', 'node-fsread']) assert.match(run.stderr, new RegExp(`${driver} \\(round 3 of 3\\)`), `${driver} ran a third time`);
 });
 
 it('bench cp times aiofs cp, cp and fs.copyFile as commands, source cached and not', { timeout: 120_000 }, () => {
