@@ -161,7 +161,9 @@ async function main(): Promise<void> {
     case: c,
     drivers: c.drivers.filter((d) => keep(d as Driver<unknown>) && (!wantedDrivers || wantedDrivers.includes(d.name))),
   }));
-  const steps = rounds * plan.reduce((sum, p) => sum + p.drivers.length + (p.case.external ? 1 : 0), 0);
+  // fio runs unless --drivers names none of its rows.
+  const runFio = !wantedDrivers || wantedDrivers.some((d) => d.startsWith('fio-'));
+  const steps = rounds * plan.reduce((sum, p) => sum + p.drivers.length + (p.case.external && runFio ? 1 : 0), 0);
   const progress = stepProgress(steps, 'aiofs bench');
   const tty = process.stderr.isTTY;
   let step = 0;
@@ -186,7 +188,7 @@ async function main(): Promise<void> {
           }
           progress.update(++step);
         }
-        if (c.external) {
+        if (c.external && runFio) {
           progress.update(step, `${c.name}: fio${of}`);
           if (!tty) log(`# ${c.name}: fio${of}`);
           rows.push(...c.external(params, settings).filter((row) => !wantedDrivers || wantedDrivers.includes(row.driver)));

@@ -6,22 +6,32 @@
  * If aiofs matches this, aiofs adds nothing measurable per read; what separates both from fio is
  * then fio's own (its offset sequence, on a virtual disk whose host caches).
  *
- *   cc -O2 -o ring-qd1 bench/reference/ring-qd1.c && ./ring-qd1 FILE [SECONDS]
+ * With `epoll` as the third argument, each read is submitted alone and its completion awaited in
+ * epoll_wait on the ring's fd, as aiofs's event loop does, instead of inside io_uring_enter: the
+ * difference between the two modes is what the wake-up through epoll costs by itself.
+ *
+ *   cc -O2 -o ring-qd1 bench/reference/ring-qd1.c && ./ring-qd1 FILE [SECONDS] [wait|epoll]
  *
  * Not built or run by npm scripts.
  */
 #include "ring.h" /* first: it defines _GNU_SOURCE */
 
+#include <errno.h>
 #include <fcntl.h>
+#include <sys/epoll.h>
 
 int main(int argc, char **argv) {
   if (argc < 2) {
-    fprintf(stderr, "usage: %s FILE [SECONDS]\n", argv[0]);
+    fprintf(stderr, "usage: %s FILE [SECONDS] [wait|epoll]\n", argv[0]);
     return 2;
   }
   double seconds = argc > 2 ? atof(argv[2]) : 3;
+  int use_epoll = argc > 3 && strcmp(argv[3], "epoll") == 0;
   struct ring r;
   ring_setup(&r, 4, 0);
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  struct epoll_event ready = {.events = EPOLLIN};
+  if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, r.fd, &ready) < 0) die("epoll");
   int fd = open(argv[1], O_RDONLY | O_DIRECT);
   if (fd < 0) die(argv[1]);
   uint32_t blocks = (uint32_t)(lseek(fd, 0, SEEK_END) / 4096);
@@ -41,13 +51,19 @@ int main(int argc, char **argv) {
     sqe->addr = (uintptr_t)buffer;
     sqe->len = 4096;
     sqe->off = (uint64_t)(x % blocks) * 4096;
-    ring_enter(&r, 1);
+    ring_enter(&r, use_epoll ? 0 : 1);
     unsigned head = *r.cq_head;
-    while (head == __atomic_load_n(r.cq_tail, __ATOMIC_ACQUIRE)) ring_enter(&r, 1);
+    while (head == __atomic_load_n(r.cq_tail, __ATOMIC_ACQUIRE)) {
+      if (!use_epoll) {
+        ring_enter(&r, 1);
+      } else if (epoll_wait(ep, &ready, 1, -1) < 0 && errno != EINTR) {
+        die("epoll_wait"); /* EINTR: the completion's task work interrupted the wait */
+      }
+    }
     if (r.cqes[head & r.cq_mask].res != 4096) errors++;
     __atomic_store_n(r.cq_head, head + 1, __ATOMIC_RELEASE);
     reads++;
   }
-  printf("%.0f IOPS (%ld reads, %ld errors)\n", reads / (now() - start), reads, errors);
+  printf("%.0f IOPS (%ld reads, %ld errors, %s)\n", reads / (now() - start), reads, errors, use_epoll ? "epoll" : "wait");
   return errors != 0;
 }
