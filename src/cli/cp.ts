@@ -4,8 +4,9 @@
  * cache stay busy. Blocks are 256 KiB by default (32 in flight): buffered writes of 512 KiB and
  * more into a new file's page cache ran 2-4x slower on the development VM, and 1 MiB writes made
  * the copy 1.5x slower than 256 KiB ones (docs/benchmarks.md, "aiofs cp"). With --direct there is
- * no page cache to fill, and 1 MiB blocks (8 in flight) copy faster than 256 KiB ones. The copy gets SRC's permission bits. On any error the partial DST is removed and
- * the command fails with `aiofs: PATH: message`.
+ * no page cache to fill, and 1 MiB blocks (8 in flight) copy faster than 256 KiB ones. The copy
+ * gets SRC's permission bits. On any error the partial DST is removed and the command fails with
+ * `aiofs: PATH: message`.
  *
  * With --direct both files are opened as direct AIOFiles (O_DIRECT, aligned buffers, the last
  * partial block through the bounce path), which keeps a large copy out of the page cache.
@@ -98,9 +99,10 @@ async function copy(ctx: IoContext, src: string, requested: string, block: numbe
 }
 
 /**
- * Workers (8 MiB worth of blocks, 2 to 32 of them) take blocks in turn: read one whole (a short read is the end of the file),
- * write it at the same offset. On direct files the blocks are aligned memory, and the last,
- * partial block is written through the file's bounce path, which leaves the exact length.
+ * Workers (8 MiB worth of blocks, 2 to 32 of them) take blocks in turn: read one whole (a short
+ * read is the end of the file), write it at the same offset. On direct files the blocks are
+ * aligned memory, and the last, partial block is written through the file's bounce path, which
+ * leaves the exact length.
  */
 async function copyBlocks(input: AIOFile, output: AIOFile, size: number, block: number, src: string, dst: string): Promise<void> {
   const reads = fileIo(input);
