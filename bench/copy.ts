@@ -28,30 +28,35 @@ const REPEATS = 5;
 const MiB = 2 ** 20;
 const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 
-/** Put the source in the page cache, or take it out, leaving everything else as it is. */
-function prepareSource(params: CopyParams): void {
-  if (params.cached) {
-    const buffer = Buffer.allocUnsafe(MiB);
-    const fd = fs.openSync(params.src, 'r');
-    try {
-      for (let at = 0; fs.readSync(fd, buffer, 0, buffer.length, at) > 0; at += buffer.length);
-    } finally {
-      fs.closeSync(fd);
-    }
-  } else {
-    // GNU dd: with count=0, iflag=nocache drops the whole file's cached pages (POSIX_FADV_DONTNEED).
-    execFileSync('dd', [`if=${params.src}`, 'iflag=nocache', 'count=0', 'status=none']);
+/** Read the whole source once, which leaves it in the page cache. */
+function warmSource(src: string): void {
+  const buffer = Buffer.allocUnsafe(MiB);
+  const fd = fs.openSync(src, 'r');
+  try {
+    for (let at = 0; fs.readSync(fd, buffer, 0, buffer.length, at) > 0; at += buffer.length);
+  } finally {
+    fs.closeSync(fd);
   }
 }
 
-/** Run `command` five times, each onto a fresh destination; the median copy counts. */
+/** Drop the source's cached pages, and only those. GNU dd: with count=0, iflag=nocache drops the whole file (POSIX_FADV_DONTNEED). */
+function evictSource(src: string): void {
+  execFileSync('dd', [`if=${src}`, 'iflag=nocache', 'count=0', 'status=none']);
+}
+
+/**
+ * Run `command` five times, each onto a fresh destination; the median copy counts. A cached
+ * source is read once first (every copy reads it again, which keeps it cached); an uncached one
+ * is evicted before each copy.
+ */
 function timedCopies(params: CopyParams, command: string, args: string[]): Measurement {
   const times: number[] = [];
   let errors = 0;
+  if (params.cached) warmSource(params.src);
   for (let i = 0; i < REPEATS; i++) {
     fs.rmSync(params.dst, { force: true });
     execFileSync('sync');
-    prepareSource(params);
+    if (!params.cached) evictSource(params.src);
     const start = performance.now();
     const run = spawnSync(command, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
     times.push((performance.now() - start) / 1000);

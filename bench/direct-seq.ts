@@ -27,20 +27,20 @@ const DEPTH = 8;
 /** Passes over the whole file for the run's seconds (no warm-up: the page cache plays no part). */
 const timed = (params: DirectSeqParams, pass: () => Promise<number>) => timedPasses(params.seconds, params.size, pass, false);
 
-function reader(backend: BackendName): Driver<DirectSeqParams> {
+/**
+ * An aiofs driver on a context of its own: the case's file opened direct in `mode`, and `pass`
+ * moving the whole file once per timed pass.
+ */
+function aiofsDriver(kind: 'reader' | 'writer', backend: BackendName, label: string, mode: 'rb' | 'r+b', pass: (file: AIOFile, params: DirectSeqParams) => Promise<number>): Driver<DirectSeqParams> {
   return {
-    name: `aiofs-reader-${backend}`,
+    name: `aiofs-${kind}-${backend}`,
     backend,
-    label: `aiofs Reader, direct, 1 MiB chunks, ${DEPTH} in flight, ${backend}`,
+    label: `${label}, ${backend}`,
     async run(params) {
       const context = createContext({ backend });
       try {
-        await using file = await AIOFile.open(params.file, 'rb', { direct: true, context });
-        return await timed(params, async () => {
-          let n = 0;
-          for await (const chunk of new Reader(file, { chunkSize: BLOCK, readAhead: DEPTH - 1 })) n += chunk.length;
-          return n;
-        });
+        await using file = await AIOFile.open(params.file, mode, { direct: true, context });
+        return await timed(params, () => pass(file, params));
       } finally {
         await context.close();
       }
@@ -48,28 +48,21 @@ function reader(backend: BackendName): Driver<DirectSeqParams> {
   };
 }
 
-function writer(backend: BackendName): Driver<DirectSeqParams> {
-  return {
-    name: `aiofs-writer-${backend}`,
-    backend,
-    label: `aiofs Writer, direct, 1 MiB blocks, ${DEPTH} in flight, ${backend}`,
-    async run(params) {
-      const context = createContext({ backend });
-      const data = Buffer.alloc(BLOCK, 0x5a);
-      try {
-        await using file = await AIOFile.open(params.file, 'r+b', { direct: true, context });
-        return await timed(params, async () => {
-          const w = new Writer(file, { blockSize: BLOCK, writeBehind: DEPTH * BLOCK });
-          for (let at = 0; at < params.size; at += BLOCK) await w.write(at + BLOCK <= params.size ? data : data.subarray(0, params.size - at));
-          await w.flush();
-          return params.size;
-        });
-      } finally {
-        await context.close();
-      }
-    },
-  };
-}
+const reader = (backend: BackendName) =>
+  aiofsDriver('reader', backend, `aiofs Reader, direct, 1 MiB chunks, ${DEPTH} in flight`, 'rb', async (file) => {
+    let n = 0;
+    for await (const chunk of new Reader(file, { chunkSize: BLOCK, readAhead: DEPTH - 1 })) n += chunk.length;
+    return n;
+  });
+
+const writer = (backend: BackendName) =>
+  aiofsDriver('writer', backend, `aiofs Writer, direct, 1 MiB blocks, ${DEPTH} in flight`, 'r+b', async (file, params) => {
+    const block = Buffer.alloc(BLOCK, 0x5a);
+    const w = new Writer(file, { blockSize: BLOCK, writeBehind: DEPTH * BLOCK });
+    for (let at = 0; at < params.size; at += BLOCK) await w.write(at + BLOCK <= params.size ? block : block.subarray(0, params.size - at));
+    await w.flush();
+    return params.size;
+  });
 
 /** Node's way: FileHandle read or write on an O_DIRECT fd, one aligned block at a time. */
 function fileHandle(write: boolean): Driver<DirectSeqParams> {
