@@ -2,6 +2,7 @@
   "targets": [
     {
       "target_name": "aiofs",
+      "defines": ["NAPI_VERSION=8"],
       "conditions": [
         ["OS=='linux'", {
           "sources": ["native/addon.c", "native/uring.c", "native/aio.c", "native/direct.c", "native/memory.c", "native/uapi_check.c"],

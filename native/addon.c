@@ -9,8 +9,9 @@
  *  - keep everything the kernel may still touch alive: while any operation is in flight the
  *    wrapper object and the JavaScript completion handler (which owns the buffers) are held by
  *    strong references, and the loop handle is ref'd so the process does not exit under them;
- *  - on environment teardown (process exit, worker termination) cancel what is in flight and wait
- *    for every completion before the memory behind it can be freed.
+ *  - on environment teardown (process exit, worker exit or termination) cancel what is in flight
+ *    and wait for every completion before the memory behind it can be freed, then close the loop
+ *    handle and let the teardown finish only once its close callback has run (see teardown()).
  *
  * Kernel errors are returned to JavaScript as negative errno numbers; JavaScript builds the error
  * objects. Exceptions are thrown here only for calls that break the internal contract.
@@ -20,6 +21,7 @@
 #include <node_api.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "direct.h"
@@ -36,8 +38,57 @@
 struct slot {
   /* Native memory the kernel reads until completion, freed then: an iovec, or path copies. */
   void *owned;
+  int op; /* enum aiofs_op */
   unsigned char busy;
 };
+
+/*
+ * The fds the ring opened in one environment that nobody has closed through aiofs since, a bit
+ * per fd. Node closes the fds of its own FileHandles when a worker's environment goes away; these
+ * are closed then too (free_addon_data), after every engine of the environment was torn down.
+ * Only fds the kernel handed to this addon are ever set, so nothing else is ever closed.
+ */
+struct owned_fds {
+  uint64_t *bits;
+  size_t words;
+};
+
+/* Per-environment state: each worker thread loads the addon into its own environment. */
+struct addon_data {
+  napi_ref engine_class;
+  struct native_engine *constructing; /* handed from wrap_engine to the constructor */
+  struct owned_fds owned;
+};
+
+/* Remember `fd` as opened by the ring. Without memory for the bit it is not remembered: a leak
+   at teardown, never a wrong close. */
+static void own_fd(struct owned_fds *o, int fd) {
+  if (fd < 0) return;
+  size_t word = (size_t)fd / 64;
+  if (word >= o->words) {
+    size_t words = o->words ? o->words : 16;
+    while (words <= word) words *= 2;
+    uint64_t *bits = realloc(o->bits, words * sizeof(*bits));
+    if (!bits) return;
+    memset(bits + o->words, 0, (words - o->words) * sizeof(*bits));
+    o->bits = bits;
+    o->words = words;
+  }
+  o->bits[word] |= UINT64_C(1) << (fd % 64);
+}
+
+static void disown_fd(struct owned_fds *o, int fd) {
+  if (fd >= 0 && (size_t)fd / 64 < o->words) o->bits[fd / 64] &= ~(UINT64_C(1) << (fd % 64));
+}
+
+static void close_owned(struct owned_fds *o) {
+  for (size_t word = 0; word < o->words; word++)
+    for (int bit = 0; bit < 64; bit++)
+      if (o->bits[word] & (UINT64_C(1) << bit)) close((int)(word * 64 + bit));
+  free(o->bits);
+  o->bits = NULL;
+  o->words = 0;
+}
 
 struct registered {
   uintptr_t start;
@@ -63,6 +114,13 @@ struct native_engine {
   unsigned nregistered;
   unsigned in_flight;
   napi_async_context async_context;
+  /*
+   * Registered when the engine is wrapped, removed exactly once: by the poll handle's close
+   * callback. While it is registered the environment's teardown waits for us, so the addon's code
+   * (that callback included) stays mapped until libuv has run it.
+   */
+  napi_async_cleanup_hook_handle cleanup;
+  struct addon_data *data; /* outlives every engine of its environment */
   int refs; /* the wrapper and the poll handle; freed when both are gone */
 };
 
@@ -91,13 +149,27 @@ static void release(struct native_engine *e) {
   }
 }
 
-static void on_poll_closed(uv_handle_t *handle) { release(handle->data); }
+/*
+ * The last thing of ours libuv runs for an engine. Removing the cleanup hook here, and nowhere
+ * else, is what makes teardown safe: if the environment is tearing down, the removal tells Node
+ * our asynchronous cleanup is done; otherwise it unregisters a hook that has not run.
+ */
+static void on_poll_closed(uv_handle_t *handle) {
+  struct native_engine *e = handle->data;
+  if (e->cleanup) {
+    napi_remove_async_cleanup_hook(e->cleanup);
+    e->cleanup = NULL;
+  }
+  release(e);
+}
 
 /* Account for one completion: free its slot (and what it owns) if it belongs to a tracked operation. */
 static void settle(struct native_engine *e, const struct aiofs_completion *c) {
   uint32_t user = (uint32_t)c->user;
   if (user >= e->nslots || !e->slots[user].busy) return;
   struct slot *s = &e->slots[user];
+  /* An fd opened for JavaScript; one opened while tearing down is closed with the rest. */
+  if (s->op == AIOFS_OP_OPENAT && c->result >= 0) own_fd(&e->data->owned, c->result);
   s->busy = 0;
   free(s->owned);
   s->owned = NULL;
@@ -108,8 +180,9 @@ static void settle(struct native_engine *e, const struct aiofs_completion *c) {
   }
 }
 
-static void track(struct native_engine *e, uint32_t user, void *owned) {
+static void track(struct native_engine *e, uint32_t user, int op, void *owned) {
   e->slots[user].busy = 1;
+  e->slots[user].op = op;
   e->slots[user].owned = owned;
   if (e->in_flight++ == 0) {
     uv_ref((uv_handle_t *)&e->poll);
@@ -125,18 +198,32 @@ static unsigned reap(struct native_engine *e) {
   return n;
 }
 
+/* Stop watching the engine's fd and close the loop handle; on_poll_closed follows. Idempotent. */
+static void stop_watching(struct native_engine *e) {
+  if (uv_is_closing((uv_handle_t *)&e->poll)) return;
+  uv_poll_stop(&e->poll);
+  uv_close((uv_handle_t *)&e->poll, on_poll_closed);
+}
+
 /* Release the kernel objects and stop watching. Only called with nothing in flight. */
 static void destroy(struct native_engine *e) {
   if (!e->impl) return;
   e->ops->destroy(e->impl);
   e->impl = NULL;
-  uv_poll_stop(&e->poll);
-  uv_close((uv_handle_t *)&e->poll, on_poll_closed);
+  stop_watching(e);
 }
 
-static void teardown(void *arg) {
+/*
+ * The environment's asynchronous cleanup hook (process exit, a worker's exit or termination).
+ * Node keeps running the environment's loop after calling it until the hook is removed, which
+ * on_poll_closed does: so the close callback runs while the addon is still loaded, and nothing of
+ * ours is left on the loop when the environment (and perhaps the addon's code) goes away. `done`
+ * comes from on_poll_closed; the handle passed here is e->cleanup.
+ */
+static void teardown(napi_async_cleanup_hook_handle handle, void *arg) {
+  (void)handle;
   struct native_engine *e = arg;
-  if (!e->impl) return;
+  if (!e->impl) return; /* closed already: its close callback is on its way and removes us */
   /*
    * The environment is going away and with it the memory of every buffer. Submit what is still
    * queued, ask the kernel to cancel everything, and wait for each completion: after this no
@@ -155,7 +242,12 @@ static void teardown(void *arg) {
     if (reap(e) == 0 && e->ops->wait(e->impl) < 0) break;
     if (e->ops->pending(e->impl)) e->ops->submit(e->impl);
   }
-  if (e->in_flight > 0) return; /* the kernel refused to wait: leaking beats a use-after-free */
+  if (e->in_flight > 0) {
+    /* The kernel refused to wait: keep its objects (leaking beats a use-after-free), but close
+       the loop handle so that the teardown can finish. */
+    stop_watching(e);
+    return;
+  }
   destroy(e);
 }
 
@@ -187,7 +279,6 @@ static void finalize(napi_env env, void *data, void *hint) {
   (void)hint;
   struct native_engine *e = data;
   /* Reached only with nothing in flight: the wrapper is strongly held otherwise. */
-  napi_remove_env_cleanup_hook(env, teardown, e);
   destroy(e);
   forget_registered(env, e->registered, e->nregistered);
   e->registered = NULL;
@@ -381,7 +472,7 @@ static napi_value js_prep_rw(napi_env env, napi_callback_info info) {
     return make_int(env, ret);
   ret = e->ops->prep_rw(e->impl, op, fd, data, (uint32_t)length, offset,
                         registered_index(env, e, data, length), user);
-  if (ret == 0) track(e, user, NULL);
+  if (ret == 0) track(e, user, op, NULL);
   return make_int(env, ret);
 }
 
@@ -418,7 +509,7 @@ static napi_value js_prep_rwv(napi_env env, napi_callback_info info) {
   }
   ret = e->ops->prep_rwv(e->impl, op, fd, iov, count, offset, user);
   if (ret == 0)
-    track(e, user, iov);
+    track(e, user, op, iov);
   else
     free(iov);
   return make_int(env, ret);
@@ -439,7 +530,7 @@ static napi_value js_prep_fsync(napi_env env, napi_callback_info info) {
     return make_int(env, ret);
   napi_get_value_bool(env, argv[1], &datasync);
   ret = e->ops->prep_fsync(e->impl, fd, datasync, user);
-  if (ret == 0) track(e, user, NULL);
+  if (ret == 0) track(e, user, datasync ? AIOFS_OP_FDATASYNC : AIOFS_OP_FSYNC, NULL);
   return make_int(env, ret);
 }
 
@@ -514,10 +605,12 @@ static napi_value js_prep_meta(napi_env env, napi_callback_info info) {
     return make_int(env, used < 0 ? used : used2);
   }
   ret = e->ops->prep_meta(e->impl, &m, user);
-  if (ret == 0)
-    track(e, user, paths);
-  else
+  if (ret == 0) {
+    track(e, user, m.op, paths);
+    if (m.op == AIOFS_OP_CLOSE) disown_fd(&e->data->owned, m.dirfd);
+  } else {
     free(paths);
+  }
   return make_int(env, ret);
 }
 
@@ -534,7 +627,7 @@ static napi_value js_prep_cancel(napi_env env, napi_callback_info info) {
     return make_int(env, ret);
   if (target >= e->nslots || !e->slots[target].busy) return make_int(env, -ENOENT);
   ret = e->ops->prep_cancel(e->impl, target, user);
-  if (ret == 0) track(e, user, NULL);
+  if (ret == 0) track(e, user, -1, NULL);
   return make_int(env, ret);
 }
 
@@ -569,10 +662,7 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   struct native_engine *e = unwrap(env, info, &argc, NULL);
   if (!e) return NULL;
   if (e->in_flight > 0) return make_int(env, -EBUSY);
-  if (e->impl) {
-    napi_remove_env_cleanup_hook(env, teardown, e);
-    destroy(e);
-  }
+  destroy(e);
   return make_int(env, 0);
 }
 
@@ -584,15 +674,10 @@ static napi_value js_in_flight(napi_env env, napi_callback_info info) {
   return make_int(env, e->in_flight);
 }
 
-/* Per-environment state: each worker thread loads the addon into its own environment. */
-struct addon_data {
-  napi_ref engine_class;
-  struct native_engine *constructing; /* handed from wrap_engine to the constructor */
-};
-
 static void free_addon_data(napi_env env, void *data, void *hint) {
   (void)hint;
   struct addon_data *d = data;
+  close_owned(&d->owned);
   napi_delete_reference(env, d->engine_class);
   free(d);
 }
@@ -652,9 +737,11 @@ static napi_value wrap_engine(napi_env env, const struct aiofs_engine_ops *ops, 
     napi_throw_error(env, "ENOMEM", "cannot watch the engine on the event loop");
     return NULL;
   }
+  napi_get_instance_data(env, (void **)&d);
   e->ops = ops;
   e->impl = impl;
   e->env = env;
+  e->data = d;
   e->poll.data = e;
   e->out = data;
   e->out_capacity = capacity;
@@ -664,7 +751,6 @@ static napi_value wrap_engine(napi_env env, const struct aiofs_engine_ops *ops, 
   uv_poll_start(&e->poll, UV_READABLE, on_poll);
   uv_unref((uv_handle_t *)&e->poll);
 
-  napi_get_instance_data(env, (void **)&d);
   d->constructing = e;
   napi_status st = napi_get_reference_value(env, d->engine_class, &cls);
   if (st == napi_ok) st = napi_new_instance(env, cls, 0, NULL, &obj);
@@ -679,7 +765,12 @@ static napi_value wrap_engine(napi_env env, const struct aiofs_engine_ops *ops, 
   napi_create_reference(env, completions, 1, &e->completions);
   napi_create_string_utf8(env, "aiofs", NAPI_AUTO_LENGTH, &resource_name);
   napi_async_init(env, obj, resource_name, &e->async_context);
-  napi_add_env_cleanup_hook(env, teardown, e);
+  if (napi_add_async_cleanup_hook(env, teardown, e, &e->cleanup) != napi_ok) {
+    /* Without the hook a teardown could unload us under the loop handle: refuse the engine,
+       and the backend reports itself unavailable with this errno. */
+    destroy(e);
+    return make_int(env, -ENOTSUP);
+  }
   set_uint(env, obj, "capacity", capacity);
   return obj;
 }
@@ -687,8 +778,7 @@ static napi_value wrap_engine(napi_env env, const struct aiofs_engine_ops *ops, 
 /*
  * createUring(entries, sqpoll, sqThreadIdle, refuseOps, completions, handler)
  *   -> NativeEngine | -errno.
- * The engine's capacity (completion queue size) is on its `capacity` property; the setup
- * flags and features the kernel granted are on `setupFlags` and `features`.
+ * The engine's capacity (completion queue size) is on its `capacity` property.
  */
 static napi_value js_create_uring(napi_env env, napi_callback_info info) {
   size_t argc = 6;
@@ -710,12 +800,7 @@ static napi_value js_create_uring(napi_env env, napi_callback_info info) {
   struct aiofs_uring_info ri;
   int ret = aiofs_uring_create(&o, &ring, &ri);
   if (ret < 0) return make_int(env, ret);
-  napi_value obj = wrap_engine(env, &aiofs_uring_ops, ring, ri.cq_entries, argv[4], argv[5]);
-  if (!obj) return NULL;
-  set_uint(env, obj, "sqEntries", ri.sq_entries);
-  set_uint(env, obj, "setupFlags", ri.setup_flags);
-  set_uint(env, obj, "features", ri.features);
-  return obj;
+  return wrap_engine(env, &aiofs_uring_ops, ring, ri.cq_entries, argv[4], argv[5]);
 }
 
 /* createAio(capacity, completions, handler) -> NativeEngine | -errno */
@@ -770,6 +855,22 @@ static napi_value js_direct_info(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/*
+ * forgetFd(fd): JavaScript closed `fd` (or gave it away) other than through a ring's close, so the
+ * environment's teardown must not close it. A no-op for fds the ring did not open.
+ */
+static napi_value js_forget_fd(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  struct addon_data *d;
+  int32_t fd;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok ||
+      napi_get_instance_data(env, (void **)&d) != napi_ok || !d)
+    return NULL;
+  if (argc >= 1 && get_i32(env, argv[0], &fd) == 0) disown_fd(&d->owned, fd);
+  return NULL;
+}
+
 #define METHOD(name, fn) {name, NULL, fn, NULL, NULL, NULL, napi_default_method, NULL}
 
 static napi_value init(napi_env env, napi_value exports) {
@@ -793,6 +894,7 @@ static napi_value init(napi_env env, napi_value exports) {
   }
   napi_property_descriptor fns[] = {METHOD("createUring", js_create_uring),
                                     METHOD("createAio", js_create_aio),
+                                    METHOD("forgetFd", js_forget_fd),
                                     METHOD("misalignment", aiofs_js_misalignment),
                                     METHOD("setDirect", js_set_direct),
                                     METHOD("directInfo", js_direct_info)};

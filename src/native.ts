@@ -11,9 +11,6 @@ import { nativeUnavailable } from './errors.js';
 /** A kernel engine as the addon exposes it (native/addon.c documents each method). */
 export interface NativeEngine {
   readonly capacity: number;
-  readonly sqEntries?: number;
-  readonly setupFlags?: number;
-  readonly features?: number;
   prepRw(op: number, fd: number, buffer: ArrayBufferView, offset: number | bigint, user: number): number;
   prepRwv(op: number, fd: number, buffers: ArrayBufferView[], offset: number | bigint, user: number): number;
   prepFsync(fd: number, datasync: boolean, user: number): number;
@@ -49,6 +46,8 @@ export interface NativeAddon {
     handler: (count: number) => void,
   ): NativeEngine | number;
   createAio?(capacity: number, completions: Int32Array, handler: (count: number) => void): NativeEngine | number;
+  /** The fd was closed other than by a ring's close: the environment's teardown must not close it. */
+  forgetFd?(fd: number): void;
   misalignment?(view: ArrayBufferView, alignment: number): number;
   setDirect?(fd: number, enable: boolean): number;
   directInfo?(fd: number): NativeDirectInfo | number;

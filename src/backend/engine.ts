@@ -10,7 +10,7 @@
  * an AIO read that would block) is run again on the thread pool, transparently, as libuv does.
  */
 import { constants } from 'node:os';
-import type { NativeEngine } from '../native.js';
+import { loadNative, type NativeEngine } from '../native.js';
 import { type Backend, type CompletionSink, Op, Request } from './backend.js';
 import { credentialsGeneration } from './credentials.js';
 import { ThreadsBackend } from './threads.js';
@@ -132,8 +132,7 @@ export class EngineBackend implements Backend {
 
   start(request: Request): boolean {
     if (this.spec.bindsCredentials && this.credentials !== credentialsGeneration() && !this.renewEngine()) {
-      this.fallbacks++;
-      this.threads.perform(request, (result) => (request.continues ? this.settleContinuation(request, result) : this.sink.complete(request, result)));
+      this.toPool(request, (result) => (request.continues ? this.settleContinuation(request, result) : this.sink.complete(request, result)));
       return true;
     }
     const slot = this.freeSlots.pop();
@@ -220,6 +219,16 @@ export class EngineBackend implements Backend {
     return true;
   }
 
+  /**
+   * Run `request` on the thread pool. A close done there must not be repeated when the
+   * environment tears down (the addon closes the fds the ring opened and nobody closed).
+   */
+  private toPool(request: Request, done: (result: number) => void): void {
+    this.fallbacks++;
+    if (request.op === Op.Close) loadNative().forgetFd?.(request.meta!.dirfd);
+    this.threads.perform(request, done);
+  }
+
   private prep(request: Request, slot: number): number {
     const engine = this.engine!;
     switch (request.op) {
@@ -243,8 +252,7 @@ export class EngineBackend implements Backend {
   private settle(request: Request, result: number): void {
     if (request.continues) return this.settleContinuation(request, result);
     if (result < 0 && this.spec.fallbackErrors.has(-result) && !request.abortRequested) {
-      this.fallbacks++;
-      this.threads.perform(request, (final) => this.sink.complete(request, final));
+      this.toPool(request, (final) => this.sink.complete(request, final));
       return;
     }
     if (this.spec.continueShortTransfers && result > 0 && request.data !== null && result < requestedBytes(request)) {
@@ -264,8 +272,7 @@ export class EngineBackend implements Backend {
     const rest = remainder(original, done);
     rest.continues = { request: original, done };
     if (!this.start(rest)) {
-      this.fallbacks++;
-      this.threads.perform(rest, (more) => this.sink.complete(original, more > 0 ? done + more : done));
+      this.toPool(rest, (more) => this.sink.complete(original, more > 0 ? done + more : done));
     }
   }
 
@@ -278,8 +285,7 @@ export class EngineBackend implements Backend {
       return;
     }
     if (result < 0 && this.spec.fallbackErrors.has(-result) && !original.abortRequested) {
-      this.fallbacks++;
-      this.threads.perform(rest, (more) => this.sink.complete(original, more > 0 ? done + more : done));
+      this.toPool(rest, (more) => this.sink.complete(original, more > 0 ? done + more : done));
       return;
     }
     // End of file, or an error after some bytes moved: report what moved, as read(2) would.
