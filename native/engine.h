@@ -1,5 +1,5 @@
 /*
- * The contract between the Node-API glue (addon.c) and the kernel engines (uring.c, later aio.c).
+ * The contract between the Node-API glue (addon.c) and the kernel engines (uring.c, aio.c).
  *
  * An engine queues operations described only by an opcode, fds, memory, offsets and (for the
  * metadata operations) NUL-terminated path strings, hands them to the kernel in batches, and
@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-/* Operation codes shared with JavaScript (src/backend/native.ts mirrors them). */
+/* Operation codes shared with JavaScript (src/backend/backend.ts mirrors them). */
 enum aiofs_op {
   AIOFS_OP_READ = 0,
   AIOFS_OP_WRITE = 1,
