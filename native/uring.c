@@ -358,10 +358,38 @@ static int uring_prep_meta(void *e, const struct aiofs_meta *m, uint32_t user) {
   return 0;
 }
 
+/*
+ * Marks the user_data of an operation withdrawn before the kernel saw it (uring_prep_cancel): its
+ * completion reports -ECANCELED. Users are 32-bit, so the bit never collides with one.
+ */
+#define WITHDRAWN (UINT64_C(1) << 32)
+
+/*
+ * Cancel `target`; the cancel's own completion is `user`. An operation still in the submission
+ * queue, not yet seen by the kernel, is withdrawn: rewritten into a NOP that completes as
+ * -ECANCELED, so an abort that comes before the submit always wins (an ASYNC_CANCEL would run
+ * after it, when a cached read has already completed). With SQPOLL the kernel thread may be
+ * reading the queue at any moment, so there only ASYNC_CANCEL is used.
+ */
 static int uring_prep_cancel(void *e, uint32_t target, uint32_t user) {
+  struct aiofs_uring *r = e;
   int error;
-  struct io_uring_sqe *sqe = get_sqe(e, IORING_OP_ASYNC_CANCEL, -1, &error);
+  struct io_uring_sqe *sqe = get_sqe(r, IORING_OP_ASYNC_CANCEL, -1, &error);
   if (!sqe) return error;
+  if (!(r->setup_flags & IORING_SETUP_SQPOLL)) {
+    /* Without SQPOLL the kernel reads entries only inside io_uring_enter: [head, tail) is ours. */
+    unsigned head = __atomic_load_n(r->sq_khead, __ATOMIC_ACQUIRE);
+    for (unsigned i = head; i != r->sq_tail - 1; i++) {
+      struct io_uring_sqe *queued = &r->sqes[i & r->sq_mask];
+      if (queued->user_data != target) continue;
+      memset(queued, 0, sizeof(*queued));
+      queued->opcode = IORING_OP_NOP;
+      queued->user_data = target | WITHDRAWN;
+      sqe->opcode = IORING_OP_NOP;
+      sqe->user_data = user;
+      return 0;
+    }
+  }
   sqe->opcode = IORING_OP_ASYNC_CANCEL;
   sqe->fd = -1;
   sqe->addr = target;
@@ -414,8 +442,8 @@ static unsigned uring_reap(void *e, struct aiofs_completion *out, unsigned max) 
   unsigned n = 0;
   while (head != tail && n < max) {
     const struct io_uring_cqe *cqe = &r->cqes[head & r->cq_mask];
-    out[n].user = (int32_t)cqe->user_data;
-    out[n].result = cqe->res;
+    out[n].user = (int32_t)(uint32_t)cqe->user_data;
+    out[n].result = cqe->user_data & WITHDRAWN ? -ECANCELED : cqe->res;
     n++;
     head++;
   }

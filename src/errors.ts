@@ -121,6 +121,16 @@ export function outOfRange(name: string, range: string, received: unknown): Rang
   );
 }
 
+/** `ERR_FS_FILE_TOO_LARGE`: readFile of a file over 2 GiB, which no Buffer of Node's can hold. */
+export function fileTooLarge(size: number): RangeError & CodedError {
+  return coded(new RangeError(`File size (${size}) is greater than 2 GiB`), 'ERR_FS_FILE_TOO_LARGE');
+}
+
+/** `ERR_INVALID_THIS`: a method called on something that is not its class's instance. */
+export function invalidThis(type: string): TypeError & CodedError {
+  return coded(new TypeError(`Value of "this" must be of type ${type}`), 'ERR_INVALID_THIS');
+}
+
 /** `ERR_INVALID_STATE`: the object cannot do this any more (a closed context, for one). */
 export function invalidState(what: string): Error & CodedError {
   return coded(new Error(`Invalid state: ${what}`), 'ERR_INVALID_STATE');

@@ -25,10 +25,28 @@ export class ThreadsBackend implements Backend {
     private readonly sink: CompletionSink,
   ) {}
 
+  /**
+   * Requests with a signal wait here until the end of the current microtask, so that an abort
+   * made right after the call (before anything could reach a thread) wins, as it does on the
+   * kernel engines, whose submit comes in a microtask too.
+   */
+  private held: Request[] = [];
+
   start(request: Request): boolean {
+    if (request.signal) {
+      if (this.held.push(request) === 1) queueMicrotask(this.releaseHeld);
+      return true;
+    }
     this.perform(request, (result) => this.sink.complete(request, result));
     return true;
   }
+
+  private readonly releaseHeld = (): void => {
+    for (const request of this.held.splice(0)) {
+      if (request.abortRequested) this.sink.complete(request, -constants.errno.ECANCELED);
+      else this.perform(request, (result) => this.sink.complete(request, result));
+    }
+  };
 
   /** Run `request` through node:fs and call `done` with its result, whoever owns the request. */
   perform(request: Request, done: (result: number) => void): void {
@@ -149,7 +167,8 @@ export class ThreadsBackend implements Backend {
   }
 
   cancel(): void {
-    // libuv cannot take back work it has started; the request completes with its real result.
+    // A held request sees its abortRequested when released; libuv cannot take back work it has
+    // started, so that completes with its real result.
   }
 
   /** node:fs has no registered buffers. */

@@ -15,7 +15,8 @@ import type { Readable, Writable } from 'node:stream';
 import type { ReadableStream } from 'node:stream/web';
 import { promisify } from 'node:util';
 import type { IoContext } from '../context.js';
-import { abortError, fileClosed, invalidArgType, outOfRange } from '../errors.js';
+import { abortError, fileClosed, fileTooLarge, invalidArgType, invalidArgValue, invalidThis, outOfRange } from '../errors.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import {
   createReadStream,
   createWriteStream,
@@ -26,10 +27,16 @@ import {
 } from '../file/streams.js';
 import { validateEncoding } from '../file/text.js';
 import { readFully, writeFully } from '../file/transfer.js';
-import { validateBuffer, validateInteger, validateMode, validateObject, validateSignal } from '../validate.js';
+import { validateBoolean, validateBuffer, validateInteger, validateMode, validateObject, validateSignal } from '../validate.js';
 
 const MAX_POSITION = Number.MAX_SAFE_INTEGER;
 const READ_CHUNK = 1 << 16;
+/** The largest file readFile reads (Node's kIoMaxLength): a Buffer cannot hold more. */
+const MAX_READ_FILE = 2 ** 31 - 1;
+/** With a signal, writeFile writes in chunks of this size and checks the signal between them, as Node. */
+const WRITE_CHUNK = 1 << 19;
+/** readFile asks the file's size (one fstat) only once it has read this much. */
+const SIZE_CHECK_AFTER = 1 << 24;
 const fchmod = promisify(fs.fchmod);
 const fchown = promisify(fs.fchown);
 const futimes = promisify(fs.futimes);
@@ -57,6 +64,8 @@ export interface FileOptions {
   flag?: string | number;
   mode?: number | string;
   signal?: AbortSignal;
+  /** writeFile/appendFile of a path: fsync the file before closing it. */
+  flush?: boolean;
 }
 
 /** Node's data argument of writeFile: text, bytes, or an (async) iterable or stream of them. */
@@ -127,7 +136,7 @@ export class FileHandle extends EventEmitter implements StreamFile {
   read<T extends ArrayBufferView = Buffer>(buffer: T, options?: ReadOptions<T>): Promise<ReadResult<T>>;
   read<T extends ArrayBufferView = Buffer>(options?: ReadOptions<T>): Promise<ReadResult<T>>;
   read<T extends ArrayBufferView>(first?: unknown, ...rest: unknown[]): Promise<ReadResult<T>> {
-    return this.#op('read', () => {
+    return FileHandle.#run(this, 'read', () => {
       let buffer: ArrayBufferView;
       let offset: unknown;
       let length: unknown;
@@ -145,6 +154,10 @@ export class FileHandle extends EventEmitter implements StreamFile {
         ({ offset, length, position } = options as ReadOptions<T>);
       }
       validateBuffer(buffer);
+      // Node's order: nothing to read succeeds at once; an empty buffer cannot take any bytes.
+      const wanted = length ?? buffer.byteLength - (typeof offset === 'number' ? offset : 0);
+      if (wanted === 0) return async () => result({ bytesRead: 0, buffer: buffer as T });
+      if (buffer.byteLength === 0) throw invalidArgValue('buffer', buffer, 'is empty and cannot be written');
       const start = offset === undefined || offset === null ? 0 : validateInteger(offset, 'offset', 0, buffer.byteLength);
       const count =
         length === undefined || length === null
@@ -168,13 +181,18 @@ export class FileHandle extends EventEmitter implements StreamFile {
   write<T extends ArrayBufferView>(buffer: T, options?: { offset?: number; length?: number; position?: number | null }): Promise<WriteResult<T>>;
   write(data: string, position?: number | null, encoding?: BufferEncoding | null): Promise<WriteResult<string>>;
   write(data: unknown, ...rest: unknown[]): Promise<WriteResult<unknown>> {
-    return this.#op('write', () => {
+    return FileHandle.#run(this, 'write', () => {
       let view: Uint8Array;
       let at: number | null;
       if (typeof data === 'string') {
-        const encoding = rest[1] === undefined || rest[1] === null ? 'utf8' : validateEncoding(rest[1], 'encoding');
+        // As Node: an encoding it does not know (a number, say) means utf8, a position that is
+        // not a non-negative number means the current position; hex needs an even length.
+        const encoding = typeof rest[1] === 'string' && Buffer.isEncoding(rest[1]) ? (rest[1] as BufferEncoding) : 'utf8';
+        if (encoding.toLowerCase() === 'hex' && data.length % 2 !== 0) {
+          throw invalidArgValue('encoding', rest[1], `is invalid for data of length ${data.length}`);
+        }
         view = Buffer.from(data, encoding);
-        at = validatePosition(rest[0]);
+        at = typeof rest[0] === 'number' && rest[0] >= 0 ? validatePosition(Math.trunc(rest[0])) : null;
       } else if (ArrayBuffer.isView(data)) {
         validateBuffer(data);
         let offset: unknown;
@@ -198,16 +216,16 @@ export class FileHandle extends EventEmitter implements StreamFile {
   }
 
   readv<T extends ArrayBufferView[]>(buffers: T, position?: number | null): Promise<{ bytesRead: number; buffers: T }> {
-    return this.#vector(buffers, position, false).then((bytesRead) => result({ bytesRead, buffers }));
+    return FileHandle.#run(this, 'readv', () => this.#vector(buffers, position, false)).then((bytesRead) => result({ bytesRead, buffers }));
   }
 
   writev<T extends ArrayBufferView[]>(buffers: T, position?: number | null): Promise<{ bytesWritten: number; buffers: T }> {
-    return this.#vector(buffers, position, true).then((bytesWritten) => result({ bytesWritten, buffers }));
+    return FileHandle.#run(this, 'writev', () => this.#vector(buffers, position, true)).then((bytesWritten) => result({ bytesWritten, buffers }));
   }
 
   /** The rest of the file from the current position (Node reads from there too). */
   readFile(options?: FileOptions | BufferEncoding | null): Promise<string | Buffer> {
-    return this.#op('read', () => {
+    return FileHandle.#run(this, 'read', () => {
       const { encoding, signal } = fileOptions(options, 'r');
       return async () => {
         const bytes = await this.readAll(signal);
@@ -216,10 +234,11 @@ export class FileHandle extends EventEmitter implements StreamFile {
     });
   }
 
+  /** Writes at the current position; `flush` is validated and, as in Node, applies to paths only. */
   writeFile(data: WriteData, options?: FileOptions | BufferEncoding | null): Promise<void> {
-    return this.#op('write', () => {
+    return FileHandle.#run(this, 'write', () => {
       validateWriteData(data);
-      const { encoding, signal } = fileOptions(options, 'w');
+      const { encoding, signal } = fileOptions(options, 'w', true);
       return () => this.writeAll(data, encoding ?? 'utf8', signal);
     });
   }
@@ -231,42 +250,43 @@ export class FileHandle extends EventEmitter implements StreamFile {
   stat(options?: { bigint?: false }): Promise<Stats>;
   stat(options: { bigint: true }): Promise<BigIntStats>;
   stat(options?: { bigint?: boolean }): Promise<Stats | BigIntStats> {
-    return this.#op('fstat', () => () => this.#context.stat(this.#fd, options));
+    return FileHandle.#run(this, 'fstat', () => () => this.#context.stat(this.#fd, options));
   }
 
   truncate(len = 0): Promise<void> {
-    return this.#op('ftruncate', () => {
+    return FileHandle.#run(this, 'ftruncate', () => {
       const length = Math.max(0, validateInteger(len, 'len', -MAX_POSITION, MAX_POSITION));
       return () => this.#context.ftruncate(this.#fd, length);
     });
   }
 
   sync(): Promise<void> {
-    return this.#op('fsync', () => () => this.#context.fsync(this.#fd).then(() => undefined));
+    return FileHandle.#run(this, 'fsync', () => () => this.#context.fsync(this.#fd).then(() => undefined));
   }
 
   datasync(): Promise<void> {
-    return this.#op('fdatasync', () => () => this.#context.fdatasync(this.#fd).then(() => undefined));
+    return FileHandle.#run(this, 'fdatasync', () => () => this.#context.fdatasync(this.#fd).then(() => undefined));
   }
 
   /** The permission bits (07777) of `mode`: node:fs's binding aborts the process on a mode of 2^31 or more. */
   chmod(mode: number | string): Promise<void> {
-    return this.#op('fchmod', () => {
+    return FileHandle.#run(this, 'fchmod', () => {
       const bits = validateMode(mode, 'mode', 0) & 0o7777;
       return () => fchmod(this.#fd, bits);
     });
   }
 
   chown(uid: number, gid: number): Promise<void> {
-    return this.#op('fchown', () => () => fchown(this.#fd, uid, gid));
+    return FileHandle.#run(this, 'fchown', () => () => fchown(this.#fd, uid, gid));
   }
 
   utimes(atime: number | string | Date, mtime: number | string | Date): Promise<void> {
-    return this.#op('futime', () => () => futimes(this.#fd, atime, mtime));
+    return FileHandle.#run(this, 'futime', () => () => futimes(this.#fd, atime, mtime));
   }
 
   /** Close once the operations in flight are done; idempotent. Emits 'close' as Node's does. */
   close(): Promise<void> {
+    if (typeof this !== 'object' || this === null || !(#inFlight in this)) return Promise.reject(invalidThis('FileHandle'));
     this.#closing ??= new Promise<void>((resolve) => {
       if (this.#inFlight === 0) resolve();
       else this.#whenIdle = resolve;
@@ -309,12 +329,12 @@ export class FileHandle extends EventEmitter implements StreamFile {
 
   /** @internal StreamFile: fill `view` from `position`, looping on short reads; fewer bytes only at EOF. */
   readInto(view: ArrayBufferView, position: number): Promise<number> {
-    return this.#op('read', () => () => readFully(this.#context, this.#fd, new Uint8Array(view.buffer, view.byteOffset, view.byteLength), position));
+    return FileHandle.#run(this, 'read', () => () => readFully(this.#context, this.#fd, new Uint8Array(view.buffer, view.byteOffset, view.byteLength), position));
   }
 
   /** @internal StreamFile: write all of `bytes` at `position`. */
   writeAt(bytes: Uint8Array, position: number): Promise<number> {
-    return this.#op('write', () => () => writeFully(this.#context, this.#fd, bytes, position));
+    return FileHandle.#run(this, 'write', () => () => writeFully(this.#context, this.#fd, bytes, position));
   }
 
   /** @internal Everything from the cursor to end of file, in growing reads (no fstat needed). */
@@ -322,12 +342,22 @@ export class FileHandle extends EventEmitter implements StreamFile {
     const parts: Buffer[] = [];
     let total = 0;
     let size = READ_CHUNK;
+    let sizeChecked = false;
     for (;;) {
+      // Node reads on the thread pool, so an abort from the next tick or a timer comes between
+      // its chunks; ours may complete without a turn of the loop: give it that turn.
+      if (signal) await nextTurn();
       checkAborted(signal);
+      if (!sizeChecked && total >= SIZE_CHECK_AFTER) {
+        sizeChecked = true;
+        const { size: fileSize } = await this.#context.stat(this.#fd);
+        if (fileSize > MAX_READ_FILE) throw fileTooLarge(fileSize);
+      }
       const chunk = Buffer.allocUnsafe(size);
       const n = await this.#transfer(chunk, null, false);
       if (n > 0) parts.push(n === size ? chunk : chunk.subarray(0, n));
       total += n;
+      if (total > MAX_READ_FILE) throw fileTooLarge(total); // a file that reports no size
       // A short transfer means the kernel already answered 0: the end of the file.
       if (n < size) break;
       if (size < 1 << 24) size *= 2;
@@ -338,35 +368,53 @@ export class FileHandle extends EventEmitter implements StreamFile {
   /** @internal Write `data` at the cursor, chunk after chunk for iterables. */
   async writeAll(data: WriteData, encoding: BufferEncoding, signal?: AbortSignal): Promise<void> {
     checkAborted(signal);
-    if (typeof data === 'string' || ArrayBuffer.isView(data)) {
-      await this.#transfer(bytesOf(data, encoding), null, true);
-      return;
-    }
+    if (typeof data === 'string' || ArrayBuffer.isView(data)) return this.#writeChecked(bytesOf(data, encoding), signal);
     validateWriteData(data);
     for await (const chunk of data as AsyncIterable<string | ArrayBufferView>) {
       checkAborted(signal);
       if (typeof chunk !== 'string' && !ArrayBuffer.isView(chunk)) {
         throw invalidArgType('data', ['string', 'Buffer', 'TypedArray', 'DataView'], chunk);
       }
-      await this.#transfer(bytesOf(chunk, encoding), null, true);
+      await this.#writeChecked(bytesOf(chunk, encoding), signal);
     }
   }
 
   /**
-   * Run an operation counted as in flight. `prepare` validates (throwing synchronously becomes
-   * the rejection) and returns the operation.
+   * Write `bytes` at the cursor. With a signal, as Node does: in chunks, an abort checked after
+   * each, and a turn of the event loop before each check (Node's writes take one on the pool;
+   * ours may complete without, and an abort from the next tick or a timer must still win).
    */
-  #op<R>(syscall: string, prepare: () => () => Promise<R>): Promise<R> {
+  async #writeChecked(bytes: Buffer, signal: AbortSignal | undefined): Promise<void> {
+    if (!signal) {
+      await this.#transfer(bytes, null, true);
+      return;
+    }
+    let at = 0;
+    do {
+      await this.#transfer(bytes.subarray(at, at + WRITE_CHUNK), null, true);
+      at += WRITE_CHUNK;
+      await nextTurn();
+      checkAborted(signal);
+    } while (at < bytes.byteLength);
+  }
+
+  /**
+   * Run an operation of `handle` counted as in flight. `prepare` validates (throwing synchronously
+   * becomes the rejection) and returns the operation.
+   */
+  static #run<R>(handle: FileHandle, syscall: string, prepare: () => () => Promise<R>): Promise<R> {
     let operation: () => Promise<R>;
     try {
-      if (this.#closing) throw fileClosed(syscall);
+      // Called on something else (FileHandle.prototype.read.call(x)): a rejection, as Node's.
+      if (typeof handle !== 'object' || handle === null || !(#inFlight in handle)) throw invalidThis('FileHandle');
+      if (handle.#closing) throw fileClosed(syscall);
       operation = prepare();
     } catch (error) {
       return Promise.reject(error);
     }
-    this.#inFlight++;
+    handle.#inFlight++;
     return operation().finally(() => {
-      if (--this.#inFlight === 0 && this.#whenIdle) this.#whenIdle();
+      if (--handle.#inFlight === 0 && handle.#whenIdle) handle.#whenIdle();
     });
   }
 
@@ -381,21 +429,20 @@ export class FileHandle extends EventEmitter implements StreamFile {
     return n;
   }
 
-  #vector(buffers: unknown, position: unknown, writing: boolean): Promise<number> {
-    return this.#op(writing ? 'writev' : 'readv', () => {
-      if (!Array.isArray(buffers)) throw invalidArgType('buffers', ['ArrayBufferView[]'], buffers);
-      buffers.forEach((b, i) => validateBuffer(b, `buffers[${i}]`));
-      const at = validatePosition(position);
-      const views = buffers as ArrayBufferView[];
-      const total = views.reduce((sum, b) => sum + b.byteLength, 0);
-      return async () => {
-        const start = at ?? this.#cursor;
-        if (at === null) this.#cursor += total;
-        const n = writing ? await this.#context.writev(this.#fd, views, start) : await this.#context.readv(this.#fd, views, start);
-        if (at === null && n < total && this.#cursor === start + total) this.#cursor = start + n;
-        return n;
-      };
-    });
+  /** readv/writev: validates, then returns the operation. */
+  #vector(buffers: unknown, position: unknown, writing: boolean): () => Promise<number> {
+    if (!Array.isArray(buffers)) throw invalidArgType('buffers', ['ArrayBufferView[]'], buffers);
+    buffers.forEach((b, i) => validateBuffer(b, `buffers[${i}]`));
+    const at = validatePosition(position);
+    const views = buffers as ArrayBufferView[];
+    const total = views.reduce((sum, b) => sum + b.byteLength, 0);
+    return async () => {
+      const start = at ?? this.#cursor;
+      if (at === null) this.#cursor += total;
+      const n = writing ? await this.#context.writev(this.#fd, views, start) : await this.#context.readv(this.#fd, views, start);
+      if (at === null && n < total && this.#cursor === start + total) this.#cursor = start + n;
+      return n;
+    };
   }
 }
 
@@ -403,9 +450,10 @@ export class FileHandle extends EventEmitter implements StreamFile {
 export function fileOptions(
   options: unknown,
   defaultFlag: string,
-): { encoding: BufferEncoding | undefined; flag: unknown; mode: unknown; signal: AbortSignal | undefined } {
-  if (options === undefined || options === null) return { encoding: undefined, flag: defaultFlag, mode: undefined, signal: undefined };
-  if (typeof options === 'string') return { encoding: validateEncoding(options, 'encoding'), flag: defaultFlag, mode: undefined, signal: undefined };
+  writing = false,
+): { encoding: BufferEncoding | undefined; flag: unknown; mode: unknown; signal: AbortSignal | undefined; flush: boolean } {
+  if (options === undefined || options === null) return { encoding: undefined, flag: defaultFlag, mode: undefined, signal: undefined, flush: false };
+  if (typeof options === 'string') return { encoding: validateEncoding(options, 'encoding'), flag: defaultFlag, mode: undefined, signal: undefined, flush: false };
   const checked = validateObject(options, 'options')!;
   const encoding =
     checked.encoding === undefined || checked.encoding === null ? undefined : validateEncoding(checked.encoding, 'encoding');
@@ -414,5 +462,7 @@ export function fileOptions(
     flag: checked.flag ?? defaultFlag,
     mode: checked.mode,
     signal: validateSignal(checked.signal, 'options.signal'),
+    // Only writeFile and appendFile know the option (readFile ignores it, as Node's does).
+    flush: writing ? validateBoolean(checked.flush ?? false, 'options.flush') : false,
   };
 }

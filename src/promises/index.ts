@@ -56,11 +56,12 @@ export async function appendFile(file: PathLike | FileHandle, data: WriteData, o
 async function writeWith(file: PathLike | FileHandle, data: WriteData, options: unknown, defaultFlag: string): Promise<void> {
   if (file instanceof FileHandle) return file.writeFile(data, options as FileOptions);
   validateWriteData(data);
-  const { encoding, flag, mode, signal } = fileOptions(options, defaultFlag);
+  const { encoding, flag, mode, signal, flush } = fileOptions(options, defaultFlag, true);
   checkAborted(signal);
   const handle = await open(file, validateOpenFlags(flag, 'flags'), validateMode(mode, 'mode', 0o666));
   try {
     await handle.writeAll(data, encoding ?? 'utf8', signal);
+    if (flush) await handle.sync();
   } finally {
     await handle.close();
   }
