@@ -77,6 +77,14 @@ function candidates(): string[] {
   return list;
 }
 
+/**
+ * Tell the addon, if it is loaded, that `fd` was closed other than by a ring's close: the fds the
+ * ring opened are closed when the environment goes away, and this one must not be.
+ */
+export function forgetFd(fd: number): void {
+  loaded?.forgetFd?.(fd);
+}
+
 /** The addon, or throws an error naming every place looked at and why each failed. */
 export function loadNative(): NativeAddon {
   if (loaded) return loaded;

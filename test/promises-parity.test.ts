@@ -6,15 +6,20 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import nodefs from 'node:fs/promises';
+import http2 from 'node:http2';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { once } from 'node:events';
+import { MessageChannel, Worker } from 'node:worker_threads';
 import { after, before, it } from 'node:test';
 import { replaceDefaultContext } from '../src/context.js';
-import { createContext, type IoContext } from '../src/index.js';
+import { AIOFile, createContext, type IoContext } from '../src/index.js';
 import aiofs from '../src/promises/index.js';
 import { forEachBackend } from './support/backends.js';
 import { assertSameOutcome } from './support/errors.js';
 import { fileWith, openWith, pattern, scratchPath } from './support/files.js';
 
 const timeout = 30_000;
+const gc = (globalThis as { gc?: () => void }).gc;
 type Fs = typeof nodefs;
 const implementations: [string, Fs][] = [
   ['aiofs', aiofs as unknown as Fs],
@@ -139,5 +144,168 @@ forEachBackend('aiofs/promises parity', (backend) => {
       await assert.rejects(promise!, { name: 'TypeError', code: 'ERR_INVALID_THIS' }, method);
     }
     await handle.close();
+  });
+
+  it("is an instance of node:fs/promises' FileHandle, and Node's APIs that take one take it", { timeout }, async () => {
+    const file = fileWith('0123456789');
+    const NodeFileHandle = (await nodefs.open(file)).constructor;
+    // Streams made by Node over a handle hold it and close it when they end (autoClose).
+    const reading = await aiofs.open(file, 'r');
+    assert.ok(reading instanceof NodeFileHandle);
+    const read: Buffer[] = [];
+    for await (const chunk of fs.createReadStream(null as never, { fd: reading as never, start: 2 })) read.push(chunk as Buffer);
+    assert.equal(Buffer.concat(read).toString(), '23456789');
+    assert.equal(reading.fd, -1);
+    const writing = await aiofs.open(file, 'r+');
+    const out = fs.createWriteStream(file, { fd: writing as never, start: 4 });
+    out.end('ab');
+    await once(out, 'close');
+    assert.equal(writing.fd, -1);
+    assert.equal(fs.readFileSync(file, 'utf8'), '0123ab6789');
+    const handle = await aiofs.open(file, 'r');
+    // http2 sends the file through the handle's fd.
+    const server = http2.createServer();
+    server.on('stream', (stream) => stream.respondWithFD(handle as never, { 'content-type': 'text/plain' }));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const client = http2.connect(`http://127.0.0.1:${(server.address() as { port: number }).port}`);
+    const request = client.request({ ':path': '/' });
+    let body = '';
+    request.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+    await once(request, 'end');
+    client.close();
+    server.close();
+    assert.equal(body, '0123ab6789');
+    await handle.close();
+  });
+
+  it('moves to a worker with postMessage and a transfer list, with the errors Node gives otherwise', { timeout }, async () => {
+    const file = fileWith('transferred');
+    for (const [name, f] of implementations) {
+      const { port1 } = new MessageChannel();
+      const kept = await f.open(file);
+      assert.throws(() => port1.postMessage(kept), { name: 'TypeError', message: 'Object that needs transfer was found in message but not listed in transferList' }, name);
+      const reading = kept.read(Buffer.alloc(1), 0, 1, 0);
+      assert.throws(() => port1.postMessage(kept, [kept as never]), { name: 'DataCloneError', message: 'Cannot transfer FileHandle while in use' }, name);
+      await reading;
+      await kept.close();
+      port1.close();
+    }
+    const handle = await aiofs.open(file);
+    const worker = new Worker(
+      `const { parentPort } = require('node:worker_threads');
+       parentPort.once('message', async (handle) => {
+         const { bytesRead, buffer } = await handle.read(Buffer.alloc(32), 0, 32, 0);
+         await handle.close();
+         parentPort.postMessage(buffer.toString('utf8', 0, bytesRead));
+       });`,
+      { eval: true },
+    );
+    worker.postMessage(handle, [handle as never]);
+    assert.equal(handle.fd, -1);
+    await assert.rejects(handle.read(Buffer.alloc(1), 0, 1, 0), { code: 'EBADF' });
+    const [text] = await once(worker, 'message');
+    assert.equal(text, 'transferred');
+    await worker.terminate();
+  });
+
+  it('createReadStream and createWriteStream are fs.ReadStream and fs.WriteStream over the handle, as Node', { timeout }, async () => {
+    for (const [name, f] of implementations) {
+      const file = fileWith('abcdefghij');
+      const handle = await f.open(file, 'r+');
+      const input = handle.createReadStream({ start: 1, end: 4 });
+      assert.ok(input instanceof fs.ReadStream, name);
+      assert.equal(input.pending, false, name);
+      const chunks: Buffer[] = [];
+      for await (const chunk of input) chunks.push(chunk as Buffer);
+      assert.equal(Buffer.concat(chunks).toString(), 'bcde', name);
+      assert.equal(input.bytesRead, 4, name);
+      assert.equal(handle.fd, -1, `${name}: autoClose closes the handle`);
+      const again = await f.open(file, 'r+');
+      const output = again.createWriteStream({ start: 8, flush: true } as never);
+      assert.ok(output instanceof fs.WriteStream, name);
+      output.end('XY');
+      await once(output, 'close');
+      assert.equal(output.bytesWritten, 2, name);
+      assert.equal(fs.readFileSync(file, 'utf8'), 'abcdefghXY', name);
+      // Closing the handle under a stream ends the stream quietly.
+      const third = await f.open(file, 'r');
+      const open = third.createReadStream({ highWaterMark: 1 });
+      const errors: Error[] = [];
+      open.on('error', (error) => errors.push(error));
+      const streamClosed = once(open, 'close');
+      await third.close();
+      await streamClosed;
+      assert.deepEqual(errors, [], name);
+    }
+  });
+
+  it('readableWebStream: once per handle, not on a closed or closing one, cancelled by close()', { timeout }, async () => {
+    for (const [name, f] of implementations) {
+      const file = fileWith('web stream');
+      const handle = await f.open(file);
+      const stream = handle.readableWebStream({ type: 'bytes' } as never);
+      assert.throws(() => handle.readableWebStream(), { code: 'ERR_INVALID_STATE', message: 'Invalid state: The FileHandle is locked' }, name);
+      const reader = stream.getReader();
+      const first = await reader.read();
+      assert.equal(Buffer.from(first.value as Uint8Array).toString(), 'web stream', name);
+      const closing = handle.close();
+      assert.throws(() => handle.readableWebStream(), { code: 'ERR_INVALID_STATE' }, name);
+      assert.deepEqual(await reader.read(), { done: true, value: undefined }, name);
+      await closing;
+      assert.throws(() => handle.readableWebStream(), { code: 'ERR_INVALID_STATE', message: 'Invalid state: The FileHandle is closed' }, name);
+    }
+  });
+
+  it('a FileHandle dropped without close() is closed when collected, with Node’s warnings', { timeout, skip: !gc && 'needs --expose-gc' }, async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    let fd = -1;
+    await (async () => {
+      fd = (await aiofs.open(fileWith('dropped'))).fd;
+    })();
+    for (let i = 0; i < 20 && !warnings.some((w) => w.message === `Closing file descriptor ${fd} on garbage collection`); i++) {
+      gc!();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    process.off('warning', onWarning);
+    assert.ok(warnings.some((w) => w.message === `Closing file descriptor ${fd} on garbage collection`), warnings.join('; '));
+    assert.ok(warnings.some((w) => (w as { code?: string }).code === 'DEP0137' || !w.message.includes('deprecated')));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.throws(() => fs.fstatSync(fd), { code: 'EBADF' });
+  });
+
+  it('AsyncLocalStorage context flows through every kind of operation, with several contexts interleaved', { timeout }, async () => {
+    const als = new AsyncLocalStorage<number>();
+    const file = fileWith(pattern(100_000));
+    const fd = fs.openSync(file, 'r');
+    const outcomes = await Promise.all(
+      [1, 2, 3, 4].map((id) =>
+        als.run(id, async () => {
+          const seen: (number | undefined)[] = [];
+          await context.read(fd, Buffer.alloc(10), 0);
+          seen.push(als.getStore());
+          await aiofs.readFile(file);
+          seen.push(als.getStore());
+          await aiofs.stat(file);
+          seen.push(als.getStore());
+          const handle = await aiofs.open(file);
+          seen.push(als.getStore());
+          await handle.read(Buffer.alloc(5), 0, 5, 0);
+          seen.push(als.getStore());
+          await handle.close();
+          seen.push(als.getStore());
+          const f = await AIOFile.open(file, 'rb', { context });
+          await f.read(10, 0);
+          seen.push(als.getStore());
+          await f.close();
+          await new Promise<void>((resolve) => void context.fsync(fd).then(() => resolve(void seen.push(als.getStore()))));
+          return seen;
+        }),
+      ),
+    );
+    outcomes.forEach((seen, i) => assert.deepEqual(seen, Array(seen.length).fill(i + 1)));
+    fs.closeSync(fd);
   });
 });

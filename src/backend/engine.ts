@@ -10,7 +10,7 @@
  * an AIO read that would block) is run again on the thread pool, transparently, as libuv does.
  */
 import { constants } from 'node:os';
-import { loadNative, type NativeEngine } from '../native.js';
+import { forgetFd, type NativeEngine } from '../native.js';
 import { type Backend, type CompletionSink, Op, Request } from './backend.js';
 import { credentialsGeneration } from './credentials.js';
 import { ThreadsBackend } from './threads.js';
@@ -225,7 +225,7 @@ export class EngineBackend implements Backend {
    */
   private toPool(request: Request, done: (result: number) => void): void {
     this.fallbacks++;
-    if (request.op === Op.Close) loadNative().forgetFd?.(request.meta!.dirfd);
+    if (request.op === Op.Close) forgetFd(request.meta!.dirfd);
     this.threads.perform(request, done);
   }
 

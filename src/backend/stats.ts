@@ -10,6 +10,34 @@ export const STATX_SIZE = 256;
 /** STATX_BASIC_STATS | STATX_BTIME: what libuv asks for. */
 export const STATX_MASK = 0x7ff | 0x800;
 
+/**
+ * What the running Node's Stats hold as their own properties, learned once from a real one: Node
+ * 20 sets the Date fields on each object, later versions compute them lazily on the prototype
+ * from the *Ms fields, and Node 26 also keeps the nanoseconds below the millisecond under symbols
+ * (for the *Instant getters). Our objects hold exactly what Node's would, so they compare equal.
+ */
+interface StatsShape {
+  ownDates: boolean;
+  /** Per time field, the symbol holding its tv_nsec on number Stats, where Node has one. */
+  partialNs: Partial<Record<(typeof TIMES)[number][0], symbol>>;
+}
+
+function learnShape(bigint: boolean): StatsShape {
+  try {
+    const sample = fs.statSync('/', { bigint });
+    const partialNs: StatsShape['partialNs'] = {};
+    for (const symbol of Object.getOwnPropertySymbols(sample)) {
+      const name = /partial(\w+)Ns$/i.exec(symbol.description ?? '')?.[1].toLowerCase();
+      if (name === 'atime' || name === 'mtime' || name === 'ctime' || name === 'birthtime') partialNs[name] = symbol;
+    }
+    return { ownDates: Object.prototype.hasOwnProperty.call(sample, 'atime'), partialNs };
+  } catch {
+    return { ownDates: true, partialNs: {} };
+  }
+}
+
+let numberShape: StatsShape | undefined;
+let bigIntShape: StatsShape | undefined;
 let bigIntStatsPrototype: object | undefined;
 
 /** glibc's makedev(), as libuv applies it to statx's major/minor pairs. */
@@ -58,7 +86,12 @@ function numberStats(view: DataView): Stats {
   stats.blocks = u64(view, 48);
   const ms = TIMES.map(([, at]) => (view.getUint32(at + 4, true) | 0) * 2 ** 32 * 1e3 + view.getUint32(at, true) * 1e3 + view.getUint32(at + 8, true) / 1e6);
   for (let i = 0; i < TIMES.length; i++) stats[`${TIMES[i][0]}Ms`] = ms[i];
-  for (let i = 0; i < TIMES.length; i++) stats[TIMES[i][0]] = new Date(Math.round(ms[i]));
+  numberShape ??= learnShape(false);
+  if (numberShape.ownDates) for (let i = 0; i < TIMES.length; i++) stats[TIMES[i][0]] = new Date(Math.round(ms[i]));
+  for (const [name, at] of TIMES) {
+    const symbol = numberShape.partialNs[name];
+    if (symbol) (stats as Record<symbol, unknown>)[symbol] = view.getUint32(at + 8, true);
+  }
   return stats as unknown as Stats;
 }
 
@@ -78,6 +111,7 @@ function bigIntStats(view: DataView): BigIntStats {
   const times = TIMES.map(([name, at]) => [name, view.getBigInt64(at, true), view.getUint32(at + 8, true)] as const);
   for (const [name, sec, nsec] of times) stats[`${name}Ms`] = sec * 1000n + BigInt(nsec) / 1_000_000n;
   for (const [name, sec, nsec] of times) stats[`${name}Ns`] = sec * 1_000_000_000n + BigInt(nsec);
-  for (const [name] of times) stats[name] = new Date(Number(stats[`${name}Ms`]));
+  bigIntShape ??= learnShape(true);
+  if (bigIntShape.ownDates) for (const [name] of times) stats[name] = new Date(Number(stats[`${name}Ms`]));
   return stats as unknown as BigIntStats;
 }

@@ -10,21 +10,16 @@
  */
 import { EventEmitter } from 'node:events';
 import fs, { type BigIntStats, type Stats } from 'node:fs';
+import fsPromises from 'node:fs/promises';
+import { devNull } from 'node:os';
 import readline from 'node:readline';
-import type { Readable, Writable } from 'node:stream';
-import type { ReadableStream } from 'node:stream/web';
+import { ReadableStream as WebReadableStream, type ReadableStream } from 'node:stream/web';
 import { promisify } from 'node:util';
 import type { IoContext } from '../context.js';
-import { abortError, fileClosed, fileTooLarge, invalidArgType, invalidArgValue, invalidThis, outOfRange } from '../errors.js';
+import { abortError, fileClosed, fileTooLarge, invalidArgType, invalidArgValue, invalidState, invalidThis, outOfRange } from '../errors.js';
+import { forgetFd } from '../native.js';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import {
-  createReadStream,
-  createWriteStream,
-  readableWebStream,
-  type ReadStreamOptions,
-  type StreamFile,
-  type WriteStreamOptions,
-} from '../file/streams.js';
+import type { StreamFile } from '../file/streams.js';
 import { validateEncoding } from '../file/text.js';
 import { readFully, writeFully } from '../file/transfer.js';
 import { validateBoolean, validateBuffer, validateInteger, validateMode, validateObject, validateSignal } from '../validate.js';
@@ -103,28 +98,188 @@ export function checkAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw abortError(signal);
 }
 
-export class FileHandle extends EventEmitter implements StreamFile {
+/**
+ * node:fs/promises' own FileHandle class, learned once from a handle of the null device when this
+ * module loads, so that ours is an instance of it and Node's APIs that take a FileHandle
+ * (fs.createReadStream(null, { fd: handle }), http2's respondWithFD, handle.createReadStream())
+ * take ours. Its internal symbols are found by name, so that Node's streams' reference counting
+ * (kRef, kUnref) reaches our implementation. Where the runtime has no such class, the base is a
+ * plain EventEmitter and the symbols are our own.
+ */
+async function learnNodeFileHandle() {
+  const named = (symbols: symbol[], name: string) => symbols.find((symbol) => symbol.description === name) ?? Symbol(name);
+  try {
+    const probe = await fsPromises.open(devNull, 'r');
+    await probe.close();
+    const Base = probe.constructor as new (handle: NativeLikeHandle) => EventEmitter;
+    const own = Object.getOwnPropertySymbols(probe);
+    const inherited = Object.getOwnPropertySymbols(Base.prototype);
+    const symbols = {
+      handle: named(own, 'kHandle'),
+      fd: named(own, 'kFd'),
+      refs: named(own, 'kRefs'),
+      closePromise: named(own, 'kClosePromise'),
+      ref: named(inherited, 'kRef'),
+      unref: named(inherited, 'kUnref'),
+      transfer: named(inherited, 'messaging_transfer_symbol'),
+      transferList: named(inherited, 'messaging_transfer_list_symbol'),
+    };
+    if ([symbols.handle, symbols.fd, symbols.refs, symbols.closePromise].every((symbol) => own.includes(symbol))) return { Base, ...symbols };
+  } catch {
+    // No null device, or no FileHandle class: the plain base below.
+  }
+  return {
+    Base: EventEmitter as unknown as new (handle: NativeLikeHandle) => EventEmitter,
+    handle: Symbol('kHandle'),
+    fd: Symbol('kFd'),
+    refs: Symbol('kRefs'),
+    closePromise: Symbol('kClosePromise'),
+    ref: Symbol('kRef'),
+    unref: Symbol('kUnref'),
+    transfer: Symbol('messaging_transfer_symbol'),
+    transferList: Symbol('messaging_transfer_list_symbol'),
+  };
+}
+
+/** Node's native FileHandle, made from an fd without opening anything: what a transfer moves. */
+interface NodeNativeHandle extends NativeLikeHandle {
+  releaseFD(): number;
+}
+
+function nativeHandleFor(fd: number): NodeNativeHandle | undefined {
+  try {
+    const binding = (process as unknown as { binding(name: string): { FileHandle?: new (fd: number) => NodeNativeHandle } }).binding('fs');
+    return binding.FileHandle ? new binding.FileHandle(fd) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What Node's FileHandle keeps as its native handle: ours closes the fd through the context. */
+interface NativeLikeHandle {
+  readonly fd: number;
+  close(): Promise<void>;
+  getAsyncId(): number;
+}
+
+const node = await learnNodeFileHandle();
+const kHandle: unique symbol = node.handle as never;
+const kFd: unique symbol = node.fd as never;
+const kRefs: unique symbol = node.refs as never;
+const kClosePromise: unique symbol = node.closePromise as never;
+const kRef: unique symbol = node.ref as never;
+const kUnref: unique symbol = node.unref as never;
+const kTransfer: unique symbol = node.transfer as never;
+const kTransferList: unique symbol = node.transferList as never;
+const baseMethods = node.Base.prototype as unknown as Record<symbol, ((this: unknown) => unknown) | undefined>;
+
+/**
+ * Handles dropped without close(): closed when collected, with Node's warnings (DEP0137), so that
+ * the fd does not leak. The held value must not reference the handle.
+ */
+const dropped = new FinalizationRegistry<{ fd: number; context: IoContext }>(({ fd, context }) => {
+  closeFd(fd, context).catch(() => {});
+  process.emitWarning(`Closing file descriptor ${fd} on garbage collection`);
+  if (!warnedDropped) {
+    warnedDropped = true;
+    process.emitWarning(
+      'Closing a FileHandle object on garbage collection is deprecated. Please close FileHandle objects explicitly using FileHandle.prototype.close(). In the future, an error will be thrown if a file descriptor is closed during garbage collection.',
+      'DeprecationWarning',
+      'DEP0137',
+    );
+  }
+});
+let warnedDropped = false;
+
+/** Close `fd` through `context`, or through node:fs once the context is closed. */
+function closeFd(fd: number, context: IoContext): Promise<unknown> {
+  if (!context.closed) return context.closeFd(fd);
+  forgetFd(fd);
+  return promisify(fs.close)(fd);
+}
+
+export class FileHandle extends node.Base implements StreamFile {
+  declare [kHandle]: NativeLikeHandle;
+  declare [kFd]: number;
+  declare [kRefs]: number;
+  declare [kClosePromise]: Promise<void> | null | undefined;
+
   readonly #context: IoContext;
-  #fd: number;
+  readonly #fd: number;
   #cursor = 0;
-  #inFlight = 0;
-  #closing: Promise<void> | undefined;
-  #whenIdle: (() => void) | undefined;
+  #closeResolve: (() => void) | undefined;
+  #closeReject: ((error: unknown) => void) | undefined;
+  #webStreamLocked = false;
 
   /** @internal StreamFile: opened with O_APPEND, so stream writes go one at a time. */
   readonly append: boolean;
 
   /** @internal Use open(). */
   constructor(fd: number, context: IoContext, append = false) {
-    super();
+    super({ fd, close: () => closeFd(fd, context).then(() => undefined), getAsyncId: () => -1 });
+    // Node's base sets its own `close` on the instance: ours, on the prototype, is the one.
+    delete (this as { close?: unknown }).close;
+    this[kHandle] ??= { fd, close: () => closeFd(fd, context).then(() => undefined), getAsyncId: () => -1 };
+    this[kFd] = fd;
+    this[kRefs] = 1;
+    this[kClosePromise] = null;
     this.#fd = fd;
     this.#context = context;
     this.append = append;
+    dropped.register(this, { fd, context }, this);
   }
 
   /** The file descriptor; -1 once closed. */
   get fd(): number {
-    return this.#fd;
+    return this[kFd];
+  }
+
+  /** Node's reference count: operations in flight and streams hold the handle open. */
+  [kRef](): void {
+    this[kRefs]++;
+  }
+
+  [kUnref](): void {
+    if (--this[kRefs] === 0) {
+      this[kFd] = -1;
+      this.#release().then(this.#closeResolve, this.#closeReject);
+    }
+  }
+
+  /** Close the fd once nothing holds it; exactly once. */
+  #release(): Promise<void> {
+    dropped.unregister(this);
+    // A native handle made for a transfer that did not happen must not close the fd again.
+    if (this.#native) this.#native.releaseFD();
+    return closeFd(this.#fd, this.#context).then(() => undefined);
+  }
+
+  /**
+   * Transfer to a worker (port.postMessage(handle, [handle])): Node moves a native FileHandle, so
+   * one is made for the fd now (no open, no I/O), and Node's own transfer does the rest, with its
+   * checks ("Cannot transfer FileHandle while in use"). The fd then belongs to the receiver.
+   */
+  [kTransferList](): unknown {
+    this.#prepareTransfer();
+    return baseMethods[kTransferList]!.call(this);
+  }
+
+  [kTransfer](): unknown {
+    this.#prepareTransfer();
+    const transferred = baseMethods[kTransfer]!.call(this);
+    dropped.unregister(this);
+    forgetFd(this.#fd);
+    return transferred;
+  }
+
+  #native: NodeNativeHandle | undefined;
+
+  #prepareTransfer(): void {
+    if (this.#native || this[kFd] === -1 || this[kClosePromise] || this[kRefs] > 1) return; // Node's checks speak
+    const native = nativeHandleFor(this.#fd);
+    if (!native) throw new DOMException('This runtime cannot transfer an aiofs FileHandle', 'DataCloneError');
+    this.#native = native;
+    this[kHandle] = native;
   }
 
   read<T extends ArrayBufferView = Buffer>(
@@ -284,47 +439,90 @@ export class FileHandle extends EventEmitter implements StreamFile {
     return FileHandle.#run(this, 'futime', () => () => futimes(this.#fd, atime, mtime));
   }
 
-  /** Close once the operations in flight are done; idempotent. Emits 'close' as Node's does. */
+  /**
+   * Close once the operations in flight and the streams using the handle are done; idempotent.
+   * Emits 'close' at once, as Node's does.
+   */
   close(): Promise<void> {
-    if (typeof this !== 'object' || this === null || !(#inFlight in this)) return Promise.reject(invalidThis('FileHandle'));
-    this.#closing ??= new Promise<void>((resolve) => {
-      if (this.#inFlight === 0) resolve();
-      else this.#whenIdle = resolve;
-    }).then(async () => {
-      const fd = this.#fd;
-      this.#fd = -1;
-      if (this.#context.closed) await promisify(fs.close)(fd);
-      else await this.#context.closeFd(fd);
-      this.emit('close');
-    });
-    return this.#closing;
+    if (typeof this !== 'object' || this === null || !(#context in this)) return Promise.reject(invalidThis('FileHandle'));
+    if (this[kFd] === -1) return Promise.resolve();
+    if (this[kClosePromise]) return this[kClosePromise];
+    const clear = () => {
+      this[kClosePromise] = undefined;
+    };
+    if (--this[kRefs] === 0) {
+      this[kFd] = -1;
+      this[kClosePromise] = this.#release().finally(clear);
+    } else {
+      this[kClosePromise] = new Promise<void>((resolve, reject) => {
+        this.#closeResolve = resolve;
+        this.#closeReject = reject;
+      }).finally(clear);
+    }
+    this.emit('close');
+    return this[kClosePromise];
   }
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
 
-  /** A Readable from `start` (default: the current position) to `end` inclusive. */
-  createReadStream(options?: ReadStreamOptions): Readable {
-    return createReadStream(this, { start: this.#cursor, ...options });
+  /** An fs.ReadStream over the handle's reads, from `start` (default: the current position). */
+  createReadStream(options?: fsPromises.CreateReadStreamOptions): fs.ReadStream {
+    return fs.createReadStream(undefined as unknown as string, { ...options, fd: this } as unknown as Parameters<typeof fs.createReadStream>[1]);
   }
 
-  createWriteStream(options?: WriteStreamOptions): Writable {
-    return createWriteStream(this, { start: this.#cursor, ...options });
+  /** An fs.WriteStream over the handle's writes, from `start` (default: the current position). */
+  createWriteStream(options?: fsPromises.CreateWriteStreamOptions): fs.WriteStream {
+    return fs.createWriteStream(undefined as unknown as string, { ...options, fd: this } as unknown as Parameters<typeof fs.createWriteStream>[1]);
   }
 
-  /** A WHATWG byte stream of the file from the start. */
-  readableWebStream(): ReadableStream<Uint8Array> {
-    return readableWebStream(this);
+  /**
+   * A WHATWG byte stream of the file from the current position; once per handle, which it holds
+   * open until the stream ends or is cancelled; closing the handle cancels the stream.
+   */
+  readableWebStream(options: { type?: string } = {}): ReadableStream<Uint8Array> {
+    if (this[kFd] === -1) throw invalidState('The FileHandle is closed');
+    if (this[kClosePromise]) throw invalidState('The FileHandle is closing');
+    if (this.#webStreamLocked) throw invalidState('The FileHandle is locked');
+    this.#webStreamLocked = true;
+    if (options.type !== undefined && typeof options.type !== 'string') throw invalidArgType('options.type', ['string'], options.type);
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      this[kUnref]();
+    };
+    const stream = new WebReadableStream({
+      type: 'bytes',
+      autoAllocateChunkSize: 1 << 14,
+      pull: async (controller) => {
+        const request = controller.byobRequest!;
+        const view = request.view!;
+        const { bytesRead } = await this.read(view as Uint8Array, 0, view.byteLength, null);
+        if (bytesRead === 0) {
+          finish();
+          controller.close();
+        }
+        request.respond(bytesRead);
+      },
+      cancel: finish,
+    });
+    this[kRef]();
+    this.once('close', () => {
+      if (!done) stream.cancel().catch(() => {});
+    });
+    return stream as ReadableStream<Uint8Array>;
   }
 
   /** Lines of the file from the current position, through node:readline as Node's readLines(). */
-  readLines(options?: ReadStreamOptions): readline.Interface {
+  readLines(options?: fsPromises.CreateReadStreamOptions): readline.Interface {
     return readline.createInterface({ input: this.createReadStream(options), crlfDelay: Infinity });
   }
 
+  /** Whether close() was called (the fd closes once nothing holds it any more). */
   get closed(): boolean {
-    return this.#closing !== undefined;
+    return this[kFd] === -1 || Boolean(this[kClosePromise]);
   }
 
   /** @internal StreamFile: fill `view` from `position`, looping on short reads; fewer bytes only at EOF. */
@@ -399,23 +597,22 @@ export class FileHandle extends EventEmitter implements StreamFile {
   }
 
   /**
-   * Run an operation of `handle` counted as in flight. `prepare` validates (throwing synchronously
-   * becomes the rejection) and returns the operation.
+   * Run an operation of `handle`, holding a reference to it as Node's fsCall does, so that a close
+   * waits for it. `prepare` validates (throwing synchronously becomes the rejection) and returns
+   * the operation.
    */
   static #run<R>(handle: FileHandle, syscall: string, prepare: () => () => Promise<R>): Promise<R> {
     let operation: () => Promise<R>;
     try {
       // Called on something else (FileHandle.prototype.read.call(x)): a rejection, as Node's.
-      if (typeof handle !== 'object' || handle === null || !(#inFlight in handle)) throw invalidThis('FileHandle');
-      if (handle.#closing) throw fileClosed(syscall);
+      if (typeof handle !== 'object' || handle === null || !(#context in handle)) throw invalidThis('FileHandle');
+      if (handle[kFd] === -1) throw fileClosed(syscall);
       operation = prepare();
     } catch (error) {
       return Promise.reject(error);
     }
-    handle.#inFlight++;
-    return operation().finally(() => {
-      if (--handle.#inFlight === 0 && handle.#whenIdle) handle.#whenIdle();
-    });
+    handle[kRef]();
+    return operation().finally(() => handle[kUnref]());
   }
 
   /** One read or write of `view` at `position`, or at the cursor (reserved now) when null. */
