@@ -126,6 +126,18 @@ export function fileTooLarge(size: number): RangeError & CodedError {
   return coded(new RangeError(`File size (${size}) is greater than 2 GiB`), 'ERR_FS_FILE_TOO_LARGE');
 }
 
+/** Node 26 and later: a FileHandle left for the garbage collector to close is an error. */
+export function closedOnGarbageCollection(fd: number, path: string | undefined): Error & CodedError {
+  const where = path === undefined ? `${fd}` : `${fd} (${path})`;
+  return coded(
+    new Error(
+      'A FileHandle object was closed during garbage collection. This used to be allowed with a deprecation warning but is now considered an error. ' +
+        `Please close FileHandle objects explicitly. File descriptor: ${where}`,
+    ),
+    'ERR_INVALID_STATE',
+  );
+}
+
 /** `ERR_INVALID_THIS`: a method called on something that is not its class's instance. */
 export function invalidThis(type: string): TypeError & CodedError {
   return coded(new TypeError(`Value of "this" must be of type ${type}`), 'ERR_INVALID_THIS');

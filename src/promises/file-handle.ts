@@ -16,7 +16,7 @@ import readline from 'node:readline';
 import { ReadableStream as WebReadableStream, type ReadableStream } from 'node:stream/web';
 import { promisify } from 'node:util';
 import type { IoContext } from '../context.js';
-import { abortError, fileClosed, fileTooLarge, invalidArgType, invalidArgValue, invalidState, invalidThis, outOfRange } from '../errors.js';
+import { abortError, closedOnGarbageCollection, fileClosed, fileTooLarge, invalidArgType, invalidArgValue, invalidState, invalidThis, outOfRange } from '../errors.js';
 import { forgetFd } from '../native.js';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { StreamFile } from '../file/streams.js';
@@ -174,11 +174,24 @@ const kTransferList: unique symbol = node.transferList as never;
 const baseMethods = node.Base.prototype as unknown as Record<symbol, ((this: unknown) => unknown) | undefined>;
 
 /**
- * Handles dropped without close(): closed when collected, with Node's warnings (DEP0137), so that
- * the fd does not leak. The held value must not reference the handle.
+ * Node 26 made closing a FileHandle on garbage collection an error (Node 24 still warns). Taken
+ * from the running Node's version: asking Node itself would take an uncaught exception.
  */
-const dropped = new FinalizationRegistry<{ fd: number; context: IoContext }>(({ fd, context }) => {
+const GC_CLOSE_IS_ERROR = Number(process.versions.node.split('.')[0]) >= 26;
+
+/**
+ * Handles dropped without close(): closed when collected, as Node closes its own, with its
+ * warnings (DEP0137) or, on Node 26 and later, its uncaught ERR_INVALID_STATE. The held value
+ * must not reference the handle.
+ */
+const dropped = new FinalizationRegistry<{ fd: number; context: IoContext; path: string | undefined }>(({ fd, context, path }) => {
   closeFd(fd, context).catch(() => {});
+  if (GC_CLOSE_IS_ERROR) {
+    process.nextTick(() => {
+      throw closedOnGarbageCollection(fd, path);
+    });
+    return;
+  }
   process.emitWarning(`Closing file descriptor ${fd} on garbage collection`);
   if (!warnedDropped) {
     warnedDropped = true;
@@ -215,7 +228,7 @@ export class FileHandle extends node.Base implements StreamFile {
   readonly append: boolean;
 
   /** @internal Use open(). */
-  constructor(fd: number, context: IoContext, append = false) {
+  constructor(fd: number, context: IoContext, append = false, path?: string) {
     super({ fd, close: () => closeFd(fd, context).then(() => undefined), getAsyncId: () => -1 });
     // Node's base sets its own `close` on the instance: ours, on the prototype, is the one.
     delete (this as { close?: unknown }).close;
@@ -226,7 +239,7 @@ export class FileHandle extends node.Base implements StreamFile {
     this.#fd = fd;
     this.#context = context;
     this.append = append;
-    dropped.register(this, { fd, context }, this);
+    dropped.register(this, { fd, context, path }, this);
   }
 
   /** The file descriptor; -1 once closed. */

@@ -7,6 +7,7 @@
  */
 import fsp from 'node:fs/promises';
 import fs, { type BigIntStats, type Stats } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { getDefaultContext, type PathLike } from '../context.js';
 import { systemError, type SystemError } from '../errors.js';
@@ -26,7 +27,7 @@ export async function open(path: PathLike, flags?: string | number, mode?: strin
   // The context validates path, then flags, then mode, in Node's order; the flags are parsed
   // again (a table lookup) only to learn whether the handle appends.
   const fd = await context.open(path, flags ?? 'r', mode ?? 0o666);
-  return new FileHandle(fd, context, (validateOpenFlags(flags ?? 'r') & fs.constants.O_APPEND) !== 0);
+  return new FileHandle(fd, context, (validateOpenFlags(flags ?? 'r') & fs.constants.O_APPEND) !== 0, validatePath(path).text);
 }
 
 /** The whole file (a path or a FileHandle), as a Buffer or, with an encoding, a string. */
@@ -38,9 +39,32 @@ export async function readFile(file: PathLike | FileHandle, options?: FileOption
   try {
     const bytes = await handle.readAll(signal);
     return encoding ? bytes.toString(encoding) : bytes;
+  } catch (error) {
+    throw await withReadFilePath(error, file);
   } finally {
     await handle.close();
   }
+}
+
+/** Whether the running Node's readFile names the path in a read's error (Node 26 does); learned once. */
+let readFileNamesPath: Promise<boolean> | undefined;
+
+/**
+ * A read's error from readFile of `file`, with the path in it where the running Node's readFile
+ * puts it there. Learned from Node's own readFile of a directory the first time an error comes,
+ * so that the call that succeeds pays nothing.
+ */
+async function withReadFilePath(error: unknown, file: PathLike): Promise<unknown> {
+  const failure = error as SystemError;
+  if (failure?.syscall !== 'read' || failure.path !== undefined || typeof failure.errno !== 'number') return error;
+  readFileNamesPath ??= fsp.readFile(os.tmpdir()).then(
+    () => false,
+    (theirs: SystemError) => theirs.path !== undefined,
+  );
+  if (!(await readFileNamesPath)) return error;
+  const named = systemError(failure.errno, 'read', validatePath(file).text);
+  named.stack = failure.stack?.replace(failure.message, named.message);
+  return named;
 }
 
 /** Replace the file's contents with `data` (flag 'w' unless told otherwise). */
