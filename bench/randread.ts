@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { allocAligned, createContext, type BackendName } from '../src/index.js';
+import * as aiofsPromises from '../src/promises/index.js';
 import type { Case, Driver, Measurement, Row, Settings } from './case.js';
 import { closedLoop } from './closed-loop.js';
 import { fioRead, fioVersion } from './fio.js';
@@ -101,6 +102,25 @@ function fileHandle(uvIoUring: boolean): Driver<RandomReadParams> {
   };
 }
 
+/** aiofs/promises' FileHandle.read: the drop-in's path, its reference counting included. */
+function aiofsFileHandle(): Driver<RandomReadParams> {
+  return {
+    name: 'aiofs-promises-filehandle',
+    backend: 'uring',
+    label: 'aiofs/promises FileHandle.read, uring',
+    env: { AIOFS_BACKEND: 'uring' },
+    async run(params) {
+      const handle = await aiofsPromises.open(params.file, openFlags(params));
+      const bufs = buffers(params);
+      try {
+        return await randomLoop(params, async (i, next) => (await handle.read(bufs[i], 0, params.blockSize, next())).bytesRead);
+      } finally {
+        await handle.close();
+      }
+    },
+  };
+}
+
 function fsRead(uvIoUring: boolean): Driver<RandomReadParams> {
   return {
     name: `node-fsread${uvIoUring ? '-uvuring' : ''}`,
@@ -130,6 +150,7 @@ const drivers: readonly Driver<RandomReadParams>[] = [
   aiofs('uring', { fixed: true }),
   aiofs('aio'),
   aiofs('threads'),
+  aiofsFileHandle(),
   fileHandle(false),
   fsRead(false),
   fileHandle(true),

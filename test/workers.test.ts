@@ -61,7 +61,8 @@ forEachBackend('worker threads', (backend) => {
       // Threads' malloc arenas outlive the threads: the resident set grows once, then stays.
       // (Not under the sanitizers, whose quarantine keeps freed memory on purpose.)
       if (process.env.AIOFS_SANITIZED) return;
-      assert.ok(growth.rssGrowthMiB < 192, `resident set grew by ${growth.rssGrowthMiB.toFixed(1)} MiB`);
+      // (About 90 MiB on Node 20 and 210 MiB on Node 24 with 8 at a time, whether 200 or 400 run.)
+      assert.ok(growth.rssGrowthMiB < 320, `resident set grew by ${growth.rssGrowthMiB.toFixed(1)} MiB`);
       assert.ok(growth.secondHalfRssGrowthMiB < 64, `resident set grew by ${growth.secondHalfRssGrowthMiB.toFixed(1)} MiB over the second 100 workers`);
     });
   }
