@@ -155,11 +155,31 @@ function nativeHandleFor(fd: number): NodeNativeHandle | undefined {
   }
 }
 
-/** What Node's FileHandle keeps as its native handle: ours closes the fd through the context. */
+/** What Node's FileHandle keeps as its native handle. */
 interface NativeLikeHandle {
   readonly fd: number;
   close(): Promise<void>;
   getAsyncId(): number;
+}
+
+/** Ours: closes the fd through the context. Also what the garbage collector's registry holds. */
+class RingHandle implements NativeLikeHandle {
+  constructor(
+    readonly fd: number,
+    readonly context: IoContext,
+    readonly path: string | undefined,
+  ) {}
+
+  /** Closed or given away: the registry of dropped handles has nothing to do. */
+  released = false;
+
+  close(): Promise<void> {
+    return closeFd(this.fd, this.context).then(() => undefined);
+  }
+
+  getAsyncId(): number {
+    return -1;
+  }
 }
 
 const node = await learnNodeFileHandle();
@@ -184,7 +204,8 @@ const GC_CLOSE_IS_ERROR = Number(process.versions.node.split('.')[0]) >= 26;
  * warnings (DEP0137) or, on Node 26 and later, its uncaught ERR_INVALID_STATE. The held value
  * must not reference the handle.
  */
-const dropped = new FinalizationRegistry<{ fd: number; context: IoContext; path: string | undefined }>(({ fd, context, path }) => {
+const dropped = new FinalizationRegistry<RingHandle>(({ fd, context, path, released }) => {
+  if (released) return;
   closeFd(fd, context).catch(() => {});
   if (GC_CLOSE_IS_ERROR) {
     process.nextTick(() => {
@@ -219,6 +240,7 @@ export class FileHandle extends node.Base implements StreamFile {
 
   readonly #context: IoContext;
   readonly #fd: number;
+  #ring!: RingHandle;
   #cursor = 0;
   #closeResolve: (() => void) | undefined;
   #closeReject: ((error: unknown) => void) | undefined;
@@ -229,17 +251,21 @@ export class FileHandle extends node.Base implements StreamFile {
 
   /** @internal Use open(). */
   constructor(fd: number, context: IoContext, append = false, path?: string) {
-    super({ fd, close: () => closeFd(fd, context).then(() => undefined), getAsyncId: () => -1 });
-    // Node's base sets its own `close` on the instance: ours, on the prototype, is the one.
-    delete (this as { close?: unknown }).close;
-    this[kHandle] ??= { fd, close: () => closeFd(fd, context).then(() => undefined), getAsyncId: () => -1 };
+    const handle = new RingHandle(fd, context, path);
+    super(handle);
+    // Node's base puts its own `close` on the instance, as Node's handles have one: ours replaces
+    // it (an assignment, not a delete, which would slow every later property access).
+    this.close = FileHandle.prototype.close;
+    this[kHandle] = handle;
     this[kFd] = fd;
     this[kRefs] = 1;
     this[kClosePromise] = null;
     this.#fd = fd;
     this.#context = context;
     this.append = append;
-    dropped.register(this, { fd, context, path }, this);
+    // No unregister token: registering with one costs twice as much; `released` says instead.
+    dropped.register(this, handle);
+    this.#ring = handle;
   }
 
   /** The file descriptor; -1 once closed. */
@@ -261,7 +287,7 @@ export class FileHandle extends node.Base implements StreamFile {
 
   /** Close the fd once nothing holds it; exactly once. */
   #release(): Promise<void> {
-    dropped.unregister(this);
+    this.#ring.released = true;
     // A native handle made for a transfer that did not happen must not close the fd again.
     if (this.#native) this.#native.releaseFD();
     return closeFd(this.#fd, this.#context).then(() => undefined);
@@ -280,7 +306,7 @@ export class FileHandle extends node.Base implements StreamFile {
   [kTransfer](): unknown {
     this.#prepareTransfer();
     const transferred = baseMethods[kTransfer]!.call(this);
-    dropped.unregister(this);
+    this.#ring.released = true;
     forgetFd(this.#fd);
     return transferred;
   }
@@ -396,7 +422,7 @@ export class FileHandle extends node.Base implements StreamFile {
     return FileHandle.#run(this, 'read', () => {
       const { encoding, signal } = fileOptions(options, 'r');
       return async () => {
-        const bytes = await this.readAll(signal);
+        const bytes = await readAll(this.#sequential(), signal);
         return encoding ? bytes.toString(encoding) : bytes;
       };
     });
@@ -407,7 +433,7 @@ export class FileHandle extends node.Base implements StreamFile {
     return FileHandle.#run(this, 'write', () => {
       validateWriteData(data);
       const { encoding, signal } = fileOptions(options, 'w', true);
-      return () => this.writeAll(data, encoding ?? 'utf8', signal);
+      return () => writeAll(this.#sequential(), data, encoding ?? 'utf8', signal);
     });
   }
 
@@ -548,65 +574,9 @@ export class FileHandle extends node.Base implements StreamFile {
     return FileHandle.#run(this, 'write', () => () => writeFully(this.#context, this.#fd, bytes, position));
   }
 
-  /** @internal Everything from the cursor to end of file, in growing reads (no fstat needed). */
-  async readAll(signal?: AbortSignal): Promise<Buffer> {
-    const parts: Buffer[] = [];
-    let total = 0;
-    let size = READ_CHUNK;
-    let sizeChecked = false;
-    for (;;) {
-      // Node reads on the thread pool, so an abort from the next tick or a timer comes between
-      // its chunks; ours may complete without a turn of the loop: give it that turn.
-      if (signal) await nextTurn();
-      checkAborted(signal);
-      if (!sizeChecked && total >= SIZE_CHECK_AFTER) {
-        sizeChecked = true;
-        const { size: fileSize } = await this.#context.stat(this.#fd);
-        if (fileSize > MAX_READ_FILE) throw fileTooLarge(fileSize);
-      }
-      const chunk = Buffer.allocUnsafe(size);
-      const n = await this.#transfer(chunk, null, false);
-      if (n > 0) parts.push(n === size ? chunk : chunk.subarray(0, n));
-      total += n;
-      if (total > MAX_READ_FILE) throw fileTooLarge(total); // a file that reports no size
-      // A short transfer means the kernel already answered 0: the end of the file.
-      if (n < size) break;
-      if (size < 1 << 24) size *= 2;
-    }
-    return parts.length === 1 ? parts[0] : Buffer.concat(parts, total);
-  }
-
-  /** @internal Write `data` at the cursor, chunk after chunk for iterables. */
-  async writeAll(data: WriteData, encoding: BufferEncoding, signal?: AbortSignal): Promise<void> {
-    checkAborted(signal);
-    if (typeof data === 'string' || ArrayBuffer.isView(data)) return this.#writeChecked(bytesOf(data, encoding), signal);
-    validateWriteData(data);
-    for await (const chunk of data as AsyncIterable<string | ArrayBufferView>) {
-      checkAborted(signal);
-      if (typeof chunk !== 'string' && !ArrayBuffer.isView(chunk)) {
-        throw invalidArgType('data', ['string', 'Buffer', 'TypedArray', 'DataView'], chunk);
-      }
-      await this.#writeChecked(bytesOf(chunk, encoding), signal);
-    }
-  }
-
-  /**
-   * Write `bytes` at the cursor. With a signal, as Node does: in chunks, an abort checked after
-   * each, and a turn of the event loop before each check (Node's writes take one on the pool;
-   * ours may complete without, and an abort from the next tick or a timer must still win).
-   */
-  async #writeChecked(bytes: Buffer, signal: AbortSignal | undefined): Promise<void> {
-    if (!signal) {
-      await this.#transfer(bytes, null, true);
-      return;
-    }
-    let at = 0;
-    do {
-      await this.#transfer(bytes.subarray(at, at + WRITE_CHUNK), null, true);
-      at += WRITE_CHUNK;
-      await nextTurn();
-      checkAborted(signal);
-    } while (at < bytes.byteLength);
+  /** readFile and writeFile of this handle: from its cursor, which they move. */
+  #sequential(): Cursor {
+    return { transfer: (view, writing) => this.#transfer(view, null, writing), size: () => this.#context.stat(this.#fd).then((stats) => stats.size) };
   }
 
   /**
@@ -675,4 +645,94 @@ export function fileOptions(
     // Only writeFile and appendFile know the option (readFile ignores it, as Node's does).
     flush: writing ? validateBoolean(checked.flush ?? false, 'options.flush') : false,
   };
+}
+
+/** What readFile and writeFile need of a file: transfers at a cursor they move, and its size. */
+export interface Cursor {
+  /** Read into, or write, all of `view` at the cursor and move it; a read is short only at end of file. */
+  transfer(view: Uint8Array, writing: boolean): Promise<number>;
+  /** The file's size now (fstat). */
+  size(): Promise<number>;
+}
+
+/** A cursor from the start of an fd: readFile and writeFile of a path need no FileHandle. */
+export class FdCursor implements Cursor {
+  #position = 0;
+
+  constructor(
+    private readonly context: IoContext,
+    private readonly fd: number,
+  ) {}
+
+  async transfer(view: Uint8Array, writing: boolean): Promise<number> {
+    const at = this.#position;
+    const n = writing ? await writeFully(this.context, this.fd, view, at) : await readFully(this.context, this.fd, view, at);
+    this.#position = at + n;
+    return n;
+  }
+
+  async size(): Promise<number> {
+    return (await this.context.stat(this.fd)).size;
+  }
+}
+
+/** Everything from the cursor to end of file, in growing reads (the size asked only past 16 MiB). */
+export async function readAll(file: Cursor, signal?: AbortSignal): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let total = 0;
+  let size = READ_CHUNK;
+  let sizeChecked = false;
+  for (;;) {
+    // Node reads on the thread pool, so an abort from the next tick or a timer comes between
+    // its chunks; ours may complete without a turn of the loop: give it that turn.
+    if (signal) await nextTurn();
+    checkAborted(signal);
+    if (!sizeChecked && total >= SIZE_CHECK_AFTER) {
+      sizeChecked = true;
+      const fileSize = await file.size();
+      if (fileSize > MAX_READ_FILE) throw fileTooLarge(fileSize);
+    }
+    const chunk = Buffer.allocUnsafe(size);
+    const n = await file.transfer(chunk, false);
+    if (n > 0) parts.push(n === size ? chunk : chunk.subarray(0, n));
+    total += n;
+    if (total > MAX_READ_FILE) throw fileTooLarge(total); // a file that reports no size
+    // A short transfer means the kernel already answered 0: the end of the file.
+    if (n < size) break;
+    if (size < 1 << 24) size *= 2;
+  }
+  return parts.length === 1 ? parts[0] : Buffer.concat(parts, total);
+}
+
+/** Write `data` at the cursor, chunk after chunk for iterables. */
+export async function writeAll(file: Cursor, data: WriteData, encoding: BufferEncoding, signal?: AbortSignal): Promise<void> {
+  checkAborted(signal);
+  if (typeof data === 'string' || ArrayBuffer.isView(data)) return writeChecked(file, bytesOf(data, encoding), signal);
+  validateWriteData(data);
+  for await (const chunk of data as AsyncIterable<string | ArrayBufferView>) {
+    checkAborted(signal);
+    if (typeof chunk !== 'string' && !ArrayBuffer.isView(chunk)) {
+      throw invalidArgType('data', ['string', 'Buffer', 'TypedArray', 'DataView'], chunk);
+    }
+    await writeChecked(file, bytesOf(chunk, encoding), signal);
+  }
+}
+
+/**
+ * Write `bytes` at the cursor. With a signal, as Node does: in chunks, an abort checked after
+ * each, and a turn of the event loop before each check (Node's writes take one on the pool;
+ * ours may complete without, and an abort from the next tick or a timer must still win).
+ */
+async function writeChecked(file: Cursor, bytes: Buffer, signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) {
+    await file.transfer(bytes, true);
+    return;
+  }
+  let at = 0;
+  do {
+    await file.transfer(bytes.subarray(at, at + WRITE_CHUNK), true);
+    at += WRITE_CHUNK;
+    await nextTurn();
+    checkAborted(signal);
+  } while (at < bytes.byteLength);
 }

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { getDefaultContext, type PathLike } from '../context.js';
 import { systemError, type SystemError } from '../errors.js';
 import { validateBoolean, validateInteger, validateMode, validateObject, validateOpenFlags, validatePath } from '../validate.js';
-import { checkAborted, FileHandle, fileOptions, type FileOptions, validateWriteData, type WriteData } from './file-handle.js';
+import { checkAborted, FdCursor, FileHandle, fileOptions, type FileOptions, readAll, validateWriteData, writeAll, type WriteData } from './file-handle.js';
 
 export * from 'node:fs/promises';
 export { FileHandle } from './file-handle.js';
@@ -35,14 +35,15 @@ export async function readFile(file: PathLike | FileHandle, options?: FileOption
   if (file instanceof FileHandle) return file.readFile(options);
   const { encoding, flag, signal } = fileOptions(options, 'r');
   checkAborted(signal);
-  const handle = await open(file, validateOpenFlags(flag, 'flags'));
+  const context = getDefaultContext();
+  const fd = await context.open(file, validateOpenFlags(flag, 'flags'), 0o666);
   try {
-    const bytes = await handle.readAll(signal);
+    const bytes = await readAll(new FdCursor(context, fd), signal);
     return encoding ? bytes.toString(encoding) : bytes;
   } catch (error) {
     throw await withReadFilePath(error, file);
   } finally {
-    await handle.close();
+    await context.closeFd(fd);
   }
 }
 
@@ -82,12 +83,13 @@ async function writeWith(file: PathLike | FileHandle, data: WriteData, options: 
   validateWriteData(data);
   const { encoding, flag, mode, signal, flush } = fileOptions(options, defaultFlag, true);
   checkAborted(signal);
-  const handle = await open(file, validateOpenFlags(flag, 'flags'), validateMode(mode, 'mode', 0o666));
+  const context = getDefaultContext();
+  const fd = await context.open(file, validateOpenFlags(flag, 'flags'), validateMode(mode, 'mode', 0o666));
   try {
-    await handle.writeAll(data, encoding ?? 'utf8', signal);
-    if (flush) await handle.sync();
+    await writeAll(new FdCursor(context, fd), data, encoding ?? 'utf8', signal);
+    if (flush) await context.fsync(fd);
   } finally {
-    await handle.close();
+    await context.closeFd(fd);
   }
 }
 
