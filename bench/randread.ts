@@ -85,13 +85,15 @@ function aiofs(backend: BackendName, variant: { sqpoll?: boolean; fixed?: boolea
   };
 }
 
-function fileHandle(uvIoUring: boolean): Driver<RandomReadParams> {
+/** FileHandle.read on a handle `open` gives: node:fs/promises' or aiofs/promises'. */
+function handleDriver(
+  driver: Pick<Driver<RandomReadParams>, 'name' | 'label' | 'env' | 'backend'>,
+  open: (file: string, flags: number) => Promise<Pick<fsp.FileHandle, 'read' | 'close'>>,
+): Driver<RandomReadParams> {
   return {
-    name: `node-filehandle${uvIoUring ? '-uvuring' : ''}`,
-    label: `fs/promises FileHandle.read${uvIoUring ? ', UV_USE_IO_URING=1' : ''}`,
-    env: uvIoUring ? { UV_USE_IO_URING: '1' } : { UV_USE_IO_URING: '0' },
+    ...driver,
     async run(params) {
-      const handle = await fsp.open(params.file, openFlags(params));
+      const handle = await open(params.file, openFlags(params));
       const bufs = buffers(params);
       try {
         return await randomLoop(params, async (i, next) => (await handle.read(bufs[i], 0, params.blockSize, next())).bytesRead);
@@ -102,23 +104,23 @@ function fileHandle(uvIoUring: boolean): Driver<RandomReadParams> {
   };
 }
 
+function fileHandle(uvIoUring: boolean): Driver<RandomReadParams> {
+  return handleDriver(
+    {
+      name: `node-filehandle${uvIoUring ? '-uvuring' : ''}`,
+      label: `fs/promises FileHandle.read${uvIoUring ? ', UV_USE_IO_URING=1' : ''}`,
+      env: uvIoUring ? { UV_USE_IO_URING: '1' } : { UV_USE_IO_URING: '0' },
+    },
+    (file, flags) => fsp.open(file, flags),
+  );
+}
+
 /** aiofs/promises' FileHandle.read: the drop-in's path, its reference counting included. */
 function aiofsFileHandle(): Driver<RandomReadParams> {
-  return {
-    name: 'aiofs-promises-filehandle',
-    backend: 'uring',
-    label: 'aiofs/promises FileHandle.read, uring',
-    env: { AIOFS_BACKEND: 'uring' },
-    async run(params) {
-      const handle = await aiofsPromises.open(params.file, openFlags(params));
-      const bufs = buffers(params);
-      try {
-        return await randomLoop(params, async (i, next) => (await handle.read(bufs[i], 0, params.blockSize, next())).bytesRead);
-      } finally {
-        await handle.close();
-      }
-    },
-  };
+  return handleDriver(
+    { name: 'aiofs-promises-filehandle', backend: 'uring', label: 'aiofs/promises FileHandle.read, uring', env: { AIOFS_BACKEND: 'uring' } },
+    (file, flags) => aiofsPromises.open(file, flags),
+  );
 }
 
 function fsRead(uvIoUring: boolean): Driver<RandomReadParams> {
