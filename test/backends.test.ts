@@ -13,6 +13,7 @@ import type { EngineBackend } from '../src/backend/engine.js';
 import { createUringBackend } from '../src/backend/uring.js';
 import { forEachBackend } from './support/backends.js';
 import { openFifo, openWith, pattern } from './support/files.js';
+import { hostChangesRefused } from './support/host.js';
 
 const timeout = 30_000;
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}.js`, import.meta.url));
@@ -88,6 +89,7 @@ it(
   {
     timeout,
     skip:
+      hostChangesRefused() ||
       (!(isRoot && canWrite('/proc/sys/kernel/io_uring_disabled') && canWrite('/proc/sys/fs/aio-max-nr')) && 'needs root and writable sysctls') ||
       (!backends().every((b) => b.available) && 'needs all three backends available to start with'),
   },

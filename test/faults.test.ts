@@ -9,12 +9,15 @@ import { AbortError, AIOFile, createContext, Writer } from '../src/index.js';
 import { forEachBackend } from './support/backends.js';
 import { expectCode } from './support/errors.js';
 import { openWith, pattern, scratchPath } from './support/files.js';
+import { hostChangesRefused } from './support/host.js';
 
 const timeout = 120_000;
 const isRoot = process.getuid?.() === 0;
 
 /** A 1 MiB tmpfs of our own, or why there cannot be one. */
 function smallFilesystem(): { dir: string; unmount: () => void } | string {
+  const refused = hostChangesRefused();
+  if (refused) return refused;
   if (!isRoot) return 'needs root to mount a small tmpfs';
   const dir = scratchPath('tiny-fs');
   fs.mkdirSync(dir);
