@@ -4,14 +4,15 @@
  * Responsibilities, and nothing more:
  *  - turn JavaScript values into (opcode, fd, memory, offset, user) and back;
  *  - watch the engine's fd on the event loop of the environment that created it (never
- *    uv_default_loop), and hand completions to JavaScript in batches through a shared Int32Array
- *    of (user, result) pairs, one call per batch;
+ *    uv_default_loop; a waiter thread where the runtime has no loop to poll, waiter.h), and hand
+ *    completions to JavaScript in batches through a shared Int32Array of (user, result) pairs,
+ *    one call per batch;
  *  - keep everything the kernel may still touch alive: while any operation is in flight the
  *    wrapper object and the JavaScript completion handler (which owns the buffers) are held by
- *    strong references, and the loop handle is ref'd so the process does not exit under them;
+ *    strong references, and the watcher is ref'd so the process does not exit under them;
  *  - on environment teardown (process exit, worker exit or termination) cancel what is in flight
- *    and wait for every completion before the memory behind it can be freed, then close the loop
- *    handle and let the teardown finish only once its close callback has run (see teardown()).
+ *    and wait for every completion before the memory behind it can be freed, then stop the
+ *    watcher and let the teardown finish only once its last callback has run (see teardown()).
  *
  * Kernel errors are returned to JavaScript as negative errno numbers; JavaScript builds the error
  * objects. Exceptions are thrown here only for calls that break the internal contract.
@@ -29,6 +30,7 @@
 #include "memory.h"
 #include "aio.h"
 #include "uring.h"
+#include "waiter.h"
 
 #define MAX_RW_COUNT 0x7ffff000u /* the kernel never transfers more in one call */
 #define MAX_IOV 1024             /* IOV_MAX on Linux */
@@ -58,6 +60,8 @@ struct addon_data {
   napi_ref engine_class;
   struct native_engine *constructing; /* handed from wrap_engine to the constructor */
   struct owned_fds owned;
+  /* Completions come through a waiter thread, not uv_poll (runtimes without a pollable loop). */
+  int use_waiter;
 };
 
 /* Remember `fd` as opened by the ring. Without memory for the bit it is not remembered: a leak
@@ -101,7 +105,10 @@ struct native_engine {
   const struct aiofs_engine_ops *ops;
   void *impl; /* NULL once destroyed */
   napi_env env;
+  /* What watches the engine's fd: a uv_poll handle on Node, a waiter thread elsewhere. */
   uv_poll_t poll;
+  struct aiofs_waiter *waiter;
+  int watching;
   napi_ref wrapper;     /* weak; strong while anything is in flight */
   napi_ref handler;     /* weak; strong while anything is in flight */
   napi_ref completions; /* the Int32Array JavaScript reads completions from */
@@ -115,13 +122,14 @@ struct native_engine {
   unsigned in_flight;
   napi_async_context async_context;
   /*
-   * Registered when the engine is wrapped, removed exactly once: by the poll handle's close
-   * callback. While it is registered the environment's teardown waits for us, so the addon's code
-   * (that callback included) stays mapped until libuv has run it.
+   * Registered when the engine is wrapped, removed exactly once: when the watcher is gone (the
+   * poll handle's close callback, or the waiter's thread-safe function finalized). While it is
+   * registered the environment's teardown waits for us, so the addon's code (that callback
+   * included) stays mapped until it has run.
    */
   napi_async_cleanup_hook_handle cleanup;
   struct addon_data *data; /* outlives every engine of its environment */
-  int refs; /* the wrapper and the poll handle; freed when both are gone */
+  int refs; /* the wrapper and the watcher; freed when both are gone */
 };
 
 #define CHECK(call)                                                                           \
@@ -150,17 +158,31 @@ static void release(struct native_engine *e) {
 }
 
 /*
- * The last thing of ours libuv runs for an engine. Removing the cleanup hook here, and nowhere
- * else, is what makes teardown safe: if the environment is tearing down, the removal tells Node
- * our asynchronous cleanup is done; otherwise it unregisters a hook that has not run.
+ * The last thing of ours the runtime runs for an engine. Removing the cleanup hook here, and
+ * nowhere else, is what makes teardown safe: if the environment is tearing down, the removal tells
+ * the runtime our asynchronous cleanup is done; otherwise it unregisters a hook that has not run.
  */
-static void on_poll_closed(uv_handle_t *handle) {
-  struct native_engine *e = handle->data;
+static void watcher_gone(void *arg) {
+  struct native_engine *e = arg;
   if (e->cleanup) {
     napi_remove_async_cleanup_hook(e->cleanup);
     e->cleanup = NULL;
   }
   release(e);
+}
+
+static void on_poll_closed(uv_handle_t *handle) { watcher_gone(handle->data); }
+
+/* Keep the environment's loop alive while anything is in flight, and only then. */
+static void watch_ref(struct native_engine *e, int ref) {
+  if (e->waiter) {
+    if (ref) aiofs_waiter_ref(e->waiter, e->env);
+    else aiofs_waiter_unref(e->waiter, e->env);
+  } else if (ref) {
+    uv_ref((uv_handle_t *)&e->poll);
+  } else {
+    uv_unref((uv_handle_t *)&e->poll);
+  }
 }
 
 /* Account for one completion: free its slot (and what it owns) if it belongs to a tracked operation. */
@@ -174,7 +196,7 @@ static void settle(struct native_engine *e, const struct aiofs_completion *c) {
   free(s->owned);
   s->owned = NULL;
   if (--e->in_flight == 0) {
-    uv_unref((uv_handle_t *)&e->poll);
+    watch_ref(e, 0);
     napi_reference_unref(e->env, e->wrapper, NULL);
     napi_reference_unref(e->env, e->handler, NULL);
   }
@@ -185,7 +207,7 @@ static void track(struct native_engine *e, uint32_t user, int op, void *owned) {
   e->slots[user].op = op;
   e->slots[user].owned = owned;
   if (e->in_flight++ == 0) {
-    uv_ref((uv_handle_t *)&e->poll);
+    watch_ref(e, 1);
     napi_reference_ref(e->env, e->wrapper, NULL);
     napi_reference_ref(e->env, e->handler, NULL);
   }
@@ -198,27 +220,34 @@ static unsigned reap(struct native_engine *e) {
   return n;
 }
 
-/* Stop watching the engine's fd and close the loop handle; on_poll_closed follows. Idempotent. */
+/* Stop watching the engine's fd; watcher_gone follows, later. Idempotent. */
 static void stop_watching(struct native_engine *e) {
-  if (uv_is_closing((uv_handle_t *)&e->poll)) return;
-  uv_poll_stop(&e->poll);
-  uv_close((uv_handle_t *)&e->poll, on_poll_closed);
+  if (!e->watching) return;
+  e->watching = 0;
+  if (e->waiter) {
+    aiofs_waiter_stop(e->waiter);
+  } else {
+    uv_poll_stop(&e->poll);
+    uv_close((uv_handle_t *)&e->poll, on_poll_closed);
+  }
 }
 
-/* Release the kernel objects and stop watching. Only called with nothing in flight. */
+/* Stop watching, then release the kernel objects (whose fd is the one watched). Only called
+   with nothing in flight. */
 static void destroy(struct native_engine *e) {
   if (!e->impl) return;
-  e->ops->destroy(e->impl);
+  void *impl = e->impl;
   e->impl = NULL;
   stop_watching(e);
+  e->ops->destroy(impl);
 }
 
 /*
  * The environment's asynchronous cleanup hook (process exit, a worker's exit or termination).
- * Node keeps running the environment's loop after calling it until the hook is removed, which
- * on_poll_closed does: so the close callback runs while the addon is still loaded, and nothing of
- * ours is left on the loop when the environment (and perhaps the addon's code) goes away. `done`
- * comes from on_poll_closed; the handle passed here is e->cleanup.
+ * The runtime keeps running the environment's loop after calling it until the hook is removed,
+ * which watcher_gone does: so the watcher's last callback runs while the addon is still loaded,
+ * and nothing of ours is left on the loop when the environment (and perhaps the addon's code)
+ * goes away. The handle passed here is e->cleanup.
  */
 static void teardown(napi_async_cleanup_hook_handle handle, void *arg) {
   (void)handle;
@@ -251,10 +280,9 @@ static void teardown(napi_async_cleanup_hook_handle handle, void *arg) {
   destroy(e);
 }
 
-static void on_poll(uv_poll_t *handle, int status, int events) {
-  (void)events;
-  struct native_engine *e = handle->data;
-  if (!e->impl || status < 0) return;
+/* Reap what completed and hand it to JavaScript, as any I/O callback would. */
+static void deliver(struct native_engine *e) {
+  if (!e->impl) return;
   unsigned n = reap(e);
   if (n == 0) return;
   napi_env env = e->env;
@@ -273,6 +301,17 @@ static void on_poll(uv_poll_t *handle, int status, int events) {
     }
   }
   napi_close_handle_scope(env, scope);
+}
+
+static void on_poll(uv_poll_t *handle, int status, int events) {
+  (void)events;
+  if (status < 0) return;
+  deliver(handle->data);
+}
+
+static void on_ready(napi_env env, void *arg) {
+  (void)env;
+  deliver(arg);
 }
 
 static void finalize(napi_env env, void *data, void *hint) {
@@ -728,16 +767,23 @@ static napi_value wrap_engine(napi_env env, const struct aiofs_engine_ops *ops, 
   }
   struct native_engine *e = calloc(1, sizeof(*e));
   struct slot *slots = calloc(capacity, sizeof(*slots));
-  uv_loop_t *loop = NULL;
-  if (!e || !slots || napi_get_uv_event_loop(env, &loop) != napi_ok || !loop ||
-      uv_poll_init(loop, &e->poll, ops->poll_fd(impl)) != 0) {
+  napi_get_instance_data(env, (void **)&d);
+  int ret = e && slots ? 0 : -ENOMEM;
+  if (ret == 0 && d->use_waiter) {
+    ret = aiofs_waiter_start(env, ops->poll_fd(impl), on_ready, watcher_gone, e, &e->waiter);
+  } else if (ret == 0) {
+    uv_loop_t *loop = NULL;
+    if (napi_get_uv_event_loop(env, &loop) != napi_ok || !loop) ret = -ENOTSUP;
+    else ret = uv_poll_init(loop, &e->poll, ops->poll_fd(impl));
+  }
+  if (ret < 0) {
+    /* The backend reports itself unavailable with this errno. */
     free(e);
     free(slots);
     ops->destroy(impl);
-    napi_throw_error(env, "ENOMEM", "cannot watch the engine on the event loop");
-    return NULL;
+    return make_int(env, ret);
   }
-  napi_get_instance_data(env, (void **)&d);
+  e->watching = 1;
   e->ops = ops;
   e->impl = impl;
   e->env = env;
@@ -748,15 +794,17 @@ static napi_value wrap_engine(napi_env env, const struct aiofs_engine_ops *ops, 
   e->slots = slots;
   e->nslots = capacity;
   e->refs = 2;
-  uv_poll_start(&e->poll, UV_READABLE, on_poll);
-  uv_unref((uv_handle_t *)&e->poll);
+  if (!e->waiter) {
+    uv_poll_start(&e->poll, UV_READABLE, on_poll);
+    uv_unref((uv_handle_t *)&e->poll);
+  }
 
   d->constructing = e;
   napi_status st = napi_get_reference_value(env, d->engine_class, &cls);
   if (st == napi_ok) st = napi_new_instance(env, cls, 0, NULL, &obj);
   d->constructing = NULL;
   if (st != napi_ok) {
-    /* Nothing wraps e: undo by hand. The poll handle closes and frees e. */
+    /* Nothing wraps e: undo by hand. The watcher goes and frees e. */
     e->refs = 1;
     destroy(e);
     return NULL;
@@ -871,6 +919,17 @@ static napi_value js_forget_fd(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * useWaiterThread(): engines made from now on in this environment deliver completions through a
+ * waiter thread (waiter.h) instead of uv_poll: for runtimes whose loop cannot be polled.
+ */
+static napi_value js_use_waiter_thread(napi_env env, napi_callback_info info) {
+  (void)info;
+  struct addon_data *d;
+  if (napi_get_instance_data(env, (void **)&d) == napi_ok && d) d->use_waiter = 1;
+  return NULL;
+}
+
 #define METHOD(name, fn) {name, NULL, fn, NULL, NULL, NULL, napi_default_method, NULL}
 
 static napi_value init(napi_env env, napi_value exports) {
@@ -895,6 +954,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor fns[] = {METHOD("createUring", js_create_uring),
                                     METHOD("createAio", js_create_aio),
                                     METHOD("forgetFd", js_forget_fd),
+                                    METHOD("useWaiterThread", js_use_waiter_thread),
                                     METHOD("misalignment", aiofs_js_misalignment),
                                     METHOD("setDirect", js_set_direct),
                                     METHOD("directInfo", js_direct_info)};

@@ -1,9 +1,9 @@
 /**
- * Finds and loads the compiled addon: an explicit path (AIOFS_NATIVE), then a prebuilt binary
- * for this platform, then the node-gyp build. Loading is lazy, so that the `threads` backend
- * works even where no addon could be built.
+ * Finds and loads the compiled addon: an explicit path (AIOFS_NATIVE), then a build from source,
+ * then the prebuilt binary for this platform and C library. Loading is lazy, so that the `threads`
+ * backend works even where no addon could be built or loaded.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { nativeUnavailable } from './errors.js';
@@ -48,6 +48,8 @@ export interface NativeAddon {
   createAio?(capacity: number, completions: Int32Array, handler: (count: number) => void): NativeEngine | number;
   /** The fd was closed other than by a ring's close: the environment's teardown must not close it. */
   forgetFd?(fd: number): void;
+  /** Engines made from now on deliver completions through a waiter thread instead of uv_poll. */
+  useWaiterThread?(): void;
   misalignment?(view: ArrayBufferView, alignment: number): number;
   setDirect?(fd: number, enable: boolean): number;
   directInfo?(fd: number): NativeDirectInfo | number;
@@ -64,17 +66,87 @@ export interface NativeDirectInfo {
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 let loaded: NativeAddon | undefined;
+let loadedFrom: NativeInfo | undefined;
 let failure: Error | undefined;
 
-function candidates(): string[] {
-  const list: string[] = [];
-  if (process.env.AIOFS_NATIVE) list.push(process.env.AIOFS_NATIVE);
-  list.push(
-    `${root}prebuilds/${process.platform}-${process.arch}/aiofs.node`,
-    `${root}build/Release/aiofs.node`,
-    `${root}build/Debug/aiofs.node`,
-  );
+/** Which C library this process runs on: the one mapped into it (Linux only). */
+export function libcFamily(): 'glibc' | 'musl' | undefined {
+  if (process.platform !== 'linux') return undefined;
+  let maps = '';
+  try {
+    maps = readFileSync('/proc/self/maps', 'utf8');
+  } catch {
+    return undefined;
+  }
+  if (/\/ld-musl-[^/\s]*\.so|\/libc\.musl-/.test(maps)) return 'musl';
+  if (/\/libc\.so\.6|\/libc-2\.\d+\.so/.test(maps)) return 'glibc';
+  return undefined;
+}
+
+/** Where a loaded addon came from, or why none loaded (`aiofs doctor` prints it). */
+export interface NativeInfo {
+  /** The file loaded. */
+  path?: string;
+  /** 'env' (AIOFS_NATIVE), 'build' (compiled on this machine) or 'prebuilt' (shipped in the package). */
+  source?: 'env' | 'build' | 'prebuilt';
+  /** The C library the prebuilt binary was made for, on Linux. */
+  libc?: 'glibc' | 'musl';
+  /** How completions reach JavaScript: 'poll' (the event loop watches the engine) or 'thread'. */
+  delivery?: Delivery;
+  /** Why no addon loaded. */
+  error?: string;
+}
+
+export type Delivery = 'poll' | 'thread';
+
+/**
+ * How completions reach JavaScript. Node's loop is libuv, which the addon watches the engine's fd
+ * on (completions reaped inline, no thread hop). Bun has no uv_poll and Deno's reports readiness
+ * only once, so there a waiter thread blocks on the fd and wakes JavaScript through a thread-safe
+ * function. AIOFS_DELIVERY=thread|poll overrides (the tests run the thread path on Node too).
+ */
+export function deliveryMode(): Delivery {
+  const forced = process.env.AIOFS_DELIVERY;
+  if (forced === 'thread' || forced === 'poll') return forced;
+  const versions = process.versions as Record<string, string | undefined>;
+  return versions.bun !== undefined || versions.deno !== undefined ? 'thread' : 'poll';
+}
+
+interface Candidate {
+  path: string;
+  source: NonNullable<NativeInfo['source']>;
+  libc?: 'glibc' | 'musl';
+}
+
+/**
+ * Where to look, in order: AIOFS_NATIVE, a build from source (present only where one was made:
+ * development, or an install on a platform without a prebuilt binary), then the prebuilt binary
+ * for this platform, architecture and C library (prebuilds/linux-x64-glibc/, ...; the other
+ * library's as a last try when the running one is not known).
+ */
+function candidates(): Candidate[] {
+  const list: Candidate[] = [];
+  if (process.env.AIOFS_NATIVE) list.push({ path: process.env.AIOFS_NATIVE, source: 'env' });
+  list.push({ path: `${root}build/Release/aiofs.node`, source: 'build' }, { path: `${root}build/Debug/aiofs.node`, source: 'build' });
+  const tag = `${root}prebuilds/${process.platform}-${process.arch}`;
+  if (process.platform === 'linux') {
+    const libc = libcFamily();
+    const order: ('glibc' | 'musl')[] = libc === 'musl' ? ['musl'] : libc === 'glibc' ? ['glibc'] : ['glibc', 'musl'];
+    for (const family of order) list.push({ path: `${tag}-${family}/aiofs.node`, source: 'prebuilt', libc: family });
+  } else {
+    list.push({ path: `${tag}/aiofs.node`, source: 'prebuilt' });
+  }
   return list;
+}
+
+/** Where the addon was loaded from, or why it could not be (loading it if that was not tried yet). */
+export function nativeInfo(): NativeInfo {
+  try {
+    loadNative();
+  } catch (error) {
+    return { error: (error as Error).message };
+  }
+  return { ...loadedFrom };
 }
 
 /**
@@ -91,20 +163,29 @@ export function loadNative(): NativeAddon {
   if (failure) throw failure;
   const require = createRequire(import.meta.url);
   const tried: string[] = [];
-  for (const path of candidates()) {
-    if (!existsSync(path)) {
-      tried.push(`${path} (missing)`);
+  for (const candidate of candidates()) {
+    if (!existsSync(candidate.path)) {
+      tried.push(`${candidate.path} (missing)`);
       continue;
     }
     try {
-      loaded = require(path) as NativeAddon;
+      const addon = require(candidate.path) as NativeAddon;
+      const delivery = deliveryMode();
+      if (delivery === 'thread') {
+        // An addon without the waiter would crash Bun at its first engine: use another one.
+        if (!addon.useWaiterThread) throw new Error('this build has no waiter thread, which this runtime needs');
+        addon.useWaiterThread();
+      }
+      loaded = addon;
+      loadedFrom = { path: candidate.path, source: candidate.source, ...(candidate.libc && { libc: candidate.libc }), delivery };
       return loaded;
     } catch (error) {
-      tried.push(`${path} (${(error as Error).message})`);
+      tried.push(`${candidate.path} (${(error as Error).message})`);
     }
   }
   failure = nativeUnavailable(
-    `looked for ${tried.join(', ')}. Build it with \`npm install\` or \`npx node-gyp rebuild\` ` +
+    `looked for ${tried.join(', ')}. No prebuilt binary fits ${process.platform}-${process.arch}` +
+      `${process.platform === 'linux' ? `-${libcFamily() ?? 'unknown libc'}` : ''}; build one with \`npm run build:native\` ` +
       '(needs python3, make and a C compiler).',
   );
   throw failure;
