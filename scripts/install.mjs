@@ -1,7 +1,8 @@
 // The package's install step. It never fails the install: aiofs runs on the `threads` backend
 // without its addon, and `npx aiofs doctor` says why the kernel engines are missing.
 //
-// 1. A prebuilt binary that loads here (the packed package ships them): nothing to do.
+// 1. A prebuilt binary that loads here (the packed package ships them): nothing to do, unless
+//    AIOFS_BUILD_FROM_SOURCE=1 asks for a build anyway.
 // 2. Otherwise (a git checkout, or a platform without a prebuilt binary) build from source with
 //    node-gyp, against the headers beside the running Node when it has them (the official
 //    tarballs and the registry's node-* packages do), so that nothing is downloaded.
@@ -16,11 +17,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const loader = path.join(root, 'dist', 'src', 'native.js');
 
-if (process.env.AIOFS_BUILD_FROM_SOURCE !== '1' && existsSync(loader)) {
-  const { nativeInfo } = await import(pathToFileURL(loader).href);
-  const info = nativeInfo();
-  if (info.source === 'prebuilt') process.exit(0);
-}
+const prebuilt = existsSync(loader) && (await import(pathToFileURL(loader).href)).nativeInfo().source === 'prebuilt';
+if (prebuilt && process.env.AIOFS_BUILD_FROM_SOURCE !== '1') process.exit(0);
 
 const args = ['rebuild'];
 const headers = path.join(path.dirname(path.dirname(process.execPath)), 'include', 'node');
@@ -34,9 +32,11 @@ const result = gyp
 if (result.status !== 0) {
   const why = result.error ? result.error.message : `node-gyp exited with ${result.status ?? result.signal}`;
   console.warn(
-    `aiofs: no prebuilt binary fits this platform (${process.platform}-${process.arch}) and building ` +
-      `the addon failed (${why}). aiofs will run every operation on the 'threads' backend (node:fs); ` +
-      "`npx aiofs doctor` tells what is missing. To build it: python3, make and a C compiler, then " +
-      '`npm rebuild aiofs`.',
+    `aiofs: building the native addon from source failed (${why}). ` +
+      (prebuilt
+        ? 'The prebuilt binary for this platform is used instead.'
+        : `No prebuilt binary fits this platform (${process.platform}-${process.arch}), so aiofs will run every ` +
+          "operation on the 'threads' backend (node:fs); `npx aiofs doctor` tells what is missing. To build " +
+          'it: python3, make and a C compiler, then `npm rebuild aiofs`.'),
   );
 }

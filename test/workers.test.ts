@@ -32,9 +32,9 @@ const workloads = ['one', 'qd1', 'qd32', 'write-fsync', 'meta', 'contexts'];
 const major = Number(process.versions.node.split('.')[0]);
 const nodeFlags = major <= 22 ? ['--no-concurrent-recompilation'] : [];
 
-function run(backend: string, args: string[]): string {
+function run(backend: string, args: string[], env: NodeJS.ProcessEnv = {}): string {
   const child = spawnSync(process.execPath, ['--expose-gc', ...nodeFlags, fixture, ...args], {
-    env: { ...process.env, AIOFS_BACKEND: backend },
+    env: { ...process.env, AIOFS_BACKEND: backend, ...env },
     encoding: 'utf8',
     timeout: timeout - 10_000,
   });
@@ -53,6 +53,13 @@ forEachBackend('worker threads', (backend) => {
   }
   it('the same after the main thread has used aiofs', { timeout }, () => {
     run(backend, ['ends', ends.join(','), 'one,qd32', '--main-first']);
+  });
+
+  // Bun's and Deno's path: the waiter thread is joined and its thread-safe function finalized
+  // before the teardown may finish. (The threads backend has no engine to watch.)
+  it('every end with every workload, completions delivered by a waiter thread', { timeout, skip: backend === 'threads' && 'no engine to watch' }, () => {
+    run(backend, ['ends', ends.join(','), workloads.join(',')], { AIOFS_DELIVERY: 'thread' });
+    run(backend, ['churn', '50', '8'], { AIOFS_DELIVERY: 'thread' });
   });
 
   // A read blocked in a pool thread cannot be interrupted: Node's own fs.read of a FIFO keeps a

@@ -8,6 +8,7 @@ import type { Backend, BackendName, CompletionSink } from './backend.js';
 import { defaultThreadsCapacity, ThreadsBackend } from './threads.js';
 import { createAioBackend } from './aio.js';
 import { createUringBackend } from './uring.js';
+import { nativeInfo } from '../native.js';
 
 /** What `backends()` reports for each backend. */
 export interface BackendInfo {
@@ -85,10 +86,33 @@ export function createBackend(requested: BackendName | 'auto', settings: Backend
   for (const candidate of backendNames) {
     if (probed?.find((info) => info.name === candidate)?.available === false) continue;
     try {
-      return factories[candidate](settings, sink);
+      const backend = factories[candidate](settings, sink);
+      if (candidate === 'threads') warnIfAddonMissing();
+      return backend;
     } catch (error) {
       reasons.push(`${candidate}: ${reasonOf(error)}`);
     }
   }
   throw backendUnavailable('auto', reasons.join('; '));
+}
+
+let warnedAboutAddon = false;
+
+/**
+ * Once per process, on Linux only: 'auto' fell back to threads because the addon is missing or
+ * does not load. That is a broken install (prebuilt binaries ship for Linux), and silently running
+ * on the pool would give the user none of what they came for. A kernel that refuses io_uring and
+ * AIO (a container's seccomp profile) is the machine's choice, not a fault, and stays quiet;
+ * other platforms have no kernel engine to miss. `aiofs doctor` says the rest.
+ */
+function warnIfAddonMissing(): void {
+  if (warnedAboutAddon || process.platform !== 'linux') return;
+  const { error } = nativeInfo();
+  if (error === undefined) return;
+  warnedAboutAddon = true;
+  process.emitWarning(
+    `aiofs runs every operation on the 'threads' backend (node:fs) because ${error.replace(/^aiofs: /, '')} ` +
+      'Run `npx aiofs doctor` for details; AIOFS_BACKEND=threads chooses the pool on purpose and silences this.',
+    { code: 'AIOFS_NO_ADDON' },
+  );
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The `aiofs` command: `bench` (the benchmark suite, bench/run.ts, in a process of its own),
- * `cp` and `cat`. Wrong usage prints the usage and exits 2; an I/O error prints
+ * `cp`, `cat` and `doctor`. Wrong usage prints the usage and exits 2; an I/O error prints
  * `aiofs: PATH: message` and exits 1.
  */
 import { spawn } from 'node:child_process';
@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { cat, catUsage } from './cat.js';
 import { CopyError, cp, cpUsage } from './cp.js';
+import { doctor, doctorUsage } from './doctor.js';
 import { CliError, describeError } from './errors.js';
 
 const usage = `Usage: aiofs <command> [options]
@@ -17,6 +18,7 @@ Commands:
   bench [CASE...] [options]   measure aiofs on this machine against node:fs and fio
   cp SRC DST [options]        copy a file, several blocks in flight
   cat FILE...                 write files to standard output
+  doctor [--json]             what aiofs can use here, and why not the rest
 
 Options:
   -h, --help     show this help (aiofs CMD --help: the command's)
@@ -58,6 +60,12 @@ async function main(argv: string[]): Promise<number> {
           return 0;
         }
         return await cat(rest);
+      case 'doctor':
+        if (wantsHelp) {
+          process.stdout.write(doctorUsage);
+          return 0;
+        }
+        return doctor(rest);
       case undefined:
         process.stderr.write(usage);
         return 2;
@@ -72,7 +80,7 @@ async function main(argv: string[]): Promise<number> {
     }
     const code = (error as { code?: string }).code;
     if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
-      process.stderr.write(`aiofs: ${(error as Error).message}\n\n${command === 'cp' ? cpUsage : usage}`);
+      process.stderr.write(`aiofs: ${(error as Error).message}\n\n${command === 'cp' ? cpUsage : command === 'doctor' ? doctorUsage : usage}`);
       return 2;
     }
     if (error instanceof CopyError) {

@@ -1,0 +1,115 @@
+/**
+ * Loading the addon and delivering completions, on every runtime we can run here: Node with
+ * completions through the event loop (uv_poll) and through the waiter thread, and Bun and Deno
+ * when their binaries are given (AIOFS_TEST_BUN, AIOFS_TEST_DENO: .ci/run takes them from the npm
+ * registry). Each run is test/fixtures/runtime-smoke.ts in a child process, so a crash or a panic
+ * of the runtime is this test's failure. Also: what the loader says when there is no addon.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { libcFamily, nativeInfo } from '../src/native.js';
+import { forEachBackend } from './support/backends.js';
+
+const timeout = 60_000;
+const smoke = fileURLToPath(new URL('./fixtures/runtime-smoke.js', import.meta.url));
+
+interface SmokeResult {
+  runtime: string;
+  backend: string;
+  addon: { path?: string; delivery?: string; error?: string };
+  checks: string[];
+}
+
+function runSmoke(command: string[], env: NodeJS.ProcessEnv): SmokeResult {
+  const child = spawnSync(command[0], [...command.slice(1), smoke], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: timeout - 5_000 });
+  const output = `stdout:\n${child.stdout}\nstderr:\n${child.stderr}`;
+  assert.equal(child.signal, null, `killed by ${child.signal} (a crash, or a hang past the timeout)\n${output}`);
+  assert.equal(child.status, 0, output);
+  const result = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as SmokeResult;
+  assert.equal(result.checks.length, 6, output);
+  return result;
+}
+
+const runtimes: { name: string; command: string[] | undefined; variable: string }[] = [
+  { name: 'Bun', command: process.env.AIOFS_TEST_BUN ? [process.env.AIOFS_TEST_BUN] : undefined, variable: 'AIOFS_TEST_BUN' },
+  { name: 'Deno', command: process.env.AIOFS_TEST_DENO ? [process.env.AIOFS_TEST_DENO, 'run', '-A'] : undefined, variable: 'AIOFS_TEST_DENO' },
+];
+
+forEachBackend('runtimes', (backend) => {
+  for (const delivery of ['poll', 'thread']) {
+    it(`Node with completions delivered by ${delivery === 'poll' ? 'the event loop' : 'a waiter thread'}`, { timeout }, () => {
+      const result = runSmoke([process.execPath], { AIOFS_BACKEND: backend, AIOFS_DELIVERY: delivery });
+      assert.equal(result.backend, backend);
+      assert.equal(result.addon.delivery, delivery);
+    });
+  }
+  for (const runtime of runtimes) {
+    const skip = runtime.command ? false : `${runtime.name} not given: set ${runtime.variable} to its binary`;
+    it(`${runtime.name}: the smoke test, completions by a waiter thread`, { timeout, skip }, () => {
+      const result = runSmoke(runtime.command!, { AIOFS_BACKEND: backend, AIOFS_DELIVERY: '' });
+      assert.match(result.runtime, new RegExp(runtime.name, 'i'));
+      assert.equal(result.backend, backend);
+      assert.equal(result.addon.delivery, 'thread');
+    });
+  }
+});
+
+it('the loader says what it loaded, and which C library this process runs on', () => {
+  const info = nativeInfo();
+  assert.equal(info.error, undefined);
+  assert.ok(info.path && fs.existsSync(info.path), info.path);
+  assert.ok(info.source === 'build' || info.source === 'env' || info.source === 'prebuilt');
+  assert.equal(info.delivery, 'poll');
+  if (process.platform === 'linux') {
+    const maps = fs.readFileSync('/proc/self/maps', 'utf8');
+    assert.equal(libcFamily(), maps.includes('ld-musl') ? 'musl' : 'glibc');
+  }
+});
+
+it("without an addon, backends() says why, 'auto' runs on threads, and warns once", { timeout }, () => {
+  // A copy of the JavaScript with no build and no prebuilt binary beside it.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aiofs-no-addon-'));
+  try {
+    const dist = fileURLToPath(new URL('../src/', import.meta.url));
+    fs.cpSync(dist, path.join(dir, 'dist', 'src'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}');
+    const script = `
+      import { backends, createContext } from './dist/src/index.js';
+      const warnings = [];
+      process.on('warning', (w) => warnings.push(w.code));
+      const ctx = createContext();
+      const other = createContext();
+      const buffer = Buffer.alloc(4);
+      const fd = (await import('node:fs')).openSync(${JSON.stringify(smoke)}, 'r');
+      await ctx.read(fd, buffer, 0);
+      await new Promise((resolve) => setImmediate(resolve));
+      console.log(JSON.stringify({ backend: ctx.backend, backends: backends(), warnings, text: buffer.toString() }));
+      await ctx.close();
+      await other.close();
+    `;
+    fs.writeFileSync(path.join(dir, 'check.mjs'), script);
+    const env = { ...process.env, AIOFS_NATIVE: path.join(dir, 'check.mjs'), AIOFS_BACKEND: '' };
+    const child = spawnSync(process.execPath, ['check.mjs'], { cwd: dir, env, encoding: 'utf8', timeout: timeout - 5_000 });
+    assert.equal(child.status, 0, child.stderr);
+    const result = JSON.parse(child.stdout);
+    assert.equal(result.backend, 'threads');
+    assert.equal(result.text, '/**\n');
+    for (const name of ['uring', 'aio']) {
+      const info = result.backends.find((b: { name: string }) => b.name === name);
+      assert.equal(info.available, false);
+      // Every place looked at, and why each failed: the one given (not an addon) and the missing.
+      assert.match(info.reason, /native addon could not be loaded/);
+      assert.match(info.reason, /check\.mjs \(/);
+      assert.match(info.reason, /prebuilds\/.*\(missing\)/);
+    }
+    assert.deepEqual(result.warnings, process.platform === 'linux' ? ['AIOFS_NO_ADDON'] : []);
+    assert.match(child.stderr, process.platform === 'linux' ? /aiofs doctor/ : /^$/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
