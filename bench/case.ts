@@ -39,6 +39,8 @@ export interface Driver<P> {
   label: string;
   /** Extra environment for its child process. */
   env?: Record<string, string>;
+  /** Runs only when --drivers names it: a variant that answers one question. */
+  optional?: boolean;
   run(params: P): Promise<Measurement>;
 }
 

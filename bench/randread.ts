@@ -59,13 +59,15 @@ function openFlags(params: RandomReadParams): number {
  * aiofs's IoContext.read on the same fd as everyone else. `fixed`: the workers' buffers are
  * slices of one registered buffer (READ_FIXED on uring).
  */
-function aiofs(backend: BackendName, variant: { sqpoll?: boolean; fixed?: boolean } = {}): Driver<RandomReadParams> {
-  const { sqpoll = false, fixed = false } = variant;
-  const suffix = sqpoll ? '-sqpoll' : fixed ? '-fixed' : '';
+function aiofs(backend: BackendName, variant: { sqpoll?: boolean; fixed?: boolean; waiter?: boolean } = {}): Driver<RandomReadParams> {
+  const { sqpoll = false, fixed = false, waiter = false } = variant;
+  const suffix = sqpoll ? '-sqpoll' : fixed ? '-fixed' : waiter ? '-waiter' : '';
   return {
     name: `aiofs-${backend}${suffix}`,
     backend,
-    label: `aiofs ctx.read, ${backend}${sqpoll ? ' + SQPOLL' : ''}${fixed ? ' + registered buffers' : ''}`,
+    label: `aiofs ctx.read, ${backend}${sqpoll ? ' + SQPOLL' : ''}${fixed ? ' + registered buffers' : ''}${waiter ? ', completions by a waiter thread' : ''}`,
+    // Bun's and Deno's path, on whatever runtime runs the drivers.
+    ...(waiter && { env: { AIOFS_DELIVERY: 'thread' }, optional: true }),
     async run(params) {
       const ctx = createContext({ backend, sqpoll });
       const fd = fs.openSync(params.file, openFlags(params));
@@ -150,6 +152,7 @@ const drivers: readonly Driver<RandomReadParams>[] = [
   aiofs('uring'),
   aiofs('uring', { sqpoll: true }),
   aiofs('uring', { fixed: true }),
+  aiofs('uring', { waiter: true }),
   aiofs('aio'),
   aiofs('threads'),
   aiofsFileHandle(),

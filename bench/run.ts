@@ -5,7 +5,7 @@
  * installed. It prints each figure with its ratio to the baselines measured in the same run, the
  * project's targets as met/MISSED lines, and optionally JSON and an SVG chart.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -36,6 +36,8 @@ Options:
   --write-size SIZE  bytes the sequential-write case writes (default 1G)
   --dir DIR          where the data goes (default: the system temp dir; O_DIRECT needs a real filesystem)
   --drivers a,b      only these drivers (and fio-ENGINE rows)
+  --runtime PATH     run the drivers on another JavaScript runtime (a bun or deno binary): its own
+                     node:fs is then the baseline
   --rounds N         run every driver (and fio) N times, taking turns, and show the median (default 1)
   --json             the results as JSON on stdout instead of tables
   --plot FILE.svg    also draw a bar chart per case into FILE.svg
@@ -43,10 +45,24 @@ Options:
   -h, --help         show this help
 `;
 
+/** The command that runs a driver's child process: this Node, or --runtime (Deno needs `run -A`). */
+function runtimeCommand(runtime: string | undefined): string[] {
+  if (!runtime) return [process.execPath];
+  return /deno[^/]*$/.test(runtime) ? [runtime, 'run', '-A'] : [runtime];
+}
+
+/** What --runtime is: its name and version as it prints them. */
+function runtimeVersion(runtime: string): string {
+  const out = spawnSync(runtime, ['--version'], { encoding: 'utf8', timeout: 30_000 });
+  if (out.status !== 0) throw new CliError(`--runtime ${runtime} does not run (${out.error?.message ?? out.stderr.trim()})`, usage);
+  const first = out.stdout.trim().split('\n')[0];
+  return /^\d/.test(first) ? `${path.basename(runtime)} ${first}` : first;
+}
+
 /** Run one driver in a child process of its own; its last stdout line is a JSON Measurement. */
-function runDriver(c: Case, driver: Driver<unknown>, params: unknown, settings: Settings, env: Record<string, string>): Promise<Measurement> {
+function runDriver(c: Case, driver: Driver<unknown>, params: unknown, settings: Settings, env: Record<string, string>, command: string[]): Promise<Measurement> {
   const child = fileURLToPath(new URL('./child.js', import.meta.url));
-  const run = spawn(process.execPath, [child, c.name, driver.name, JSON.stringify(params)], {
+  const run = spawn(command[0], [...command.slice(1), child, c.name, driver.name, JSON.stringify(params)], {
     env: { ...process.env, ...env, ...driver.env },
     stdio: ['ignore', 'pipe', 'pipe'],
     timeout: (settings.seconds + 300) * 1000,
@@ -111,6 +127,7 @@ async function main(): Promise<void> {
       dir: { type: 'string' },
       cases: { type: 'string' },
       drivers: { type: 'string' },
+      runtime: { type: 'string' },
       rounds: { type: 'string', default: '1' },
       json: { type: 'boolean', default: false },
       plot: { type: 'string' },
@@ -146,7 +163,9 @@ async function main(): Promise<void> {
     writeSize: parseSize(values['write-size']!, '--write-size', usage),
   };
   const fio = fioVersion();
+  const command = runtimeCommand(values.runtime);
   const machine = {
+    ...(values.runtime && { runtime: runtimeVersion(values.runtime) }),
     node: process.version,
     libuv: process.versions.uv,
     kernel: os.release(),
@@ -159,7 +178,7 @@ async function main(): Promise<void> {
 
   const plan = selected.map((c) => ({
     case: c,
-    drivers: c.drivers.filter((d) => keep(d as Driver<unknown>) && (!wantedDrivers || wantedDrivers.includes(d.name))),
+    drivers: c.drivers.filter((d) => keep(d as Driver<unknown>) && (wantedDrivers ? wantedDrivers.includes(d.name) : !d.optional)),
   }));
   // fio runs unless --drivers names none of its rows.
   const runFio = !wantedDrivers || wantedDrivers.some((d) => d.startsWith('fio-'));
@@ -181,7 +200,7 @@ async function main(): Promise<void> {
           progress.update(step, `${c.name}: ${driver.name}${of}`);
           if (!tty) log(`# ${c.name}: ${driver.name}${of}`);
           try {
-            const m = await runDriver(c, driver as Driver<unknown>, params, settings, env);
+            const m = await runDriver(c, driver as Driver<unknown>, params, settings, env, command);
             rows.push({ driver: driver.name, label: driver.label, rate: m.value ?? m.amount / m.seconds, errors: m.errors, note: m.note });
           } catch (error) {
             rows.push({ driver: driver.name, label: driver.label, unavailable: (error as Error).message });
