@@ -35,7 +35,7 @@ it('prints help and version, and exits 2 on wrong usage', { timeout: 30_000 }, (
   assert.equal(help.status, 0);
   assert.match(help.stdout, /Usage: aiofs <command>/);
   assert.match(aiofs('--version').stdout, /^\d+\.\d+\.\d+\n$/);
-  for (const command of ['bench', 'cp', 'cat']) {
+  for (const command of ['bench', 'cp', 'cat', 'doctor']) {
     const own = aiofs(command, '--help');
     assert.equal(own.status, 0, command);
     assert.match(own.stdout, new RegExp(`Usage: aiofs ${command}`));
@@ -211,4 +211,23 @@ it('cat and cp refuse what the identity may not read', { timeout: 60_000, skip: 
   if (run.error) return t.skip('setpriv (util-linux) is not installed, so there is no unprivileged identity to run as');
   assert.equal(run.status, 1);
   assert.equal(run.stderr, `aiofs: ${secret}: EACCES: permission denied, open\n`);
+});
+
+it('doctor says what runs here and why the rest does not, as text and as JSON', { timeout: 30_000 }, () => {
+  const text = aiofs('doctor');
+  assert.equal(text.status, 0, text.stderr);
+  assert.match(text.stdout, /^runtime {3}Node\.js v\d+/m);
+  assert.match(text.stdout, /^addon {5}\S+aiofs\.node \((built from source|prebuilt|AIOFS_NATIVE)/m);
+  for (const name of ['uring', 'aio', 'threads']) assert.match(text.stdout, new RegExp(`^backend {3}${name} +(available|unavailable: .+)$`, 'm'));
+  assert.match(text.stdout, /^auto {6}(uring|aio|threads)/m);
+  const json = aiofs('doctor', '--json');
+  assert.equal(json.status, 0, json.stderr);
+  const report = JSON.parse(json.stdout);
+  assert.ok(fs.existsSync(report.addon.path), report.addon.path);
+  assert.deepEqual(report.backends.map((b: { name: string }) => b.name), ['uring', 'aio', 'threads']);
+  for (const b of report.backends) assert.ok(b.available || b.reason, JSON.stringify(b));
+  if (process.platform === 'linux') assert.match(report.limits.memlock, /bytes|unlimited/);
+  const wrong = aiofs('doctor', '--bogus');
+  assert.equal(wrong.status, 2);
+  assert.match(wrong.stderr, /Usage: aiofs doctor/);
 });
