@@ -14,7 +14,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { AIOFile, fileIo } from '../file/aiofile.js';
+import { AIOFile } from '../file/aiofile.js';
+import { positionalIo } from '../positional.js';
 import { getDefaultContext, type IoContext } from '../index.js';
 import { CliError } from './errors.js';
 import { byteProgress } from './progress.js';
@@ -105,8 +106,8 @@ async function copy(ctx: IoContext, src: string, requested: string, block: numbe
  * leaves the exact length.
  */
 async function copyBlocks(input: AIOFile, output: AIOFile, size: number, block: number, src: string, dst: string): Promise<void> {
-  const reads = fileIo(input);
-  const writes = fileIo(output);
+  const reads = input[positionalIo]();
+  const writes = output[positionalIo]();
   const progress = byteProgress(size, 'copying');
   let next = 0;
   let end = Infinity;

@@ -5,9 +5,8 @@
 import { loadNative } from '../native.js';
 import { validateInteger } from '../validate.js';
 import { invalidArgType, outOfRange } from '../errors.js';
-import type { Alignment } from './alignment.js';
+import { DEFAULT_ALIGNMENT, type Alignment } from './alignment.js';
 
-export const DEFAULT_ALIGNMENT = 4096;
 const MAX_ALIGNMENT = 1 << 30;
 
 function validateAlignment(alignment: unknown): number {

@@ -10,7 +10,9 @@ import { readFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { misaligned } from '../errors.js';
 import { loadNative, type NativeAddon, type NativeDirectInfo } from '../native.js';
-import { DEFAULT_ALIGNMENT } from './aligned.js';
+
+/** The alignment assumed where nothing better is known: a page, never a guess of 512. */
+export const DEFAULT_ALIGNMENT = 4096;
 
 /** What O_DIRECT needs of a file's transfers. */
 export interface Alignment {

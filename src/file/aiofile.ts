@@ -13,11 +13,12 @@ import { getDefaultContext, IoContext } from '../context.js';
 import { directUnsupported, fileClosed, invalidArgType, invalidArgValue, modeForbids, systemError, type SystemError } from '../errors.js';
 import { AlignedPool, alignUp } from '../direct/aligned.js';
 import { discoverAlignment, enableDirect, misalignment, type Alignment } from '../direct/alignment.js';
-import { DirectIo } from '../direct/direct-io.js';
+import { DirectIo } from './direct-io.js';
+import { positionalIo, type PositionalFile } from '../positional.js';
 import { validateBoolean, validateBuffer, validateInteger, validateKnownKeys, validateObject } from '../validate.js';
 import { parseMode, type OpenMode } from './mode.js';
 import { bytesOf, type Encoding, missingBytes, validateEncoding } from './text.js';
-import { bufferedIo, type FileIo } from './transfer.js';
+import { bufferedIo } from './transfer.js';
 import {
   createReadStream,
   createWriteStream,
@@ -131,13 +132,6 @@ function withPath(error: unknown, path: string): unknown {
   return systemError(e.errno, e.syscall, path);
 }
 
-/**
- * The file's transfers for the library's own layers (Reader, Writer, LineReader, asyncOpen,
- * streams): any offset, length and memory, with the file's open/closed and mode checks, and
- * memory suited to the file. Set by AIOFile's static block, which alone can reach its internals.
- */
-export let fileIo: (file: AIOFile) => FileIo;
-
 export class AIOFile<T extends string | Buffer = string | Buffer> {
   /** The path the file was opened with. */
   readonly name: string;
@@ -157,7 +151,7 @@ export class AIOFile<T extends string | Buffer = string | Buffer> {
    */
   readonly alignment: Alignment;
   readonly #mode: OpenMode;
-  readonly #io: FileIo;
+  readonly #io: PositionalFile;
   #fd: number;
   #inFlight = 0;
   #closing: Promise<void> | undefined;
@@ -378,21 +372,17 @@ export class AIOFile<T extends string | Buffer = string | Buffer> {
   }
 
   #streamFile(): StreamFile {
-    const io = this.#anyIo();
+    const io = this[positionalIo]();
     return { ...io, close: () => this.close(), append: this.append };
   }
 
-  /** Transfers of any alignment, for the library's own layers: bounced on a direct file. */
-  #anyIo(): FileIo {
+  /** @internal Transfers of any alignment, for the library's own layers: bounced on a direct file. */
+  [positionalIo](): PositionalFile {
     return {
       readInto: (view, position) => this.#simple('read', () => this.#io.readInto(view, position), 'readable'),
       writeAt: (bytes, position) => this.#simple('write', () => this.#io.writeAt(bytes, position), 'writable'),
       allocate: (size) => this.#io.allocate(size),
     };
-  }
-
-  static {
-    fileIo = (file) => file.#anyIo();
   }
 
   #checkAligned(view: ArrayBufferView, position: number, name = 'buffer'): void {

@@ -12,12 +12,12 @@ import { validateInteger, validateKnownKeys, validateObject, validateBoolean } f
 import {
   AIOFile,
   type AIOFileOptions,
-  fileIo,
   type BinaryMode,
   type TextMode,
   validateData,
   validateSize,
 } from './aiofile.js';
+import { positionalIo } from '../positional.js';
 import { ReadAhead, validateReadAhead } from '../sched/read-ahead.js';
 import { validateWriteBehind, WriteBehind } from '../sched/write-behind.js';
 import { validateChunkSize } from './reader.js';
@@ -173,7 +173,7 @@ export class AsyncFile<T extends string | Buffer = string | Buffer> implements A
         if (!this.#behind) {
           if (this.file.append) this.#position = (await this.file.stat()).size;
           const { writeBehind, chunkSize } = this.#tuning;
-          this.#behind = new WriteBehind(fileIo(this.file), this.#position, {
+          this.#behind = new WriteBehind(this.file[positionalIo](), this.#position, {
             limit: writeBehind,
             blockSize: chunkSize,
             ordered: this.file.append,
@@ -353,7 +353,7 @@ export class AsyncFile<T extends string | Buffer = string | Buffer> implements A
     const want = Math.max(this.#chunkSize, kept.length, hint);
     const at = this.#position + kept.length;
     if (!this.#ahead || this.#ahead.offset !== at) {
-      this.#ahead = new ReadAhead(fileIo(this.file), at, this.#chunkSize, this.#tuning.readAhead);
+      this.#ahead = new ReadAhead(this.file[positionalIo](), at, this.#chunkSize, this.#tuning.readAhead);
     }
     const parts = [kept];
     let got = 0;

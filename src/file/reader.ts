@@ -6,7 +6,8 @@
  */
 import { ReadAhead, validateReadAhead } from '../sched/read-ahead.js';
 import { validateInteger, validateKnownKeys, validateObject } from '../validate.js';
-import { fileIo, validatePosition, type AIOFile } from './aiofile.js';
+import { validatePosition, type AIOFile } from './aiofile.js';
+import { positionalIo } from '../positional.js';
 
 export interface ReaderOptions {
   /** Where the first chunk starts (default 0). */
@@ -38,7 +39,7 @@ export class Reader implements AsyncIterable<Buffer> {
     const offset = validatePosition(checked.offset, 'options.offset');
     this.chunkSize = validateChunkSize(checked.chunkSize);
     this.readAhead = validateReadAhead(checked.readAhead);
-    this.#chunks = new ReadAhead(fileIo(file), offset, this.chunkSize, this.readAhead);
+    this.#chunks = new ReadAhead(file[positionalIo](), offset, this.chunkSize, this.readAhead);
   }
 
   /** Where the next chunk handed out starts. */

@@ -6,17 +6,14 @@
 import { Readable, Writable } from 'node:stream';
 import { ReadableStream } from 'node:stream/web';
 import { outOfRange } from '../errors.js';
+import type { PositionalFile } from '../positional.js';
 import { ReadAhead, validateReadAhead } from '../sched/read-ahead.js';
 import { DEFAULT_BLOCK_SIZE, validateWriteBehind, WriteBehind } from '../sched/write-behind.js';
 import { validateBoolean, validateInteger, validateKnownKeys, validateObject, validateSignal } from '../validate.js';
 import { validateEncoding } from './text.js';
 
-/** What a stream needs of its file: positional reads and writes, and closing. */
-export interface StreamFile {
-  /** Fill `view` from `position`; fewer bytes only at end of file. */
-  readInto(view: ArrayBufferView, position: number): Promise<number>;
-  /** Write all of `bytes` at `position`. */
-  writeAt(bytes: Uint8Array, position: number): Promise<number>;
+/** What a stream needs of its file: positional I/O, and closing. */
+export interface StreamFile extends PositionalFile {
   close(): Promise<void>;
   /** Opened to append: the kernel puts each write at the end, so writes must go one at a time. */
   readonly append?: boolean;

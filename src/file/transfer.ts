@@ -6,23 +6,10 @@
  */
 import type { IoContext } from '../context.js';
 import { systemError } from '../errors.js';
+import type { PositionalFile } from '../positional.js';
 
-/**
- * Whole transfers on one open file at any offset and length, and the memory they work best with:
- * plain reads and writes on a buffered file, aligned ones (through bounce buffers where the
- * caller's are not) on a direct file (src/direct/direct-io.ts).
- */
-export interface FileIo {
-  /** Fill `view` from `position`; resolves with the bytes read, fewer only at end of file. */
-  readInto(view: ArrayBufferView, position: number): Promise<number>;
-  /** Write all of `bytes` at `position`; resolves with its length. */
-  writeAt(bytes: Uint8Array, position: number): Promise<number>;
-  /** A Buffer of `size` bytes (not zeroed) that transfers on this file can use without a copy. */
-  allocate(size: number): Buffer;
-}
-
-/** FileIo for a buffered fd. */
-export function bufferedIo(context: IoContext, fd: number): FileIo {
+/** The PositionalFile of a buffered fd (a direct one's is file/direct-io.ts). */
+export function bufferedIo(context: IoContext, fd: number): PositionalFile {
   return {
     readInto: (view, position) => readFully(context, fd, view, position),
     writeAt: (bytes, position) => writeFully(context, fd, bytes, position),

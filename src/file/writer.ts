@@ -8,7 +8,8 @@
  */
 import { DEFAULT_BLOCK_SIZE, validateWriteBehind, WriteBehind } from '../sched/write-behind.js';
 import { validateInteger, validateKnownKeys, validateObject } from '../validate.js';
-import { fileIo, validateData, validatePosition, type AIOFile } from './aiofile.js';
+import { validateData, validatePosition, type AIOFile } from './aiofile.js';
+import { positionalIo } from '../positional.js';
 import { bytesOf } from './text.js';
 
 export interface WriterOptions {
@@ -33,7 +34,7 @@ export class Writer {
     const offset = validatePosition(checked.offset, 'options.offset');
     const limit = validateWriteBehind(checked.writeBehind);
     const blockSize = checked.blockSize === undefined ? DEFAULT_BLOCK_SIZE : validateInteger(checked.blockSize, 'options.blockSize', 1, 1 << 30);
-    this.#behind = new WriteBehind(fileIo(file), offset, {
+    this.#behind = new WriteBehind(file[positionalIo](), offset, {
       limit,
       blockSize: Math.min(blockSize, Math.max(limit, 1)),
       ordered: file.append,

@@ -19,7 +19,6 @@ import type { IoContext } from '../context.js';
 import { abortError, closedOnGarbageCollection, fileClosed, fileTooLarge, invalidArgType, invalidArgValue, invalidState, invalidThis, outOfRange } from '../errors.js';
 import { forgetFd } from '../native.js';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import type { StreamFile } from '../file/streams.js';
 import { validateEncoding } from '../file/text.js';
 import { readFully, writeFully } from '../file/transfer.js';
 import { validateBoolean, validateBuffer, validateInteger, validateMode, validateObject, validateSignal } from '../validate.js';
@@ -232,7 +231,7 @@ function closeFd(fd: number, context: IoContext): Promise<unknown> {
   return promisify(fs.close)(fd);
 }
 
-export class FileHandle extends node.Base implements StreamFile {
+export class FileHandle extends node.Base {
   declare [kHandle]: NativeLikeHandle;
   declare [kFd]: number;
   declare [kRefs]: number;
@@ -246,11 +245,8 @@ export class FileHandle extends node.Base implements StreamFile {
   #closeReject: ((error: unknown) => void) | undefined;
   #webStreamLocked = false;
 
-  /** @internal StreamFile: opened with O_APPEND, so stream writes go one at a time. */
-  readonly append: boolean;
-
   /** @internal Use open(). */
-  constructor(fd: number, context: IoContext, append = false, path?: string) {
+  constructor(fd: number, context: IoContext, path?: string) {
     const handle = new RingHandle(fd, context, path);
     super(handle);
     // Node's base puts its own `close` on the instance, as Node's handles have one: ours replaces
@@ -262,7 +258,6 @@ export class FileHandle extends node.Base implements StreamFile {
     this[kClosePromise] = null;
     this.#fd = fd;
     this.#context = context;
-    this.append = append;
     // No unregister token: registering with one costs twice as much; `released` says instead.
     dropped.register(this, handle);
     this.#ring = handle;
@@ -562,16 +557,6 @@ export class FileHandle extends node.Base implements StreamFile {
   /** Whether close() was called (the fd closes once nothing holds it any more). */
   get closed(): boolean {
     return this[kFd] === -1 || Boolean(this[kClosePromise]);
-  }
-
-  /** @internal StreamFile: fill `view` from `position`, looping on short reads; fewer bytes only at EOF. */
-  readInto(view: ArrayBufferView, position: number): Promise<number> {
-    return FileHandle.#run(this, 'read', () => () => readFully(this.#context, this.#fd, new Uint8Array(view.buffer, view.byteOffset, view.byteLength), position));
-  }
-
-  /** @internal StreamFile: write all of `bytes` at `position`. */
-  writeAt(bytes: Uint8Array, position: number): Promise<number> {
-    return FileHandle.#run(this, 'write', () => () => writeFully(this.#context, this.#fd, bytes, position));
   }
 
   /** readFile and writeFile of this handle: from its cursor, which they move. */

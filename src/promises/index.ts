@@ -27,7 +27,7 @@ export async function open(path: PathLike, flags?: string | number, mode?: strin
   // The context validates path, then flags, then mode, in Node's order; the flags are parsed
   // again (a table lookup) only to learn whether the handle appends.
   const fd = await context.open(path, flags ?? 'r', mode ?? 0o666);
-  return new FileHandle(fd, context, (validateOpenFlags(flags ?? 'r') & fs.constants.O_APPEND) !== 0, validatePath(path).text);
+  return new FileHandle(fd, context, validatePath(path).text);
 }
 
 /** The whole file (a path or a FileHandle), as a Buffer or, with an encoding, a string. */

@@ -5,14 +5,11 @@
  * at end of file (a short chunk), and each chunk is a Buffer of its own that the caller may keep.
  */
 
+import type { PositionalFile } from '../positional.js';
 import { validateInteger } from '../validate.js';
 
-/** Where chunks come from: positional reads that fill the view unless the file ends. */
-export interface ChunkSource {
-  readInto(view: ArrayBufferView, position: number): Promise<number>;
-  /** Memory for a chunk (aligned for a direct file); Buffer.allocUnsafe if absent. */
-  allocate?(size: number): Buffer;
-}
+/** Where chunks come from: reads that fill the view unless the file ends, into the file's memory. */
+export type ChunkSource = Pick<PositionalFile, 'readInto' | 'allocate'>;
 
 interface Pending {
   offset: number;
@@ -86,7 +83,7 @@ export class ReadAhead {
       const offset = this.#next;
       const size = Math.min(this.#chunkSize, this.#end - offset);
       this.#next += size;
-      const bytes = this.#source.allocate?.(size) ?? Buffer.allocUnsafe(size);
+      const bytes = this.#source.allocate(size);
       const chunk = this.#source.readInto(bytes, offset).then((n) => (n === size ? bytes : bytes.subarray(0, n)));
       chunk.catch(ignore); // a read the consumer never takes must not count as unhandled
       this.#window.push({ offset, size, chunk });

@@ -7,6 +7,7 @@
  * without the caller hearing of it.
  */
 
+import type { PositionalFile } from '../positional.js';
 import { validateInteger } from '../validate.js';
 
 /** Bytes accepted and not yet written, at most, unless told otherwise. */
@@ -18,12 +19,8 @@ export function validateWriteBehind(value: unknown, name = 'options.writeBehind'
   return value === undefined ? DEFAULT_WRITE_BEHIND : validateInteger(value, name, 0, 2 ** 32);
 }
 
-/** Where blocks go: a positional write of all the bytes. */
-export interface BlockSink {
-  writeAt(bytes: Uint8Array, position: number): Promise<number>;
-  /** Memory for a block (aligned for a direct file); Buffer.allocUnsafe if absent. */
-  allocate?(size: number): Buffer;
-}
+/** Where blocks go: writes of all the bytes, from the file's memory. */
+export type BlockSink = Pick<PositionalFile, 'writeAt' | 'allocate'>;
 
 export interface WriteBehindOptions {
   /** Bytes accepted and not yet written, at most (a single larger write is written through). */
@@ -85,7 +82,7 @@ export class WriteBehind {
     }
     const { blockSize } = this.#options;
     for (let done = 0; done < bytes.length; ) {
-      this.#block ??= this.#spare.pop() ?? this.#sink.allocate?.(blockSize) ?? Buffer.allocUnsafe(blockSize);
+      this.#block ??= this.#spare.pop() ?? this.#sink.allocate(blockSize);
       const n = Math.min(bytes.length - done, blockSize - this.#gatheredLength);
       this.#block.set(bytes.subarray(done, done + n), this.#gatheredLength);
       this.#gatheredLength += n;

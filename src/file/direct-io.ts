@@ -12,9 +12,10 @@
  * two processes.
  */
 import type { IoContext } from '../context.js';
-import { writeFully, type FileIo } from '../file/transfer.js';
-import { AlignedPool, allocAlignedUnsafe, alignUp } from './aligned.js';
-import { isAligned, type Alignment } from './alignment.js';
+import { AlignedPool, allocAlignedUnsafe, alignUp } from '../direct/aligned.js';
+import { isAligned, type Alignment } from '../direct/alignment.js';
+import type { PositionalFile } from '../positional.js';
+import { writeFully } from './transfer.js';
 
 /** Bounce buffers are at most this large (rounded up to the offset alignment). */
 const BOUNCE_SIZE = 1 << 20;
@@ -48,7 +49,7 @@ class WriteGate {
   }
 }
 
-export class DirectIo implements FileIo {
+export class DirectIo implements PositionalFile {
   readonly #context: IoContext;
   readonly #fd: number;
   readonly #alignment: Alignment;
