@@ -31,10 +31,8 @@
 #include "aio.h"
 #include "uring.h"
 #include "waiter.h"
+#include "limits.h"
 
-#define MAX_RW_COUNT 0x7ffff000u /* the kernel never transfers more in one call */
-#define MAX_IOV 1024             /* IOV_MAX on Linux */
-#define MAX_REGISTERED 16384   /* the kernel's limit on registered buffers */
 #define TEARDOWN_USER UINT32_MAX /* completions of cancels issued while tearing down */
 
 struct slot {
@@ -397,7 +395,7 @@ static int get_memory_of(napi_env env, napi_value v, void **data, size_t *length
   bool detached = false;
   if (napi_is_detached_arraybuffer(env, arraybuffer, &detached) != napi_ok || detached)
     return -EINVAL;
-  if (*length > MAX_RW_COUNT) *length = MAX_RW_COUNT;
+  if (*length > AIOFS_MAX_RW_COUNT) *length = AIOFS_MAX_RW_COUNT;
   if (owner) *owner = arraybuffer;
   return 0;
 }
@@ -458,7 +456,7 @@ static napi_value js_register_buffers(napi_env env, napi_callback_info info) {
   bool is_array;
   uint32_t count;
   if (napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array ||
-      napi_get_array_length(env, argv[0], &count) != napi_ok || count > MAX_REGISTERED)
+      napi_get_array_length(env, argv[0], &count) != napi_ok || count > AIOFS_MAX_REGISTERED)
     return make_int(env, -EINVAL);
   struct iovec *iov = calloc(count ? count : 1, sizeof(*iov));
   struct registered *table = calloc(count ? count : 1, sizeof(*table));
@@ -533,7 +531,7 @@ static napi_value js_prep_rwv(napi_env env, napi_callback_info info) {
   if (napi_is_array(env, argv[2], &is_array) != napi_ok || !is_array ||
       napi_get_array_length(env, argv[2], &count) != napi_ok)
     return make_int(env, -EINVAL);
-  if (count > MAX_IOV) count = MAX_IOV;
+  if (count > AIOFS_IOV_MAX) count = AIOFS_IOV_MAX;
   struct iovec *iov = calloc(count ? count : 1, sizeof(*iov));
   if (!iov) return make_int(env, -ENOMEM);
   for (uint32_t i = 0; i < count; i++) {
@@ -703,14 +701,6 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   if (e->in_flight > 0) return make_int(env, -EBUSY);
   destroy(e);
   return make_int(env, 0);
-}
-
-/* inFlight() -> operations the kernel may still be working on, as native code counts them */
-static napi_value js_in_flight(napi_env env, napi_callback_info info) {
-  size_t argc = 0;
-  struct native_engine *e = unwrap(env, info, &argc, NULL);
-  if (!e) return NULL;
-  return make_int(env, e->in_flight);
 }
 
 static void free_addon_data(napi_env env, void *data, void *hint) {
@@ -932,6 +922,47 @@ static napi_value js_use_waiter_thread(napi_env env, napi_callback_info info) {
 
 #define METHOD(name, fn) {name, NULL, fn, NULL, NULL, NULL, napi_default_method, NULL}
 
+/*
+ * exports.constants: { ops: { READ: 0, ... }, maxRwCount, iovMax, maxRegistered }, the numbers
+ * JavaScript must share with this core (engine.h, limits.h); test/native.test.ts
+ * compares them with src/backend/backend.ts and src/limits.ts.
+ */
+static napi_status export_constants(napi_env env, napi_value exports) {
+  static const struct {
+    const char *name;
+    int value;
+  } ops[] = {
+      {"READ", AIOFS_OP_READ},         {"WRITE", AIOFS_OP_WRITE},
+      {"READV", AIOFS_OP_READV},       {"WRITEV", AIOFS_OP_WRITEV},
+      {"FSYNC", AIOFS_OP_FSYNC},       {"FDATASYNC", AIOFS_OP_FDATASYNC},
+      {"OPENAT", AIOFS_OP_OPENAT},     {"CLOSE", AIOFS_OP_CLOSE},
+      {"STATX", AIOFS_OP_STATX},       {"RENAMEAT", AIOFS_OP_RENAMEAT},
+      {"UNLINKAT", AIOFS_OP_UNLINKAT}, {"MKDIRAT", AIOFS_OP_MKDIRAT},
+      {"SYMLINKAT", AIOFS_OP_SYMLINKAT}, {"LINKAT", AIOFS_OP_LINKAT},
+      {"FALLOCATE", AIOFS_OP_FALLOCATE}, {"FTRUNCATE", AIOFS_OP_FTRUNCATE},
+  };
+  napi_value constants, table, value;
+  napi_status st = napi_create_object(env, &constants);
+  if (st == napi_ok) st = napi_create_object(env, &table);
+  for (size_t i = 0; st == napi_ok && i < sizeof(ops) / sizeof(ops[0]); i++) {
+    st = napi_create_int32(env, ops[i].value, &value);
+    if (st == napi_ok) st = napi_set_named_property(env, table, ops[i].name, value);
+  }
+  if (st == napi_ok) st = napi_set_named_property(env, constants, "ops", table);
+  const struct {
+    const char *name;
+    uint32_t value;
+  } limits[] = {{"maxRwCount", AIOFS_MAX_RW_COUNT},
+                {"iovMax", AIOFS_IOV_MAX},
+                {"maxRegistered", AIOFS_MAX_REGISTERED}};
+  for (size_t i = 0; st == napi_ok && i < sizeof(limits) / sizeof(limits[0]); i++) {
+    st = napi_create_uint32(env, limits[i].value, &value);
+    if (st == napi_ok) st = napi_set_named_property(env, constants, limits[i].name, value);
+  }
+  if (st == napi_ok) st = napi_set_named_property(env, exports, "constants", constants);
+  return st;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor methods[] = {
       METHOD("prepRw", js_prep_rw),         METHOD("prepRwv", js_prep_rwv),
@@ -939,7 +970,6 @@ static napi_value init(napi_env env, napi_value exports) {
       METHOD("prepMeta", js_prep_meta),     METHOD("registerBuffers", js_register_buffers),
       METHOD("submit", js_submit),          METHOD("pending", js_pending),
       METHOD("reap", js_reap),              METHOD("close", js_close),
-      METHOD("inFlight", js_in_flight),
   };
   napi_value cls;
   struct addon_data *d = calloc(1, sizeof(*d));
@@ -959,6 +989,7 @@ static napi_value init(napi_env env, napi_value exports) {
                                     METHOD("setDirect", js_set_direct),
                                     METHOD("directInfo", js_direct_info)};
   CHECK(napi_define_properties(env, exports, sizeof(fns) / sizeof(fns[0]), fns));
+  if (export_constants(env, exports) != napi_ok) return NULL;
   return exports;
 }
 

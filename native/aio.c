@@ -260,7 +260,6 @@ static int aio_register_buffers(void *e, const struct iovec *iov, unsigned n) {
 }
 
 const struct aiofs_engine_ops aiofs_aio_ops = {
-    .name = "aio",
     .prep_rw = aio_prep_rw,
     .prep_rwv = aio_prep_rwv,
     .prep_fsync = aio_prep_fsync,

@@ -66,7 +66,6 @@ struct aiofs_completion {
 };
 
 struct aiofs_engine_ops {
-  const char *name;
   /*
    * Queue one operation. `user` identifies it in its completion. The memory at `buf` (or every
    * iovec) must stay valid until that completion has been reaped; `iov` itself must stay valid

@@ -63,7 +63,8 @@ struct aiofs_uring {
   unsigned *sq_kflags;
   unsigned sq_mask;
   unsigned sq_entries;
-  unsigned sq_tail; /* entries we have filled; published to *sq_ktail by submit */
+  unsigned sq_tail;      /* entries we have filled; published to *sq_ktail by submit */
+  unsigned sq_published; /* the tail submit last published */
   struct io_uring_sqe *sqes;
 
   unsigned *cq_khead;
@@ -80,6 +81,16 @@ struct aiofs_uring {
   unsigned char supported[PROBE_OPS];
   unsigned refuse_ops;
 };
+
+/*
+ * Whether the kernel takes submitted entries only inside io_uring_enter (liburing's
+ * sq_ring_needs_enter, inverted for SQPOLL): then whatever lies between its head and our tail is
+ * still ours. With SQPOLL a kernel thread may read the queue at any moment, and what is still
+ * ours is only what we have not published.
+ */
+static int sq_ring_needs_enter(const struct aiofs_uring *r) {
+  return !(r->setup_flags & IORING_SETUP_SQPOLL);
+}
 
 static int sys_setup(unsigned entries, struct io_uring_params *p) {
   return (int)syscall(__NR_io_uring_setup, entries, p);
@@ -376,8 +387,8 @@ static int uring_prep_cancel(void *e, uint32_t target, uint32_t user) {
   int error;
   struct io_uring_sqe *sqe = get_sqe(r, IORING_OP_ASYNC_CANCEL, -1, &error);
   if (!sqe) return error;
-  if (!(r->setup_flags & IORING_SETUP_SQPOLL)) {
-    /* Without SQPOLL the kernel reads entries only inside io_uring_enter: [head, tail) is ours. */
+  if (sq_ring_needs_enter(r)) {
+    /* The kernel reads entries only inside io_uring_enter: [head, tail) is ours. */
     unsigned head = __atomic_load_n(r->sq_khead, __ATOMIC_ACQUIRE);
     for (unsigned i = head; i != r->sq_tail - 1; i++) {
       struct io_uring_sqe *queued = &r->sqes[i & r->sq_mask];
@@ -399,21 +410,28 @@ static int uring_prep_cancel(void *e, uint32_t target, uint32_t user) {
 
 static unsigned uring_pending(void *e) {
   struct aiofs_uring *r = e;
-  if (r->setup_flags & IORING_SETUP_SQPOLL) return 0; /* published entries are the thread's */
+  if (!sq_ring_needs_enter(r)) return r->sq_tail - r->sq_published;
   return r->sq_tail - __atomic_load_n(r->sq_khead, __ATOMIC_ACQUIRE);
+}
+
+/* With SQPOLL, publishing hands the entries to the kernel's polling thread, which takes them on
+   its own time: they count as taken. The thread is woken only if it went to sleep. */
+static int sqpoll_submit(struct aiofs_uring *r) {
+  unsigned published = r->sq_tail - r->sq_published;
+  r->sq_published = r->sq_tail;
+  __atomic_thread_fence(__ATOMIC_SEQ_CST);
+  if (__atomic_load_n(r->sq_kflags, __ATOMIC_RELAXED) & IORING_SQ_NEED_WAKEUP) {
+    while (sys_enter(r->fd, 0, 0, IORING_ENTER_SQ_WAKEUP) < 0) {
+      if (errno != EINTR) return -errno;
+    }
+  }
+  return (int)published;
 }
 
 static int uring_submit(void *e) {
   struct aiofs_uring *r = e;
   __atomic_store_n(r->sq_ktail, r->sq_tail, __ATOMIC_RELEASE);
-  if (r->setup_flags & IORING_SETUP_SQPOLL) {
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    if (!(__atomic_load_n(r->sq_kflags, __ATOMIC_RELAXED) & IORING_SQ_NEED_WAKEUP)) return 0;
-    for (;;) {
-      if (sys_enter(r->fd, 0, 0, IORING_ENTER_SQ_WAKEUP) >= 0) return 0;
-      if (errno != EINTR) return -errno;
-    }
-  }
+  if (!sq_ring_needs_enter(r)) return sqpoll_submit(r);
   for (;;) {
     /* Recomputed from the kernel's head on every try: an entry is never submitted twice. */
     unsigned pending = r->sq_tail - __atomic_load_n(r->sq_khead, __ATOMIC_ACQUIRE);
@@ -474,7 +492,6 @@ static void uring_destroy(void *e) {
 }
 
 const struct aiofs_engine_ops aiofs_uring_ops = {
-    .name = "uring",
     .prep_rw = uring_prep_rw,
     .prep_rwv = uring_prep_rwv,
     .prep_fsync = uring_prep_fsync,

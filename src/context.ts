@@ -23,6 +23,7 @@ import {
 import { STATX_MASK, STATX_SIZE, statsFromStatx } from './backend/stats.js';
 import { abortError, invalidArgType, invalidArgValue, invalidState, outOfRange, systemError } from './errors.js';
 import { explainInvalid } from './direct/alignment.js';
+import { MAX_REGISTERED_BUFFERS, MAX_REGISTERED_BYTES } from './limits.js';
 import { FairQueue, parseClasses, type ClassOptions, type PriorityClass } from './sched/classes.js';
 import { FifoQueue, type RequestQueue } from './sched/queue.js';
 import { createBackend } from './backend/select.js';
@@ -43,8 +44,6 @@ import {
 
 const { ECANCELED, EINTR, EINVAL, EBUSY, ENOMEM, EOPNOTSUPP } = constants.errno;
 /** io_uring's limits on registered buffers: how many, and how large each. */
-const MAX_REGISTERED_BUFFERS = 16384;
-const MAX_REGISTERED_BYTES = 1 << 30;
 
 /** Options accepted by every operation. */
 export interface OperationOptions {

@@ -33,7 +33,6 @@ export interface NativeEngine {
   pending(): number;
   reap(): number;
   close(): number;
-  inFlight(): number;
 }
 
 export interface NativeAddon {
@@ -50,6 +49,8 @@ export interface NativeAddon {
   forgetFd?(fd: number): void;
   /** Engines made from now on deliver completions through a waiter thread instead of uv_poll. */
   useWaiterThread?(): void;
+  /** The numbers shared with JavaScript (native/engine.h, native/limits.h); Linux builds only. */
+  constants?: { ops: Record<string, number>; maxRwCount: number; iovMax: number; maxRegistered: number };
   misalignment?(view: ArrayBufferView, alignment: number): number;
   setDirect?(fd: number, enable: boolean): number;
   directInfo?(fd: number): NativeDirectInfo | number;

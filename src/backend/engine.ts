@@ -10,6 +10,7 @@
  * an AIO read that would block) is run again on the thread pool, transparently, as libuv does.
  */
 import { constants } from 'node:os';
+import { IOV_MAX, MAX_RW_COUNT } from '../limits.js';
 import { forgetFd, type NativeEngine } from '../native.js';
 import { type Backend, type CompletionSink, Op, Request } from './backend.js';
 import { credentialsGeneration } from './credentials.js';
@@ -74,9 +75,6 @@ function remainder(request: Request, done: number): Request {
   }
   return new Request(request.op, request.fd, rest, offset, undefined);
 }
-
-const MAX_RW_COUNT = 0x7ffff000;
-const IOV_MAX = 1024;
 
 /** What the kernel was asked to move: at most IOV_MAX views and MAX_RW_COUNT bytes. */
 function requestedBytes(request: Request): number {

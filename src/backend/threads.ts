@@ -7,10 +7,9 @@
  */
 import fs from 'node:fs';
 import { constants } from 'node:os';
+import { IOV_MAX, MAX_RW_COUNT } from '../limits.js';
 import { AT_REMOVEDIR, type Backend, type CompletionSink, type Meta, Op, type Request } from './backend.js';
 
-const MAX_RW_COUNT = 0x7ffff000; // what Linux transfers at most in one call; the other engines clamp too
-const IOV_MAX = 1024;
 
 export function defaultThreadsCapacity(): number {
   const pool = Number.parseInt(process.env.UV_THREADPOOL_SIZE ?? '', 10);

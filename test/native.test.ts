@@ -1,0 +1,89 @@
+/**
+ * The native core's contracts as JavaScript sees them. The numbers both sides must agree on,
+ * compared through the addon's `constants` export: operation codes (native/engine.h,
+ * src/backend/backend.ts) and limits (native/limits.h, src/limits.ts), so a change on one side
+ * only fails here, not as a wrong operation in the field. And the engine contract (engine.h):
+ * submit() says how many the kernel took, pending() how many it has not, with or without SQPOLL.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { it } from 'node:test';
+import { Op } from '../src/backend/backend.js';
+import { IOV_MAX, MAX_REGISTERED_BUFFERS, MAX_RW_COUNT } from '../src/limits.js';
+import { backends } from '../src/index.js';
+import { loadNative, nativeInfo } from '../src/native.js';
+
+const constants = nativeInfo().error === undefined ? loadNative().constants : undefined;
+const skip = constants ? false : `no native constants here: ${nativeInfo().error ?? 'not a Linux build'}`;
+
+/** engine.h's names for the operations backend.ts names otherwise. */
+const cName: Record<keyof typeof Op, string> = {
+  Read: 'READ',
+  Write: 'WRITE',
+  Readv: 'READV',
+  Writev: 'WRITEV',
+  Fsync: 'FSYNC',
+  Fdatasync: 'FDATASYNC',
+  Open: 'OPENAT',
+  Close: 'CLOSE',
+  Stat: 'STATX',
+  Rename: 'RENAMEAT',
+  Unlink: 'UNLINKAT',
+  Mkdir: 'MKDIRAT',
+  Symlink: 'SYMLINKAT',
+  Link: 'LINKAT',
+  Fallocate: 'FALLOCATE',
+  Ftruncate: 'FTRUNCATE',
+};
+
+it('operation codes agree, one for one', { skip }, () => {
+  const fromJs = Object.fromEntries(Object.entries(Op).map(([name, code]) => [cName[name as keyof typeof Op], code]));
+  assert.deepEqual(constants!.ops, fromJs);
+});
+
+it('limits agree', { skip }, () => {
+  assert.deepEqual(
+    { maxRwCount: constants!.maxRwCount, iovMax: constants!.iovMax, maxRegistered: constants!.maxRegistered },
+    { maxRwCount: MAX_RW_COUNT, iovMax: IOV_MAX, maxRegistered: MAX_REGISTERED_BUFFERS },
+  );
+});
+
+const uring = backends().find((b) => b.name === 'uring')!;
+const uringSkip = uring.available ? false : `uring unavailable: ${uring.reason}`;
+
+for (const sqpoll of [false, true]) {
+  it(`an io_uring engine${sqpoll ? ' with SQPOLL' : ''}: submit() counts what it handed over, pending() what it holds`, { timeout: 10_000, skip: uringSkip }, async () => {
+    const addon = loadNative();
+    const completions = new Int32Array(2 * 64); // (user, result) pairs: room for the completion queue of 8 entries
+    let reaped = 0;
+    let settle: () => void;
+    const allDone = new Promise<void>((resolve) => (settle = resolve));
+    const engine = addon.createUring!(8, sqpoll, 50, 0, completions, (count) => {
+      reaped += count;
+      if (reaped === 4) settle();
+    });
+    if (typeof engine === 'number') return assert.fail(`io_uring refused: ${engine}`);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aiofs-engine-'));
+    const file = path.join(dir, 'data');
+    fs.writeFileSync(file, Buffer.alloc(4 * 4096, 1));
+    const fd = fs.openSync(file, 'r');
+    const buffers = Array.from({ length: 4 }, () => Buffer.alloc(4096));
+    try {
+      buffers.forEach((buffer, i) => assert.equal(engine.prepRw(Op.Read, fd, buffer, i * 4096, i), 0));
+      assert.equal(engine.pending(), 4);
+      assert.equal(engine.submit(), 4);
+      assert.equal(engine.pending(), 0);
+      assert.equal(engine.submit(), 0, 'nothing left to hand over');
+      // Completions arrive through the loop, or in a reap made now: either counts.
+      reaped += engine.reap();
+      if (reaped < 4) await allDone;
+      assert.ok(buffers.every((buffer) => buffer.every((byte) => byte === 1)));
+    } finally {
+      assert.equal(engine.close(), 0);
+      fs.closeSync(fd);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
