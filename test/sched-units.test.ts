@@ -1,0 +1,243 @@
+/**
+ * The scheduling pieces on their own, with no kernel and no clock: the FIFO and fair queues, and
+ * read-ahead and write-behind over an in-memory PositionalFile whose reads and writes complete
+ * when the test says so. Properties (fast-check) where an oracle is simple: a queue against an
+ * array, read-ahead's chunks against the file's bytes, write-behind's result against the writes.
+ */
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import fc from 'fast-check';
+import { Op, Request } from '../src/backend/backend.js';
+import type { PositionalFile } from '../src/positional.js';
+import { FairQueue, PriorityClass } from '../src/sched/classes.js';
+import { FifoQueue } from '../src/sched/queue.js';
+import { ReadAhead } from '../src/sched/read-ahead.js';
+import { WriteBehind } from '../src/sched/write-behind.js';
+
+const timeout = 60_000;
+
+/** A file in memory whose operations are recorded and complete on a later turn (or when released). */
+class MemoryFile implements PositionalFile {
+  bytes: Buffer;
+  reads: { position: number; length: number }[] = [];
+  writes: { position: number; length: number }[] = [];
+  inFlight = 0;
+  maxInFlight = 0;
+  /** When set, operations wait for release() instead of completing on the next turn. */
+  held: (() => void)[] | undefined;
+  failWritesAt: number | undefined;
+
+  constructor(bytes: Buffer = Buffer.alloc(0)) {
+    this.bytes = bytes;
+  }
+
+  async #turn<T>(run: () => T): Promise<T> {
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      if (this.held) await new Promise<void>((resolve) => this.held!.push(resolve));
+      else await new Promise((resolve) => setImmediate(resolve));
+      return run();
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  release(): void {
+    const waiting = this.held ?? [];
+    this.held = undefined;
+    for (const resolve of waiting) resolve();
+  }
+
+  readInto(view: ArrayBufferView, position: number): Promise<number> {
+    this.reads.push({ position, length: view.byteLength });
+    return this.#turn(() => {
+      const target = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+      const n = Math.max(0, Math.min(target.length, this.bytes.length - position));
+      target.set(this.bytes.subarray(position, position + n));
+      return n;
+    });
+  }
+
+  writeAt(bytes: Uint8Array, position: number): Promise<number> {
+    this.writes.push({ position, length: bytes.length });
+    const copy = Buffer.from(bytes);
+    return this.#turn(() => {
+      if (this.failWritesAt !== undefined && position <= this.failWritesAt && this.failWritesAt < position + copy.length) {
+        throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+      }
+      if (position + copy.length > this.bytes.length) {
+        this.bytes = Buffer.concat([this.bytes, Buffer.alloc(position + copy.length - this.bytes.length)]);
+      }
+      copy.copy(this.bytes, position);
+      return copy.length;
+    });
+  }
+
+  allocate(size: number): Buffer {
+    return Buffer.alloc(size);
+  }
+}
+
+const request = (priorityClass: number, bytes = 0, id = 0) => {
+  const r = new Request(Op.Read, id, bytes ? Buffer.alloc(bytes) : null, 0, undefined);
+  r.priorityClass = priorityClass;
+  return r;
+};
+
+it('FifoQueue behaves as an array used as a queue, across its growth', { timeout }, () => {
+  fc.assert(
+    fc.property(fc.array(fc.oneof(fc.integer(), fc.constant<'shift'>('shift'), fc.constant<'peek'>('peek')), { maxLength: 500 }), (steps) => {
+      const queue = new FifoQueue<number>();
+      const model: number[] = [];
+      for (const step of steps) {
+        if (step === 'shift') assert.equal(queue.shift(), model.shift());
+        else if (step === 'peek') assert.equal(queue.peek(), model[0]);
+        else {
+          queue.push(step);
+          model.push(step);
+        }
+        assert.equal(queue.length, model.length);
+      }
+    }),
+  );
+});
+
+it('FairQueue: first in, first out within a class; every request comes out once', { timeout }, () => {
+  fc.assert(
+    fc.property(fc.array(fc.record({ c: fc.integer({ min: 0, max: 2 }), bytes: fc.integer({ min: 0, max: 1 << 20 }) }), { maxLength: 200 }), (pushes) => {
+      const queue = new FairQueue([new PriorityClass('default', 1), new PriorityClass('a', 4), new PriorityClass('b', 16)]);
+      const requests = pushes.map((p, i) => request(p.c, p.bytes, i));
+      for (const r of requests) queue.push(r);
+      const out: Request[] = [];
+      for (let r = queue.shift(); r; r = queue.shift()) out.push(r);
+      assert.equal(out.length, requests.length);
+      assert.equal(queue.length, 0);
+      for (const c of [0, 1, 2]) {
+        assert.deepEqual(
+          out.filter((r) => r.priorityClass === c).map((r) => r.fd),
+          requests.filter((r) => r.priorityClass === c).map((r) => r.fd),
+        );
+      }
+    }),
+  );
+});
+
+it('FairQueue serves backlogged classes in proportion to their shares', { timeout }, () => {
+  const queue = new FairQueue([new PriorityClass('default', 1), new PriorityClass('interactive', 3)]);
+  for (let i = 0; i < 400; i++) {
+    queue.push(request(0, 4096));
+    queue.push(request(1, 4096));
+  }
+  const firstHundred = Array.from({ length: 100 }, () => queue.shift()!.priorityClass);
+  const interactive = firstHundred.filter((c) => c === 1).length;
+  assert.ok(interactive >= 73 && interactive <= 77, `${interactive} of the first 100 from the class with 3 of 4 shares`);
+  // Bytes count: a class sending 1 MiB requests gets fewer of them than one sending 4 KiB ones.
+  const sized = new FairQueue([new PriorityClass('default', 1), new PriorityClass('other', 1)]);
+  for (let i = 0; i < 50; i++) {
+    sized.push(request(0, 1 << 20));
+    sized.push(request(1, 4096));
+  }
+  const order = Array.from({ length: 40 }, () => sized.shift()!.priorityClass);
+  assert.ok(order.filter((c) => c === 1).length > 30, 'the small requests go first');
+});
+
+it('ReadAhead hands out the file in order, each byte read once, with at most depth + 1 reads in flight', { timeout }, async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 0, max: 5000 }),
+      fc.integer({ min: 1, max: 700 }),
+      fc.integer({ min: 0, max: 6 }),
+      fc.integer({ min: 0, max: 300 }),
+      async (size, chunkSize, depth, offset) => {
+        const data = Buffer.from(Array.from({ length: size }, (_, i) => (i * 31) & 255));
+        const file = new MemoryFile(data);
+        const ahead = new ReadAhead(file, offset, chunkSize, depth);
+        const parts: Buffer[] = [];
+        for (let chunk = await ahead.next(); chunk.length > 0; chunk = await ahead.next()) {
+          assert.ok(chunk.length <= chunkSize);
+          parts.push(chunk);
+        }
+        assert.ok(Buffer.concat(parts).equals(data.subarray(Math.min(offset, size))));
+        assert.ok(file.maxInFlight <= depth + 1, `${file.maxInFlight} in flight, depth ${depth}`);
+        // Contiguous, no byte read twice; past the end at most the window it had in flight.
+        file.reads.forEach((read, i) => assert.equal(read.position, offset + i * chunkSize));
+        const beyond = file.reads.filter((read) => read.position >= size).length;
+        assert.ok(beyond <= depth + 1, `${beyond} reads past the end`);
+      },
+    ),
+    { numRuns: 150 },
+  );
+});
+
+it('ReadAhead stops at `end`, and a failed read is the consumer\'s error, after which it reads no more', { timeout }, async () => {
+  const file = new MemoryFile(Buffer.alloc(10_000, 7));
+  const bounded = new ReadAhead(file, 100, 1000, 4, 2600);
+  const sizes: number[] = [];
+  for (let chunk = await bounded.next(); chunk.length > 0; chunk = await bounded.next()) sizes.push(chunk.length);
+  assert.deepEqual(sizes, [1000, 1000, 500]);
+  assert.ok(file.reads.every((read) => read.position + read.length <= 2600));
+
+  const failing = new MemoryFile(Buffer.alloc(10_000));
+  const boom = Object.assign(new Error('EIO'), { code: 'EIO' });
+  failing.readInto = async (_view, position) => {
+    if (position >= 2000) throw boom;
+    return 1000;
+  };
+  const ahead = new ReadAhead(failing, 0, 1000, 4);
+  assert.equal((await ahead.next()).length, 1000);
+  assert.equal((await ahead.next()).length, 1000);
+  await assert.rejects(ahead.next(), boom);
+  assert.equal((await ahead.next()).length, 0, 'nothing after the error');
+});
+
+it('WriteBehind: whatever the writes, the file ends up with exactly their bytes, in order', { timeout }, async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.integer({ min: 0, max: 3000 }), { maxLength: 30 }),
+      fc.integer({ min: 1, max: 2048 }),
+      fc.integer({ min: 0, max: 8192 }),
+      fc.boolean(),
+      async (lengths, blockSize, limit, ordered) => {
+        const file = new MemoryFile();
+        const behind = new WriteBehind(file, 0, { limit, blockSize, ordered });
+        const expected: Buffer[] = [];
+        for (const [i, length] of lengths.entries()) {
+          const bytes = Buffer.alloc(length, i + 1);
+          expected.push(Buffer.from(bytes));
+          await behind.write(bytes);
+          bytes.fill(0); // the caller's memory is free once write() resolved
+          assert.ok(behind.buffered <= Math.max(limit, 0) || behind.buffered === 0, `${behind.buffered} buffered over ${limit}`);
+        }
+        await behind.flush();
+        assert.equal(behind.buffered, 0);
+        assert.ok(file.bytes.equals(Buffer.concat(expected)));
+        if (ordered) assert.ok(file.maxInFlight <= 1, 'ordered: one write at a time');
+      },
+    ),
+    { numRuns: 150 },
+  );
+});
+
+it('WriteBehind waits for room (backpressure) and keeps the first write error for flush and every later write', { timeout }, async () => {
+  const file = new MemoryFile();
+  file.held = [];
+  const behind = new WriteBehind(file, 0, { limit: 4096, blockSize: 1024, ordered: false });
+  await behind.write(Buffer.alloc(4096, 1)); // fits: resolves at once
+  let accepted = false;
+  const blocked = behind.write(Buffer.alloc(1024, 2)).then(() => (accepted = true));
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(accepted, false, 'over the limit: waits while the writes are held');
+  file.release();
+  await blocked;
+  await behind.flush();
+  assert.equal(file.bytes.length, 5120);
+
+  const failing = new MemoryFile();
+  failing.failWritesAt = 2048;
+  const broken = new WriteBehind(failing, 0, { limit: 1 << 20, blockSize: 1024, ordered: false });
+  await broken.write(Buffer.alloc(4096, 3));
+  await assert.rejects(broken.flush(), { code: 'ENOSPC' });
+  await assert.rejects(broken.write(Buffer.alloc(1)), { code: 'ENOSPC' });
+  await assert.rejects(broken.flush(), { code: 'ENOSPC' });
+});
