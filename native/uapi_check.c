@@ -37,7 +37,7 @@ _Static_assert(IORING_OP_RENAMEAT == 35 && IORING_OP_UNLINKAT == 36 && IORING_OP
 _Static_assert(IORING_OP_FTRUNCATE == 55, "FTRUNCATE of 6.9");
 #endif
 
-/* struct statx as JavaScript decodes it (src/backend/statx.ts). */
+/* struct statx as JavaScript decodes it (src/backend/stats.ts). */
 #include <linux/stat.h>
 _Static_assert(sizeof(struct statx) == 256, "statx is 256 bytes");
 _Static_assert(offsetof(struct statx, stx_mask) == 0, "stx_mask");

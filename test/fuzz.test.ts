@@ -4,8 +4,8 @@
  * options, closed files and contexts) either succeeds or rejects with an error whose `code` is
  * one we document (Node's ERR_*, a kernel E*, ABORT_ERR); nothing throws synchronously from a
  * promise-returning call, crashes or hangs. Paths stay inside the scratch directory, and fds are
- * ours or surely not open (never a small number that might be stdio or libuv's own). AIOFS_FUZZ_RUNS scales the run (default 300 per property; the nightly
- * run uses 20,000 for 100,000+ calls).
+ * ours or surely not open (never a small number that might be stdio or libuv's own).
+ * AIOFS_FUZZ_RUNS scales the run: 300 per property in npm test, 20,000 in `npm run fuzz`.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
