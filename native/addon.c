@@ -605,6 +605,91 @@ static size_t view_length(napi_env env, napi_value view) {
 }
 
 /*
+ * The boundary's argument list, read as the system call each operation stands for names its
+ * arguments (the JavaScript side, src/backend/backend.ts's Meta, passes one list for all):
+ *   OPENAT    openat(dirfd, path, flags, mode)
+ *   CLOSE     close(dirfd as fd)
+ *   STATX     statx(dirfd, path, flags, mode as mask, statx)
+ *   RENAMEAT  renameat2(dirfd, path, dirfd2, path2, flags)
+ *   UNLINKAT  unlinkat(dirfd, path, flags)
+ *   MKDIRAT   mkdirat(dirfd, path, mode)
+ *   SYMLINKAT symlinkat(path as target, dirfd2, path2)
+ *   LINKAT    linkat(dirfd, path, dirfd2, path2, flags)
+ *   FALLOCATE fallocate(dirfd as fd, flags as mode, offset, length)
+ *   FTRUNCATE ftruncate(dirfd as fd, length)
+ */
+struct meta_list {
+  int dirfd, dirfd2, flags;
+  uint32_t mode;
+  const char *path, *path2;
+  int64_t offset, length;
+  void *statx;
+};
+
+static int name_meta_args(int op, const struct meta_list *l, struct aiofs_meta *m) {
+  m->op = op;
+  switch (op) {
+    case AIOFS_OP_OPENAT:
+      m->args.openat.dirfd = l->dirfd;
+      m->args.openat.path = l->path;
+      m->args.openat.flags = l->flags;
+      m->args.openat.mode = l->mode;
+      return l->path ? 0 : -EINVAL;
+    case AIOFS_OP_CLOSE:
+      m->args.close.fd = l->dirfd;
+      return 0;
+    case AIOFS_OP_STATX:
+      m->args.statx.dirfd = l->dirfd;
+      m->args.statx.path = l->path;
+      m->args.statx.flags = l->flags;
+      m->args.statx.mask = l->mode;
+      m->args.statx.statx = l->statx;
+      return l->path && l->statx ? 0 : -EINVAL;
+    case AIOFS_OP_RENAMEAT:
+      m->args.renameat.olddirfd = l->dirfd;
+      m->args.renameat.oldpath = l->path;
+      m->args.renameat.newdirfd = l->dirfd2;
+      m->args.renameat.newpath = l->path2;
+      m->args.renameat.flags = (unsigned)l->flags;
+      return l->path && l->path2 ? 0 : -EINVAL;
+    case AIOFS_OP_LINKAT:
+      m->args.linkat.olddirfd = l->dirfd;
+      m->args.linkat.oldpath = l->path;
+      m->args.linkat.newdirfd = l->dirfd2;
+      m->args.linkat.newpath = l->path2;
+      m->args.linkat.flags = l->flags;
+      return l->path && l->path2 ? 0 : -EINVAL;
+    case AIOFS_OP_UNLINKAT:
+      m->args.unlinkat.dirfd = l->dirfd;
+      m->args.unlinkat.path = l->path;
+      m->args.unlinkat.flags = l->flags;
+      return l->path ? 0 : -EINVAL;
+    case AIOFS_OP_MKDIRAT:
+      m->args.mkdirat.dirfd = l->dirfd;
+      m->args.mkdirat.path = l->path;
+      m->args.mkdirat.mode = l->mode;
+      return l->path ? 0 : -EINVAL;
+    case AIOFS_OP_SYMLINKAT:
+      m->args.symlinkat.target = l->path;
+      m->args.symlinkat.newdirfd = l->dirfd2;
+      m->args.symlinkat.linkpath = l->path2;
+      return l->path && l->path2 ? 0 : -EINVAL;
+    case AIOFS_OP_FALLOCATE:
+      m->args.fallocate.fd = l->dirfd;
+      m->args.fallocate.mode = l->flags;
+      m->args.fallocate.offset = l->offset;
+      m->args.fallocate.length = l->length;
+      return 0;
+    case AIOFS_OP_FTRUNCATE:
+      m->args.ftruncate.fd = l->dirfd;
+      m->args.ftruncate.length = l->length;
+      return 0;
+    default:
+      return -EINVAL;
+  }
+}
+
+/*
  * prepMeta(op, dirfd, path, dirfd2, path2, flags, mode, offset, length, statx, user) -> 0 | -errno
  * Paths are byte views copied here, so JavaScript may drop or reuse them at once; `statx` (a view
  * of at least 256 bytes, or null) must be kept alive by JavaScript until the completion.
@@ -614,37 +699,35 @@ static napi_value js_prep_meta(napi_env env, napi_callback_info info) {
   napi_value argv[11];
   struct native_engine *e = unwrap(env, info, &argc, argv);
   if (!e) return NULL;
-  struct aiofs_meta m = {0};
-  uint32_t user, mode;
+  struct meta_list l = {0};
+  struct aiofs_meta m;
+  int32_t op;
+  uint32_t user;
   int ret;
-  if ((ret = get_i32(env, argv[0], &m.op)) || (ret = get_i32(env, argv[1], &m.dirfd)) ||
-      (ret = get_i32(env, argv[3], &m.dirfd2)) || (ret = get_i32(env, argv[5], &m.flags)) ||
-      (ret = get_u32(env, argv[6], &mode)) || (ret = get_offset(env, argv[7], &m.offset)) ||
-      (ret = get_offset(env, argv[8], &m.length)) || (ret = get_u32(env, argv[10], &user)) ||
+  if ((ret = get_i32(env, argv[0], &op)) || (ret = get_i32(env, argv[1], &l.dirfd)) ||
+      (ret = get_i32(env, argv[3], &l.dirfd2)) || (ret = get_i32(env, argv[5], &l.flags)) ||
+      (ret = get_u32(env, argv[6], &l.mode)) || (ret = get_offset(env, argv[7], &l.offset)) ||
+      (ret = get_offset(env, argv[8], &l.length)) || (ret = get_u32(env, argv[10], &user)) ||
       (ret = check_user(e, user)))
     return make_int(env, ret);
-  m.mode = mode;
   napi_valuetype t;
   if (napi_typeof(env, argv[9], &t) != napi_ok) return make_int(env, -EINVAL);
   if (t != napi_null && t != napi_undefined) {
     size_t length;
-    if ((ret = get_memory(env, argv[9], &m.statx, &length)) < 0) return make_int(env, ret);
+    if ((ret = get_memory(env, argv[9], &l.statx, &length)) < 0) return make_int(env, ret);
     if (length < 256) return make_int(env, -EINVAL);
   }
   size_t room = view_length(env, argv[2]) + view_length(env, argv[4]) + 2;
   if (room > 2 * (PATH_MAX + 1)) return make_int(env, -ENAMETOOLONG);
   char *paths = malloc(room);
   if (!paths) return make_int(env, -ENOMEM);
-  int used = copy_path(env, argv[2], paths, room, &m.path);
-  int used2 = used < 0 ? used : copy_path(env, argv[4], paths + used, room - used, &m.path2);
-  if (used < 0 || used2 < 0) {
-    free(paths);
-    return make_int(env, used < 0 ? used : used2);
-  }
-  ret = e->ops->prep_meta(e->impl, &m, user);
+  int used = copy_path(env, argv[2], paths, room, &l.path);
+  int used2 = used < 0 ? used : copy_path(env, argv[4], paths + used, room - used, &l.path2);
+  ret = used < 0 ? used : used2 < 0 ? used2 : name_meta_args(op, &l, &m);
+  if (ret == 0) ret = e->ops->prep_meta(e->impl, &m, user);
   if (ret == 0) {
-    track(e, user, m.op, paths);
-    if (m.op == AIOFS_OP_CLOSE) disown_fd(&e->data->owned, m.dirfd);
+    track(e, user, op, paths);
+    if (op == AIOFS_OP_CLOSE) disown_fd(&e->data->owned, m.args.close.fd);
   } else {
     free(paths);
   }

@@ -33,30 +33,24 @@ enum aiofs_op {
 };
 
 /*
- * A metadata operation, with the arguments of the system call it stands for:
- *   OPENAT    openat(dirfd, path, flags, mode)           -> the new fd
- *   CLOSE     close(dirfd)
- *   STATX     statx(dirfd, path, flags, mode as mask, statx)
- *   RENAMEAT  renameat2(dirfd, path, dirfd2, path2, flags)
- *   UNLINKAT  unlinkat(dirfd, path, flags)                (AT_REMOVEDIR: rmdir)
- *   MKDIRAT   mkdirat(dirfd, path, mode)
- *   SYMLINKAT symlinkat(path as target, dirfd, path2)
- *   LINKAT    linkat(dirfd, path, dirfd2, path2, flags)
- *   FALLOCATE fallocate(dirfd as fd, flags as mode, offset, length)
- *   FTRUNCATE ftruncate(dirfd as fd, length)
- * Fields an operation does not use are ignored.
+ * A metadata operation: `op` says which member of `args` holds its arguments, named as the
+ * system call it stands for names them. Paths are NUL-terminated and, like `statx`, must stay
+ * valid until the completion has been reaped.
  */
 struct aiofs_meta {
   int op;
-  int dirfd;
-  const char *path;
-  int dirfd2;
-  const char *path2;
-  int flags;
-  uint32_t mode;
-  int64_t offset;
-  int64_t length;
-  void *statx;
+  union {
+    struct { int dirfd; const char *path; int flags; uint32_t mode; } openat; /* -> the new fd */
+    struct { int fd; } close;
+    struct { int dirfd; const char *path; int flags; uint32_t mask; void *statx; } statx;
+    struct { int olddirfd; const char *oldpath; int newdirfd; const char *newpath; unsigned flags; } renameat;
+    struct { int dirfd; const char *path; int flags; } unlinkat; /* AT_REMOVEDIR: rmdir */
+    struct { int dirfd; const char *path; uint32_t mode; } mkdirat;
+    struct { const char *target; int newdirfd; const char *linkpath; } symlinkat;
+    struct { int olddirfd; const char *oldpath; int newdirfd; const char *newpath; int flags; } linkat;
+    struct { int fd; int mode; int64_t offset; int64_t length; } fallocate;
+    struct { int fd; int64_t length; } ftruncate;
+  } args;
 };
 
 /* One completion as delivered to JavaScript: two int32 per entry. */

@@ -304,9 +304,72 @@ static int uring_prep_fsync(void *e, int fd, int datasync, uint32_t user) {
 }
 
 /*
- * The per-operation flags (open_flags, statx_flags, rename_flags, unlink_flags, hardlink_flags)
- * share one 32-bit union in the SQE: rw_flags names it in every header version.
+ * One prep per metadata opcode, each filling the SQE fields its opcode reads, as the kernel's
+ * io_uring_prep_* helpers in liburing do. The per-operation flags (open_flags, statx_flags,
+ * rename_flags, unlink_flags, hardlink_flags) share one 32-bit union in the SQE: rw_flags names it
+ * in every header version.
  */
+static void prep_openat(struct io_uring_sqe *sqe, int dirfd, const char *path, int flags,
+                        uint32_t mode) {
+  sqe->fd = dirfd;
+  sqe->addr = (uintptr_t)path;
+  sqe->len = mode;
+  sqe->rw_flags = flags;
+}
+
+static void prep_close(struct io_uring_sqe *sqe, int fd) { sqe->fd = fd; }
+
+static void prep_statx(struct io_uring_sqe *sqe, int dirfd, const char *path, int flags,
+                       uint32_t mask, void *statx) {
+  sqe->fd = dirfd;
+  sqe->addr = (uintptr_t)path;
+  sqe->len = mask;
+  sqe->off = (uintptr_t)statx;
+  sqe->rw_flags = flags;
+}
+
+/* renameat2 and linkat take the same shape: (olddirfd, oldpath, newdirfd, newpath, flags). */
+static void prep_two_paths(struct io_uring_sqe *sqe, int olddirfd, const char *oldpath,
+                           int newdirfd, const char *newpath, unsigned flags) {
+  sqe->fd = olddirfd;
+  sqe->addr = (uintptr_t)oldpath;
+  sqe->len = (uint32_t)newdirfd;
+  sqe->off = (uintptr_t)newpath;
+  sqe->rw_flags = flags;
+}
+
+static void prep_unlinkat(struct io_uring_sqe *sqe, int dirfd, const char *path, int flags) {
+  sqe->fd = dirfd;
+  sqe->addr = (uintptr_t)path;
+  sqe->rw_flags = flags;
+}
+
+static void prep_mkdirat(struct io_uring_sqe *sqe, int dirfd, const char *path, uint32_t mode) {
+  sqe->fd = dirfd;
+  sqe->addr = (uintptr_t)path;
+  sqe->len = mode;
+}
+
+static void prep_symlinkat(struct io_uring_sqe *sqe, const char *target, int newdirfd,
+                           const char *linkpath) {
+  sqe->fd = newdirfd;
+  sqe->addr = (uintptr_t)target;
+  sqe->off = (uintptr_t)linkpath;
+}
+
+static void prep_fallocate(struct io_uring_sqe *sqe, int fd, int mode, int64_t offset,
+                           int64_t length) {
+  sqe->fd = fd;
+  sqe->off = (uint64_t)offset;
+  sqe->addr = (uint64_t)length;
+  sqe->len = (uint32_t)mode;
+}
+
+static void prep_ftruncate(struct io_uring_sqe *sqe, int fd, int64_t length) {
+  sqe->fd = fd;
+  sqe->off = (uint64_t)length;
+}
+
 static int uring_prep_meta(void *e, const struct aiofs_meta *m, uint32_t user) {
   static const unsigned opcodes[] = {
       [AIOFS_OP_OPENAT] = URING_OP_OPENAT,       [AIOFS_OP_CLOSE] = URING_OP_CLOSE,
@@ -321,49 +384,41 @@ static int uring_prep_meta(void *e, const struct aiofs_meta *m, uint32_t user) {
   struct io_uring_sqe *sqe = get_sqe(e, opcode, m->op, &error);
   if (!sqe) return error;
   sqe->opcode = opcode;
-  sqe->fd = m->dirfd;
   sqe->user_data = user;
+  const typeof(m->args) *a = &m->args;
   switch (m->op) {
     case AIOFS_OP_OPENAT:
-      sqe->addr = (uintptr_t)m->path;
-      sqe->len = m->mode;
-      sqe->rw_flags = m->flags;
+      prep_openat(sqe, a->openat.dirfd, a->openat.path, a->openat.flags, a->openat.mode);
+      break;
+    case AIOFS_OP_CLOSE:
+      prep_close(sqe, a->close.fd);
       break;
     case AIOFS_OP_STATX:
-      sqe->addr = (uintptr_t)m->path;
-      sqe->len = m->mode;
-      sqe->off = (uintptr_t)m->statx;
-      sqe->rw_flags = m->flags;
+      prep_statx(sqe, a->statx.dirfd, a->statx.path, a->statx.flags, a->statx.mask, a->statx.statx);
       break;
     case AIOFS_OP_RENAMEAT:
+      prep_two_paths(sqe, a->renameat.olddirfd, a->renameat.oldpath, a->renameat.newdirfd,
+                     a->renameat.newpath, a->renameat.flags);
+      break;
     case AIOFS_OP_LINKAT:
-      sqe->addr = (uintptr_t)m->path;
-      sqe->len = (uint32_t)m->dirfd2;
-      sqe->off = (uintptr_t)m->path2;
-      sqe->rw_flags = m->flags;
+      prep_two_paths(sqe, a->linkat.olddirfd, a->linkat.oldpath, a->linkat.newdirfd,
+                     a->linkat.newpath, (unsigned)a->linkat.flags);
       break;
     case AIOFS_OP_UNLINKAT:
-      sqe->addr = (uintptr_t)m->path;
-      sqe->rw_flags = m->flags;
+      prep_unlinkat(sqe, a->unlinkat.dirfd, a->unlinkat.path, a->unlinkat.flags);
       break;
     case AIOFS_OP_MKDIRAT:
-      sqe->addr = (uintptr_t)m->path;
-      sqe->len = m->mode;
+      prep_mkdirat(sqe, a->mkdirat.dirfd, a->mkdirat.path, a->mkdirat.mode);
       break;
     case AIOFS_OP_SYMLINKAT:
-      sqe->fd = m->dirfd2;
-      sqe->addr = (uintptr_t)m->path;
-      sqe->off = (uintptr_t)m->path2;
+      prep_symlinkat(sqe, a->symlinkat.target, a->symlinkat.newdirfd, a->symlinkat.linkpath);
       break;
     case AIOFS_OP_FALLOCATE:
-      sqe->off = (uint64_t)m->offset;
-      sqe->addr = (uint64_t)m->length;
-      sqe->len = (uint32_t)m->flags;
+      prep_fallocate(sqe, a->fallocate.fd, a->fallocate.mode, a->fallocate.offset,
+                     a->fallocate.length);
       break;
     case AIOFS_OP_FTRUNCATE:
-      sqe->off = (uint64_t)m->length;
-      break;
-    default: /* CLOSE: the fd alone */
+      prep_ftruncate(sqe, a->ftruncate.fd, a->ftruncate.length);
       break;
   }
   return 0;
