@@ -47,15 +47,20 @@ static void *wait_loop(void *data) {
   return NULL;
 }
 
-/* On the JavaScript thread; env is NULL when the runtime drops a call queued before the stop. */
+/*
+ * On the JavaScript thread. env is NULL when the runtime drops a call queued before the stop
+ * while it closes the function: Node does so after finalized() has freed the waiter, so then
+ * nothing of it may be touched (the thread was joined before the release, and waits for no one).
+ */
 static void call_ready(napi_env env, napi_value js_callback, void *context, void *data) {
   (void)js_callback;
   (void)data;
+  if (!env) return;
   struct aiofs_waiter *w = context;
   pthread_mutex_lock(&w->lock);
   int stopping = w->stopping;
   pthread_mutex_unlock(&w->lock);
-  if (env && !stopping) w->ready(env, w->arg);
+  if (!stopping) w->ready(env, w->arg);
   pthread_mutex_lock(&w->lock);
   w->delivering = 0;
   pthread_cond_signal(&w->delivered);
