@@ -116,6 +116,16 @@ export class Request {
     readonly offset: number | bigint,
     readonly signal: AbortSignal | undefined,
   ) {}
+
+  /** The bytes of its memory, all views counted (what the kernel moves may be less: see limits.ts). */
+  byteLength(): number {
+    const data = this.data;
+    if (data === null) return 0;
+    if (!Array.isArray(data)) return data.byteLength;
+    let sum = 0;
+    for (const view of data) sum += view.byteLength;
+    return sum;
+  }
 }
 
 /** Receives every result: a byte count (>= 0) or a negative errno. */

@@ -101,7 +101,7 @@ export function prefixLength(bytes: Uint8Array, start: number, end: number, coun
 }
 
 /** The bytes of `data`: a string is encoded with `encoding`, a view is used as it is (no copy). */
-export function bytesOf(data: string | ArrayBufferView, encoding: Encoding): Buffer {
+export function bytesOf(data: string | ArrayBufferView, encoding: Encoding | BufferEncoding): Buffer {
   if (typeof data === 'string') return Buffer.from(data, encoding);
   return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }

@@ -19,7 +19,7 @@ import type { IoContext } from '../context.js';
 import { abortError, closedOnGarbageCollection, fileClosed, fileTooLarge, invalidArgType, invalidArgValue, invalidState, invalidThis, outOfRange } from '../errors.js';
 import { forgetFd } from '../native.js';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { validateEncoding } from '../file/text.js';
+import { bytesOf, validateEncoding } from '../file/text.js';
 import { readFully, writeFully } from '../file/transfer.js';
 import { validateBoolean, validateBuffer, validateInteger, validateMode, validateObject, validateSignal } from '../validate.js';
 
@@ -65,13 +65,8 @@ export interface FileOptions {
 /** Node's data argument of writeFile: text, bytes, or an (async) iterable or stream of them. */
 export type WriteData = string | ArrayBufferView | Iterable<string | ArrayBufferView> | AsyncIterable<string | ArrayBufferView>;
 
-function bytesOf(data: string | ArrayBufferView, encoding: BufferEncoding): Buffer {
-  if (typeof data === 'string') return Buffer.from(data, encoding);
-  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-}
-
-/** A position argument: null/-1/undefined for "current", else a non-negative integer (or bigint). */
-function validatePosition(position: unknown): number | null {
+/** Node's position argument: null/-1/undefined for "the current position", else a non-negative integer (or bigint). */
+function positionOrCurrent(position: unknown): number | null {
   if (position === undefined || position === null || position === -1 || position === -1n) return null;
   if (typeof position === 'bigint') {
     if (position < 0n || position > BigInt(MAX_POSITION)) throw outOfRange('position', `>= 0 && <= ${MAX_POSITION}`, position);
@@ -352,7 +347,7 @@ export class FileHandle extends node.Base {
         length === undefined || length === null
           ? buffer.byteLength - start
           : validateInteger(length, 'length', 0, buffer.byteLength - start);
-      const at = validatePosition(position);
+      const at = positionOrCurrent(position);
       const view = new Uint8Array(buffer.buffer, buffer.byteOffset + start, count);
       return async () => {
         const bytesRead = await this.#transfer(view, at, false);
@@ -381,7 +376,7 @@ export class FileHandle extends node.Base {
           throw invalidArgValue('encoding', rest[1], `is invalid for data of length ${data.length}`);
         }
         view = Buffer.from(data, encoding);
-        at = typeof rest[0] === 'number' && rest[0] >= 0 ? validatePosition(Math.trunc(rest[0])) : null;
+        at = typeof rest[0] === 'number' && rest[0] >= 0 ? positionOrCurrent(Math.trunc(rest[0])) : null;
       } else if (ArrayBuffer.isView(data)) {
         validateBuffer(data);
         let offset: unknown;
@@ -393,7 +388,7 @@ export class FileHandle extends node.Base {
         const count =
           length === undefined || length === null ? data.byteLength - start : validateInteger(length, 'length', 0, data.byteLength - start);
         view = new Uint8Array(data.buffer, data.byteOffset + start, count);
-        at = validatePosition(position);
+        at = positionOrCurrent(position);
       } else {
         throw invalidArgType('buffer', ['string', 'Buffer', 'TypedArray', 'DataView'], data);
       }
@@ -598,7 +593,7 @@ export class FileHandle extends node.Base {
   #vector(buffers: unknown, position: unknown, writing: boolean): () => Promise<number> {
     if (!Array.isArray(buffers)) throw invalidArgType('buffers', ['ArrayBufferView[]'], buffers);
     buffers.forEach((b, i) => validateBuffer(b, `buffers[${i}]`));
-    const at = validatePosition(position);
+    const at = positionOrCurrent(position);
     const views = buffers as ArrayBufferView[];
     const total = views.reduce((sum, b) => sum + b.byteLength, 0);
     return async () => {

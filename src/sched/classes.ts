@@ -75,15 +75,6 @@ export function parseClasses(value: unknown): PriorityClass[] {
   return classes;
 }
 
-function bytesOf(request: Request): number {
-  const data = request.data;
-  if (data === null) return 0;
-  if (!Array.isArray(data)) return data.byteLength;
-  let sum = 0;
-  for (const view of data) sum += view.byteLength;
-  return sum;
-}
-
 /** Start-time fair queuing over the classes; within a class, first in first out. */
 export class FairQueue implements RequestQueue<Request> {
   readonly #queues: FifoQueue<Request>[];
@@ -106,7 +97,7 @@ export class FairQueue implements RequestQueue<Request> {
     const c = request.priorityClass;
     const start = Math.max(this.#virtualTime, this.#lastFinish[c]);
     request.tag = start;
-    this.#lastFinish[c] = start + (1 + bytesOf(request) / BYTES_PER_UNIT) / this.#shares[c];
+    this.#lastFinish[c] = start + (1 + request.byteLength() / BYTES_PER_UNIT) / this.#shares[c];
     this.#queues[c].push(request);
     this.#length++;
   }
