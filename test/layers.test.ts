@@ -14,7 +14,7 @@ const layers: string[][] = [
   ['errors.ts', 'validate.ts', 'native.ts', 'positional.ts', 'limits.ts'],
   ['direct/'],
   ['backend/'],
-  ['sched/'],
+  ['sched/', 'buffering/'],
   ['context.ts'],
   ['file/'],
   ['promises/'],

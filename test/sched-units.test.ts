@@ -11,8 +11,8 @@ import { Op, Request } from '../src/backend/backend.js';
 import type { PositionalFile } from '../src/positional.js';
 import { FairQueue, PriorityClass } from '../src/sched/classes.js';
 import { FifoQueue } from '../src/sched/queue.js';
-import { ReadAhead } from '../src/sched/read-ahead.js';
-import { WriteBehind } from '../src/sched/write-behind.js';
+import { ReadAhead } from '../src/buffering/read-ahead.js';
+import { WriteBehind } from '../src/buffering/write-behind.js';
 
 const timeout = 60_000;
 

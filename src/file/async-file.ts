@@ -18,8 +18,8 @@ import {
   validateSize,
 } from './aiofile.js';
 import { positionalIo } from '../positional.js';
-import { ReadAhead, validateReadAhead } from '../sched/read-ahead.js';
-import { validateWriteBehind, WriteBehind } from '../sched/write-behind.js';
+import { ReadAhead, validateReadAhead } from '../buffering/read-ahead.js';
+import { validateWriteBehind, WriteBehind } from '../buffering/write-behind.js';
 import { validateChunkSize } from './reader.js';
 import { bytesOf, prefixLength } from './text.js';
 

@@ -7,7 +7,7 @@
 import { invalidArgType, invalidArgValue, stringTooLong } from '../errors.js';
 import { validateKnownKeys, validateObject } from '../validate.js';
 import { validatePosition, type AIOFile } from './aiofile.js';
-import { validateReadAhead } from '../sched/read-ahead.js';
+import { validateReadAhead } from '../buffering/read-ahead.js';
 import { Reader, validateChunkSize } from './reader.js';
 import { chunkDecoder, type ChunkDecoder, type Encoding, validateEncoding } from './text.js';
 

@@ -1,10 +1,10 @@
 /**
- * Reader: sequential chunks of an AIOFile from an offset, with read-ahead (src/sched/read-ahead.ts):
+ * Reader: sequential chunks of an AIOFile from an offset, with read-ahead (src/buffering/read-ahead.ts):
  * up to `readAhead` chunks are read while the consumer works on the current one. Each chunk is a
  * Buffer of its own that the caller may keep; chunks come in file order, however many
  * readChunk() calls are waiting.
  */
-import { ReadAhead, validateReadAhead } from '../sched/read-ahead.js';
+import { ReadAhead, validateReadAhead } from '../buffering/read-ahead.js';
 import { validateInteger, validateKnownKeys, validateObject } from '../validate.js';
 import { validatePosition, type AIOFile } from './aiofile.js';
 import { positionalIo } from '../positional.js';

@@ -7,8 +7,8 @@ import { Readable, Writable } from 'node:stream';
 import { ReadableStream } from 'node:stream/web';
 import { outOfRange } from '../errors.js';
 import type { PositionalFile } from '../positional.js';
-import { ReadAhead, validateReadAhead } from '../sched/read-ahead.js';
-import { DEFAULT_BLOCK_SIZE, validateWriteBehind, WriteBehind } from '../sched/write-behind.js';
+import { ReadAhead, validateReadAhead } from '../buffering/read-ahead.js';
+import { DEFAULT_BLOCK_SIZE, validateWriteBehind, WriteBehind } from '../buffering/write-behind.js';
 import { validateBoolean, validateInteger, validateKnownKeys, validateObject, validateSignal } from '../validate.js';
 import { validateEncoding } from './text.js';
 

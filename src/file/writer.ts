@@ -1,12 +1,12 @@
 /**
  * Writer: sequential writes to an AIOFile from an offset, with write-behind
- * (src/sched/write-behind.ts): a write is copied into a bounded buffer and resolves at once while
+ * (src/buffering/write-behind.ts): a write is copied into a bounded buffer and resolves at once while
  * there is room; the buffer goes to the file in large blocks, several in flight. flush() waits for
  * all of it and rejects with the first error any write met; after an error every write and flush
  * rejects with it. On an 'a' mode file, where the kernel puts each write at the end, blocks go one
  * at a time, so that they land in order.
  */
-import { DEFAULT_BLOCK_SIZE, validateWriteBehind, WriteBehind } from '../sched/write-behind.js';
+import { DEFAULT_BLOCK_SIZE, validateWriteBehind, WriteBehind } from '../buffering/write-behind.js';
 import { validateInteger, validateKnownKeys, validateObject } from '../validate.js';
 import { validateData, validatePosition, type AIOFile } from './aiofile.js';
 import { positionalIo } from '../positional.js';
