@@ -24,9 +24,8 @@ import { STATX_MASK, STATX_SIZE, statsFromStatx } from './backend/stats.js';
 import { abortError, invalidArgType, invalidArgValue, invalidState, outOfRange, systemError } from './errors.js';
 import { explainInvalid } from './direct/alignment.js';
 import { MAX_REGISTERED_BUFFERS, MAX_REGISTERED_BYTES } from './limits.js';
-import { FairQueue, parseClasses, type ClassOptions, type PriorityClass } from './sched/classes.js';
+import { FairQueue, parseClasses, type PriorityClass } from './sched/classes.js';
 import { FifoQueue, type RequestQueue } from './sched/queue.js';
-import { createBackend } from './backend/select.js';
 import {
   validateBoolean,
   validateInteger,
@@ -583,56 +582,4 @@ export class IoContext {
     this.#backend.close();
     resolve();
   }
-}
-
-/** Options of createContext(). */
-export interface ContextOptions {
-  /** Which backend to use; 'auto' (the default) takes the first that works of uring, aio, threads. */
-  backend?: BackendName | 'auto';
-  /** Submission queue size (uring: rounded up to a power of two; the completion queue is twice that). Default 256. */
-  entries?: number;
-  /** uring only: a kernel thread polls the submission queue (costs a core; see docs/backends.md). Default false. */
-  sqpoll?: boolean;
-  /** uring with sqpoll: milliseconds of idleness before that thread sleeps. Default 1000. */
-  sqThreadIdle?: number;
-  /**
-   * Priority classes and their shares, e.g. `{ interactive: { shares: 1000 }, bulk: { shares: 100 } }`.
-   * Operations name theirs with `{ class }`; 'default' (100 shares unless given) always exists.
-   */
-  classes?: Record<string, ClassOptions>;
-}
-
-const contextOptionKeys: ReadonlySet<string> = new Set(['backend', 'entries', 'sqpoll', 'sqThreadIdle', 'classes']);
-const backendChoices = ['auto', 'uring', 'aio', 'threads'];
-
-/** Create an IoContext. Throws if an explicitly requested backend cannot run here, saying why. */
-export function createContext(options?: ContextOptions): IoContext {
-  const checked = validateObject(options, 'options') ?? {};
-  validateKnownKeys(checked, contextOptionKeys, 'options');
-  const backend = checked.backend ?? 'auto';
-  if (typeof backend !== 'string' || !backendChoices.includes(backend)) {
-    throw invalidArgValue('options.backend', backend, `must be one of ${backendChoices.join(', ')}`);
-  }
-  const entries = checked.entries === undefined ? 256 : validateInteger(checked.entries, 'options.entries', 1, 32768);
-  const sqpoll = checked.sqpoll === undefined ? false : validateBoolean(checked.sqpoll, 'options.sqpoll');
-  const sqThreadIdle =
-    checked.sqThreadIdle === undefined ? 1000 : validateInteger(checked.sqThreadIdle, 'options.sqThreadIdle', 0, 2 ** 31 - 1);
-  const classes = parseClasses(checked.classes);
-  return new IoContext((sink) => createBackend(backend as BackendName | 'auto', { entries, sqpoll, sqThreadIdle }, sink), classes);
-}
-
-let defaultContext: IoContext | undefined;
-
-/**
- * One shared context with the automatic backend, created on first use. It does not keep the
- * process alive when idle, and is torn down with the process.
- */
-export function getDefaultContext(): IoContext {
-  if (!defaultContext || defaultContext.closed) defaultContext = createContext();
-  return defaultContext;
-}
-
-/** @internal For the test suite, which runs aiofs/promises once per backend. */
-export function replaceDefaultContext(context: IoContext | undefined): void {
-  defaultContext = context;
 }

@@ -1,8 +1,10 @@
 /**
  * aiofs: truly asynchronous file I/O for Node.js, on io_uring where the kernel has it.
  */
-export { IoContext, createContext, getDefaultContext } from './context.js';
-export type { ClassStats, ContextOptions, ContextStats, OperationOptions, PathLike, StatOptions } from './context.js';
+export { IoContext } from './context.js';
+export { createContext, getDefaultContext } from './create-context.js';
+export type { ContextOptions } from './create-context.js';
+export type { ClassStats, ContextStats, OperationOptions, PathLike, StatOptions } from './context.js';
 export type { ClassOptions } from './sched/classes.js';
 export type { BackendName } from './backend/backend.js';
 export { backends } from './backend/select.js';

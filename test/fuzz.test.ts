@@ -14,7 +14,7 @@ import fc from 'fast-check';
 import { after, before, it } from 'node:test';
 import { AIOFile, allocAligned, asyncOpen, createContext, LineReader, Reader, Writer, type IoContext } from '../src/index.js';
 import * as promises from '../src/promises/index.js';
-import { replaceDefaultContext } from '../src/context.js';
+import { replaceDefaultContext } from '../src/create-context.js';
 import { forEachBackend } from './support/backends.js';
 import { pattern, scratchPath } from './support/files.js';
 

@@ -15,7 +15,7 @@ const layers: string[][] = [
   ['direct/'],
   ['backend/'],
   ['sched/', 'buffering/'],
-  ['context.ts'],
+  ['context.ts', 'create-context.ts'],
   ['file/'],
   ['promises/'],
   ['cli/', 'index.ts'],

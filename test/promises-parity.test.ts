@@ -13,7 +13,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { after, before, it } from 'node:test';
-import { replaceDefaultContext } from '../src/context.js';
+import { replaceDefaultContext } from '../src/create-context.js';
 import { AIOFile, createContext, type IoContext } from '../src/index.js';
 import aiofs from '../src/promises/index.js';
 import { forEachBackend } from './support/backends.js';

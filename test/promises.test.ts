@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { replaceDefaultContext } from '../src/context.js';
+import { replaceDefaultContext } from '../src/create-context.js';
 import { backends, createContext, type IoContext } from '../src/index.js';
 import aiofs, * as named from '../src/promises/index.js';
 import { forEachBackend } from './support/backends.js';

@@ -10,10 +10,10 @@
  * an AIO read that would block) is run again on the thread pool, transparently, as libuv does.
  */
 import { constants } from 'node:os';
-import { IOV_MAX, MAX_RW_COUNT } from '../limits.js';
 import { forgetFd, type NativeEngine } from '../native.js';
 import { type Backend, type CompletionSink, Op, Request } from './backend.js';
 import { credentialsGeneration } from './credentials.js';
+import { remainder, requestedBytes } from './short-transfer.js';
 import { ThreadsBackend } from './threads.js';
 
 const { EBUSY, EAGAIN, EBADF } = constants.errno;
@@ -54,35 +54,6 @@ export interface EngineSpec {
    * process changes its ids, the engine is replaced by one created under the new ids.
    */
   bindsCredentials: boolean;
-}
-
-/** The part of `request` after its first `done` bytes, as a request of its own. */
-function remainder(request: Request, done: number): Request {
-  const offset = typeof request.offset === 'bigint' ? request.offset + BigInt(done) : request.offset + done;
-  if (!Array.isArray(request.data)) {
-    const view = request.data!;
-    return new Request(request.op, request.fd, new Uint8Array(view.buffer, view.byteOffset + done, view.byteLength - done), offset, undefined);
-  }
-  const rest: ArrayBufferView[] = [];
-  let skip = done;
-  for (const view of request.data.slice(0, IOV_MAX)) {
-    if (skip >= view.byteLength) {
-      skip -= view.byteLength;
-      continue;
-    }
-    rest.push(new Uint8Array(view.buffer, view.byteOffset + skip, view.byteLength - skip));
-    skip = 0;
-  }
-  return new Request(request.op, request.fd, rest, offset, undefined);
-}
-
-/** What the kernel was asked to move: at most IOV_MAX views and MAX_RW_COUNT bytes. */
-function requestedBytes(request: Request): number {
-  if (request.data === null) return 0;
-  if (!Array.isArray(request.data)) return Math.min(request.data.byteLength, MAX_RW_COUNT);
-  let sum = 0;
-  for (let i = 0; i < request.data.length && i < IOV_MAX; i++) sum += request.data[i].byteLength;
-  return Math.min(sum, MAX_RW_COUNT);
 }
 
 export class EngineBackend implements Backend {
