@@ -8,8 +8,12 @@
  *    completions to JavaScript in batches through a shared Int32Array of (user, result) pairs,
  *    one call per batch;
  *  - keep everything the kernel may still touch alive: while any operation is in flight the
- *    wrapper object and the JavaScript completion handler (which owns the buffers) are held by
- *    strong references, and the watcher is ref'd so the process does not exit under them;
+ *    wrapper object and the JavaScript completion handler are held by strong references, and the
+ *    watcher is ref'd so the process does not exit under them. The buffers live through that
+ *    chain: the handler is a closure of the JavaScript EngineBackend (src/backend/engine.ts),
+ *    whose `requests[slot]` holds each started Request until its completion is handled, and the
+ *    Request holds its views (request.data). Native memory the kernel reads (an iovec array, path
+ *    copies) is the slot's `owned` and is freed when the completion is reaped;
  *  - on environment teardown (process exit, worker exit or termination) cancel what is in flight
  *    and wait for every completion before the memory behind it can be freed, then stop the
  *    watcher and let the teardown finish only once its last callback has run (see teardown()).
@@ -882,10 +886,15 @@ static napi_value wrap_engine(napi_env env, const struct aiofs_engine_ops *ops, 
     destroy(e);
     return NULL;
   }
-  napi_create_reference(env, handler, 0, &e->handler);
-  napi_create_reference(env, completions, 1, &e->completions);
-  napi_create_string_utf8(env, "aiofs", NAPI_AUTO_LENGTH, &resource_name);
-  napi_async_init(env, obj, resource_name, &e->async_context);
+  if (napi_create_reference(env, handler, 0, &e->handler) != napi_ok ||
+      napi_create_reference(env, completions, 1, &e->completions) != napi_ok ||
+      napi_create_string_utf8(env, "aiofs", NAPI_AUTO_LENGTH, &resource_name) != napi_ok ||
+      napi_async_init(env, obj, resource_name, &e->async_context) != napi_ok) {
+    /* An engine whose completions could not be delivered must not run; the wrapper's finalizer
+       frees what was made. */
+    destroy(e);
+    return make_int(env, -ENOMEM);
+  }
   if (napi_add_async_cleanup_hook(env, teardown, e, &e->cleanup) != napi_ok) {
     /* Without the hook a teardown could unload us under the loop handle: refuse the engine,
        and the backend reports itself unavailable with this errno. */

@@ -66,7 +66,13 @@ export class EngineBackend implements Backend {
   private engine: NativeEngine | undefined;
   private credentials: number;
   private readonly completions: Int32Array;
-  /** Started requests by slot; null marks a slot held by a cancel request. */
+  /**
+   * Started requests by slot; null marks a slot held by a cancel request. This array is what
+   * keeps the memory of an operation alive while the kernel may write it: the addon holds the
+   * completion handler (a closure over this backend) strongly while anything is in flight, this
+   * backend holds the Request, the Request holds its views. A slot is cleared only once its
+   * completion was reaped (native/addon.c, the top comment).
+   */
   private readonly requests: (Request | null | undefined)[];
   private readonly freeSlots: number[];
   /** Requests whose cancel waits for a free slot. */
