@@ -36,6 +36,9 @@
 #include "uring.h"
 #include "waiter.h"
 #include "limits.h"
+#include "args.h"
+#include "owned_fds.h"
+#include "registered.h"
 
 #define TEARDOWN_USER UINT32_MAX /* completions of cancels issued while tearing down */
 
@@ -46,17 +49,6 @@ struct slot {
   unsigned char busy;
 };
 
-/*
- * The fds the ring opened in one environment that nobody has closed through aiofs since, a bit
- * per fd. Node closes the fds of its own FileHandles when a worker's environment goes away; these
- * are closed then too (free_addon_data), after every engine of the environment was torn down.
- * Only fds the kernel handed to this addon are ever set, so nothing else is ever closed.
- */
-struct owned_fds {
-  uint64_t *bits;
-  size_t words;
-};
-
 /* Per-environment state: each worker thread loads the addon into its own environment. */
 struct addon_data {
   napi_ref engine_class;
@@ -64,43 +56,6 @@ struct addon_data {
   struct owned_fds owned;
   /* Completions come through a waiter thread, not uv_poll (runtimes without a pollable loop). */
   int use_waiter;
-};
-
-/* Remember `fd` as opened by the ring. Without memory for the bit it is not remembered: a leak
-   at teardown, never a wrong close. */
-static void own_fd(struct owned_fds *o, int fd) {
-  if (fd < 0) return;
-  size_t word = (size_t)fd / 64;
-  if (word >= o->words) {
-    size_t words = o->words ? o->words : 16;
-    while (words <= word) words *= 2;
-    uint64_t *bits = realloc(o->bits, words * sizeof(*bits));
-    if (!bits) return;
-    memset(bits + o->words, 0, (words - o->words) * sizeof(*bits));
-    o->bits = bits;
-    o->words = words;
-  }
-  o->bits[word] |= UINT64_C(1) << (fd % 64);
-}
-
-static void disown_fd(struct owned_fds *o, int fd) {
-  if (fd >= 0 && (size_t)fd / 64 < o->words) o->bits[fd / 64] &= ~(UINT64_C(1) << (fd % 64));
-}
-
-static void close_owned(struct owned_fds *o) {
-  for (size_t word = 0; word < o->words; word++)
-    for (int bit = 0; bit < 64; bit++)
-      if (o->bits[word] & (UINT64_C(1) << bit)) close((int)(word * 64 + bit));
-  free(o->bits);
-  o->bits = NULL;
-  o->words = 0;
-}
-
-struct registered {
-  uintptr_t start;
-  size_t length;
-  int index;
-  napi_ref owner; /* the ArrayBuffer: once detached, its memory may be another's */
 };
 
 struct native_engine {
@@ -138,19 +93,6 @@ struct native_engine {
   do {                                                                                        \
     if ((call) != napi_ok) return NULL;                                                       \
   } while (0)
-
-static napi_value make_int(napi_env env, int64_t v) {
-  napi_value r;
-  napi_create_int64(env, v, &r);
-  return r;
-}
-
-/* Drop the references the registration table holds and the table itself. */
-static void forget_registered(napi_env env, struct registered *table, unsigned n) {
-  for (unsigned i = 0; i < n; i++)
-    if (table[i].owner) napi_delete_reference(env, table[i].owner);
-  free(table);
-}
 
 static void release(struct native_engine *e) {
   if (--e->refs == 0) {
@@ -343,105 +285,11 @@ static struct native_engine *unwrap(napi_env env, napi_callback_info info, size_
   return data;
 }
 
-static int get_u32(napi_env env, napi_value v, uint32_t *out) {
-  return napi_get_value_uint32(env, v, out) == napi_ok ? 0 : -EINVAL;
-}
-
-static int get_i32(napi_env env, napi_value v, int32_t *out) {
-  return napi_get_value_int32(env, v, out) == napi_ok ? 0 : -EINVAL;
-}
-
-/* A non-negative integral number up to 2^53, or a non-negative int64 bigint. */
-static int get_offset(napi_env env, napi_value v, int64_t *out) {
-  napi_valuetype t;
-  if (napi_typeof(env, v, &t) != napi_ok) return -EINVAL;
-  if (t == napi_number) {
-    double d;
-    napi_get_value_double(env, v, &d);
-    if (!(d >= 0 && d <= 9007199254740992.0) || d != (double)(int64_t)d) return -EINVAL;
-    *out = (int64_t)d;
-    return 0;
-  }
-  if (t == napi_bigint) {
-    bool lossless;
-    if (napi_get_value_bigint_int64(env, v, out, &lossless) != napi_ok || !lossless ||
-        *out < 0)
-      return -EINVAL;
-    return 0;
-  }
-  return -EINVAL;
-}
-
-/* The memory behind an ArrayBufferView (and, if `owner` is set, its ArrayBuffer); a detached one is refused. */
-static int get_memory_of(napi_env env, napi_value v, void **data, size_t *length, napi_value *owner) {
-  bool is;
-  napi_value arraybuffer;
-  size_t offset;
-  if (napi_is_typedarray(env, v, &is) == napi_ok && is) {
-    napi_typedarray_type type;
-    size_t count;
-    if (napi_get_typedarray_info(env, v, &type, &count, data, &arraybuffer, &offset) != napi_ok)
-      return -EINVAL;
-    static const size_t sizes[] = {
-        [napi_int8_array] = 1,    [napi_uint8_array] = 1,         [napi_uint8_clamped_array] = 1,
-        [napi_int16_array] = 2,   [napi_uint16_array] = 2,        [napi_int32_array] = 4,
-        [napi_uint32_array] = 4,  [napi_float32_array] = 4,       [napi_float64_array] = 8,
-        [napi_bigint64_array] = 8, [napi_biguint64_array] = 8,
-    };
-    if ((size_t)type >= sizeof(sizes) / sizeof(sizes[0]) || sizes[type] == 0) return -EINVAL;
-    *length = count * sizes[type];
-  } else if (napi_is_dataview(env, v, &is) == napi_ok && is) {
-    if (napi_get_dataview_info(env, v, length, data, &arraybuffer, &offset) != napi_ok)
-      return -EINVAL;
-  } else {
-    return -EINVAL;
-  }
-  bool detached = false;
-  if (napi_is_detached_arraybuffer(env, arraybuffer, &detached) != napi_ok || detached)
-    return -EINVAL;
-  if (*length > AIOFS_MAX_RW_COUNT) *length = AIOFS_MAX_RW_COUNT;
-  if (owner) *owner = arraybuffer;
-  return 0;
-}
-
-static int get_memory(napi_env env, napi_value v, void **data, size_t *length) {
-  return get_memory_of(env, v, data, length, NULL);
-}
-
 static int check_user(struct native_engine *e, uint32_t user) {
   if (!e->impl) return -EBADF;
   if (user >= e->nslots) return -EINVAL;
   if (e->slots[user].busy) return -EEXIST;
   return 0;
-}
-
-/*
- * The index of the registered buffer holding all of [data, data + length), or -1. A buffer
- * detached since registration no longer counts: its address may now belong to memory the
- * kernel's table does not map.
- */
-static int registered_index(napi_env env, const struct native_engine *e, void *data, size_t length) {
-  uintptr_t start = (uintptr_t)data;
-  unsigned lo = 0, hi = e->nregistered;
-  while (lo < hi) { /* the last buffer starting at or before `start` */
-    unsigned mid = lo + (hi - lo) / 2;
-    if (e->registered[mid].start <= start) lo = mid + 1;
-    else hi = mid;
-  }
-  if (lo == 0 || length == 0) return -1;
-  const struct registered *r = &e->registered[lo - 1];
-  if (start - r->start > r->length || length > r->length - (start - r->start)) return -1;
-  napi_value owner;
-  bool detached = true;
-  if (napi_get_reference_value(env, r->owner, &owner) != napi_ok || !owner ||
-      napi_is_detached_arraybuffer(env, owner, &detached) != napi_ok || detached)
-    return -1;
-  return r->index;
-}
-
-static int by_start(const void *a, const void *b) {
-  uintptr_t x = ((const struct registered *)a)->start, y = ((const struct registered *)b)->start;
-  return x < y ? -1 : x > y;
 }
 
 /*
@@ -484,7 +332,7 @@ static napi_value js_register_buffers(napi_env env, napi_callback_info info) {
     if (count > 0) ret = e->ops->register_buffers(e->impl, iov, count);
   }
   if (ret == 0 && count > 0) {
-    qsort(table, count, sizeof(*table), by_start);
+    sort_registered(table, count);
     e->registered = table;
     e->nregistered = count;
     table = NULL;
@@ -512,7 +360,7 @@ static napi_value js_prep_rw(napi_env env, napi_callback_info info) {
       (ret = check_user(e, user)))
     return make_int(env, ret);
   ret = e->ops->prep_rw(e->impl, op, fd, data, (uint32_t)length, offset,
-                        registered_index(env, e, data, length), user);
+                        registered_index(env, e->registered, e->nregistered, data, length), user);
   if (ret == 0) track(e, user, op, NULL);
   return make_int(env, ret);
 }
@@ -573,124 +421,6 @@ static napi_value js_prep_fsync(napi_env env, napi_callback_info info) {
   ret = e->ops->prep_fsync(e->impl, fd, datasync, user);
   if (ret == 0) track(e, user, datasync ? AIOFS_OP_FDATASYNC : AIOFS_OP_FSYNC, NULL);
   return make_int(env, ret);
-}
-
-/*
- * Copy the bytes of a path (an ArrayBufferView, no NUL inside) to `dst` with a NUL after them.
- * Returns the bytes used, or -errno. `view` undefined or null: no path, returns 0 and sets *out
- * to NULL.
- */
-static int copy_path(napi_env env, napi_value view, char *dst, size_t room, const char **out) {
-  napi_valuetype t;
-  if (napi_typeof(env, view, &t) != napi_ok) return -EINVAL;
-  if (t == napi_undefined || t == napi_null) {
-    *out = NULL;
-    return 0;
-  }
-  void *data;
-  size_t length;
-  int ret = get_memory(env, view, &data, &length);
-  if (ret < 0) return ret;
-  if (length + 1 > room) return -ENAMETOOLONG;
-  /* An empty view may have no memory at all (data == NULL): neither memchr nor memcpy may see it. */
-  if (length > 0) {
-    if (memchr(data, 0, length)) return -EINVAL;
-    memcpy(dst, data, length);
-  }
-  dst[length] = 0;
-  *out = dst;
-  return (int)length + 1;
-}
-
-static size_t view_length(napi_env env, napi_value view) {
-  void *data;
-  size_t length;
-  return get_memory(env, view, &data, &length) == 0 ? length : 0;
-}
-
-/*
- * The boundary's argument list, read as the system call each operation stands for names its
- * arguments (the JavaScript side, src/backend/backend.ts's Meta, passes one list for all):
- *   OPENAT    openat(dirfd, path, flags, mode)
- *   CLOSE     close(dirfd as fd)
- *   STATX     statx(dirfd, path, flags, mode as mask, statx)
- *   RENAMEAT  renameat2(dirfd, path, dirfd2, path2, flags)
- *   UNLINKAT  unlinkat(dirfd, path, flags)
- *   MKDIRAT   mkdirat(dirfd, path, mode)
- *   SYMLINKAT symlinkat(path as target, dirfd2, path2)
- *   LINKAT    linkat(dirfd, path, dirfd2, path2, flags)
- *   FALLOCATE fallocate(dirfd as fd, flags as mode, offset, length)
- *   FTRUNCATE ftruncate(dirfd as fd, length)
- */
-struct meta_list {
-  int dirfd, dirfd2, flags;
-  uint32_t mode;
-  const char *path, *path2;
-  int64_t offset, length;
-  void *statx;
-};
-
-static int name_meta_args(int op, const struct meta_list *l, struct aiofs_meta *m) {
-  m->op = op;
-  switch (op) {
-    case AIOFS_OP_OPENAT:
-      m->args.openat.dirfd = l->dirfd;
-      m->args.openat.path = l->path;
-      m->args.openat.flags = l->flags;
-      m->args.openat.mode = l->mode;
-      return l->path ? 0 : -EINVAL;
-    case AIOFS_OP_CLOSE:
-      m->args.close.fd = l->dirfd;
-      return 0;
-    case AIOFS_OP_STATX:
-      m->args.statx.dirfd = l->dirfd;
-      m->args.statx.path = l->path;
-      m->args.statx.flags = l->flags;
-      m->args.statx.mask = l->mode;
-      m->args.statx.statx = l->statx;
-      return l->path && l->statx ? 0 : -EINVAL;
-    case AIOFS_OP_RENAMEAT:
-      m->args.renameat.olddirfd = l->dirfd;
-      m->args.renameat.oldpath = l->path;
-      m->args.renameat.newdirfd = l->dirfd2;
-      m->args.renameat.newpath = l->path2;
-      m->args.renameat.flags = (unsigned)l->flags;
-      return l->path && l->path2 ? 0 : -EINVAL;
-    case AIOFS_OP_LINKAT:
-      m->args.linkat.olddirfd = l->dirfd;
-      m->args.linkat.oldpath = l->path;
-      m->args.linkat.newdirfd = l->dirfd2;
-      m->args.linkat.newpath = l->path2;
-      m->args.linkat.flags = l->flags;
-      return l->path && l->path2 ? 0 : -EINVAL;
-    case AIOFS_OP_UNLINKAT:
-      m->args.unlinkat.dirfd = l->dirfd;
-      m->args.unlinkat.path = l->path;
-      m->args.unlinkat.flags = l->flags;
-      return l->path ? 0 : -EINVAL;
-    case AIOFS_OP_MKDIRAT:
-      m->args.mkdirat.dirfd = l->dirfd;
-      m->args.mkdirat.path = l->path;
-      m->args.mkdirat.mode = l->mode;
-      return l->path ? 0 : -EINVAL;
-    case AIOFS_OP_SYMLINKAT:
-      m->args.symlinkat.target = l->path;
-      m->args.symlinkat.newdirfd = l->dirfd2;
-      m->args.symlinkat.linkpath = l->path2;
-      return l->path && l->path2 ? 0 : -EINVAL;
-    case AIOFS_OP_FALLOCATE:
-      m->args.fallocate.fd = l->dirfd;
-      m->args.fallocate.mode = l->flags;
-      m->args.fallocate.offset = l->offset;
-      m->args.fallocate.length = l->length;
-      return 0;
-    case AIOFS_OP_FTRUNCATE:
-      m->args.ftruncate.fd = l->dirfd;
-      m->args.ftruncate.length = l->length;
-      return 0;
-    default:
-      return -EINVAL;
-  }
 }
 
 /*

@@ -1,0 +1,175 @@
+/* See args.h. */
+#include "args.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "limits.h"
+
+napi_value make_int(napi_env env, int64_t v) {
+  napi_value r;
+  napi_create_int64(env, v, &r);
+  return r;
+}
+
+int get_u32(napi_env env, napi_value v, uint32_t *out) {
+  return napi_get_value_uint32(env, v, out) == napi_ok ? 0 : -EINVAL;
+}
+
+int get_i32(napi_env env, napi_value v, int32_t *out) {
+  return napi_get_value_int32(env, v, out) == napi_ok ? 0 : -EINVAL;
+}
+
+/* A non-negative integral number up to 2^53, or a non-negative int64 bigint. */
+int get_offset(napi_env env, napi_value v, int64_t *out) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok) return -EINVAL;
+  if (t == napi_number) {
+    double d;
+    napi_get_value_double(env, v, &d);
+    if (!(d >= 0 && d <= 9007199254740992.0) || d != (double)(int64_t)d) return -EINVAL;
+    *out = (int64_t)d;
+    return 0;
+  }
+  if (t == napi_bigint) {
+    bool lossless;
+    if (napi_get_value_bigint_int64(env, v, out, &lossless) != napi_ok || !lossless ||
+        *out < 0)
+      return -EINVAL;
+    return 0;
+  }
+  return -EINVAL;
+}
+
+/* The memory behind an ArrayBufferView (and, if `owner` is set, its ArrayBuffer); a detached one is refused. */
+int get_memory_of(napi_env env, napi_value v, void **data, size_t *length, napi_value *owner) {
+  bool is;
+  napi_value arraybuffer;
+  size_t offset;
+  if (napi_is_typedarray(env, v, &is) == napi_ok && is) {
+    napi_typedarray_type type;
+    size_t count;
+    if (napi_get_typedarray_info(env, v, &type, &count, data, &arraybuffer, &offset) != napi_ok)
+      return -EINVAL;
+    static const size_t sizes[] = {
+        [napi_int8_array] = 1,    [napi_uint8_array] = 1,         [napi_uint8_clamped_array] = 1,
+        [napi_int16_array] = 2,   [napi_uint16_array] = 2,        [napi_int32_array] = 4,
+        [napi_uint32_array] = 4,  [napi_float32_array] = 4,       [napi_float64_array] = 8,
+        [napi_bigint64_array] = 8, [napi_biguint64_array] = 8,
+    };
+    if ((size_t)type >= sizeof(sizes) / sizeof(sizes[0]) || sizes[type] == 0) return -EINVAL;
+    *length = count * sizes[type];
+  } else if (napi_is_dataview(env, v, &is) == napi_ok && is) {
+    if (napi_get_dataview_info(env, v, length, data, &arraybuffer, &offset) != napi_ok)
+      return -EINVAL;
+  } else {
+    return -EINVAL;
+  }
+  bool detached = false;
+  if (napi_is_detached_arraybuffer(env, arraybuffer, &detached) != napi_ok || detached)
+    return -EINVAL;
+  if (*length > AIOFS_MAX_RW_COUNT) *length = AIOFS_MAX_RW_COUNT;
+  if (owner) *owner = arraybuffer;
+  return 0;
+}
+
+int get_memory(napi_env env, napi_value v, void **data, size_t *length) {
+  return get_memory_of(env, v, data, length, NULL);
+}
+
+/*
+ * Copy the bytes of a path (an ArrayBufferView, no NUL inside) to `dst` with a NUL after them.
+ * Returns the bytes used, or -errno. `view` undefined or null: no path, returns 0 and sets *out
+ * to NULL.
+ */
+int copy_path(napi_env env, napi_value view, char *dst, size_t room, const char **out) {
+  napi_valuetype t;
+  if (napi_typeof(env, view, &t) != napi_ok) return -EINVAL;
+  if (t == napi_undefined || t == napi_null) {
+    *out = NULL;
+    return 0;
+  }
+  void *data;
+  size_t length;
+  int ret = get_memory(env, view, &data, &length);
+  if (ret < 0) return ret;
+  if (length + 1 > room) return -ENAMETOOLONG;
+  /* An empty view may have no memory at all (data == NULL): neither memchr nor memcpy may see it. */
+  if (length > 0) {
+    if (memchr(data, 0, length)) return -EINVAL;
+    memcpy(dst, data, length);
+  }
+  dst[length] = 0;
+  *out = dst;
+  return (int)length + 1;
+}
+
+size_t view_length(napi_env env, napi_value view) {
+  void *data;
+  size_t length;
+  return get_memory(env, view, &data, &length) == 0 ? length : 0;
+}
+
+int name_meta_args(int op, const struct meta_list *l, struct aiofs_meta *m) {
+  m->op = op;
+  switch (op) {
+    case AIOFS_OP_OPENAT:
+      m->args.openat.dirfd = l->dirfd;
+      m->args.openat.path = l->path;
+      m->args.openat.flags = l->flags;
+      m->args.openat.mode = l->mode;
+      return l->path ? 0 : -EINVAL;
+    case AIOFS_OP_CLOSE:
+      m->args.close.fd = l->dirfd;
+      return 0;
+    case AIOFS_OP_STATX:
+      m->args.statx.dirfd = l->dirfd;
+      m->args.statx.path = l->path;
+      m->args.statx.flags = l->flags;
+      m->args.statx.mask = l->mode;
+      m->args.statx.statx = l->statx;
+      return l->path && l->statx ? 0 : -EINVAL;
+    case AIOFS_OP_RENAMEAT:
+      m->args.renameat.olddirfd = l->dirfd;
+      m->args.renameat.oldpath = l->path;
+      m->args.renameat.newdirfd = l->dirfd2;
+      m->args.renameat.newpath = l->path2;
+      m->args.renameat.flags = (unsigned)l->flags;
+      return l->path && l->path2 ? 0 : -EINVAL;
+    case AIOFS_OP_LINKAT:
+      m->args.linkat.olddirfd = l->dirfd;
+      m->args.linkat.oldpath = l->path;
+      m->args.linkat.newdirfd = l->dirfd2;
+      m->args.linkat.newpath = l->path2;
+      m->args.linkat.flags = l->flags;
+      return l->path && l->path2 ? 0 : -EINVAL;
+    case AIOFS_OP_UNLINKAT:
+      m->args.unlinkat.dirfd = l->dirfd;
+      m->args.unlinkat.path = l->path;
+      m->args.unlinkat.flags = l->flags;
+      return l->path ? 0 : -EINVAL;
+    case AIOFS_OP_MKDIRAT:
+      m->args.mkdirat.dirfd = l->dirfd;
+      m->args.mkdirat.path = l->path;
+      m->args.mkdirat.mode = l->mode;
+      return l->path ? 0 : -EINVAL;
+    case AIOFS_OP_SYMLINKAT:
+      m->args.symlinkat.target = l->path;
+      m->args.symlinkat.newdirfd = l->dirfd2;
+      m->args.symlinkat.linkpath = l->path2;
+      return l->path && l->path2 ? 0 : -EINVAL;
+    case AIOFS_OP_FALLOCATE:
+      m->args.fallocate.fd = l->dirfd;
+      m->args.fallocate.mode = l->flags;
+      m->args.fallocate.offset = l->offset;
+      m->args.fallocate.length = l->length;
+      return 0;
+    case AIOFS_OP_FTRUNCATE:
+      m->args.ftruncate.fd = l->dirfd;
+      m->args.ftruncate.length = l->length;
+      return 0;
+    default:
+      return -EINVAL;
+  }
+}

@@ -1,0 +1,26 @@
+#ifndef AIOFS_OWNED_FDS_H
+#define AIOFS_OWNED_FDS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * The fds the ring opened in one environment that nobody has closed through aiofs since, a bit
+ * per fd. Node closes the fds of its own FileHandles when a worker's environment goes away; these
+ * are closed then too (free_addon_data), after every engine of the environment was torn down.
+ * Only fds the kernel handed to this addon are ever set, so nothing else is ever closed.
+ */
+struct owned_fds {
+  uint64_t *bits;
+  size_t words;
+};
+
+/* Remember `fd` as opened by the ring. Without memory for the bit it is not remembered: a leak
+   at teardown, never a wrong close. */
+void own_fd(struct owned_fds *o, int fd);
+/* `fd` was closed (or given away) other than by the environment's teardown. */
+void disown_fd(struct owned_fds *o, int fd);
+/* Close every fd still remembered, and forget them. */
+void close_owned(struct owned_fds *o);
+
+#endif
