@@ -131,19 +131,15 @@ int name_meta_args(int op, const struct meta_list *l, struct aiofs_meta *m) {
       m->args.statx.statx = l->statx;
       return l->path && l->statx ? 0 : -EINVAL;
     case AIOFS_OP_RENAMEAT:
-      m->args.renameat.olddirfd = l->dirfd;
-      m->args.renameat.oldpath = l->path;
-      m->args.renameat.newdirfd = l->dirfd2;
-      m->args.renameat.newpath = l->path2;
-      m->args.renameat.flags = (unsigned)l->flags;
+    case AIOFS_OP_LINKAT: {
+      struct aiofs_two_paths *t = op == AIOFS_OP_RENAMEAT ? &m->args.renameat : &m->args.linkat;
+      t->olddirfd = l->dirfd;
+      t->oldpath = l->path;
+      t->newdirfd = l->dirfd2;
+      t->newpath = l->path2;
+      t->flags = (unsigned)l->flags;
       return l->path && l->path2 ? 0 : -EINVAL;
-    case AIOFS_OP_LINKAT:
-      m->args.linkat.olddirfd = l->dirfd;
-      m->args.linkat.oldpath = l->path;
-      m->args.linkat.newdirfd = l->dirfd2;
-      m->args.linkat.newpath = l->path2;
-      m->args.linkat.flags = l->flags;
-      return l->path && l->path2 ? 0 : -EINVAL;
+    }
     case AIOFS_OP_UNLINKAT:
       m->args.unlinkat.dirfd = l->dirfd;
       m->args.unlinkat.path = l->path;

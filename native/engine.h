@@ -37,17 +37,26 @@ enum aiofs_op {
  * system call it stands for names them. Paths are NUL-terminated and, like `statx`, must stay
  * valid until the completion has been reaped.
  */
+/* renameat2's and linkat's arguments, which have the same shape. */
+struct aiofs_two_paths {
+  int olddirfd;
+  const char *oldpath;
+  int newdirfd;
+  const char *newpath;
+  unsigned flags;
+};
+
 struct aiofs_meta {
   int op;
   union {
     struct { int dirfd; const char *path; int flags; uint32_t mode; } openat; /* -> the new fd */
     struct { int fd; } close;
     struct { int dirfd; const char *path; int flags; uint32_t mask; void *statx; } statx;
-    struct { int olddirfd; const char *oldpath; int newdirfd; const char *newpath; unsigned flags; } renameat;
+    struct aiofs_two_paths renameat;
     struct { int dirfd; const char *path; int flags; } unlinkat; /* AT_REMOVEDIR: rmdir */
     struct { int dirfd; const char *path; uint32_t mode; } mkdirat;
     struct { const char *target; int newdirfd; const char *linkpath; } symlinkat;
-    struct { int olddirfd; const char *oldpath; int newdirfd; const char *newpath; int flags; } linkat;
+    struct aiofs_two_paths linkat;
     struct { int fd; int mode; int64_t offset; int64_t length; } fallocate;
     struct { int fd; int64_t length; } ftruncate;
   } args;

@@ -329,13 +329,12 @@ static void prep_statx(struct io_uring_sqe *sqe, int dirfd, const char *path, in
 }
 
 /* renameat2 and linkat take the same shape: (olddirfd, oldpath, newdirfd, newpath, flags). */
-static void prep_two_paths(struct io_uring_sqe *sqe, int olddirfd, const char *oldpath,
-                           int newdirfd, const char *newpath, unsigned flags) {
-  sqe->fd = olddirfd;
-  sqe->addr = (uintptr_t)oldpath;
-  sqe->len = (uint32_t)newdirfd;
-  sqe->off = (uintptr_t)newpath;
-  sqe->rw_flags = flags;
+static void prep_two_paths(struct io_uring_sqe *sqe, const struct aiofs_two_paths *t) {
+  sqe->fd = t->olddirfd;
+  sqe->addr = (uintptr_t)t->oldpath;
+  sqe->len = (uint32_t)t->newdirfd;
+  sqe->off = (uintptr_t)t->newpath;
+  sqe->rw_flags = t->flags;
 }
 
 static void prep_unlinkat(struct io_uring_sqe *sqe, int dirfd, const char *path, int flags) {
@@ -397,12 +396,10 @@ static int uring_prep_meta(void *e, const struct aiofs_meta *m, uint32_t user) {
       prep_statx(sqe, a->statx.dirfd, a->statx.path, a->statx.flags, a->statx.mask, a->statx.statx);
       break;
     case AIOFS_OP_RENAMEAT:
-      prep_two_paths(sqe, a->renameat.olddirfd, a->renameat.oldpath, a->renameat.newdirfd,
-                     a->renameat.newpath, a->renameat.flags);
+      prep_two_paths(sqe, &a->renameat);
       break;
     case AIOFS_OP_LINKAT:
-      prep_two_paths(sqe, a->linkat.olddirfd, a->linkat.oldpath, a->linkat.newdirfd,
-                     a->linkat.newpath, (unsigned)a->linkat.flags);
+      prep_two_paths(sqe, &a->linkat);
       break;
     case AIOFS_OP_UNLINKAT:
       prep_unlinkat(sqe, a->unlinkat.dirfd, a->unlinkat.path, a->unlinkat.flags);
