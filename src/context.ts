@@ -1,8 +1,8 @@
 /**
  * IoContext: the low-level API. It validates every argument before anything reaches a backend,
- * turns each call into a Request, keeps at most `backend.capacity` requests started (the rest
- * wait in a queue: backpressure, never an error), wires AbortSignals to cancellation, and
- * settles each promise from the backend's result.
+ * turns each call into a Request and hands it to its dispatcher (dispatcher.ts), which keeps at
+ * most `backend.capacity` requests started (the rest wait in a queue: backpressure, never an
+ * error), wires AbortSignals to cancellation, and settles each promise from the backend's result.
  */
 import type { BigIntStats, Stats } from 'node:fs';
 import { constants } from 'node:os';
@@ -17,15 +17,13 @@ import {
   type Meta,
   Op,
   Request,
-  RequestState,
   syscallOf,
 } from './backend/backend.js';
 import { STATX_MASK, STATX_SIZE, statsFromStatx } from './backend/stats.js';
-import { abortError, invalidArgType, invalidArgValue, invalidState, outOfRange, systemError } from './errors.js';
-import { explainInvalid } from './direct/alignment.js';
+import { Dispatcher } from './dispatcher.js';
+import { invalidArgType, invalidArgValue, invalidState, outOfRange, systemError } from './errors.js';
 import { MAX_REGISTERED_BUFFERS, MAX_REGISTERED_BYTES } from './limits.js';
-import { FairQueue, parseClasses, type PriorityClass } from './sched/classes.js';
-import { FifoQueue, type RequestQueue } from './sched/queue.js';
+import { parseClasses, type PriorityClass } from './sched/classes.js';
 import {
   validateBoolean,
   validateInteger,
@@ -41,7 +39,7 @@ import {
   validateSignal,
 } from './validate.js';
 
-const { ECANCELED, EINTR, EINVAL, EBUSY, ENOMEM, EOPNOTSUPP } = constants.errno;
+const { EBUSY, ENOMEM, EOPNOTSUPP } = constants.errno;
 /** io_uring's limits on registered buffers: how many, and how large each. */
 
 /** Options accepted by every operation. */
@@ -100,30 +98,21 @@ export interface StatOptions extends OperationOptions {
 export class IoContext {
   /** Which backend carries this context's operations. */
   readonly backend: BackendName;
-  readonly #backend: Backend;
-  readonly #queue: RequestQueue<Request>;
+  readonly #dispatcher: Dispatcher;
   readonly #classes: PriorityClass[];
   readonly #classIndex: Map<string, number>;
-  #queued = 0;
-  #inFlight = 0;
-  #submitted = 0;
-  #completed = 0;
   #closed = false;
   #closing: Promise<void> | undefined;
-  #onIdle: (() => void) | undefined;
-  #drainScheduled = false;
   /** Registered buffers, kept alive while the kernel's table names them. */
   #registered: ArrayBufferView[] = [];
   readonly #registerWarnings = new Set<number>();
-  #idleWaiters: (() => void)[] = [];
 
   /** @internal Use createContext(). */
   constructor(makeBackend: (sink: CompletionSink) => Backend, classes: PriorityClass[] = parseClasses(undefined)) {
     this.#classes = classes;
     this.#classIndex = new Map(classes.map((c, i) => [c.name, i]));
-    this.#queue = classes.length > 1 ? new FairQueue(classes) : new FifoQueue<Request>();
-    this.#backend = makeBackend({ complete: (request, result) => this.#complete(request, result) });
-    this.backend = this.#backend.name;
+    this.#dispatcher = new Dispatcher(makeBackend, classes);
+    this.backend = this.#dispatcher.backend.name;
   }
 
   /** Read into `buffer` (all of it) from `offset`; resolves with the number of bytes read (0 at EOF). */
@@ -307,9 +296,9 @@ export class IoContext {
       if (b.byteLength === 0 || b.byteLength > MAX_REGISTERED_BYTES) throw outOfRange(`buffers[${i}].byteLength`, `>= 1 and <= ${MAX_REGISTERED_BYTES}`, b.byteLength);
     });
     for (;;) {
-      await this.#idle();
+      await this.#dispatcher.idle();
       this.#checkOpen();
-      const result = this.#backend.registerBuffers(buffers);
+      const result = this.#dispatcher.backend.registerBuffers(buffers);
       if (result === -EBUSY) {
         // Something started meanwhile: let it run, then wait for it.
         await new Promise<void>((resolve) => setImmediate(resolve));
@@ -335,11 +324,6 @@ export class IoContext {
     }
   }
 
-  /** Resolves once nothing is queued or in flight. */
-  async #idle(): Promise<void> {
-    while (this.#inFlight > 0 || this.#queued > 0) await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
-  }
-
   stats(): ContextStats {
     const classes: Record<string, ClassStats> = {};
     for (const c of this.#classes) {
@@ -351,7 +335,7 @@ export class IoContext {
         latencyMs: { p50: c.latency.percentile(0.5), p99: c.latency.percentile(0.99), samples: c.latency.size },
       };
     }
-    return { submitted: this.#submitted, completed: this.#completed, inFlight: this.#inFlight, queued: this.#queued, classes };
+    return { ...this.#dispatcher.counts(), classes };
   }
 
   /** True once close() was called. */
@@ -364,13 +348,8 @@ export class IoContext {
    * Idempotent: every call returns the same promise.
    */
   close(): Promise<void> {
-    if (!this.#closing) {
-      this.#closed = true;
-      this.#closing = new Promise<void>((resolve) => {
-        this.#onIdle = resolve;
-      });
-      this.#finishCloseIfIdle();
-    }
+    this.#closed = true;
+    this.#closing ??= this.#dispatcher.close();
     return this.#closing;
   }
 
@@ -398,7 +377,7 @@ export class IoContext {
     const { signal, priorityClass } = this.#operationOptions(options, operationOptionKeys);
     const request = new Request(op, fd, data, offset, signal);
     request.priorityClass = priorityClass;
-    return this.#enqueue(request);
+    return this.#dispatcher.submit(request);
   }
 
   #stat(target: unknown, options: unknown, lstat: boolean): Promise<Stats | BigIntStats> {
@@ -452,134 +431,13 @@ export class IoContext {
       const request = new Request(op, meta.dirfd, null, 0, signal);
       request.meta = meta;
       request.priorityClass = priorityClass;
-      return this.#enqueue(request);
+      return this.#dispatcher.submit(request);
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
-  /** Settle a request with the backend's result: a byte count, or a negative errno. */
-  #complete(request: Request, result: number): void {
-    this.#inFlight--;
-    this.#completed++;
-    const cls = this.#classes[request.priorityClass];
-    cls.inFlight--;
-    cls.completed++;
-    cls.latency.add(performance.now() - request.acceptedAt);
-    request.state = RequestState.Done;
-    if (request.onAbort) request.signal!.removeEventListener('abort', request.onAbort);
-    if (result >= 0) {
-      request.resolve(result);
-    } else if (request.abortRequested && (result === -ECANCELED || result === -EINTR)) {
-      request.reject(abortError(request.signal!));
-    } else if (result === -EINVAL && request.op <= Op.Writev) {
-      // On an O_DIRECT fd, EINVAL usually means a misaligned transfer: say which value it was.
-      const views = Array.isArray(request.data) ? request.data : [request.data as ArrayBufferView];
-      const fallback = () => request.reject(systemError(result, syscallOf[request.op]));
-      explainInvalid(request.fd, views, request.offset).then((error) => (error ? request.reject(error) : fallback()), fallback);
-    } else {
-      const meta = request.meta;
-      request.reject(meta ? systemError(result, meta.syscall, meta.errorPath, meta.errorDest) : systemError(result, syscallOf[request.op]));
-    }
-    if (this.#queued > 0) this.#drain();
-    else if (this.#closed) this.#finishCloseIfIdle();
-    if (this.#inFlight === 0 && this.#queued === 0 && this.#idleWaiters.length > 0) {
-      const waiters = this.#idleWaiters;
-      this.#idleWaiters = [];
-      for (const resolve of waiters) resolve();
-    }
-  }
-
   #checkOpen(): void {
     if (this.#closed) throw invalidState('the IoContext is closed');
-  }
-
-  #enqueue(request: Request): Promise<number> {
-    const promise = new Promise<number>((resolve, reject) => {
-      request.resolve = resolve;
-      request.reject = reject;
-    });
-    request.acceptedAt = performance.now();
-    const signal = request.signal;
-    if (signal) {
-      if (signal.aborted) {
-        request.state = RequestState.Done;
-        request.reject(abortError(signal));
-        return promise;
-      }
-      request.onAbort = () => this.#abort(request);
-      signal.addEventListener('abort', request.onAbort, { once: true });
-    }
-    if (this.#queued === 0 && this.#inFlight < this.#backend.capacity && this.#backend.start(request)) {
-      this.#started(request);
-    } else {
-      this.#queue.push(request);
-      this.#queued++;
-      this.#classes[request.priorityClass].queued++;
-      if (this.#inFlight === 0) this.#scheduleDrain();
-    }
-    return promise;
-  }
-
-  #started(request: Request): void {
-    request.state = RequestState.Started;
-    this.#classes[request.priorityClass].inFlight++;
-    this.#inFlight++;
-    this.#submitted++;
-  }
-
-  /** Start queued requests while there is room. */
-  #drain(): void {
-    const queue = this.#queue;
-    while (this.#queued > 0 && this.#inFlight < this.#backend.capacity) {
-      const request = queue.peek()!;
-      if (request.state !== RequestState.Queued) {
-        queue.shift(); // aborted while waiting
-        continue;
-      }
-      if (!this.#backend.start(request)) {
-        // No room in the backend although under the cap: try again soon, even with nothing in flight.
-        this.#scheduleDrain();
-        return;
-      }
-      queue.shift();
-      this.#queued--;
-      this.#classes[request.priorityClass].queued--;
-      this.#started(request);
-    }
-    if (this.#queued === 0) {
-      while (queue.length > 0) queue.shift(); // drop aborted leftovers
-      if (this.#closed) this.#finishCloseIfIdle();
-    }
-  }
-
-  #scheduleDrain(): void {
-    if (this.#drainScheduled) return;
-    this.#drainScheduled = true;
-    setImmediate(() => {
-      this.#drainScheduled = false;
-      this.#drain();
-    });
-  }
-
-  #abort(request: Request): void {
-    if (request.state === RequestState.Queued) {
-      request.state = RequestState.Done;
-      this.#queued--;
-      this.#classes[request.priorityClass].queued--;
-      request.reject(abortError(request.signal!));
-      if (this.#queued === 0) this.#drain();
-    } else if (request.state === RequestState.Started && !request.abortRequested) {
-      request.abortRequested = true;
-      this.#backend.cancel(request);
-    }
-  }
-
-  #finishCloseIfIdle(): void {
-    if (!this.#onIdle || this.#inFlight > 0 || this.#queued > 0) return;
-    const resolve = this.#onIdle;
-    this.#onIdle = undefined;
-    this.#backend.close();
-    resolve();
   }
 }

@@ -15,7 +15,7 @@ const layers: string[][] = [
   ['direct/'],
   ['backend/'],
   ['sched/', 'buffering/'],
-  ['context.ts', 'create-context.ts'],
+  ['dispatcher.ts', 'context.ts', 'create-context.ts'],
   ['file/'],
   ['promises/'],
   ['cli/', 'index.ts'],

@@ -1,0 +1,177 @@
+/**
+ * The dispatcher under an IoContext: admits requests up to the backend's in-flight cap, queues
+ * the rest (first in first out, or fairly over priority classes), starts queued ones as room
+ * frees, handles aborts of queued and started requests, settles each request with its result
+ * (turning an errno into Node's error, and an O_DIRECT EINVAL into the misalignment that caused
+ * it), keeps the counts, and closes the backend once everything accepted has settled. It never
+ * validates: the context hands it only well-formed requests.
+ */
+import { constants } from 'node:os';
+import { type Backend, type CompletionSink, Op, Request, RequestState, syscallOf } from './backend/backend.js';
+import { explainInvalid } from './direct/alignment.js';
+import { abortError, systemError } from './errors.js';
+import { FairQueue, type PriorityClass } from './sched/classes.js';
+import { FifoQueue, type RequestQueue } from './sched/queue.js';
+
+const { ECANCELED, EINTR, EINVAL } = constants.errno;
+
+export class Dispatcher {
+  readonly backend: Backend;
+  readonly #queue: RequestQueue<Request>;
+  readonly #classes: PriorityClass[];
+  #queued = 0;
+  #inFlight = 0;
+  #submitted = 0;
+  #completed = 0;
+  #closed = false;
+  #onIdle: (() => void) | undefined;
+  #drainScheduled = false;
+  #idleWaiters: (() => void)[] = [];
+
+  constructor(makeBackend: (sink: CompletionSink) => Backend, classes: PriorityClass[]) {
+    this.#classes = classes;
+    this.#queue = classes.length > 1 ? new FairQueue(classes) : new FifoQueue<Request>();
+    this.backend = makeBackend({ complete: (request, result) => this.#complete(request, result) });
+  }
+
+  counts(): { submitted: number; completed: number; inFlight: number; queued: number } {
+    return { submitted: this.#submitted, completed: this.#completed, inFlight: this.#inFlight, queued: this.#queued };
+  }
+
+  /** Resolves once nothing is queued or in flight. */
+  async idle(): Promise<void> {
+    while (this.#inFlight > 0 || this.#queued > 0) await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** Let every accepted request settle, then close the backend. The caller accepts no more. */
+  close(): Promise<void> {
+    this.#closed = true;
+    const closing = new Promise<void>((resolve) => {
+      this.#onIdle = resolve;
+    });
+    this.#finishCloseIfIdle();
+    return closing;
+  }
+
+  /** Settle a request with the backend's result: a byte count, or a negative errno. */
+  #complete(request: Request, result: number): void {
+    this.#inFlight--;
+    this.#completed++;
+    const cls = this.#classes[request.priorityClass];
+    cls.inFlight--;
+    cls.completed++;
+    cls.latency.add(performance.now() - request.acceptedAt);
+    request.state = RequestState.Done;
+    if (request.onAbort) request.signal!.removeEventListener('abort', request.onAbort);
+    if (result >= 0) {
+      request.resolve(result);
+    } else if (request.abortRequested && (result === -ECANCELED || result === -EINTR)) {
+      request.reject(abortError(request.signal!));
+    } else if (result === -EINVAL && request.op <= Op.Writev) {
+      // On an O_DIRECT fd, EINVAL usually means a misaligned transfer: say which value it was.
+      const views = Array.isArray(request.data) ? request.data : [request.data as ArrayBufferView];
+      const fallback = () => request.reject(systemError(result, syscallOf[request.op]));
+      explainInvalid(request.fd, views, request.offset).then((error) => (error ? request.reject(error) : fallback()), fallback);
+    } else {
+      const meta = request.meta;
+      request.reject(meta ? systemError(result, meta.syscall, meta.errorPath, meta.errorDest) : systemError(result, syscallOf[request.op]));
+    }
+    if (this.#queued > 0) this.#drain();
+    else if (this.#closed) this.#finishCloseIfIdle();
+    if (this.#inFlight === 0 && this.#queued === 0 && this.#idleWaiters.length > 0) {
+      const waiters = this.#idleWaiters;
+      this.#idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+  }
+
+  /** Accept `request`: start it now if there is room, else queue it; settles with its result. */
+  submit(request: Request): Promise<number> {
+    const promise = new Promise<number>((resolve, reject) => {
+      request.resolve = resolve;
+      request.reject = reject;
+    });
+    request.acceptedAt = performance.now();
+    const signal = request.signal;
+    if (signal) {
+      if (signal.aborted) {
+        request.state = RequestState.Done;
+        request.reject(abortError(signal));
+        return promise;
+      }
+      request.onAbort = () => this.#abort(request);
+      signal.addEventListener('abort', request.onAbort, { once: true });
+    }
+    if (this.#queued === 0 && this.#inFlight < this.backend.capacity && this.backend.start(request)) {
+      this.#started(request);
+    } else {
+      this.#queue.push(request);
+      this.#queued++;
+      this.#classes[request.priorityClass].queued++;
+      if (this.#inFlight === 0) this.#scheduleDrain();
+    }
+    return promise;
+  }
+
+  #started(request: Request): void {
+    request.state = RequestState.Started;
+    this.#classes[request.priorityClass].inFlight++;
+    this.#inFlight++;
+    this.#submitted++;
+  }
+
+  /** Start queued requests while there is room. */
+  #drain(): void {
+    const queue = this.#queue;
+    while (this.#queued > 0 && this.#inFlight < this.backend.capacity) {
+      const request = queue.peek()!;
+      if (request.state !== RequestState.Queued) {
+        queue.shift(); // aborted while waiting
+        continue;
+      }
+      if (!this.backend.start(request)) {
+        // No room in the backend although under the cap: try again soon, even with nothing in flight.
+        this.#scheduleDrain();
+        return;
+      }
+      queue.shift();
+      this.#queued--;
+      this.#classes[request.priorityClass].queued--;
+      this.#started(request);
+    }
+    if (this.#queued === 0) {
+      while (queue.length > 0) queue.shift(); // drop aborted leftovers
+      if (this.#closed) this.#finishCloseIfIdle();
+    }
+  }
+
+  #scheduleDrain(): void {
+    if (this.#drainScheduled) return;
+    this.#drainScheduled = true;
+    setImmediate(() => {
+      this.#drainScheduled = false;
+      this.#drain();
+    });
+  }
+
+  #abort(request: Request): void {
+    if (request.state === RequestState.Queued) {
+      request.state = RequestState.Done;
+      this.#queued--;
+      this.#classes[request.priorityClass].queued--;
+      request.reject(abortError(request.signal!));
+      if (this.#queued === 0) this.#drain();
+    } else if (request.state === RequestState.Started && !request.abortRequested) {
+      request.abortRequested = true;
+      this.backend.cancel(request);
+    }
+  }
+
+  #finishCloseIfIdle(): void {
+    if (!this.#onIdle || this.#inFlight > 0 || this.#queued > 0) return;
+    const resolve = this.#onIdle;
+    this.#onIdle = undefined;
+    this.backend.close();
+    resolve();
+  }
+}
