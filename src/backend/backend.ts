@@ -84,7 +84,16 @@ export const enum RequestState {
   Done,
 }
 
-/** One operation from the moment it is accepted until its promise settles. */
+/**
+ * One operation from the moment it is accepted until its promise settles. It travels down the
+ * layers and its result comes back up, so each layer keeps its bookkeeping on it, on purpose: one
+ * object per operation, its shape fixed, rather than a map lookup per layer on the path every
+ * read takes. Each field says whose it is; no layer reads another's.
+ *   the operation (set by the context, read by all): op, fd, data, offset, signal, meta
+ *   the dispatcher's: state, resolve, reject, onAbort, abortRequested, acceptedAt, priorityClass
+ *   the fair queue's: tag
+ *   the backend's: slot, continues
+ */
 export class Request {
   state = RequestState.Queued;
   /** The backend's handle for a started request (a ring slot, say); -1 before. */
