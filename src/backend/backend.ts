@@ -88,9 +88,11 @@ export const enum RequestState {
  * One operation from the moment it is accepted until its promise settles. It travels down the
  * layers and its result comes back up, so each layer keeps its bookkeeping on it, on purpose: one
  * object per operation, its shape fixed, rather than a map lookup per layer on the path every
- * read takes. Each field says whose it is; no layer reads another's.
- *   the operation (set by the context, read by all): op, fd, data, offset, signal, meta
- *   the dispatcher's: state, resolve, reject, onAbort, abortRequested, acceptedAt, priorityClass
+ * read takes. Whose each field is (only its owner writes it):
+ *   the operation (set by the context, read by all): op, fd, data, offset, signal, meta,
+ *     priorityClass (which the fair queue orders by)
+ *   the dispatcher's: state, resolve, reject, onAbort, acceptedAt; abortRequested, which it sets
+ *     before calling Backend.cancel and backends read (an abort must not be retried on the pool)
  *   the fair queue's: tag
  *   the backend's: slot, continues
  */
