@@ -23,7 +23,7 @@ export class Dispatcher {
   #inFlight = 0;
   #submitted = 0;
   #completed = 0;
-  #closed = false;
+  /** Set once close() was called, until the backend is closed: the dispatcher accepts no more. */
   #onIdle: (() => void) | undefined;
   #drainScheduled = false;
   #idleWaiters: (() => void)[] = [];
@@ -45,7 +45,6 @@ export class Dispatcher {
 
   /** Let every accepted request settle, then close the backend. The caller accepts no more. */
   close(): Promise<void> {
-    this.#closed = true;
     const closing = new Promise<void>((resolve) => {
       this.#onIdle = resolve;
     });
@@ -77,7 +76,7 @@ export class Dispatcher {
       request.reject(meta ? systemError(result, meta.syscall, meta.errorPath, meta.errorDest) : systemError(result, syscallOf[request.op]));
     }
     if (this.#queued > 0) this.#drain();
-    else if (this.#closed) this.#finishCloseIfIdle();
+    else if (this.#onIdle) this.#finishCloseIfIdle();
     if (this.#inFlight === 0 && this.#queued === 0 && this.#idleWaiters.length > 0) {
       const waiters = this.#idleWaiters;
       this.#idleWaiters = [];
@@ -141,7 +140,7 @@ export class Dispatcher {
     }
     if (this.#queued === 0) {
       while (queue.length > 0) queue.shift(); // drop aborted leftovers
-      if (this.#closed) this.#finishCloseIfIdle();
+      if (this.#onIdle) this.#finishCloseIfIdle();
     }
   }
 

@@ -70,8 +70,15 @@ let loaded: NativeAddon | undefined;
 let loadedFrom: NativeInfo | undefined;
 let failure: Error | undefined;
 
-/** Which C library this process runs on: the one mapped into it (Linux only). */
+let libc: { family: 'glibc' | 'musl' | undefined } | undefined;
+
+/** Which C library this process runs on: the one mapped into it (Linux only). Read once. */
 export function libcFamily(): 'glibc' | 'musl' | undefined {
+  libc ??= { family: readLibcFamily() };
+  return libc.family;
+}
+
+function readLibcFamily(): 'glibc' | 'musl' | undefined {
   if (process.platform !== 'linux') return undefined;
   let maps = '';
   try {
@@ -109,8 +116,15 @@ export type Delivery = 'poll' | 'thread';
 export function deliveryMode(): Delivery {
   const forced = process.env.AIOFS_DELIVERY;
   if (forced === 'thread' || forced === 'poll') return forced;
+  return runtime().name === 'Node.js' ? 'poll' : 'thread';
+}
+
+/** The JavaScript runtime running this: Node, or Bun or Deno through their Node compatibility. */
+export function runtime(): { name: 'Node.js' | 'Bun' | 'Deno'; version: string } {
   const versions = process.versions as Record<string, string | undefined>;
-  return versions.bun !== undefined || versions.deno !== undefined ? 'thread' : 'poll';
+  if (versions.bun !== undefined) return { name: 'Bun', version: versions.bun };
+  if (versions.deno !== undefined) return { name: 'Deno', version: versions.deno };
+  return { name: 'Node.js', version: process.version };
 }
 
 interface Candidate {

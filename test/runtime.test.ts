@@ -6,7 +6,6 @@
  * of the runtime is this test's failure. Also: what the loader says when there is no addon.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,6 +13,7 @@ import { it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { libcFamily, nativeInfo } from '../src/native.js';
 import { forEachBackend } from './support/backends.js';
+import { runChecked } from './support/child.js';
 
 const timeout = 60_000;
 const smoke = fileURLToPath(new URL('./fixtures/runtime-smoke.js', import.meta.url));
@@ -26,12 +26,9 @@ interface SmokeResult {
 }
 
 function runSmoke(command: string[], env: NodeJS.ProcessEnv): SmokeResult {
-  const child = spawnSync(command[0], [...command.slice(1), smoke], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: timeout - 5_000 });
-  const output = `stdout:\n${child.stdout}\nstderr:\n${child.stderr}`;
-  assert.equal(child.signal, null, `killed by ${child.signal} (a crash, or a hang past the timeout)\n${output}`);
-  assert.equal(child.status, 0, output);
-  const result = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as SmokeResult;
-  assert.equal(result.checks.length, 6, output);
+  const { stdout, stderr } = runChecked(command[0], [...command.slice(1), smoke], { env: { ...process.env, ...env }, timeout: timeout - 5_000 });
+  const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as SmokeResult;
+  assert.equal(result.checks.length, 6, `stdout:\n${stdout}\nstderr:\n${stderr}`);
   return result;
 }
 
@@ -94,8 +91,7 @@ it("without an addon, backends() says why, 'auto' runs on threads, and warns onc
     `;
     fs.writeFileSync(path.join(dir, 'check.mjs'), script);
     const env = { ...process.env, AIOFS_NATIVE: path.join(dir, 'check.mjs'), AIOFS_BACKEND: '' };
-    const child = spawnSync(process.execPath, ['check.mjs'], { cwd: dir, env, encoding: 'utf8', timeout: timeout - 5_000 });
-    assert.equal(child.status, 0, child.stderr);
+    const child = runChecked(process.execPath, ['check.mjs'], { cwd: dir, env, timeout: timeout - 5_000 });
     const result = JSON.parse(child.stdout);
     assert.equal(result.backend, 'threads');
     assert.equal(result.text, '/**\n');

@@ -4,10 +4,10 @@
  * crash there is this test's failure, not a lost run.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { forEachBackend } from './support/backends.js';
+import { runChecked } from './support/child.js';
 
 const timeout = 120_000;
 const fixture = fileURLToPath(new URL('./fixtures/worker-teardown.js', import.meta.url));
@@ -33,16 +33,12 @@ const major = Number(process.versions.node.split('.')[0]);
 const nodeFlags = major <= 22 ? ['--no-concurrent-recompilation'] : [];
 
 function run(backend: string, args: string[], env: NodeJS.ProcessEnv = {}): string {
-  const child = spawnSync(process.execPath, ['--expose-gc', ...nodeFlags, fixture, ...args], {
+  const { stdout, stderr } = runChecked(process.execPath, ['--expose-gc', ...nodeFlags, fixture, ...args], {
     env: { ...process.env, AIOFS_BACKEND: backend, ...env },
-    encoding: 'utf8',
     timeout: timeout - 10_000,
   });
-  const output = `stdout:\n${child.stdout}\nstderr:\n${child.stderr}`;
-  assert.equal(child.signal, null, `killed by ${child.signal} (a crash, or a hang past the timeout)\n${output}`);
-  assert.equal(child.status, 0, output);
-  assert.match(child.stdout, /^ok$/m, output);
-  return child.stdout;
+  assert.match(stdout, /^ok$/m, `stdout:\n${stdout}\nstderr:\n${stderr}`);
+  return stdout;
 }
 
 forEachBackend('worker threads', (backend) => {

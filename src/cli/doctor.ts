@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { backends } from '../index.js';
-import { libcFamily, nativeInfo } from '../native.js';
+import { libcFamily, nativeInfo, runtime } from '../native.js';
 
 export const doctorUsage = `Usage: aiofs doctor [--json]
 
@@ -44,12 +44,11 @@ const uringDisabled: Record<string, string> = {
 };
 
 export function doctorReport() {
-  const versions = process.versions as Record<string, string | undefined>;
-  const runtime = versions.bun ? `Bun ${versions.bun}` : versions.deno ? `Deno ${versions.deno}` : `Node.js ${process.version}`;
+  const { name, version } = runtime();
   const list = backends();
   const disabled = readProc('/proc/sys/kernel/io_uring_disabled');
   return {
-    runtime,
+    runtime: `${name} ${version}`,
     platform: `${process.platform}-${process.arch}${process.platform === 'linux' ? `-${libcFamily() ?? 'unknown libc'}` : ''}`,
     kernel: `${os.type()} ${os.release()}`,
     addon: nativeInfo(),

@@ -7,12 +7,13 @@
  * registry (or its cache) and the toolchains.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { runChecked } from '../support/child.js';
 
 const timeout = 300_000;
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -21,10 +22,8 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), 'aiofs-package-'));
 let tarball = '';
 
 function run(command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): string {
-  const child = spawnSync(command, args, { ...options, encoding: 'utf8', timeout: timeout - 10_000 });
-  const output = `${command} ${args.join(' ')}\nstdout:\n${child.stdout}\nstderr:\n${child.stderr}`;
-  assert.equal(child.status, 0, output);
-  return child.stdout + child.stderr;
+  const { stdout, stderr } = runChecked(command, args, { ...options, timeout: timeout - 10_000 });
+  return stdout + stderr;
 }
 
 /** A fresh project with the tarball installed by `npm install ARGS`; returns its directory. */
