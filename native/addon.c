@@ -77,6 +77,9 @@ struct native_engine {
   struct registered *registered;
   unsigned nregistered;
   unsigned in_flight;
+  /* The wrapper and handler references are strong and the watcher ref'd: whenever in_flight > 0
+     once control is back in JavaScript (hold()). */
+  int held;
   napi_async_context async_context;
   /*
    * Registered when the engine is wrapped, removed exactly once: when the watcher is gone (the
@@ -139,22 +142,35 @@ static void settle(struct native_engine *e, const struct aiofs_completion *c) {
   s->busy = 0;
   free(s->owned);
   s->owned = NULL;
-  if (--e->in_flight == 0) {
+  if (--e->in_flight == 0 && e->held) {
+    e->held = 0;
     watch_ref(e, 0);
     napi_reference_unref(e->env, e->wrapper, NULL);
     napi_reference_unref(e->env, e->handler, NULL);
   }
 }
 
-static void track(struct native_engine *e, uint32_t user, int op, void *owned) {
+/* Take the references that keep the engine, its handler and the loop alive, if not held yet. */
+static void hold(struct native_engine *e) {
+  if (e->held) return;
+  e->held = 1;
+  watch_ref(e, 1);
+  napi_reference_ref(e->env, e->wrapper, NULL);
+  napi_reference_ref(e->env, e->handler, NULL);
+}
+
+/* Count the operation in `user` as in flight. Unless the caller holds the references itself
+   before it returns to JavaScript (submitRw), they are taken now. */
+static void track_only(struct native_engine *e, uint32_t user, int op, void *owned) {
   e->slots[user].busy = 1;
   e->slots[user].op = op;
   e->slots[user].owned = owned;
-  if (e->in_flight++ == 0) {
-    watch_ref(e, 1);
-    napi_reference_ref(e->env, e->wrapper, NULL);
-    napi_reference_ref(e->env, e->handler, NULL);
-  }
+  e->in_flight++;
+}
+
+static void track(struct native_engine *e, uint32_t user, int op, void *owned) {
+  track_only(e, user, op, owned);
+  hold(e);
 }
 
 /* Reap into the shared array; returns how many entries JavaScript should read. */
@@ -342,12 +358,9 @@ static napi_value js_register_buffers(napi_env env, napi_callback_info info) {
   return make_int(env, ret);
 }
 
-/* prepRw(op, fd, view, offset, user) -> 0 | -errno */
-static napi_value js_prep_rw(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  struct native_engine *e = unwrap(env, info, &argc, argv);
-  if (!e) return NULL;
+/* Queue the read or write of (op, fd, view, offset, user), the arguments of prepRw and submitRw;
+   `hold_now` as for track_only. */
+static int prep_rw(napi_env env, struct native_engine *e, napi_value *argv, int hold_now) {
   int32_t op, fd;
   uint32_t user;
   int64_t offset;
@@ -358,11 +371,44 @@ static napi_value js_prep_rw(napi_env env, napi_callback_info info) {
       (ret = get_memory(env, argv[2], &data, &length)) ||
       (ret = get_offset(env, argv[3], &offset)) || (ret = get_u32(env, argv[4], &user)) ||
       (ret = check_user(e, user)))
-    return make_int(env, ret);
+    return ret;
   ret = e->ops->prep_rw(e->impl, op, fd, data, (uint32_t)length, offset,
                         registered_index(env, e->registered, e->nregistered, data, length), user);
-  if (ret == 0) track(e, user, op, NULL);
-  return make_int(env, ret);
+  if (ret == 0) {
+    track_only(e, user, op, NULL);
+    if (hold_now) hold(e);
+  }
+  return ret;
+}
+
+/* prepRw(op, fd, view, offset, user) -> 0 | -errno */
+static napi_value js_prep_rw(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  struct native_engine *e = unwrap(env, info, &argc, argv);
+  if (!e) return NULL;
+  return make_int(env, prep_rw(env, e, argv, 1));
+}
+
+/*
+ * submitRw(op, fd, view, offset, user) -> completions now in the shared array (>= 0) | -errno
+ * prepRw, then submit everything queued, then reap: one crossing for an operation the kernel
+ * may finish inside the submit (a page-cache hit), where prepRw + submit + reap take three.
+ * -errno means the operation was refused and is not in flight. A submit the kernel refused
+ * (EAGAIN, EBUSY) leaves the operation queued: pending() says so, and the next submit sends it.
+ */
+static napi_value js_submit_rw(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  struct native_engine *e = unwrap(env, info, &argc, argv);
+  if (!e) return NULL;
+  int ret = prep_rw(env, e, argv, 0);
+  if (ret != 0) return make_int(env, ret);
+  e->ops->submit(e->impl);
+  unsigned n = reap(e);
+  /* A page-cache hit is settled already: no references to take and drop again. */
+  if (e->in_flight > 0) hold(e);
+  return make_int(env, (int)n);
 }
 
 /* prepRwv(op, fd, views[], offset, user) -> 0 | -errno; at most 1024 views are used. */
@@ -788,6 +834,7 @@ static napi_status export_constants(napi_env env, napi_value exports) {
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor methods[] = {
       METHOD("prepRw", js_prep_rw),         METHOD("prepRwv", js_prep_rwv),
+      METHOD("submitRw", js_submit_rw),
       METHOD("prepFsync", js_prep_fsync),   METHOD("prepCancel", js_prep_cancel),
       METHOD("prepMeta", js_prep_meta),     METHOD("registerBuffers", js_register_buffers),
       METHOD("submit", js_submit),          METHOD("pending", js_pending),

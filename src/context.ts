@@ -374,6 +374,7 @@ export class IoContext {
   }
 
   #submitData(op: Op, fd: number, data: ArrayBufferView | ArrayBufferView[] | null, offset: number | bigint, options: unknown): Promise<number> {
+    if (options === undefined) return this.#dispatcher.submit(new Request(op, fd, data, offset, undefined));
     const { signal, priorityClass } = this.#operationOptions(options, operationOptionKeys);
     const request = new Request(op, fd, data, offset, signal);
     request.priorityClass = priorityClass;

@@ -7,6 +7,7 @@
  * validates: the context hands it only well-formed requests.
  */
 import { constants } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { type Backend, type CompletionSink, Op, Request, RequestState, syscallOf } from './backend/backend.js';
 import { explainInvalid } from './direct/alignment.js';
 import { abortError, systemError } from './errors.js';
@@ -26,6 +27,7 @@ export class Dispatcher {
   /** Set once close() was called, until the backend is closed: the dispatcher accepts no more. */
   #onIdle: (() => void) | undefined;
   #drainScheduled = false;
+  #draining = false;
   #idleWaiters: (() => void)[] = [];
 
   constructor(makeBackend: (sink: CompletionSink) => Backend, classes: PriorityClass[]) {
@@ -76,7 +78,7 @@ export class Dispatcher {
       request.reject(meta ? systemError(result, meta.syscall, meta.errorPath, meta.errorDest) : systemError(result, syscallOf[request.op]));
     }
     if (this.#queued > 0) this.#drain();
-    else if (this.#onIdle) this.#finishCloseIfIdle();
+    else if (this.#onIdle && !this.#draining) this.#finishCloseIfIdle();
     if (this.#inFlight === 0 && this.#queued === 0 && this.#idleWaiters.length > 0) {
       const waiters = this.#idleWaiters;
       this.#idleWaiters = [];
@@ -101,8 +103,8 @@ export class Dispatcher {
       request.onAbort = () => this.#abort(request);
       signal.addEventListener('abort', request.onAbort, { once: true });
     }
-    if (this.#queued === 0 && this.#inFlight < this.backend.capacity && this.backend.start(request)) {
-      this.#started(request);
+    if (this.#queued === 0 && this.#inFlight < this.backend.capacity && this.#start(request)) {
+      // Started (and perhaps already settled: a backend may complete it inside start()).
     } else {
       this.#queue.push(request);
       this.#queued++;
@@ -112,35 +114,58 @@ export class Dispatcher {
     return promise;
   }
 
-  #started(request: Request): void {
+  /**
+   * Hand `request` to the backend; false if it had no room. Counted as started first: a backend
+   * may complete it before start() returns (a page-cache hit submitted and reaped at once).
+   */
+  #start(request: Request): boolean {
+    const cls = this.#classes[request.priorityClass];
     request.state = RequestState.Started;
-    this.#classes[request.priorityClass].inFlight++;
+    cls.inFlight++;
     this.#inFlight++;
     this.#submitted++;
+    if (this.backend.start(request)) return true;
+    request.state = RequestState.Queued;
+    cls.inFlight--;
+    this.#inFlight--;
+    this.#submitted--;
+    return false;
   }
 
-  /** Start queued requests while there is room. */
+  /**
+   * Start queued requests while there is room. Not re-entered: a request completed inside the
+   * backend's start() frees room this loop then fills.
+   */
   #drain(): void {
-    const queue = this.#queue;
-    while (this.#queued > 0 && this.#inFlight < this.backend.capacity) {
-      const request = queue.peek()!;
-      if (request.state !== RequestState.Queued) {
-        queue.shift(); // aborted while waiting
-        continue;
+    if (this.#draining) return;
+    this.#draining = true;
+    try {
+      const queue = this.#queue;
+      while (this.#queued > 0 && this.#inFlight < this.backend.capacity) {
+        const request = queue.peek()!;
+        if (request.state !== RequestState.Queued) {
+          queue.shift(); // aborted while waiting
+          continue;
+        }
+        // Counted out of the queue before it starts (it may settle inside), taken out after.
+        this.#queued--;
+        this.#classes[request.priorityClass].queued--;
+        if (!this.#start(request)) {
+          // No room in the backend although under the cap: it stays first in line; try again
+          // soon, even with nothing in flight.
+          this.#queued++;
+          this.#classes[request.priorityClass].queued++;
+          this.#scheduleDrain();
+          return;
+        }
+        queue.shift();
       }
-      if (!this.backend.start(request)) {
-        // No room in the backend although under the cap: try again soon, even with nothing in flight.
-        this.#scheduleDrain();
-        return;
+      if (this.#queued === 0) {
+        while (queue.length > 0) queue.shift(); // drop aborted leftovers
+        if (this.#onIdle) this.#finishCloseIfIdle();
       }
-      queue.shift();
-      this.#queued--;
-      this.#classes[request.priorityClass].queued--;
-      this.#started(request);
-    }
-    if (this.#queued === 0) {
-      while (queue.length > 0) queue.shift(); // drop aborted leftovers
-      if (this.#onIdle) this.#finishCloseIfIdle();
+    } finally {
+      this.#draining = false;
     }
   }
 

@@ -13,6 +13,8 @@ export interface NativeEngine {
   readonly capacity: number;
   prepRw(op: number, fd: number, buffer: ArrayBufferView, offset: number | bigint, user: number): number;
   prepRwv(op: number, fd: number, buffers: ArrayBufferView[], offset: number | bigint, user: number): number;
+  /** prepRw, then submit what is queued, then reap: the completions now in the shared array, or -errno (refused, not in flight). */
+  submitRw(op: number, fd: number, buffer: ArrayBufferView, offset: number | bigint, user: number): number;
   prepFsync(fd: number, datasync: boolean, user: number): number;
   prepCancel(target: number, user: number): number;
   registerBuffers(buffers: ArrayBufferView[]): number;

@@ -19,6 +19,13 @@ import { ThreadsBackend } from './threads.js';
 const { EBUSY, EAGAIN, EBADF } = constants.errno;
 
 /**
+ * Microtasks of the hot path are reactions of this promise: Node's queueMicrotask makes an async
+ * resource per call (for async_hooks), which costs more than the rest of a cached read's
+ * bookkeeping. What runs there (a submit, a flag) belongs to no caller's async context.
+ */
+const resolved = Promise.resolve();
+
+/**
  * Page-cache hits complete inside the submit call, so a loop of `await ctx.read()` could go on in
  * microtasks forever and starve timers and sockets. After this many flushes within one turn of
  * the event loop, the next flush waits for the loop's check phase instead.
@@ -82,6 +89,10 @@ export class EngineBackend implements Backend {
   /** Set while handling completions from the device: see EARLY_SUBMIT. */
   private submitEarly = false;
   private inlineFlushes = 0;
+  /** How many operations the last submit carried (see submitsAlone). */
+  private lastBatch = 0;
+  /** An operation was submitted alone and the microtask that ends its run of code has not run. */
+  private aloneThisTick = false;
   private turnResetScheduled = false;
   private retryScheduled = false;
   private reaping = false;
@@ -112,6 +123,8 @@ export class EngineBackend implements Backend {
     }
     const slot = this.freeSlots.pop();
     if (slot === undefined) return false;
+    // With a signal, the submit waits for the microtask: an abort right after the call must win.
+    if (request.op <= Op.Write && request.signal === undefined && this.submitsAlone()) return this.startAlone(request, slot);
     let result = this.prep(request, slot);
     if (result === -EBUSY) {
       // The submission queue is full: hand it to the kernel now and try once more.
@@ -133,6 +146,58 @@ export class EngineBackend implements Backend {
     this.requests[slot] = request;
     if (this.submitEarly && this.engine!.pending() >= EARLY_SUBMIT) this.engine!.submit();
     this.scheduleFlush();
+    return true;
+  }
+
+  /**
+   * Whether this operation should go to the kernel by itself, now, rather than wait for the
+   * microtask that submits everything prepared in this tick: when the program runs one operation
+   * at a time (the last submit carried one), nothing else waits to be submitted, we are not inside
+   * a batch of completions, and the turn's inline budget is not spent. One native call then
+   * prepares, submits and reaps it, and a page-cache hit settles before start() returns.
+   */
+  private submitsAlone(): boolean {
+    return (
+      this.lastBatch <= 1 &&
+      !this.aloneThisTick &&
+      !this.flushScheduled &&
+      !this.reaping &&
+      !this.retryScheduled &&
+      this.inlineFlushes < INLINE_FLUSHES_PER_TURN
+    );
+  }
+
+  private startAlone(request: Request, slot: number): boolean {
+    this.countInlineFlush();
+    // Operations started after this one in the same run of code batch as usual: several
+    // programs running one at a time (32 workers each awaiting its read) are one program
+    // running 32 at a time, and one submit serves them all. The next of a single loop comes
+    // in a later microtask, after this flag's reset, which is queued before its continuation.
+    this.lastBatch = 1;
+    this.aloneThisTick = true;
+    void resolved.then(this.endAlone);
+    const count = this.engine!.submitRw(request.op, request.fd, request.data as ArrayBufferView, request.offset, slot);
+    if (count < 0) {
+      // Refused before reaching the kernel (a full queue cannot happen: nothing was queued).
+      this.freeSlots.push(slot);
+      request.slot = slot;
+      queueMicrotask(() => this.settle(request, count));
+      return true;
+    }
+    request.slot = slot;
+    this.requests[slot] = request;
+    if (count === 0) {
+      if (this.engine!.pending() > 0) this.scheduleRetry(); // the kernel refused the submit for now
+      return true;
+    }
+    this.reaping = true;
+    try {
+      this.dispatch(count);
+    } finally {
+      this.reaping = false;
+    }
+    // A full array may have left completions in the kernel's queue.
+    if (count === this.spec.maxCompletions || this.closing) this.reapAll();
     return true;
   }
 
@@ -270,14 +335,24 @@ export class EngineBackend implements Backend {
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    if (this.inlineFlushes++ < INLINE_FLUSHES_PER_TURN) {
-      if (!this.turnResetScheduled) {
-        this.turnResetScheduled = true;
-        setImmediate(this.resetTurn);
-      }
-      queueMicrotask(this.flush);
+    if (this.inlineFlushes < INLINE_FLUSHES_PER_TURN) {
+      this.countInlineFlush();
+      void resolved.then(this.flush);
     } else {
       setImmediate(this.flush);
+    }
+  }
+
+  private readonly endAlone = (): void => {
+    this.aloneThisTick = false;
+  };
+
+  /** One more submit whose completions may run in this turn's microtasks. */
+  private countInlineFlush(): void {
+    this.inlineFlushes++;
+    if (!this.turnResetScheduled) {
+      this.turnResetScheduled = true;
+      setImmediate(this.resetTurn);
     }
   }
 
@@ -301,6 +376,7 @@ export class EngineBackend implements Backend {
     this.flushScheduled = false;
     this.submitEarly = false;
     if (!this.engine) return;
+    this.lastBatch = this.engine.pending();
     const result = this.engine.submit();
     if (result === -EAGAIN || result === -EBUSY) this.scheduleRetry();
     this.reapAll();
