@@ -7,7 +7,7 @@ import { createCipheriv } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { allocAligned, createContext, type BackendName } from '../src/index.js';
+import { AIOFile, allocAligned, createContext, type BackendName } from '../src/index.js';
 import * as aiofsPromises from '../src/promises/index.js';
 import type { Case, Driver, Measurement, Row, Settings } from './case.js';
 import { closedLoop } from './closed-loop.js';
@@ -37,11 +37,19 @@ function offsets(params: RandomReadParams, seed: number): () => number {
   };
 }
 
-/** The closed loop with xorshift offsets per worker; a read of anything but a full block is an error. */
-function randomLoop(params: RandomReadParams, step: (worker: number, next: () => number) => Promise<number>): Promise<Measurement> {
+/**
+ * The closed loop with xorshift offsets per worker; a read of anything but a full block is an
+ * error. `bytes` reads the count from what the step resolves with (a number, `{ bytesRead }`, a
+ * Buffer), so that every driver's operation is awaited the same way, as its user would.
+ */
+function randomLoop<R>(
+  params: RandomReadParams,
+  step: (worker: number, next: () => number) => Promise<R>,
+  bytes: (result: R) => number = (result) => result as number,
+): Promise<Measurement> {
   return closedLoop(params.concurrency, params.seconds, (index) => {
     const next = offsets(params, 0x9e3779b9 + index * 7919);
-    return async () => (await step(index, next)) === params.blockSize;
+    return async () => bytes(await step(index, next)) === params.blockSize;
   });
 }
 
@@ -98,7 +106,7 @@ function handleDriver(
       const handle = await open(params.file, openFlags(params));
       const bufs = buffers(params);
       try {
-        return await randomLoop(params, async (i, next) => (await handle.read(bufs[i], 0, params.blockSize, next())).bytesRead);
+        return await randomLoop(params, (i, next) => handle.read(bufs[i], 0, params.blockSize, next()), (result) => result.bytesRead);
       } finally {
         await handle.close();
       }
@@ -123,6 +131,30 @@ function aiofsFileHandle(): Driver<RandomReadParams> {
     { name: 'aiofs-promises-filehandle', backend: 'uring', label: 'aiofs/promises FileHandle.read, uring', env: { AIOFS_BACKEND: 'uring' } },
     (file, flags) => aiofsPromises.open(file, flags),
   );
+}
+
+/**
+ * AIOFile on the uring backend: `readInto` fills the worker's buffer as ctx.read does; `read`
+ * returns a new Buffer per call, as aiofile's read does.
+ */
+function aiofile(method: 'read' | 'readInto'): Driver<RandomReadParams> {
+  return {
+    name: `aiofs-aiofile-${method === 'read' ? 'read' : 'readinto'}`,
+    backend: 'uring',
+    label: `aiofs AIOFile.${method}, uring`,
+    env: { AIOFS_BACKEND: 'uring' },
+    async run(params) {
+      const file = await AIOFile.open(params.file, 'rb', { direct: params.direct });
+      const bufs = buffers(params);
+      try {
+        return method === 'read'
+          ? await randomLoop(params, (_, next) => file.read(params.blockSize, next()), (bytes) => bytes.length)
+          : await randomLoop(params, (i, next) => file.readInto(bufs[i], next()));
+      } finally {
+        await file.close();
+      }
+    },
+  };
 }
 
 function fsRead(uvIoUring: boolean): Driver<RandomReadParams> {
@@ -156,6 +188,8 @@ const drivers: readonly Driver<RandomReadParams>[] = [
   aiofs('aio'),
   aiofs('threads'),
   aiofsFileHandle(),
+  aiofile('readInto'),
+  aiofile('read'),
   fileHandle(false),
   fsRead(false),
   fileHandle(true),

@@ -238,9 +238,9 @@ export class AIOFile<T extends string | Buffer = string | Buffer> {
    * reading up to 3 bytes more so that a character straddling the end is not cut; binary mode
    * returns a Buffer. Fewer bytes come back only at end of file.
    */
-  async read(size?: number, offset?: number): Promise<T> {
-    const bytes = await this.#readBytes(size, offset, !this.binary);
-    return (this.binary ? bytes : bytes.toString(this.encoding)) as T;
+  read(size?: number, offset?: number): Promise<T> {
+    if (this.binary) return this.#readBytes(size, offset, false) as Promise<T>;
+    return this.#readBytes(size, offset, true).then((bytes) => bytes.toString(this.encoding) as T);
   }
 
   /** Like read() in binary mode, whatever the file's mode: always a Buffer, never extended. */
@@ -401,16 +401,33 @@ export class AIOFile<T extends string | Buffer = string | Buffer> {
     if (needs && !this.#mode[needs]) throw modeForbids(syscall, this.name, this.mode, needs);
   }
 
-  /** Run `operation` counted as in flight, so that close() waits for it; errors gain the path. */
-  async #track<R>(operation: () => Promise<R>): Promise<R> {
+  /**
+   * Run `operation` counted as in flight, so that close() waits for it; errors gain the path.
+   * One promise reaction over the operation's, not an async function's two.
+   */
+  #track<R>(operation: () => Promise<R>): Promise<R> {
     this.#inFlight++;
+    let pending: Promise<R>;
     try {
-      return await operation();
+      pending = operation();
     } catch (error) {
-      throw withPath(error, this.name);
-    } finally {
-      if (--this.#inFlight === 0 && this.#whenIdle) this.#whenIdle();
+      this.#settled();
+      return Promise.reject(withPath(error, this.name));
     }
+    return pending.then(
+      (value) => {
+        this.#settled();
+        return value;
+      },
+      (error: unknown) => {
+        this.#settled();
+        throw withPath(error, this.name);
+      },
+    );
+  }
+
+  #settled(): void {
+    if (--this.#inFlight === 0 && this.#whenIdle) this.#whenIdle();
   }
 
   /** `operation`, checked (closed file, mode) and tracked; a failed check is a rejection. */
@@ -428,6 +445,11 @@ export class AIOFile<T extends string | Buffer = string | Buffer> {
       const length = validateSize(size);
       const position = validatePosition(offset);
       this.#check('read', 'readable');
+      if (length !== -1 && length <= EAGER_READ && !wholeCharacters) {
+        // The common small read: one buffer of the size asked for, one reaction over the read.
+        const bytes = this.#io.allocate(length);
+        return this.#track(() => this.#io.readInto(bytes, position).then((n) => (n === length ? bytes : bytes.subarray(0, n))));
+      }
       return this.#track(async () => {
         if (length === -1) return this.#readToEnd(position);
         const whole = await this.#readUpTo(length, position);

@@ -22,11 +22,17 @@ const MAX_ZERO_WRITES = 3;
 const EIO = 5;
 
 /** Fill `view` from `position`; resolves with the bytes read, fewer than its length only at end of file. */
-export async function readFully(context: IoContext, fd: number, view: ArrayBufferView, position: number): Promise<number> {
+export function readFully(context: IoContext, fd: number, view: ArrayBufferView, position: number): Promise<number> {
+  const length = view.byteLength;
+  if (length === 0) return Promise.resolve(0);
+  // The first read is the common whole one: one promise reaction over it, no async function.
+  return context.read(fd, view, position).then((n) => (n === 0 || n >= length ? n : readRest(context, fd, view, position, n)));
+}
+
+async function readRest(context: IoContext, fd: number, view: ArrayBufferView, position: number, done: number): Promise<number> {
   const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
-  let done = 0;
   while (done < bytes.length) {
-    const n = await context.read(fd, done === 0 ? bytes : bytes.subarray(done), position + done);
+    const n = await context.read(fd, bytes.subarray(done), position + done);
     if (n === 0) break;
     done += n;
   }
@@ -34,11 +40,15 @@ export async function readFully(context: IoContext, fd: number, view: ArrayBuffe
 }
 
 /** Write all of `bytes` at `position`; resolves with its length, or rejects with what stopped it. */
-export async function writeFully(context: IoContext, fd: number, bytes: Uint8Array, position: number): Promise<number> {
-  let done = 0;
-  let stalls = 0;
+export function writeFully(context: IoContext, fd: number, bytes: Uint8Array, position: number): Promise<number> {
+  if (bytes.length === 0) return Promise.resolve(0);
+  return context.write(fd, bytes, position).then((n) => (n >= bytes.length ? n : writeRest(context, fd, bytes, position, n)));
+}
+
+async function writeRest(context: IoContext, fd: number, bytes: Uint8Array, position: number, done: number): Promise<number> {
+  let stalls = done === 0 ? 1 : 0;
   while (done < bytes.length) {
-    const n = await context.write(fd, done === 0 ? bytes : bytes.subarray(done), position + done);
+    const n = await context.write(fd, bytes.subarray(done), position + done);
     if (n === 0 && ++stalls >= MAX_ZERO_WRITES) throw systemError(-EIO, 'write');
     if (n > 0) stalls = 0;
     done += n;

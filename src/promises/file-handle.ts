@@ -319,7 +319,7 @@ export class FileHandle extends node.Base {
   ): Promise<ReadResult<T>>;
   read<T extends ArrayBufferView = Buffer>(buffer: T, options?: ReadOptions<T>): Promise<ReadResult<T>>;
   read<T extends ArrayBufferView = Buffer>(options?: ReadOptions<T>): Promise<ReadResult<T>>;
-  read<T extends ArrayBufferView>(first?: unknown, ...rest: unknown[]): Promise<ReadResult<T>> {
+  read<T extends ArrayBufferView>(first?: unknown, second?: unknown, third?: unknown, fourth?: unknown): Promise<ReadResult<T>> {
     return FileHandle.#run(this, 'read', () => {
       let buffer: ArrayBufferView;
       let offset: unknown;
@@ -327,10 +327,12 @@ export class FileHandle extends node.Base {
       let position: unknown;
       if (ArrayBuffer.isView(first)) {
         buffer = first;
-        if (rest[0] !== null && typeof rest[0] === 'object') {
-          ({ offset, length, position } = rest[0] as ReadOptions<T>);
+        if (second !== null && typeof second === 'object') {
+          ({ offset, length, position } = second as ReadOptions<T>);
         } else {
-          [offset, length, position] = rest;
+          offset = second;
+          length = third;
+          position = fourth;
         }
       } else {
         const options = validateObject(first ?? {}, 'options')!;
@@ -340,7 +342,7 @@ export class FileHandle extends node.Base {
       validateBuffer(buffer);
       // Node's order: nothing to read succeeds at once; an empty buffer cannot take any bytes.
       const wanted = length ?? buffer.byteLength - (typeof offset === 'number' ? offset : 0);
-      if (wanted === 0) return async () => result({ bytesRead: 0, buffer: buffer as T });
+      if (wanted === 0) return Promise.resolve(result({ bytesRead: 0, buffer: buffer as T }));
       if (buffer.byteLength === 0) throw invalidArgValue('buffer', buffer, 'is empty and cannot be written');
       const start = offset === undefined || offset === null ? 0 : validateInteger(offset, 'offset', 0, buffer.byteLength);
       const count =
@@ -348,11 +350,9 @@ export class FileHandle extends node.Base {
           ? buffer.byteLength - start
           : validateInteger(length, 'length', 0, buffer.byteLength - start);
       const at = positionOrCurrent(position);
-      const view = new Uint8Array(buffer.buffer, buffer.byteOffset + start, count);
-      return async () => {
-        const bytesRead = await this.#transfer(view, at, false);
-        return result({ bytesRead, buffer: buffer as T });
-      };
+      const view =
+        start === 0 && count === buffer.byteLength && buffer instanceof Uint8Array ? buffer : new Uint8Array(buffer.buffer, buffer.byteOffset + start, count);
+      return this.#transfer(view, at, false).then((bytesRead) => result({ bytesRead, buffer: buffer as T }));
     });
   }
 
@@ -392,10 +392,7 @@ export class FileHandle extends node.Base {
       } else {
         throw invalidArgType('buffer', ['string', 'Buffer', 'TypedArray', 'DataView'], data);
       }
-      return async () => {
-        const bytesWritten = await this.#transfer(view, at, true);
-        return result({ bytesWritten, buffer: data });
-      };
+      return this.#transfer(view, at, true).then((bytesWritten) => result({ bytesWritten, buffer: data }));
     });
   }
 
@@ -411,10 +408,7 @@ export class FileHandle extends node.Base {
   readFile(options?: FileOptions | BufferEncoding | null): Promise<string | Buffer> {
     return FileHandle.#run(this, 'read', () => {
       const { encoding, signal } = fileOptions(options, 'r');
-      return async () => {
-        const bytes = await readAll(this.#sequential(), signal);
-        return encoding ? bytes.toString(encoding) : bytes;
-      };
+      return readAll(this.#sequential(), signal).then((bytes) => (encoding ? bytes.toString(encoding) : bytes));
     });
   }
 
@@ -423,7 +417,7 @@ export class FileHandle extends node.Base {
     return FileHandle.#run(this, 'write', () => {
       validateWriteData(data);
       const { encoding, signal } = fileOptions(options, 'w', true);
-      return () => writeAll(this.#sequential(), data, encoding ?? 'utf8', signal);
+      return writeAll(this.#sequential(), data, encoding ?? 'utf8', signal);
     });
   }
 
@@ -434,38 +428,38 @@ export class FileHandle extends node.Base {
   stat(options?: { bigint?: false }): Promise<Stats>;
   stat(options: { bigint: true }): Promise<BigIntStats>;
   stat(options?: { bigint?: boolean }): Promise<Stats | BigIntStats> {
-    return FileHandle.#run(this, 'fstat', () => () => this.#context.stat(this.#fd, options));
+    return FileHandle.#run(this, 'fstat', () => this.#context.stat(this.#fd, options));
   }
 
   truncate(len = 0): Promise<void> {
     return FileHandle.#run(this, 'ftruncate', () => {
       const length = Math.max(0, validateInteger(len, 'len', -MAX_POSITION, MAX_POSITION));
-      return () => this.#context.ftruncate(this.#fd, length);
+      return this.#context.ftruncate(this.#fd, length);
     });
   }
 
   sync(): Promise<void> {
-    return FileHandle.#run(this, 'fsync', () => () => this.#context.fsync(this.#fd).then(() => undefined));
+    return FileHandle.#run(this, 'fsync', () => this.#context.fsync(this.#fd).then(() => undefined));
   }
 
   datasync(): Promise<void> {
-    return FileHandle.#run(this, 'fdatasync', () => () => this.#context.fdatasync(this.#fd).then(() => undefined));
+    return FileHandle.#run(this, 'fdatasync', () => this.#context.fdatasync(this.#fd).then(() => undefined));
   }
 
   /** The permission bits (07777) of `mode`: node:fs's binding aborts the process on a mode of 2^31 or more. */
   chmod(mode: number | string): Promise<void> {
     return FileHandle.#run(this, 'fchmod', () => {
       const bits = validateMode(mode, 'mode', 0) & 0o7777;
-      return () => fchmod(this.#fd, bits);
+      return fchmod(this.#fd, bits);
     });
   }
 
   chown(uid: number, gid: number): Promise<void> {
-    return FileHandle.#run(this, 'fchown', () => () => fchown(this.#fd, uid, gid));
+    return FileHandle.#run(this, 'fchown', () => fchown(this.#fd, uid, gid));
   }
 
   utimes(atime: number | string | Date, mtime: number | string | Date): Promise<void> {
-    return FileHandle.#run(this, 'futime', () => () => futimes(this.#fd, atime, mtime));
+    return FileHandle.#run(this, 'futime', () => futimes(this.#fd, atime, mtime));
   }
 
   /**
@@ -561,26 +555,46 @@ export class FileHandle extends node.Base {
 
   /**
    * Run an operation of `handle`, holding a reference to it as Node's fsCall does, so that a close
-   * waits for it. `prepare` validates (throwing synchronously becomes the rejection) and returns
-   * the operation.
+   * waits for it. `start` validates (a throw becomes the rejection) and starts the operation.
+   * One promise reaction over the operation's, through handlers made once per handle: this is
+   * every read's path.
    */
-  static #run<R>(handle: FileHandle, syscall: string, prepare: () => () => Promise<R>): Promise<R> {
-    let operation: () => Promise<R>;
+  static #run<R>(handle: FileHandle, syscall: string, start: () => Promise<R>): Promise<R> {
     try {
       // Called on something else (FileHandle.prototype.read.call(x)): a rejection, as Node's.
       if (typeof handle !== 'object' || handle === null || !(#context in handle)) throw invalidThis('FileHandle');
       if (handle[kFd] === -1) throw fileClosed(syscall);
-      operation = prepare();
     } catch (error) {
       return Promise.reject(error);
     }
     handle[kRef]();
-    return operation().finally(() => handle[kUnref]());
+    let pending: Promise<R>;
+    try {
+      pending = start();
+    } catch (error) {
+      handle[kUnref]();
+      return Promise.reject(error);
+    }
+    return pending.then(handle.#released as (value: R) => R, handle.#releasedAfterError);
   }
 
+  readonly #released = (value: unknown): unknown => {
+    this[kUnref]();
+    return value;
+  };
+
+  readonly #releasedAfterError = (error: unknown): never => {
+    this[kUnref]();
+    throw error;
+  };
+
   /** One read or write of `view` at `position`, or at the cursor (reserved now) when null. */
-  async #transfer(view: Uint8Array, position: number | null, writing: boolean): Promise<number> {
+  #transfer(view: Uint8Array, position: number | null, writing: boolean): Promise<number> {
     if (position !== null) return writing ? writeFully(this.#context, this.#fd, view, position) : readFully(this.#context, this.#fd, view, position);
+    return this.#transferAtCursor(view, writing);
+  }
+
+  async #transferAtCursor(view: Uint8Array, writing: boolean): Promise<number> {
     const at = this.#cursor;
     this.#cursor += view.byteLength;
     const n = writing ? await writeFully(this.#context, this.#fd, view, at) : await readFully(this.#context, this.#fd, view, at);
@@ -589,20 +603,20 @@ export class FileHandle extends node.Base {
     return n;
   }
 
-  /** readv/writev: validates, then returns the operation. */
-  #vector(buffers: unknown, position: unknown, writing: boolean): () => Promise<number> {
+  /** readv/writev: validates (a throw), then starts the operation. */
+  #vector(buffers: unknown, position: unknown, writing: boolean): Promise<number> {
     if (!Array.isArray(buffers)) throw invalidArgType('buffers', ['ArrayBufferView[]'], buffers);
     buffers.forEach((b, i) => validateBuffer(b, `buffers[${i}]`));
     const at = positionOrCurrent(position);
     const views = buffers as ArrayBufferView[];
     const total = views.reduce((sum, b) => sum + b.byteLength, 0);
-    return async () => {
+    return (async () => {
       const start = at ?? this.#cursor;
       if (at === null) this.#cursor += total;
       const n = writing ? await this.#context.writev(this.#fd, views, start) : await this.#context.readv(this.#fd, views, start);
       if (at === null && n < total && this.#cursor === start + total) this.#cursor = start + n;
       return n;
-    };
+    })();
   }
 }
 
