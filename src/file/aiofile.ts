@@ -19,7 +19,7 @@ import { positionalIo, type PositionalFile } from '../positional.js';
 import { validateBoolean, validateBuffer, validateInteger, validateKnownKeys, validateObject } from '../validate.js';
 import { parseMode, type OpenMode } from './mode.js';
 import { bytesOf, type Encoding, missingBytes, validateEncoding } from './text.js';
-import { bufferedIo } from './transfer.js';
+import { bufferedIo, readFullyThen } from './transfer.js';
 import {
   createReadStream,
   createWriteStream,
@@ -260,7 +260,10 @@ export class AIOFile<T extends string | Buffer = string | Buffer> {
       const position = validatePosition(offset);
       this.#check('read', 'readable');
       this.#checkAligned(view, position);
-      return this.#track(() => this.#io.readInto(view, position));
+      if (this.direct) return this.#track(() => this.#io.readInto(view, position));
+      // A buffered file's read, the common one: one reaction over the context's read.
+      this.#inFlight++;
+      return readFullyThen(this.context, this.#fd, view, position, this.#settledWith, this.#failed);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -414,21 +417,23 @@ export class AIOFile<T extends string | Buffer = string | Buffer> {
       this.#settled();
       return Promise.reject(withPath(error, this.name));
     }
-    return pending.then(
-      (value) => {
-        this.#settled();
-        return value;
-      },
-      (error: unknown) => {
-        this.#settled();
-        throw withPath(error, this.name);
-      },
-    );
+    return pending.then(this.#settledWith as (value: R) => R, this.#failed);
   }
 
   #settled(): void {
     if (--this.#inFlight === 0 && this.#whenIdle) this.#whenIdle();
   }
+
+  /** The reactions of every tracked operation, made once per file. */
+  readonly #settledWith = <R>(value: R): R => {
+    this.#settled();
+    return value;
+  };
+
+  readonly #failed = (error: unknown): never => {
+    this.#settled();
+    throw withPath(error, this.name);
+  };
 
   /** `operation`, checked (closed file, mode) and tracked; a failed check is a rejection. */
   #simple<R>(syscall: string, operation: () => Promise<R>, needs?: 'readable' | 'writable'): Promise<R> {

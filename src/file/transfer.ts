@@ -23,10 +23,29 @@ const EIO = 5;
 
 /** Fill `view` from `position`; resolves with the bytes read, fewer than its length only at end of file. */
 export function readFully(context: IoContext, fd: number, view: ArrayBufferView, position: number): Promise<number> {
+  return readFullyThen(context, fd, view, position, identity);
+}
+
+const identity = (n: number): number => n;
+
+/**
+ * readFully(...).then(done, failed) with one promise reaction over the context's read rather
+ * than two, for the layers whose every read comes this way (FileHandle.read, AIOFile.readInto):
+ * the first read is the common whole one, and a short one continues before `done` runs.
+ */
+export function readFullyThen<R>(
+  context: IoContext,
+  fd: number,
+  view: ArrayBufferView,
+  position: number,
+  done: (n: number) => R,
+  failed?: (error: unknown) => never,
+): Promise<Awaited<R>> {
   const length = view.byteLength;
-  if (length === 0) return Promise.resolve(0);
-  // The first read is the common whole one: one promise reaction over it, no async function.
-  return context.read(fd, view, position).then((n) => (n === 0 || n >= length ? n : readRest(context, fd, view, position, n)));
+  if (length === 0) return Promise.resolve(0).then(done, failed) as Promise<Awaited<R>>;
+  return context
+    .read(fd, view, position)
+    .then((n) => (n === 0 || n >= length ? done(n) : readRest(context, fd, view, position, n).then(done, failed)), failed) as Promise<Awaited<R>>;
 }
 
 async function readRest(context: IoContext, fd: number, view: ArrayBufferView, position: number, done: number): Promise<number> {

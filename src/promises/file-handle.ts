@@ -20,7 +20,7 @@ import { abortError, closedOnGarbageCollection, fileClosed, fileTooLarge, invali
 import { forgetFd } from '../native.js';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { bytesOf, validateEncoding } from '../file/text.js';
-import { readFully, writeFully } from '../file/transfer.js';
+import { readFully, readFullyThen, writeFully } from '../file/transfer.js';
 import { validateBoolean, validateBuffer, validateInteger, validateMode, validateObject, validateSignal } from '../validate.js';
 
 const MAX_POSITION = Number.MAX_SAFE_INTEGER;
@@ -320,8 +320,17 @@ export class FileHandle extends node.Base {
   read<T extends ArrayBufferView = Buffer>(buffer: T, options?: ReadOptions<T>): Promise<ReadResult<T>>;
   read<T extends ArrayBufferView = Buffer>(options?: ReadOptions<T>): Promise<ReadResult<T>>;
   read<T extends ArrayBufferView>(first?: unknown, second?: unknown, third?: unknown, fourth?: unknown): Promise<ReadResult<T>> {
-    return FileHandle.#run(this, 'read', () => {
-      let buffer: ArrayBufferView;
+    // Not through #run: the reference is released in the same reaction that builds the result,
+    // one over the context's read, as every positioned read comes this way.
+    try {
+      FileHandle.#check(this, 'read');
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    let buffer: ArrayBufferView;
+    let view: Uint8Array;
+    let at: number | null;
+    try {
       let offset: unknown;
       let length: unknown;
       let position: unknown;
@@ -349,11 +358,19 @@ export class FileHandle extends node.Base {
         length === undefined || length === null
           ? buffer.byteLength - start
           : validateInteger(length, 'length', 0, buffer.byteLength - start);
-      const at = positionOrCurrent(position);
-      const view =
+      at = positionOrCurrent(position);
+      view =
         start === 0 && count === buffer.byteLength && buffer instanceof Uint8Array ? buffer : new Uint8Array(buffer.buffer, buffer.byteOffset + start, count);
-      return this.#transfer(view, at, false).then((bytesRead) => result({ bytesRead, buffer: buffer as T }));
-    });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this[kRef]();
+    const done = (bytesRead: number): ReadResult<T> => {
+      this[kUnref]();
+      return result({ bytesRead, buffer: buffer as T });
+    };
+    if (at !== null) return readFullyThen(this.#context, this.#fd, view, at, done, this.#releasedAfterError);
+    return this.#transferAtCursor(view, false).then(done, this.#releasedAfterError);
   }
 
   write<T extends ArrayBufferView>(
@@ -561,9 +578,7 @@ export class FileHandle extends node.Base {
    */
   static #run<R>(handle: FileHandle, syscall: string, start: () => Promise<R>): Promise<R> {
     try {
-      // Called on something else (FileHandle.prototype.read.call(x)): a rejection, as Node's.
-      if (typeof handle !== 'object' || handle === null || !(#context in handle)) throw invalidThis('FileHandle');
-      if (handle[kFd] === -1) throw fileClosed(syscall);
+      FileHandle.#check(handle, syscall);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -576,6 +591,12 @@ export class FileHandle extends node.Base {
       return Promise.reject(error);
     }
     return pending.then(handle.#released as (value: R) => R, handle.#releasedAfterError);
+  }
+
+  /** Throws unless `handle` is an open FileHandle (called on something else: Node rejects too). */
+  static #check(handle: FileHandle, syscall: string): void {
+    if (typeof handle !== 'object' || handle === null || !(#context in handle)) throw invalidThis('FileHandle');
+    if (handle[kFd] === -1) throw fileClosed(syscall);
   }
 
   readonly #released = (value: unknown): unknown => {
