@@ -88,6 +88,18 @@ function result<T extends object>(fields: T): T {
   return Object.assign(Object.create(null) as T, fields);
 }
 
+/**
+ * read()'s result, made on every read: an object that inherits nothing, as Node's, but built by
+ * a constructor (fast properties) rather than through Object.create(null) (a dictionary).
+ */
+function ReadResultObject<T>(this: { bytesRead: number; buffer: T }, bytesRead: number, buffer: T): void {
+  this.bytesRead = bytesRead;
+  this.buffer = buffer;
+}
+ReadResultObject.prototype = Object.freeze(Object.create(null));
+const readResult = <T>(bytesRead: number, buffer: T): ReadResult<T & ArrayBufferView> =>
+  new (ReadResultObject as unknown as new (n: number, b: T) => ReadResult<T & ArrayBufferView>)(bytesRead, buffer);
+
 export function checkAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw abortError(signal);
 }
@@ -328,7 +340,7 @@ export class FileHandle extends node.Base {
       return Promise.reject(error);
     }
     let buffer: ArrayBufferView;
-    let view: Uint8Array;
+    let view: ArrayBufferView;
     let at: number | null;
     try {
       let offset: unknown;
@@ -360,14 +372,14 @@ export class FileHandle extends node.Base {
           : validateInteger(length, 'length', 0, buffer.byteLength - start);
       at = positionOrCurrent(position);
       view =
-        start === 0 && count === buffer.byteLength && buffer instanceof Uint8Array ? buffer : new Uint8Array(buffer.buffer, buffer.byteOffset + start, count);
+        start === 0 && count === buffer.byteLength ? buffer : new Uint8Array(buffer.buffer, buffer.byteOffset + start, count);
     } catch (error) {
       return Promise.reject(error);
     }
     this[kRef]();
     const done = (bytesRead: number): ReadResult<T> => {
       this[kUnref]();
-      return result({ bytesRead, buffer: buffer as T });
+      return readResult(bytesRead, buffer as T);
     };
     if (at !== null) return readFullyThen(this.#context, this.#fd, view, at, done, this.#releasedAfterError);
     return this.#transferAtCursor(view, false).then(done, this.#releasedAfterError);
@@ -615,10 +627,11 @@ export class FileHandle extends node.Base {
     return this.#transferAtCursor(view, writing);
   }
 
-  async #transferAtCursor(view: Uint8Array, writing: boolean): Promise<number> {
+  /** `view` is a Uint8Array when writing. */
+  async #transferAtCursor(view: ArrayBufferView, writing: boolean): Promise<number> {
     const at = this.#cursor;
     this.#cursor += view.byteLength;
-    const n = writing ? await writeFully(this.#context, this.#fd, view, at) : await readFully(this.#context, this.#fd, view, at);
+    const n = writing ? await writeFully(this.#context, this.#fd, view as Uint8Array, at) : await readFully(this.#context, this.#fd, view, at);
     // A short read gives back what it reserved, unless a later call already moved on from there.
     if (n < view.byteLength && this.#cursor === at + view.byteLength) this.#cursor = at + n;
     return n;
