@@ -88,17 +88,6 @@ function result<T extends object>(fields: T): T {
   return Object.assign(Object.create(null) as T, fields);
 }
 
-/**
- * read()'s result, made on every read: an object that inherits nothing, as Node's, but built by
- * a constructor (fast properties) rather than through Object.create(null) (a dictionary).
- */
-function ReadResultObject<T>(this: { bytesRead: number; buffer: T }, bytesRead: number, buffer: T): void {
-  this.bytesRead = bytesRead;
-  this.buffer = buffer;
-}
-ReadResultObject.prototype = Object.freeze(Object.create(null));
-const readResult = <T>(bytesRead: number, buffer: T): ReadResult<T & ArrayBufferView> =>
-  new (ReadResultObject as unknown as new (n: number, b: T) => ReadResult<T & ArrayBufferView>)(bytesRead, buffer);
 
 export function checkAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw abortError(signal);
@@ -379,7 +368,7 @@ export class FileHandle extends node.Base {
     this[kRef]();
     const done = (bytesRead: number): ReadResult<T> => {
       this[kUnref]();
-      return readResult(bytesRead, buffer as T);
+      return result({ bytesRead, buffer: buffer as T });
     };
     if (at !== null) return readFullyThen(this.#context, this.#fd, view, at, done, this.#releasedAfterError);
     return this.#transferAtCursor(view, false).then(done, this.#releasedAfterError);
