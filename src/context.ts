@@ -411,23 +411,26 @@ export class IoContext {
     try {
       this.#checkOpen();
       const { checked, signal, priorityClass } = this.#operationOptions(options, keys);
-      const meta: Meta = {
-        dirfd: AT_FDCWD,
-        path: null,
-        dirfd2: AT_FDCWD,
-        path2: null,
-        flags: 0,
-        mode: 0,
-        offset: 0,
-        length: 0,
-        syscall: syscallOf[op],
-        bigint: false,
-        statx: null,
-        stats: undefined,
-        errorPath: undefined,
-        errorDest: undefined,
-        ...fields(checked),
-      };
+      // Defaults first, in one order (one hidden class for every Meta), then the operation's own.
+      const meta: Meta = Object.assign(
+        {
+          dirfd: AT_FDCWD,
+          path: null,
+          dirfd2: AT_FDCWD,
+          path2: null,
+          flags: 0,
+          mode: 0,
+          offset: 0,
+          length: 0,
+          syscall: syscallOf[op],
+          bigint: false,
+          statx: null,
+          stats: undefined,
+          errorPath: undefined,
+          errorDest: undefined,
+        },
+        fields(checked),
+      );
       onMeta?.(meta);
       const request = new Request(op, meta.dirfd, null, 0, signal);
       request.meta = meta;
