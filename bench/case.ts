@@ -81,5 +81,14 @@ export interface Case<P = unknown> {
   external?(params: P, settings: Settings): Row[];
   /** Drivers every figure is compared with, when they ran. */
   baselines: readonly string[];
+  /**
+   * The aiofs row of the case's line in the summary (--markdown); default: the first aiofs
+   * driver that is not a baseline.
+   */
+  headline?: string;
+  /**
+   * The project's own goals for this case, checked by `aiofs bench --targets`: bookkeeping for
+   * whoever works on aiofs, not shown otherwise.
+   */
   targets: readonly Target[];
 }

@@ -92,5 +92,6 @@ export const mixedCase: Case<MixedParams> = {
   prepare: (settings) => ({ file: dataFile(settings), size: settings.size, seconds: settings.seconds }),
   drivers,
   baselines: ['aiofs-fifo'],
+  headline: 'aiofs-classes',
   targets: [{ driver: 'aiofs-classes', baseline: 'aiofs-fifo', ratio: 3 }],
 };

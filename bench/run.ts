@@ -2,8 +2,9 @@
  * The benchmark orchestrator (`aiofs bench`). Each case makes its own deterministic data in a
  * scratch directory on a real filesystem; every driver of every case runs in a child process of
  * its own; fio runs with the same parameters where a case has an fio equivalent and fio is
- * installed. It prints each figure with its ratio to the baselines measured in the same run, the
- * project's targets as met/MISSED lines, and optionally JSON and an SVG chart.
+ * installed. It prints each figure after its ratios to the baselines measured in the same run,
+ * after a summary table with --markdown (what the README shows), or JSON; optionally an SVG
+ * chart, and the project's own targets (--targets).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -40,6 +41,9 @@ Options:
                      node:fs is then the baseline
   --rounds N         run every driver (and fio) N times, taking turns, and show the median (default 1)
   --json             the results as JSON on stdout instead of tables
+  --markdown         begin with a summary table: a line per case, its ratio first, with the
+                     machine, the date and the command (what the README shows)
+  --targets          also check the aiofs project's own goals per case (met / missed)
   --plot FILE.svg    also draw a bar chart per case into FILE.svg
   --keep             keep the data directory
   -h, --help         show this help
@@ -130,6 +134,8 @@ async function main(): Promise<void> {
       runtime: { type: 'string' },
       rounds: { type: 'string', default: '1' },
       json: { type: 'boolean', default: false },
+      markdown: { type: 'boolean', default: false },
+      targets: { type: 'boolean', default: false },
       plot: { type: 'string' },
       keep: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -236,32 +242,89 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return;
   }
-  for (const { case: c, rows } of results) {
-    const base = new Map(rows.filter((r) => r.rate).map((r) => [r.driver, r.rate!]));
-    const shownBaselines = c.baselines.filter((b) => base.has(b));
-    const timing = c.timed ? `, ${settings.seconds} s each` : '';
-    console.log(`\n## ${c.title} (${c.name}${timing})\n`);
-    console.log(`| driver | ${c.unit} | ${shownBaselines.map((b) => `vs ${b}`).join(' | ')} |`);
-    console.log(`|---|---:|${shownBaselines.map(() => '---:').join('|')}|`);
-    for (const row of rows) {
-      if (row.rate === undefined) {
-        console.log(`| ${row.label} | n/a: ${row.unavailable} |${shownBaselines.map(() => ' |').join('')}`);
-        continue;
-      }
-      const ratio = (b: string) => (c.lowerIsBetter ? base.get(b)! / row.rate! : row.rate! / base.get(b)!);
-      const ratios = shownBaselines.map((b) => `${ratio(b).toFixed(2)}x`);
-      const errors = `${row.errors ? ` (${row.errors} wrong results!)` : ''}${row.note ? ` (${row.note})` : ''}`;
-      console.log(`| ${row.label} | ${formatRate(row.rate)}${errors} | ${ratios.join(' | ')} |`);
-    }
-    for (const t of c.targets) {
-      const got = base.get(t.driver);
-      const against = base.get(t.baseline);
-      if (got === undefined || against === undefined) continue;
-      const ratio = c.lowerIsBetter ? against / got : got / against;
-      const better = c.lowerIsBetter ? 'lower than' : '';
-      console.log(`\ntarget ${t.driver} >= ${t.ratio}x ${better ? `${better} ` : ''}${t.baseline}: ${ratio.toFixed(2)}x ${ratio >= t.ratio ? 'met' : 'MISSED'}`);
-    }
+  if (values.markdown) console.log(summaryTable(results, machine, ['npx aiofs bench', ...process.argv.slice(2)].join(' ')));
+  for (const { case: c, rows } of results) console.log(caseTable(c, rows, settings));
+  if (values.targets) for (const { case: c, rows } of results) for (const line of targetLines(c, rows)) console.log(line);
+}
+
+type Rates = Map<string, number>;
+
+const ratesOf = (rows: Row[]): Rates => new Map(rows.filter((r) => r.rate).map((r) => [r.driver, r.rate!]));
+
+/** How many times better `driver` did than `baseline` (for a cost, baseline / driver). */
+const ratioOf = (c: Case, rates: Rates, driver: string, baseline: string): number | undefined => {
+  const got = rates.get(driver);
+  const against = rates.get(baseline);
+  if (got === undefined || against === undefined) return undefined;
+  return c.lowerIsBetter ? against / got : got / against;
+};
+
+/** One case: a row per driver, its ratios to the baselines that ran first, then its figure. */
+function caseTable(c: Case, rows: Row[], settings: Settings): string {
+  const rates = ratesOf(rows);
+  const shown = c.baselines.filter((b) => rates.has(b));
+  const timing = c.timed ? `, ${settings.seconds} s each` : '';
+  const lines = [
+    `\n## ${c.title} (${c.name}${timing})\n`,
+    `| driver | ${shown.map((b) => `vs ${b}`).join(' | ')}${shown.length ? ' | ' : ''}${c.unit}${c.lowerIsBetter ? ' (lower is better)' : ''} |`,
+    `|---|${shown.map(() => '---:|').join('')}---:|`,
+  ];
+  for (const row of rows) {
+    const ratios = shown.map((b) => {
+      const ratio = ratioOf(c, rates, row.driver, b);
+      return ratio === undefined ? '' : `${ratio.toFixed(2)}x`;
+    });
+    const figure =
+      row.rate === undefined
+        ? `n/a: ${row.unavailable}`
+        : `${formatRate(row.rate)}${row.errors ? ` (${row.errors} wrong results!)` : ''}${row.note ? ` (${row.note})` : ''}`;
+    lines.push(`| ${row.label} | ${ratios.map((r) => `${r} | `).join('')}${figure} |`);
   }
+  return lines.join('\n');
+}
+
+/**
+ * The README's table: a line per case, aiofs's headline driver against the first baseline that
+ * ran (ratio first), and where the case has one, the limit (fio io_uring, or the first fio row).
+ */
+function summaryTable(results: { case: Case; rows: Row[] }[], machine: Record<string, string>, command: string): string {
+  const date = new Date().toISOString().slice(0, 10);
+  const lines = [
+    `Measured on ${date} with \`${command}\` (each driver in its own process, the same data for all; ratios within this run).`,
+    `Machine: ${Object.entries(machine).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
+    '',
+    '| case | aiofs vs node:fs | aiofs | node:fs | vs the limit |',
+    '|---|---:|---:|---:|---:|',
+  ];
+  for (const { case: c, rows } of results) {
+    const rates = ratesOf(rows);
+    const headline = rows.find((r) => r.driver === (c.headline ?? rows.find((x) => x.driver.startsWith('aiofs') && !c.baselines.includes(x.driver))?.driver));
+    const baseline = rows.find((r) => r.driver === c.baselines.find((b) => rates.has(b)));
+    const limit = rows.find((r) => r.driver === 'fio-io_uring' && r.rate) ?? rows.find((r) => r.driver.startsWith('fio-') && r.rate);
+    const unit = `${c.unit}${c.lowerIsBetter ? ', lower is better' : ''}`;
+    if (!headline?.rate) {
+      lines.push(`| ${c.title} (${unit}) | n/a | ${headline?.unavailable ?? 'no aiofs driver ran'} | | |`);
+      continue;
+    }
+    const ratio = baseline ? ratioOf(c, rates, headline.driver, baseline.driver) : undefined;
+    const limitRatio = limit ? ratioOf(c, rates, headline.driver, limit.driver) : undefined;
+    lines.push(
+      `| ${c.title} (${unit}) | ${ratio === undefined ? '' : `**${ratio.toFixed(2)}x**`} | ${formatRate(headline.rate)} (${headline.label}) | ${
+        baseline?.rate === undefined ? '' : `${formatRate(baseline.rate)} (${baseline.label})`
+      } | ${limitRatio === undefined ? '' : `${limitRatio.toFixed(2)}x ${limit!.label}`} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** `--targets`: the project's goals for the case, met or missed. */
+function targetLines(c: Case, rows: Row[]): string[] {
+  const rates = ratesOf(rows);
+  return c.targets.flatMap((t) => {
+    const ratio = ratioOf(c, rates, t.driver, t.baseline);
+    if (ratio === undefined) return [];
+    return [`target ${c.name}: ${t.driver} >= ${t.ratio}x ${c.lowerIsBetter ? 'lower than ' : ''}${t.baseline}: ${ratio.toFixed(2)}x ${ratio >= t.ratio ? 'met' : 'MISSED'}`];
+  });
 }
 
 main().catch((error: unknown) => {
