@@ -293,7 +293,7 @@ function summaryTable(results: { case: Case; rows: Row[] }[], machine: Record<st
     `Measured on ${date} with \`${command}\` (each driver in its own process, the same data for all; ratios within this run).`,
     `Machine: ${Object.entries(machine).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
     '',
-    '| case | aiofs vs node:fs | aiofs | node:fs | vs the limit |',
+    '| case | aiofs vs the baseline | aiofs | the baseline (node:fs where it has one) | aiofs vs the limit |',
     '|---|---:|---:|---:|---:|',
   ];
   for (const { case: c, rows } of results) {

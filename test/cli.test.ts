@@ -100,6 +100,26 @@ it('bench --rounds runs every driver that many times and shows the median', { ti
   for (const driver of ['aiofs-threads', 'node-fsread']) assert.match(run.stderr, new RegExp(`${driver} \\(round 3 of 3\\)`), `${driver} ran a third time`);
 });
 
+it('bench --markdown begins with the summary table, ratio first; target lines only with --targets', { timeout: 120_000 }, () => {
+  const args = ['bench', 'randread-qd1', '--markdown', '--seconds', '0.2', '--size', '4M', '--drivers', 'aiofs-threads,node-filehandle,node-fsread'];
+  const run = aiofs(...args);
+  assert.equal(run.status, 0, run.stderr);
+  const lines = run.stdout.split('\n');
+  assert.match(lines[0], /^Measured on \d{4}-\d{2}-\d{2} with `npx aiofs bench randread-qd1 --markdown .*`/);
+  assert.match(lines[1], /^Machine: node v\d+/);
+  const row = lines.find((line) => line.startsWith('| cached 4 KiB random read, 1 at a time (IOPS) |'));
+  assert.ok(row, run.stdout);
+  // The ratio of the headline driver to the first baseline comes first, then both figures.
+  assert.match(row!, /^\| [^|]+ \| \*\*\d+\.\d\dx\*\* \| [\d.]+ K? ?\(aiofs ctx\.read, threads\) \| [\d.]+ K? ?\(fs\/promises FileHandle\.read\) \|/);
+  // The per-case table follows, its ratios before the figure; no target lines.
+  assert.match(run.stdout, /\| driver \| vs node-filehandle \| vs node-fsread \| IOPS \|/);
+  assert.match(run.stdout, /us user \+ [\d.]+ us system per op/);
+  assert.doesNotMatch(run.stdout, /^target /m);
+  const checked = aiofs('bench', 'randread-qd1', '--targets', '--seconds', '0.2', '--size', '4M', '--drivers', 'aiofs-uring,aiofs-promises-filehandle');
+  assert.equal(checked.status, 0, checked.stderr);
+  assert.match(checked.stdout, /^target randread-qd1: aiofs-promises-filehandle >= 0\.9x aiofs-uring: \d+\.\d\dx (met|MISSED)$/m);
+});
+
 it('bench cp times aiofs cp, cp and fs.copyFile as commands, source cached and not', { timeout: 120_000 }, () => {
   const run = aiofs('bench', 'cp', '--json', '--size', '4M');
   assert.equal(run.status, 0, run.stderr);
