@@ -96,8 +96,11 @@ export function validateBoolean(value: unknown, name: string): boolean {
 /** A path as node:fs takes it (string, Buffer or Uint8Array, file: URL), as bytes and as text for messages. */
 export function validatePath(path: unknown, name = 'path'): { bytes: Buffer; text: string } {
   let bytes: Buffer;
-  if (typeof path === 'string') bytes = Buffer.from(path, 'utf8');
-  else if (path instanceof URL) {
+  if (typeof path === 'string') {
+    // The common case, checked before it is encoded (a NUL byte is a NUL character).
+    if (path.includes('\0')) throw invalidArgValue(name, path, 'must be a string, Uint8Array, or URL without null bytes');
+    return { bytes: Buffer.from(path, 'utf8'), text: path };
+  } else if (path instanceof URL) {
     if (path.protocol !== 'file:') throw invalidArgType(name, ['string', 'Buffer', 'URL'], path);
     bytes = Buffer.from(fileURLToPath(path), 'utf8');
   } else if (path instanceof Uint8Array) {

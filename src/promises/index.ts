@@ -97,21 +97,33 @@ async function writeWith(file: PathLike | FileHandle, data: WriteData, options: 
 export function stat(path: PathLike, options?: { bigint?: false }): Promise<Stats>;
 export function stat(path: PathLike, options: { bigint: true }): Promise<BigIntStats>;
 export function stat(path: PathLike, options?: { bigint?: boolean }): Promise<Stats | BigIntStats>;
-export async function stat(path: PathLike, options?: { bigint?: boolean }): Promise<Stats | BigIntStats> {
-  validatePath(path); // a number is a path here, not an fd
-  return getDefaultContext().stat(path, { bigint: bigintOption(options) });
+export function stat(path: PathLike, options?: { bigint?: boolean }): Promise<Stats | BigIntStats> {
+  try {
+    if (typeof path === 'number') validatePath(path); // a path here, never an fd: throws Node's error
+    return getDefaultContext().stat(path, statOptions(options));
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
 
 export function lstat(path: PathLike, options?: { bigint?: false }): Promise<Stats>;
 export function lstat(path: PathLike, options: { bigint: true }): Promise<BigIntStats>;
 export function lstat(path: PathLike, options?: { bigint?: boolean }): Promise<Stats | BigIntStats>;
-export async function lstat(path: PathLike, options?: { bigint?: boolean }): Promise<Stats | BigIntStats> {
-  return getDefaultContext().lstat(path, { bigint: bigintOption(options) });
+export function lstat(path: PathLike, options?: { bigint?: boolean }): Promise<Stats | BigIntStats> {
+  try {
+    return getDefaultContext().lstat(path, statOptions(options));
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
 
-function bigintOption(options: unknown): boolean {
-  const checked = validateObject(options ?? {}, 'options')!;
-  return checked.bigint === undefined ? false : validateBoolean(checked.bigint, 'options.bigint');
+const BIGINT = Object.freeze({ bigint: true });
+
+/** The context's options for stat/lstat (none for the common case: no object to check there). */
+function statOptions(options: unknown): { bigint: true } | undefined {
+  if (options === undefined || options === null) return undefined;
+  const checked = validateObject(options, 'options')!;
+  return (checked.bigint === undefined ? false : validateBoolean(checked.bigint, 'options.bigint')) ? BIGINT : undefined;
 }
 
 export function rename(oldPath: PathLike, newPath: PathLike): Promise<void> {
