@@ -383,7 +383,7 @@ export class IoContext {
 
   #stat(target: unknown, options: unknown, lstat: boolean): Promise<Stats | BigIntStats> {
     let meta: Meta | undefined;
-    const done = this.#metaCall(Op.Stat, options, (checked) => {
+    return this.#metaCall(Op.Stat, options, (checked) => {
       const bigint = checked.bigint === undefined ? false : validateBoolean(checked.bigint, 'options.bigint');
       const statx = Buffer.allocUnsafe(STATX_SIZE); // read only once the kernel filled it
       if (typeof target === 'number' && !lstat) {
@@ -393,21 +393,31 @@ export class IoContext {
       const { bytes, text } = validatePath(target);
       const flags = lstat ? AT_SYMLINK_NOFOLLOW : 0;
       return { path: bytes, errorPath: text, flags, mode: STATX_MASK, syscall: lstat ? 'lstat' : 'stat', bigint, statx };
-    }, (m) => { meta = m; }, statOptionKeys);
-    return done.then(() => (meta!.stats as Stats | BigIntStats | undefined) ?? statsFromStatx(meta!.statx!, meta!.bigint));
+    }, (m) => { meta = m; }, statOptionKeys, () => (meta!.stats as Stats | BigIntStats | undefined) ?? statsFromStatx(meta!.statx!, meta!.bigint));
   }
 
   /**
    * Validate (`fields` throws on bad arguments), then queue a metadata operation. `options` is
-   * `{ signal }` plus, where `keys` says so, the operation's own options, handed to `fields`.
+   * `{ signal }` plus, where `keys` says so, the operation's own options, handed to `fields`;
+   * `finish` makes the value the promise resolves with from the result.
    */
-  #metaCall(
+  #metaCall(op: Op, options: unknown, fields: (options: Record<string, unknown>) => Partial<Meta>): Promise<number>;
+  #metaCall<R>(
+    op: Op,
+    options: unknown,
+    fields: (options: Record<string, unknown>) => Partial<Meta>,
+    onMeta: (meta: Meta) => void,
+    keys: ReadonlySet<string>,
+    finish: (result: number) => R,
+  ): Promise<R>;
+  #metaCall<R>(
     op: Op,
     options: unknown,
     fields: (options: Record<string, unknown>) => Partial<Meta>,
     onMeta?: (meta: Meta) => void,
     keys: ReadonlySet<string> = operationOptionKeys,
-  ): Promise<number> {
+    finish?: (result: number) => R,
+  ): Promise<number | R> {
     try {
       this.#checkOpen();
       const { checked, signal, priorityClass } = this.#operationOptions(options, keys);
@@ -435,7 +445,7 @@ export class IoContext {
       const request = new Request(op, meta.dirfd, null, 0, signal);
       request.meta = meta;
       request.priorityClass = priorityClass;
-      return this.#dispatcher.submit(request);
+      return finish ? this.#dispatcher.submit(request, finish) : this.#dispatcher.submit(request);
     } catch (error) {
       return Promise.reject(error);
     }

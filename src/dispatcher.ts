@@ -86,10 +86,24 @@ export class Dispatcher {
     }
   }
 
-  /** Accept `request`: start it now if there is room, else queue it; settles with its result. */
-  submit(request: Request): Promise<number> {
-    const promise = new Promise<number>((resolve, reject) => {
-      request.resolve = resolve;
+  /**
+   * Accept `request`: start it now if there is room, else queue it; settles with its result, or
+   * with what `finish` makes of a successful one (a Stats from the statx buffer, say: one
+   * promise for the caller rather than a second one chained on the first).
+   */
+  submit(request: Request): Promise<number>;
+  submit<R>(request: Request, finish: (result: number) => R): Promise<R>;
+  submit<R>(request: Request, finish?: (result: number) => R): Promise<R | number> {
+    const promise = new Promise<R | number>((resolve, reject) => {
+      request.resolve = finish
+        ? (result) => {
+            try {
+              resolve(finish(result));
+            } catch (error) {
+              reject(error);
+            }
+          }
+        : resolve;
       request.reject = reject;
     });
     request.acceptedAt = performance.now();
