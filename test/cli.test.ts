@@ -1,6 +1,7 @@
-/** The aiofs command, run as a user would: help, usage errors, bench, cp, cat. */
+/** The aiofs command, run as a user would: help, usage errors, bench, cp, cat, serve. */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,7 +36,7 @@ it('prints help and version, and exits 2 on wrong usage', { timeout: 30_000 }, (
   assert.equal(help.status, 0);
   assert.match(help.stdout, /Usage: aiofs <command>/);
   assert.match(aiofs('--version').stdout, /^\d+\.\d+\.\d+\n$/);
-  for (const command of ['bench', 'cp', 'cat', 'doctor']) {
+  for (const command of ['bench', 'cp', 'cat', 'serve', 'doctor']) {
     const own = aiofs(command, '--help');
     assert.equal(own.status, 0, command);
     assert.match(own.stdout, new RegExp(`Usage: aiofs ${command}`));
@@ -44,7 +45,7 @@ it('prints help and version, and exits 2 on wrong usage', { timeout: 30_000 }, (
   assert.equal(wrong.status, 2);
   assert.match(wrong.stderr, /unknown command 'frobnicate'/);
   assert.equal(aiofs().status, 2);
-  for (const args of [['cp', 'only-one'], ['cp', '--bogus', 'a', 'b'], ['cp', '--block', 'lots', 'a', 'b'], ['cat'], ['bench', 'no-such-case'], ['bench', '--seconds', '-1'], ['bench', '--backend', 'nope'], ['bench', '--rounds', '0']]) {
+  for (const args of [['cp', 'only-one'], ['cp', '--bogus', 'a', 'b'], ['cp', '--block', 'lots', 'a', 'b'], ['cat'], ['bench', 'no-such-case'], ['bench', '--seconds', '-1'], ['bench', '--backend', 'nope'], ['bench', '--rounds', '0'], ['serve', '--port', 'x'], ['serve', 'a', 'b'], ['serve', '--bogus']]) {
     const run = aiofs(...args);
     assert.equal(run.status, 2, `${args.join(' ')}: ${run.stderr}`);
     assert.match(run.stderr, /Usage: aiofs/, args.join(' '));
@@ -259,4 +260,44 @@ it('doctor says what runs here and why the rest does not, as text and as JSON', 
   const wrong = aiofs('doctor', '--bogus');
   assert.equal(wrong.status, 2);
   assert.match(wrong.stderr, /Usage: aiofs doctor/);
+});
+
+it('serve: one line once listening, the files over HTTP, a clean exit on SIGTERM and SIGINT', { timeout: 60_000 }, async () => {
+  const dir = scratchPath('served');
+  fs.mkdirSync(dir);
+  fs.writeFileSync(path.join(dir, 'hello.txt'), 'hello over http\n');
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    const child = spawn(process.execPath, [cli, 'serve', dir, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      let out = '';
+      child.stdout.setEncoding('utf8');
+      const line = await new Promise<string>((resolve, reject) => {
+        child.stdout.on('data', (chunk: string) => {
+          out += chunk;
+          if (out.includes('\n')) resolve(out.split('\n')[0]);
+        });
+        child.on('exit', (code) => reject(new Error(`exited ${code} before listening`)));
+      });
+      const match = /^aiofs: serving (.+) on http:\/\/127\.0\.0\.1:(\d+)$/.exec(line);
+      assert.ok(match, line);
+      assert.equal(match[1], dir);
+      const base = `http://127.0.0.1:${match[2]}`;
+      const ok = await fetch(`${base}/hello.txt`);
+      assert.equal(ok.status, 200);
+      assert.equal(await ok.text(), 'hello over http\n');
+      assert.equal((await fetch(`${base}/missing`)).status, 404);
+      const exited = once(child, 'exit');
+      child.kill(signal);
+      const [code, killedBy] = await exited;
+      assert.equal(code, 0, `after ${signal}: ${killedBy}`);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }
+});
+
+it('serve: a DIR that is not a directory is an error, exit 1', { timeout: 30_000 }, () => {
+  const run = aiofs('serve', path.join(scratchDir(), 'no-such-dir'), '--port', '0');
+  assert.equal(run.status, 1);
+  assert.match(run.stderr, /^aiofs: .*no-such-dir: /);
 });

@@ -18,6 +18,7 @@ const layers: string[][] = [
   ['dispatcher.ts', 'context.ts', 'create-context.ts'],
   ['file/'],
   ['promises/'],
+  ['http/'],
   ['cli/', 'index.ts'],
 ];
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The `aiofs` command: `bench` (the benchmark suite, bench/run.ts, in a process of its own),
- * `cp`, `cat` and `doctor`. Wrong usage prints the usage and exits 2; an I/O error prints
+ * `cp`, `cat`, `serve` and `doctor`. Wrong usage prints the usage and exits 2; an I/O error prints
  * `aiofs: PATH: message` and exits 1.
  */
 import { spawn } from 'node:child_process';
@@ -11,6 +11,7 @@ import { cat, catUsage } from './cat.js';
 import { CopyError, cp, cpUsage } from './cp.js';
 import { doctor, doctorUsage } from './doctor.js';
 import { CliError, describeError } from './errors.js';
+import { serve, serveUsage } from './serve.js';
 
 const usage = `Usage: aiofs <command> [options]
 
@@ -18,6 +19,7 @@ Commands:
   bench [CASE...] [options]   measure aiofs on this machine against node:fs and fio
   cp SRC DST [options]        copy a file, several blocks in flight
   cat FILE...                 write files to standard output
+  serve [DIR] [options]       serve a directory over HTTP (--port, --host)
   doctor [--json]             what aiofs can use here, and why not the rest
 
 Options:
@@ -60,6 +62,8 @@ async function main(argv: string[]): Promise<number> {
           return 0;
         }
         return await cat(rest);
+      case 'serve':
+        return await serve(rest);
       case 'doctor':
         if (wantsHelp) {
           process.stdout.write(doctorUsage);
@@ -80,7 +84,7 @@ async function main(argv: string[]): Promise<number> {
     }
     const code = (error as { code?: string }).code;
     if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
-      process.stderr.write(`aiofs: ${(error as Error).message}\n\n${command === 'cp' ? cpUsage : command === 'doctor' ? doctorUsage : usage}`);
+      process.stderr.write(`aiofs: ${(error as Error).message}\n\n${command === 'cp' ? cpUsage : command === 'doctor' ? doctorUsage : command === 'serve' ? serveUsage : usage}`);
       return 2;
     }
     if (error instanceof CopyError) {

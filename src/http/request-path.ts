@@ -1,0 +1,51 @@
+/**
+ * Which file under a root a request's URL names, or why it names none. The only place where a
+ * URL becomes a path: everything that could step outside the root is refused here, before any
+ * file is touched (symbolic links, which only the filesystem knows, are checked on the opened
+ * file: see send.ts).
+ *
+ * Refused with 400 (a malformed request): a target that is not a path ('*', an authority), a
+ * percent sign not followed by two hex digits, bytes that are not UTF-8 (overlong forms such as
+ * %c0%ae included: decodeURIComponent refuses them), NUL in any form. Refused with 403: a `.` or
+ * `..` segment, raw or encoded (%2e%2e), a backslash, raw or encoded (%5c), and an encoded slash
+ * (%2f) inside a segment. A path is never absolute once joined: its segments are joined under
+ * the root, and none can be empty, `.` or `..` or hold a separator.
+ */
+
+export type RequestPath = { ok: true; segments: string[]; trailingSlash: boolean } | { ok: false; status: 400 | 403 };
+
+const bad = { ok: false, status: 400 } as const;
+const forbidden = { ok: false, status: 403 } as const;
+
+/** The decoded segments of `url`'s path (an origin-form request target, `/a/b?query`). */
+export function requestPath(url: string | undefined): RequestPath {
+  if (typeof url !== 'string') return bad;
+  let target = url;
+  // An absolute-form target (a request to a proxy) names the path after the authority.
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target)) {
+    try {
+      target = new URL(target).pathname;
+    } catch {
+      return bad;
+    }
+  }
+  const end = target.search(/[?#]/);
+  const path = end === -1 ? target : target.slice(0, end);
+  if (!path.startsWith('/')) return bad;
+  if (path.includes('\0')) return bad;
+  if (path.includes('\\')) return forbidden;
+  const segments: string[] = [];
+  for (const raw of path.split('/')) {
+    if (raw === '') continue;
+    let segment: string;
+    try {
+      segment = decodeURIComponent(raw);
+    } catch {
+      return bad;
+    }
+    if (segment.includes('\0')) return bad;
+    if (segment === '.' || segment === '..' || segment.includes('/') || segment.includes('\\')) return forbidden;
+    segments.push(segment);
+  }
+  return { ok: true, segments, trailingSlash: path.endsWith('/') };
+}

@@ -1,0 +1,247 @@
+/**
+ * One file as one HTTP response, for node:http's ServerResponse (and what Express, connect and
+ * Fastify's `reply.raw` hand over, which is the same object): status, headers, body.
+ *
+ * The file is opened, checked and stat'ed through an IoContext (on io_uring: on the event loop,
+ * no thread hop), then sent as the request asks: 304 when the client's copy is fresh (ETag,
+ * Last-Modified), 206 for one satisfiable byte range, 416 for an unsatisfiable one, HEAD without
+ * a body. The body is read in chunks through the context, one read ahead of the socket, never
+ * faster than the socket drains; a client that goes away stops the reads, and the fd is closed
+ * only once no read of it is in flight.
+ */
+import { promises as fsp, type Stats } from 'node:fs';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import path from 'node:path';
+import type { IoContext } from '../context.js';
+import { getDefaultContext } from '../create-context.js';
+import { abortError } from '../errors.js';
+import { readFully } from '../file/transfer.js';
+import { contentType } from './content-type.js';
+
+/** Bytes per read of a body: large enough that a 64 MiB file is 256 reads, small enough to start at once. */
+const CHUNK = 256 * 1024;
+
+/** How a file is served; every field has its default filled in (see sendFile's options). */
+export interface ServeSettings {
+  context: IoContext | undefined;
+  etag: boolean;
+  lastModified: boolean;
+  headers: OutgoingHttpHeaders | undefined;
+  /** 'inside': a file whose real path leaves `root` (through a symbolic link) is not served. */
+  symlinks: 'inside' | 'follow';
+  signal: AbortSignal | undefined;
+  /** The byte range of the file that is the representation (sendFile's start/end). */
+  start: number;
+  end: number;
+}
+
+/** What became of a request for a file. 'missing' and 'directory' have sent nothing yet. */
+export type Outcome = 'sent' | 'missing' | 'directory';
+
+/**
+ * Serve `file` (absolute) for `req` on `res`. `root` is the real path of the directory it must
+ * stay in (when settings.symlinks is 'inside'). Errors other than a missing file are answered
+ * (403, 500); a missing file or a directory is left to the caller.
+ */
+export async function serveFile(req: IncomingMessage, res: ServerResponse, file: string, root: string | undefined, settings: ServeSettings): Promise<Outcome> {
+  const context = settings.context ?? getDefaultContext();
+  let fd: number;
+  try {
+    fd = await context.open(file, 'r');
+  } catch (error) {
+    return failed(res, req, error);
+  }
+  let inFlight: Promise<unknown> | undefined;
+  try {
+    if (root !== undefined && settings.symlinks === 'inside' && !inside(await realPathOf(fd, file), root)) return 'missing';
+    const stats = await context.stat(fd);
+    if (stats.isDirectory()) return 'directory';
+    if (!stats.isFile()) return 'missing'; // a FIFO or a device: never read on behalf of a client
+    const sent = respond(req, res, context, fd, file, stats, settings);
+    inFlight = sent;
+    await sent;
+    return 'sent';
+  } catch (error) {
+    if (!res.headersSent) return failed(res, req, error);
+    res.destroy(error as Error);
+    return 'sent';
+  } finally {
+    await inFlight?.catch(() => undefined);
+    await context.closeFd(fd).catch(() => undefined);
+  }
+}
+
+/** Answer an error from opening or reading: 404 is the caller's ('missing'), the rest is ours. */
+function failed(res: ServerResponse, req: IncomingMessage, error: unknown): Outcome {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ENAMETOOLONG' || code === 'ELOOP' || code === 'EISDIR') return 'missing';
+  sendStatus(req, res, code === 'EACCES' || code === 'EPERM' ? 403 : 500);
+  return 'sent';
+}
+
+/** A short plain-text answer with `status` (no body for HEAD). */
+export function sendStatus(req: IncomingMessage, res: ServerResponse, status: number, headers: OutgoingHttpHeaders = {}): void {
+  const body = `${status} ${statusText[status] ?? 'Error'}\n`;
+  res.writeHead(status, { ...headers, 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+  res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+const statusText: Record<number, string> = {
+  400: 'Bad Request',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  416: 'Range Not Satisfiable',
+  500: 'Internal Server Error',
+};
+
+/** Where the opened file really is: the kernel's name for the fd (race-free), else realpath. */
+async function realPathOf(fd: number, file: string): Promise<string> {
+  if (process.platform === 'linux') {
+    try {
+      return await fsp.readlink(`/proc/self/fd/${fd}`);
+    } catch {
+      // no /proc (a container without it): fall through
+    }
+  }
+  return fsp.realpath(file);
+}
+
+function inside(real: string, root: string): boolean {
+  return real === root || real.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
+}
+
+/** Status, headers and body of `fd` (a regular file) for `req`. */
+async function respond(req: IncomingMessage, res: ServerResponse, context: IoContext, fd: number, file: string, stats: Stats, settings: ServeSettings): Promise<void> {
+  const first = Math.min(settings.start, stats.size);
+  const last = Math.min(settings.end, stats.size - 1);
+  const size = Math.max(0, last - first + 1);
+  const etag = settings.etag ? `W/"${size.toString(16)}-${Math.floor(stats.mtimeMs).toString(16)}"` : undefined;
+  const modified = settings.lastModified ? stats.mtime.toUTCString() : undefined;
+  const headers: OutgoingHttpHeaders = { 'Accept-Ranges': 'bytes' };
+  if (!res.hasHeader('Content-Type')) headers['Content-Type'] = contentType(path.basename(file));
+  if (etag) headers.ETag = etag;
+  if (modified) headers['Last-Modified'] = modified;
+  Object.assign(headers, settings.headers);
+
+  if (notModified(req, etag, stats)) {
+    const { 'Content-Type': _type, 'Accept-Ranges': _ranges, ...kept } = headers;
+    res.writeHead(304, kept);
+    res.end();
+    return;
+  }
+  let from = 0;
+  let length = size;
+  let status = 200;
+  const range = rangeOf(req, size, etag, modified);
+  if (range === 'unsatisfiable') {
+    sendStatus(req, res, 416, { 'Content-Range': `bytes */${size}`, 'Accept-Ranges': 'bytes' });
+    return;
+  }
+  if (range) {
+    status = 206;
+    from = range.start;
+    length = range.end - range.start + 1;
+    headers['Content-Range'] = `bytes ${range.start}-${range.end}/${size}`;
+  }
+  headers['Content-Length'] = length;
+  res.writeHead(status, headers);
+  if (req.method === 'HEAD' || length === 0) {
+    res.end();
+    return;
+  }
+  await sendBody(res, context, fd, first + from, length, settings.signal);
+}
+
+/** RFC 9110 13.1.2/13.1.3: If-None-Match decides when present (weak comparison), else If-Modified-Since. */
+function notModified(req: IncomingMessage, etag: string | undefined, stats: Stats): boolean {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+  const noneMatch = req.headers['if-none-match'];
+  if (noneMatch !== undefined) {
+    if (!etag) return false;
+    const opaque = (tag: string) => tag.trim().replace(/^W\//, '');
+    return noneMatch.split(',').some((tag) => tag.trim() === '*' || opaque(tag) === opaque(etag));
+  }
+  const since = req.headers['if-modified-since'];
+  if (since === undefined) return false;
+  const time = Date.parse(since);
+  return !Number.isNaN(time) && Math.floor(stats.mtimeMs / 1000) * 1000 <= time;
+}
+
+/**
+ * The one byte range `Range` asks for (RFC 9110 14.1.2), within `size` bytes; undefined to send
+ * everything (no Range, several ranges, a malformed one, or an If-Range that no longer matches).
+ */
+function rangeOf(req: IncomingMessage, size: number, etag: string | undefined, modified: string | undefined): { start: number; end: number } | 'unsatisfiable' | undefined {
+  const header = req.headers.range;
+  if (header === undefined || (req.method !== 'GET' && req.method !== 'HEAD')) return undefined;
+  const ifRange = req.headers['if-range'];
+  if (ifRange !== undefined && ifRange !== etag?.replace(/^W\//, '') && ifRange !== modified) return undefined;
+  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!match || (match[1] === '' && match[2] === '')) return undefined;
+  if (match[1] === '') {
+    const suffix = Number(match[2]);
+    if (suffix === 0 || size === 0) return 'unsatisfiable';
+    return { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(match[1]);
+  const end = match[2] === '' ? Infinity : Number(match[2]);
+  if (end < start) return undefined;
+  if (start >= size) return 'unsatisfiable';
+  return { start, end: Math.min(end, size - 1) };
+}
+
+/**
+ * `length` bytes of `fd` from `position` to `res`: one read ahead of the socket, waiting for it to
+ * drain. Stops when the client goes away or `signal` aborts; returns once no read is in flight.
+ */
+async function sendBody(res: ServerResponse, context: IoContext, fd: number, position: number, length: number, signal: AbortSignal | undefined): Promise<void> {
+  let gone = res.destroyed;
+  const stop = () => {
+    gone = true;
+    wake?.();
+  };
+  let wake: (() => void) | undefined;
+  const onAbort = () => {
+    stop();
+    res.destroy(abortError(signal!));
+  };
+  res.once('close', stop);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const read = (at: number, size: number) => {
+    const bytes = Buffer.allocUnsafe(size);
+    return readFully(context, fd, bytes, at).then((n) => (n < size ? bytes.subarray(0, n) : bytes));
+  };
+  let left = length;
+  let next: Promise<Buffer> | undefined = read(position, Math.min(CHUNK, left));
+  try {
+    if (signal?.aborted) onAbort();
+    while (next) {
+      const chunk = await next;
+      next = undefined;
+      if (gone) return;
+      if (chunk.length === 0) {
+        // The file shrank under us: the promised Content-Length cannot be kept.
+        res.destroy(new Error(`the file ended ${left} bytes early`));
+        return;
+      }
+      position += chunk.length;
+      left -= chunk.length;
+      if (left > 0) next = read(position, Math.min(CHUNK, left));
+      if (!res.write(chunk) && !gone) {
+        // Woken by 'drain', or by the client going away (stop), whichever comes first.
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          res.once('drain', resolve);
+        });
+        res.removeListener('drain', wake!);
+        wake = undefined;
+      }
+    }
+    if (!gone) res.end();
+  } finally {
+    await next?.catch(() => undefined);
+    res.removeListener('close', stop);
+    signal?.removeEventListener('abort', onAbort);
+  }
+}

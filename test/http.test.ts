@@ -1,0 +1,319 @@
+/**
+ * aiofs/http on a real node:http server, per backend: what a client sees (status, headers, body)
+ * for plain, conditional, ranged and HEAD requests, misses, other methods, and requests that try
+ * to leave the root, sent raw over a socket so that nothing normalises them first. A fuzz test
+ * throws generated paths at it: every 200 is a file under the root, byte for byte.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import { after, before, it } from 'node:test';
+import fc from 'fast-check';
+import { createContext, type IoContext } from '../src/index.js';
+import { sendFile, serveStatic } from '../src/http/index.js';
+import { forEachBackend } from './support/backends.js';
+import { pattern, scratchPath } from './support/files.js';
+
+const timeout = 60_000;
+
+interface Reply {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+/** One raw HTTP/1.1 request (the target sent as given), its response parsed; the connection closes. */
+function raw(port: number, target: string, method = 'GET', headers: Record<string, string> = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk) => chunks.push(chunk));
+    socket.on('error', reject);
+    socket.on('end', () => {
+      const all = Buffer.concat(chunks);
+      const split = all.indexOf('\r\n\r\n');
+      if (split < 0) return reject(new Error(`no response head: ${JSON.stringify(all.toString('latin1'))}`));
+      const [statusLine, ...lines] = all.subarray(0, split).toString('latin1').split('\r\n');
+      const fields: Record<string, string> = {};
+      for (const line of lines) {
+        const colon = line.indexOf(':');
+        fields[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
+      }
+      resolve({ status: Number(statusLine.split(' ')[1]), headers: fields, body: all.subarray(split + 4) });
+    });
+    const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+    socket.write(`${method} ${target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n${extra}\r\n`, 'latin1');
+  });
+}
+
+function listen(handler: http.RequestListener): Promise<{ server: http.Server; port: number }> {
+  const server = http.createServer(handler);
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as net.AddressInfo).port })));
+}
+
+/** A site: files with distinct contents, a directory with an index, a dotfile, links in and out. */
+function site(): { root: string; secret: Buffer; files: Map<string, Buffer> } {
+  const top = scratchPath('site');
+  const root = path.join(top, 'root');
+  fs.mkdirSync(path.join(root, 'sub'), { recursive: true });
+  fs.mkdirSync(path.join(root, 'empty'));
+  const files = new Map<string, Buffer>([
+    ['a.txt', Buffer.from('hello, a\n')],
+    ['big.bin', pattern(3 * 256 * 1024 + 123, 5)],
+    ['sub/index.html', Buffer.from('<h1>sub</h1>\n')],
+    ['sub/space name.css', Buffer.from('body{}\n')],
+    ['.hidden', Buffer.from('dotfile\n')],
+    ['zero', Buffer.alloc(0)],
+  ]);
+  for (const [name, content] of files) fs.writeFileSync(path.join(root, name), content);
+  const secret = Buffer.from('outside the root: never served\n');
+  fs.writeFileSync(path.join(top, 'secret.txt'), secret);
+  fs.symlinkSync(path.join(top, 'secret.txt'), path.join(root, 'out-link'));
+  fs.symlinkSync(top, path.join(root, 'out-dir'));
+  fs.symlinkSync(path.join(root, 'a.txt'), path.join(root, 'in-link'));
+  return { root, secret, files };
+}
+
+forEachBackend('aiofs/http', (backend) => {
+  let context: IoContext;
+  let server: http.Server;
+  let port: number;
+  let root: string;
+  let secret: Buffer;
+  let files: Map<string, Buffer>;
+
+  before(async () => {
+    context = createContext({ backend });
+    ({ root, secret, files } = site());
+    ({ server, port } = await listen(serveStatic(root, { context })));
+  });
+  after(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    await context.close();
+  });
+
+  it('GET: status, type, length, validators, body', { timeout }, async () => {
+    const reply = await raw(port, '/a.txt');
+    assert.equal(reply.status, 200);
+    assert.equal(reply.headers['content-type'], 'text/plain; charset=utf-8');
+    assert.equal(reply.headers['content-length'], String(files.get('a.txt')!.length));
+    assert.equal(reply.headers['accept-ranges'], 'bytes');
+    assert.match(reply.headers.etag, /^W\/"[0-9a-f]+-[0-9a-f]+"$/);
+    assert.equal(reply.headers['last-modified'], fs.statSync(path.join(root, 'a.txt')).mtime.toUTCString());
+    assert.deepEqual(reply.body, files.get('a.txt'));
+    const big = await raw(port, '/big.bin');
+    assert.equal(big.headers['content-type'], 'application/octet-stream');
+    assert.ok(big.body.equals(files.get('big.bin')!), 'a body of several chunks arrives whole');
+    assert.deepEqual((await raw(port, '/zero')).body, Buffer.alloc(0));
+    assert.deepEqual((await raw(port, '/sub/space%20name.css')).body, files.get('sub/space name.css'));
+    assert.deepEqual((await raw(port, '/a.txt?x=1#frag')).body, files.get('a.txt'));
+  });
+
+  it('HEAD: the headers of GET, no body', { timeout }, async () => {
+    const reply = await raw(port, '/big.bin', 'HEAD');
+    assert.equal(reply.status, 200);
+    assert.equal(reply.headers['content-length'], String(files.get('big.bin')!.length));
+    assert.equal(reply.body.length, 0);
+  });
+
+  it('304 for a fresh ETag or date; 200 again when the file changes', { timeout }, async () => {
+    const first = await raw(port, '/a.txt');
+    const etag = first.headers.etag;
+    const cached = await raw(port, '/a.txt', 'GET', { 'If-None-Match': etag });
+    assert.equal(cached.status, 304);
+    assert.equal(cached.body.length, 0);
+    assert.equal(cached.headers.etag, etag);
+    assert.equal((await raw(port, '/a.txt', 'GET', { 'If-None-Match': `"other", ${etag.slice(2)}` })).status, 304, 'weak comparison, in a list');
+    assert.equal((await raw(port, '/a.txt', 'GET', { 'If-None-Match': '*' })).status, 304);
+    assert.equal((await raw(port, '/a.txt', 'GET', { 'If-Modified-Since': first.headers['last-modified'] })).status, 304);
+    assert.equal((await raw(port, '/a.txt', 'GET', { 'If-Modified-Since': new Date(0).toUTCString() })).status, 200);
+    // If-None-Match wins over If-Modified-Since.
+    assert.equal((await raw(port, '/a.txt', 'GET', { 'If-None-Match': '"nope"', 'If-Modified-Since': first.headers['last-modified'] })).status, 200);
+    const file = path.join(root, 'changing.txt');
+    fs.writeFileSync(file, 'one');
+    const before = await raw(port, '/changing.txt');
+    fs.writeFileSync(file, 'two, longer');
+    fs.utimesSync(file, new Date(), new Date(Date.now() + 5000));
+    const afterChange = await raw(port, '/changing.txt', 'GET', { 'If-None-Match': before.headers.etag });
+    assert.equal(afterChange.status, 200);
+    assert.equal(afterChange.body.toString(), 'two, longer');
+  });
+
+  it('one byte range: 206 with Content-Range; unsatisfiable: 416; several or malformed: the whole file', { timeout }, async () => {
+    const big = files.get('big.bin')!;
+    const size = big.length;
+    const cases: [string, number, number][] = [
+      ['bytes=0-0', 0, 0],
+      ['bytes=10-20', 10, 20],
+      [`bytes=${size - 5}-`, size - 5, size - 1],
+      ['bytes=-7', size - 7, size - 1],
+      [`bytes=300000-${size + 1000}`, 300000, size - 1],
+      [`bytes=-${size + 5}`, 0, size - 1],
+    ];
+    for (const [range, start, end] of cases) {
+      const reply = await raw(port, '/big.bin', 'GET', { Range: range });
+      assert.equal(reply.status, 206, range);
+      assert.equal(reply.headers['content-range'], `bytes ${start}-${end}/${size}`, range);
+      assert.equal(reply.headers['content-length'], String(end - start + 1), range);
+      assert.ok(reply.body.equals(big.subarray(start, end + 1)), range);
+    }
+    for (const range of [`bytes=${size}-`, 'bytes=-0', `bytes=${size + 10}-${size + 20}`]) {
+      const reply = await raw(port, '/big.bin', 'GET', { Range: range });
+      assert.equal(reply.status, 416, range);
+      assert.equal(reply.headers['content-range'], `bytes */${size}`, range);
+    }
+    assert.equal((await raw(port, '/zero', 'GET', { Range: 'bytes=0-' })).status, 416);
+    for (const range of ['bytes=0-1,5-6', 'bytes=abc', 'items=0-1', 'bytes=5-2']) {
+      const reply = await raw(port, '/a.txt', 'GET', { Range: range });
+      assert.equal(reply.status, 200, range);
+      assert.deepEqual(reply.body, files.get('a.txt'), range);
+    }
+    const etag = (await raw(port, '/big.bin', 'HEAD')).headers.etag;
+    assert.equal((await raw(port, '/big.bin', 'GET', { Range: 'bytes=0-3', 'If-Range': '"stale"' })).status, 200, 'a stale If-Range sends everything');
+    assert.equal((await raw(port, '/big.bin', 'GET', { Range: 'bytes=0-3', 'If-Range': etag.slice(2) })).status, 206);
+  });
+
+  it('directories: their index.html, or 404; never a listing', { timeout }, async () => {
+    for (const target of ['/sub/', '/sub']) {
+      const reply = await raw(port, target);
+      assert.equal(reply.status, 200, target);
+      assert.equal(reply.headers['content-type'], 'text/html; charset=utf-8');
+      assert.deepEqual(reply.body, files.get('sub/index.html'));
+    }
+    assert.equal((await raw(port, '/empty/')).status, 404);
+    assert.equal((await raw(port, '/')).status, 404);
+  });
+
+  it('misses are 404, dotfiles too; other methods 405 with Allow', { timeout }, async () => {
+    for (const target of ['/nope', '/a.txt/more', '/.hidden', '/sub/.x', '/%2ehidden']) assert.equal((await raw(port, target)).status, 404, target);
+    for (const method of ['POST', 'PUT', 'DELETE', 'OPTIONS']) {
+      const reply = await raw(port, '/a.txt', method);
+      assert.equal(reply.status, 405, method);
+      assert.equal(reply.headers.allow, 'GET, HEAD');
+    }
+  });
+
+  it('nothing outside the root: traversal is 403, malformed is 400, links out are 404', { timeout }, async () => {
+    const forbidden = ['/../secret.txt', '/sub/../../secret.txt', '/%2e%2e/secret.txt', '/%2E%2E/secret.txt', '/..%2fsecret.txt', '/sub%2f..%2f..%2fsecret.txt', '/..%5csecret.txt', '/..\\secret.txt', '/.', '/sub/%2e'];
+    for (const target of forbidden) {
+      const reply = await raw(port, target);
+      assert.equal(reply.status, 403, target);
+      assert.ok(!reply.body.includes(secret), target);
+    }
+    const malformed = ['/%', '/%zz', '/a%00.txt', '/%c0%ae%c0%ae/secret.txt', '/%ff', '/%ed%a0%80', 'secret.txt', '*'];
+    for (const target of malformed) {
+      const reply = await raw(port, target);
+      assert.equal(reply.status, 400, target);
+    }
+    for (const target of ['/out-link', '/out-dir/secret.txt', '//etc/passwd', '/etc/passwd']) {
+      const reply = await raw(port, target);
+      assert.equal(reply.status, 404, target);
+      assert.ok(!reply.body.includes(secret), target);
+    }
+    assert.deepEqual((await raw(port, '/in-link')).body, files.get('a.txt'), 'a link inside the root is served');
+  });
+
+  it('fuzz: every 200 is a file under the root, byte for byte', { timeout }, async () => {
+    const contents = [...files.values()].map((b) => b.toString('latin1'));
+    const segment = fc.oneof(
+      fc.constantFrom('..', '.', '%2e%2e', '%2E%2e', '%2f', '%5c', '\\', '%00', '%c0%ae', '%e0%80%ae', 'sub', 'a.txt', 'out-dir', 'out-link', 'secret.txt', 'index.html', '', '%', '%2', '..%2f', '.hidden', 'in-link'),
+      fc.string({ maxLength: 6 }).map((s) => encodeURIComponent(s)),
+      fc.stringMatching(/^[a-z.%0-9]{0,6}$/),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(segment, { maxLength: 5 }), async (segments) => {
+        const target = `/${segments.join('/')}`;
+        const reply = await raw(port, target.replace(/[\s]/g, '%20'));
+        assert.ok([200, 400, 403, 404].includes(reply.status), `${target}: ${reply.status}`);
+        assert.ok(!reply.body.includes(secret), `${target} served the secret`);
+        if (reply.status === 200) assert.ok(contents.includes(reply.body.toString('latin1')), `${target}: a body that is no file of the root`);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a client that goes away mid-body stops the reads and leaks no fd', { timeout }, async () => {
+    const huge = path.join(root, 'huge.bin');
+    fs.writeFileSync(huge, Buffer.alloc(64 << 20, 7));
+    const fds = () => fs.readdirSync('/proc/self/fd').length;
+    const before = fds();
+    for (let i = 0; i < 5; i++) {
+      await new Promise<void>((resolve, reject) => {
+        const socket = net.connect(port, '127.0.0.1');
+        let received = 0;
+        socket.on('data', (chunk) => {
+          received += chunk.length;
+          if (received > 1 << 20) socket.destroy();
+        });
+        socket.on('close', () => resolve());
+        socket.on('error', reject);
+        socket.write('GET /huge.bin HTTP/1.1\r\nHost: x\r\n\r\n');
+      });
+    }
+    // Let the server notice and close.
+    for (let i = 0; i < 100 && fds() > before; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.ok(fds() <= before, `fds before ${before}, after ${fds()}`);
+    assert.equal(context.stats().inFlight, 0);
+    fs.unlinkSync(huge);
+  });
+
+  it('keep-alive: pipelined requests are answered in order', { timeout }, async () => {
+    const reply = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1');
+      const chunks: Buffer[] = [];
+      socket.on('data', (chunk) => chunks.push(chunk));
+      socket.on('end', () => resolve(Buffer.concat(chunks).toString('latin1')));
+      socket.on('error', reject);
+      socket.write('GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\nGET /sub/ HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    });
+    const order = [...reply.matchAll(/HTTP\/1\.1 (\d+)/g)].map((m) => m[1]);
+    assert.deepEqual(order, ['200', '200', '404']);
+    assert.ok(reply.indexOf('hello, a') < reply.indexOf('<h1>sub</h1>'));
+  });
+
+  it('sendFile: root, start/end, headers; next() from serveStatic on a miss', { timeout }, async () => {
+    const { server: other, port: otherPort } = await listen((req, res) => {
+      if (req.url === '/report') void sendFile(res, 'big.bin', { root, context, start: 100, end: 199, headers: { 'Cache-Control': 'max-age=60' } });
+      else if (req.url === '/escape') void sendFile(res, '../secret.txt', { root, context });
+      else if (req.url === '/absolute') void sendFile(res, path.join(root, 'a.txt'), { context });
+      else {
+        const handler = serveStatic(root, { context });
+        void handler(req, res, () => {
+          res.writeHead(299, { 'Content-Type': 'text/plain', 'Content-Length': 4 });
+          res.end('next');
+        });
+      }
+    });
+    try {
+      const report = await raw(otherPort, '/report');
+      assert.equal(report.status, 200);
+      assert.equal(report.headers['cache-control'], 'max-age=60');
+      assert.ok(report.body.equals(files.get('big.bin')!.subarray(100, 200)));
+      const ranged = await raw(otherPort, '/report', 'GET', { Range: 'bytes=10-19' });
+      assert.equal(ranged.headers['content-range'], 'bytes 10-19/100');
+      assert.ok(ranged.body.equals(files.get('big.bin')!.subarray(110, 120)));
+      assert.equal((await raw(otherPort, '/escape')).status, 403);
+      assert.deepEqual((await raw(otherPort, '/absolute')).body, files.get('a.txt'));
+      const missed = await raw(otherPort, '/nope');
+      assert.equal(missed.status, 299);
+      assert.equal(missed.body.toString(), 'next');
+      assert.equal((await raw(otherPort, '/a.txt', 'POST')).status, 299, 'with next, other methods go on');
+    } finally {
+      other.closeAllConnections();
+      await new Promise((resolve) => other.close(resolve));
+    }
+  });
+});
+
+it('bad arguments are TypeErrors with codes', { timeout }, async () => {
+  assert.throws(() => serveStatic(42 as never), { code: 'ERR_INVALID_ARG_TYPE' });
+  assert.throws(() => serveStatic('.', { dotfiles: 'yes' } as never), { code: 'ERR_INVALID_ARG_VALUE' });
+  assert.throws(() => serveStatic('.', { index: '../x' }), { code: 'ERR_INVALID_ARG_VALUE' });
+  assert.throws(() => serveStatic('.', { bogus: 1 } as never), { code: 'ERR_INVALID_ARG_VALUE' });
+  assert.throws(() => serveStatic('.', { context: {} } as never), { code: 'ERR_INVALID_ARG_TYPE' });
+  assert.throws(() => serveStatic('.', { etag: 'yes' } as never), { code: 'ERR_INVALID_ARG_TYPE' });
+  await assert.rejects(sendFile({} as never, '/x'), { code: 'ERR_INVALID_ARG_TYPE' });
+});
