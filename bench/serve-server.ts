@@ -1,0 +1,61 @@
+/**
+ * One static file server in a process of its own, for bench/serve.ts: `node serve-server.js KIND
+ * ROOT` listens on a free loopback port and prints it on stdout, then serves ROOT until killed.
+ * KIND: aiofs (serveStatic on node:http), sirv and serve-static (on node:http), fastify-static.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+const [kind, root] = process.argv.slice(2);
+
+async function handler(): Promise<http.RequestListener | undefined> {
+  switch (kind) {
+    case 'aiofs': {
+      const { serveStatic } = await import('../src/http/index.js');
+      const serve = serveStatic(root);
+      return (req, res) => void serve(req, res);
+    }
+    case 'sirv': {
+      const sirv = (await import('sirv')).default;
+      const serve = sirv(root, { dev: false, etag: true });
+      return (req, res) => serve(req, res, () => {
+        res.statusCode = 404;
+        res.end();
+      });
+    }
+    case 'serve-static': {
+      const serveStatic = (await import('serve-static')).default;
+      const serve = serveStatic(root, { index: false });
+      return (req, res) => serve(req, res, () => {
+        res.statusCode = 404;
+        res.end();
+      });
+    }
+    case 'fastify-static':
+      return undefined;
+    default:
+      throw new Error(`unknown server kind ${kind}`);
+  }
+}
+
+/** A peer that is not installed (they are aiofs's devDependencies) is said so, in one line. */
+function fail(error: NodeJS.ErrnoException): never {
+  const missing = error.code === 'ERR_MODULE_NOT_FOUND' ? /package '([^']+)'/.exec(error.message)?.[1] : undefined;
+  process.stderr.write(missing ? `Error: ${missing} is not installed (npm install ${missing})\n` : `Error: ${error.stack ?? String(error)}\n`);
+  process.exit(1);
+}
+
+async function listen(): Promise<number> {
+  const listener = await handler();
+  if (listener) {
+    const server = http.createServer(listener);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return (server.address() as AddressInfo).port;
+  }
+  const fastify = (await import('fastify')).default({ logger: false });
+  await fastify.register((await import('@fastify/static')).default, { root });
+  await fastify.listen({ port: 0, host: '127.0.0.1' });
+  return (fastify.server.address() as AddressInfo).port;
+}
+
+process.stdout.write(`${await listen().catch(fail)}\n`);
