@@ -9,7 +9,7 @@
  * faster than the socket drains; a client that goes away stops the reads, and the fd is closed
  * only once no read of it is in flight.
  */
-import { promises as fsp, type Stats } from 'node:fs';
+import fs, { promises as fsp, type Stats } from 'node:fs';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import path from 'node:path';
 import type { IoContext } from '../context.js';
@@ -95,13 +95,18 @@ const statusText: Record<number, string> = {
   500: 'Internal Server Error',
 };
 
-/** Where the opened file really is: the kernel's name for the fd (race-free), else realpath. */
+/**
+ * Where the opened file really is: the kernel's name for the fd, race-free (a link swapped after
+ * the open changes nothing). Read synchronously on purpose: procfs builds it from the dentry
+ * cache, with no storage behind it, in about a microsecond, where a trip to the thread pool
+ * would cost tens. Without /proc (a container may lack it): realpath, on the pool.
+ */
 async function realPathOf(fd: number, file: string): Promise<string> {
   if (process.platform === 'linux') {
     try {
-      return await fsp.readlink(`/proc/self/fd/${fd}`);
+      return fs.readlinkSync(`/proc/self/fd/${fd}`);
     } catch {
-      // no /proc (a container without it): fall through
+      // no /proc: fall through
     }
   }
   return fsp.realpath(file);
