@@ -29,7 +29,7 @@ size_t view_length(napi_env env, napi_value view);
 
 /*
  * The boundary's argument list, read as the system call each operation stands for names its
- * arguments (the JavaScript side, src/backend/backend.ts's Meta, passes one list for all):
+ * arguments (the JavaScript side writes it in one place, prepMeta in src/backend/metadata.ts):
  *   OPENAT    openat(dirfd, path, flags, mode)
  *   CLOSE     close(dirfd as fd)
  *   STATX     statx(dirfd, path, flags, mode as mask, statx)

@@ -6,19 +6,8 @@
  */
 import type { BigIntStats, Stats } from 'node:fs';
 import { constants } from 'node:os';
-import {
-  AT_EMPTY_PATH,
-  AT_FDCWD,
-  AT_REMOVEDIR,
-  AT_SYMLINK_NOFOLLOW,
-  type Backend,
-  type BackendName,
-  type CompletionSink,
-  type Meta,
-  Op,
-  Request,
-  syscallOf,
-} from './backend/backend.js';
+import { type Backend, type BackendName, type CompletionSink, Op, Request } from './backend/backend.js';
+import * as meta from './backend/metadata.js';
 import { STATX_MASK, STATX_SIZE, statsFromStatx } from './backend/stats.js';
 import { Dispatcher } from './dispatcher.js';
 import { invalidArgType, invalidArgValue, invalidState, outOfRange, systemError } from './errors.js';
@@ -74,7 +63,6 @@ export interface ClassStats {
 
 const operationOptionKeys: ReadonlySet<string> = new Set(['signal', 'class']);
 const statOptionKeys: ReadonlySet<string> = new Set(['signal', 'class', 'bigint']);
-const EMPTY_PATH = Buffer.alloc(0);
 /** node:fs does not export it; libuv adds it to every open, and so do we. */
 const O_CLOEXEC = process.platform === 'linux' ? 0o2000000 : 0;
 const toVoid = (): void => undefined;
@@ -181,15 +169,15 @@ export class IoContext {
    * close-on-exec as node:fs makes it. Close it with closeFd().
    */
   open(path: PathLike, flags?: string | number, mode?: number | string, options?: OperationOptions): Promise<number> {
-    return this.#metaCall(Op.Open, options, () => {
+    return this.#metaCall(options, () => {
       const { bytes, text } = validatePath(path);
-      return { path: bytes, errorPath: text, flags: validateOpenFlags(flags) | O_CLOEXEC, mode: validateMode(mode, 'mode', 0o666) & PERMISSION_BITS };
+      return meta.openAt(bytes, validateOpenFlags(flags) | O_CLOEXEC, validateMode(mode, 'mode', 0o666) & PERMISSION_BITS, text);
     });
   }
 
   /** Close `fd`. */
   closeFd(fd: number, options?: OperationOptions): Promise<void> {
-    return this.#metaCall(Op.Close, options, () => ({ dirfd: validateFd(fd) })).then(toVoid);
+    return this.#metaCall(options, () => meta.close(validateFd(fd))).then(toVoid);
   }
 
   /** What node:fs's stat (for a path) or fstat (for an fd) gives, as Stats or, with `bigint`, BigIntStats. */
@@ -209,51 +197,51 @@ export class IoContext {
   }
 
   rename(oldPath: PathLike, newPath: PathLike, options?: OperationOptions): Promise<void> {
-    return this.#metaCall(Op.Rename, options, () => {
+    return this.#metaCall(options, () => {
       const from = validatePath(oldPath, 'oldPath');
       const to = validatePath(newPath, 'newPath');
-      return { path: from.bytes, path2: to.bytes, errorPath: from.text, errorDest: to.text };
+      return meta.twoPaths(Op.Rename, from.bytes, to.bytes, from.text, to.text);
     }).then(toVoid);
   }
 
   unlink(path: PathLike, options?: OperationOptions): Promise<void> {
-    return this.#metaCall(Op.Unlink, options, () => {
+    return this.#metaCall(options, () => {
       const { bytes, text } = validatePath(path);
-      return { path: bytes, errorPath: text };
+      return meta.unlinkAt(bytes, false, text);
     }).then(toVoid);
   }
 
   /** Remove an empty directory. */
   rmdir(path: PathLike, options?: OperationOptions): Promise<void> {
-    return this.#metaCall(Op.Unlink, options, () => {
+    return this.#metaCall(options, () => {
       const { bytes, text } = validatePath(path);
-      return { path: bytes, errorPath: text, flags: AT_REMOVEDIR, syscall: 'rmdir' };
+      return meta.unlinkAt(bytes, true, text);
     }).then(toVoid);
   }
 
   /** Create one directory (not its parents) with permissions `mode` (default 0o777, less the umask). */
   mkdir(path: PathLike, mode?: number | string, options?: OperationOptions): Promise<void> {
-    return this.#metaCall(Op.Mkdir, options, () => {
+    return this.#metaCall(options, () => {
       const { bytes, text } = validatePath(path);
-      return { path: bytes, errorPath: text, mode: validateMode(mode, 'mode', 0o777) & PERMISSION_BITS };
+      return meta.mkdirAt(bytes, validateMode(mode, 'mode', 0o777) & PERMISSION_BITS, text);
     }).then(toVoid);
   }
 
   /** Create a symbolic link at `path` pointing to `target`. */
   symlink(target: PathLike, path: PathLike, options?: OperationOptions): Promise<void> {
-    return this.#metaCall(Op.Symlink, options, () => {
+    return this.#metaCall(options, () => {
       const to = validatePath(target, 'target');
       const at = validatePath(path);
-      return { path: to.bytes, path2: at.bytes, errorPath: to.text, errorDest: at.text };
+      return meta.symlinkAt(to.bytes, at.bytes, to.text, at.text);
     }).then(toVoid);
   }
 
   /** Create a hard link `newPath` to `existingPath`. */
   link(existingPath: PathLike, newPath: PathLike, options?: OperationOptions): Promise<void> {
-    return this.#metaCall(Op.Link, options, () => {
+    return this.#metaCall(options, () => {
       const from = validatePath(existingPath, 'existingPath');
       const to = validatePath(newPath, 'newPath');
-      return { path: from.bytes, path2: to.bytes, errorPath: from.text, errorDest: to.text };
+      return meta.twoPaths(Op.Link, from.bytes, to.bytes, from.text, to.text);
     }).then(toVoid);
   }
 
@@ -263,20 +251,21 @@ export class IoContext {
    * mode 0 is possible, done as the size change without reserving blocks.
    */
   fallocate(fd: number, mode: number, offset: number, length: number, options?: OperationOptions): Promise<void> {
-    return this.#metaCall(Op.Fallocate, options, () => ({
-      dirfd: validateFd(fd),
-      flags: validateInteger(mode, 'mode', 0, 2 ** 31 - 1),
-      offset: validateInteger(offset, 'offset', 0, Number.MAX_SAFE_INTEGER),
-      length: validateInteger(length, 'length', 1, Number.MAX_SAFE_INTEGER),
-    })).then(toVoid);
+    return this.#metaCall(options, () =>
+      meta.fallocate(
+        validateFd(fd),
+        validateInteger(mode, 'mode', 0, 2 ** 31 - 1),
+        validateInteger(offset, 'offset', 0, Number.MAX_SAFE_INTEGER),
+        validateInteger(length, 'length', 1, Number.MAX_SAFE_INTEGER),
+      ),
+    ).then(toVoid);
   }
 
   /** Cut or extend the file to `length` bytes (default 0). */
   ftruncate(fd: number, length?: number, options?: OperationOptions): Promise<void> {
-    return this.#metaCall(Op.Ftruncate, options, () => ({
-      dirfd: validateFd(fd),
-      length: length === undefined ? 0 : validateInteger(length, 'length', 0, Number.MAX_SAFE_INTEGER),
-    })).then(toVoid);
+    return this.#metaCall(options, () =>
+      meta.ftruncate(validateFd(fd), length === undefined ? 0 : validateInteger(length, 'length', 0, Number.MAX_SAFE_INTEGER)),
+    ).then(toVoid);
   }
 
   /**
@@ -382,68 +371,39 @@ export class IoContext {
   }
 
   #stat(target: unknown, options: unknown, lstat: boolean): Promise<Stats | BigIntStats> {
-    let meta: Meta | undefined;
-    return this.#metaCall(Op.Stat, options, (checked) => {
+    let stat: meta.Statx;
+    return this.#metaCall(options, (checked) => {
       const bigint = checked.bigint === undefined ? false : validateBoolean(checked.bigint, 'options.bigint');
       const statx = Buffer.allocUnsafe(STATX_SIZE); // read only once the kernel filled it
       if (typeof target === 'number' && !lstat) {
-        const fd = validateFd(target);
-        return { dirfd: fd, path: EMPTY_PATH, flags: AT_EMPTY_PATH, mode: STATX_MASK, syscall: 'fstat', bigint, statx };
+        stat = meta.statx({ fd: validateFd(target) }, false, STATX_MASK, statx, bigint);
+      } else {
+        const { bytes, text } = validatePath(target);
+        stat = meta.statx({ path: bytes, errorPath: text }, lstat, STATX_MASK, statx, bigint);
       }
-      const { bytes, text } = validatePath(target);
-      const flags = lstat ? AT_SYMLINK_NOFOLLOW : 0;
-      return { path: bytes, errorPath: text, flags, mode: STATX_MASK, syscall: lstat ? 'lstat' : 'stat', bigint, statx };
-    }, (m) => { meta = m; }, statOptionKeys, () => (meta!.stats as Stats | BigIntStats | undefined) ?? statsFromStatx(meta!.statx!, meta!.bigint));
+      return stat;
+    }, statOptionKeys, () => (stat.stats as Stats | BigIntStats | undefined) ?? statsFromStatx(stat.statx, stat.bigint));
   }
 
   /**
-   * Validate (`fields` throws on bad arguments), then queue a metadata operation. `options` is
-   * `{ signal }` plus, where `keys` says so, the operation's own options, handed to `fields`;
-   * `finish` makes the value the promise resolves with from the result.
+   * Validate (`make` throws on bad arguments), then queue the metadata operation it makes.
+   * `options` is `{ signal, class }` plus, where `keys` says so, the operation's own options,
+   * handed to `make`; `finish` makes the value the promise resolves with from the result.
    */
-  #metaCall(op: Op, options: unknown, fields: (options: Record<string, unknown>) => Partial<Meta>): Promise<number>;
+  #metaCall(options: unknown, make: (options: Record<string, unknown>) => meta.Meta): Promise<number>;
+  #metaCall<R>(options: unknown, make: (options: Record<string, unknown>) => meta.Meta, keys: ReadonlySet<string>, finish: (result: number) => R): Promise<R>;
   #metaCall<R>(
-    op: Op,
     options: unknown,
-    fields: (options: Record<string, unknown>) => Partial<Meta>,
-    onMeta: (meta: Meta) => void,
-    keys: ReadonlySet<string>,
-    finish: (result: number) => R,
-  ): Promise<R>;
-  #metaCall<R>(
-    op: Op,
-    options: unknown,
-    fields: (options: Record<string, unknown>) => Partial<Meta>,
-    onMeta?: (meta: Meta) => void,
+    make: (options: Record<string, unknown>) => meta.Meta,
     keys: ReadonlySet<string> = operationOptionKeys,
     finish?: (result: number) => R,
   ): Promise<number | R> {
     try {
       this.#checkOpen();
       const { checked, signal, priorityClass } = this.#operationOptions(options, keys);
-      // Defaults first, in one order (one hidden class for every Meta), then the operation's own.
-      const meta: Meta = Object.assign(
-        {
-          dirfd: AT_FDCWD,
-          path: null,
-          dirfd2: AT_FDCWD,
-          path2: null,
-          flags: 0,
-          mode: 0,
-          offset: 0,
-          length: 0,
-          syscall: syscallOf[op],
-          bigint: false,
-          statx: null,
-          stats: undefined,
-          errorPath: undefined,
-          errorDest: undefined,
-        },
-        fields(checked),
-      );
-      onMeta?.(meta);
-      const request = new Request(op, meta.dirfd, null, 0, signal);
-      request.meta = meta;
+      const m = make(checked);
+      const request = new Request(m.op, -1, null, 0, signal);
+      request.meta = m;
       request.priorityClass = priorityClass;
       return finish ? this.#dispatcher.submit(request, finish) : this.#dispatcher.submit(request);
     } catch (error) {

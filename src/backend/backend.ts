@@ -4,79 +4,12 @@
  * a backend only moves requests to its kernel interface and reports each result.
  */
 
+import type { Meta } from './metadata.js';
+import type { Op } from './op.js';
+
 export type BackendName = 'uring' | 'aio' | 'threads';
 
-/** Operation codes; the native engines use the same numbers (native/engine.h). */
-export const Op = {
-  Read: 0,
-  Write: 1,
-  Readv: 2,
-  Writev: 3,
-  Fsync: 4,
-  Fdatasync: 5,
-  Open: 6,
-  Close: 7,
-  Stat: 8,
-  Rename: 9,
-  Unlink: 10,
-  Mkdir: 11,
-  Symlink: 12,
-  Link: 13,
-  Fallocate: 14,
-  Ftruncate: 15,
-} as const;
-export type Op = (typeof Op)[keyof typeof Op];
-
-/** The system call named in errors, per operation, as node:fs names them (Meta.syscall overrides). */
-export const syscallOf: Readonly<Record<Op, string>> = [
-  'read',
-  'write',
-  'readv',
-  'writev',
-  'fsync',
-  'fdatasync',
-  'open',
-  'close',
-  'stat',
-  'rename',
-  'unlink',
-  'mkdir',
-  'symlink',
-  'link',
-  'fallocate',
-  'ftruncate',
-];
-
-/** AT_FDCWD: paths relative to the current directory. */
-export const AT_FDCWD = -100;
-export const AT_SYMLINK_NOFOLLOW = 0x100;
-export const AT_REMOVEDIR = 0x200;
-export const AT_EMPTY_PATH = 0x1000;
-
-/**
- * The arguments of a metadata operation (native/engine.h lists which each uses), and what error
- * messages name. Paths travel as bytes; the native side copies them.
- */
-export interface Meta {
-  /** The directory `path` is relative to, or the file itself (close, fstat, fallocate, ftruncate). */
-  dirfd: number;
-  path: Buffer | null;
-  dirfd2: number;
-  path2: Buffer | null;
-  flags: number;
-  mode: number;
-  offset: number;
-  length: number;
-  /** Stat: node:fs's syscall name ('stat', 'lstat', 'fstat') and whether to give BigIntStats. */
-  syscall: string;
-  bigint: boolean;
-  /** Stat: the statx buffer the kernel fills (engines), or the Stats node:fs gave (threads). */
-  statx: Buffer | null;
-  stats: unknown;
-  /** What errors name as `path` and `dest`. */
-  errorPath: string | undefined;
-  errorDest: string | undefined;
-}
+export { Op, syscallOf } from './op.js';
 
 export const enum RequestState {
   Queued,
@@ -121,6 +54,7 @@ export class Request {
 
   constructor(
     readonly op: Op,
+    /** The file of a data operation (-1 for a metadata operation: `meta` names its own). */
     readonly fd: number,
     /** The memory: one view for read/write, a list for readv/writev, null for syncs. */
     readonly data: ArrayBufferView | ArrayBufferView[] | null,

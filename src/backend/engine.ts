@@ -13,6 +13,7 @@ import { constants } from 'node:os';
 import { forgetFd, type NativeEngine } from '../native.js';
 import { type Backend, type CompletionSink, Op, Request } from './backend.js';
 import { credentialsGeneration } from './credentials.js';
+import { prepMeta } from './metadata.js';
 import { remainder, requestedBytes } from './short-transfer.js';
 import { ThreadsBackend } from './threads.js';
 
@@ -265,7 +266,7 @@ export class EngineBackend implements Backend {
    */
   private toPool(request: Request, done: (result: number) => void): void {
     this.fallbacks++;
-    if (request.op === Op.Close) forgetFd(request.meta!.dirfd);
+    if (request.meta?.op === Op.Close) forgetFd(request.meta.fd);
     this.threads.perform(request, done);
   }
 
@@ -281,10 +282,8 @@ export class EngineBackend implements Backend {
       case Op.Fsync:
       case Op.Fdatasync:
         return engine.prepFsync(request.fd, request.op === Op.Fdatasync, slot);
-      default: {
-        const m = request.meta!;
-        return engine.prepMeta(request.op, m.dirfd, m.path, m.dirfd2, m.path2, m.flags, m.mode, m.offset, m.length, m.statx, slot);
-      }
+      default:
+        return prepMeta(engine, request.meta!, slot);
     }
   }
 

@@ -8,7 +8,8 @@
 import fs from 'node:fs';
 import { constants } from 'node:os';
 import { IOV_MAX, MAX_RW_COUNT } from '../limits.js';
-import { AT_REMOVEDIR, type Backend, type CompletionSink, type Meta, Op, type Request } from './backend.js';
+import { type Backend, type CompletionSink, Op, type Request } from './backend.js';
+import { AT_EMPTY_PATH, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW, type Meta } from './metadata.js';
 
 
 export function defaultThreadsCapacity(): number {
@@ -49,63 +50,65 @@ export class ThreadsBackend implements Backend {
 
   /** Run `request` through node:fs and call `done` with its result, whoever owns the request. */
   perform(request: Request, done: (result: number) => void): void {
-    if (request.meta) this.runMeta(request, request.meta, done);
+    if (request.meta) this.runMeta(request.meta, done);
     else this.run(request, request.offset, done);
   }
 
   /** A metadata operation through the node:fs call that does the same. */
-  private runMeta(request: Request, m: Meta, finish: (result: number) => void): void {
+  private runMeta(m: Meta, finish: (result: number) => void): void {
     const done = (error: NodeJS.ErrnoException | null, result?: number) =>
       finish(error ? (error.errno ?? -constants.errno.EIO) : (result ?? 0));
-    const path = m.path!;
-    const saveStats = (error: NodeJS.ErrnoException | null, stats?: unknown) => {
-      m.stats = stats;
-      done(error);
-    };
     try {
-      switch (request.op) {
+      switch (m.op) {
         case Op.Open:
-          fs.open(path, m.flags, m.mode, done);
+          fs.open(m.path, m.flags, m.mode, done);
           break;
         case Op.Close:
-          fs.close(m.dirfd, done);
+          fs.close(m.fd, done);
           break;
-        case Op.Stat:
-          if (m.syscall === 'fstat') fs.fstat(m.dirfd, { bigint: m.bigint }, saveStats);
-          else if (m.syscall === 'lstat') fs.lstat(path, { bigint: m.bigint }, saveStats);
-          else fs.stat(path, { bigint: m.bigint }, saveStats);
+        case Op.Stat: {
+          const saveStats = (error: NodeJS.ErrnoException | null, stats?: unknown) => {
+            m.stats = stats;
+            done(error);
+          };
+          if (m.flags & AT_EMPTY_PATH) fs.fstat(m.dirfd, { bigint: m.bigint }, saveStats);
+          else if (m.flags & AT_SYMLINK_NOFOLLOW) fs.lstat(m.path, { bigint: m.bigint }, saveStats);
+          else fs.stat(m.path, { bigint: m.bigint }, saveStats);
           break;
+        }
         case Op.Rename:
-          fs.rename(path, m.path2!, done);
-          break;
-        case Op.Unlink:
-          if (m.flags & AT_REMOVEDIR) fs.rmdir(path, done);
-          else fs.unlink(path, done);
-          break;
-        case Op.Mkdir:
-          fs.mkdir(path, { mode: m.mode }, (error) => done(error));
-          break;
-        case Op.Symlink:
-          fs.symlink(path, m.path2!, done);
+          fs.rename(m.oldpath, m.newpath, done);
           break;
         case Op.Link:
-          fs.link(path, m.path2!, done);
+          fs.link(m.oldpath, m.newpath, done);
+          break;
+        case Op.Unlink:
+          if (m.flags & AT_REMOVEDIR) fs.rmdir(m.path, done);
+          else fs.unlink(m.path, done);
+          break;
+        case Op.Mkdir:
+          fs.mkdir(m.path, { mode: m.mode }, (error) => done(error));
+          break;
+        case Op.Symlink:
+          fs.symlink(m.target, m.linkpath, done);
           break;
         case Op.Ftruncate:
-          fs.ftruncate(m.dirfd, m.length, done);
+          fs.ftruncate(m.fd, m.length, done);
           break;
-        case Op.Fallocate:
+        case Op.Fallocate: {
           // node:fs has no fallocate: mode 0 is done as the size change it makes (without
           // reserving blocks); other modes cannot be done here.
-          if (m.flags !== 0) {
+          if (m.mode !== 0) {
             queueMicrotask(() => finish(-constants.errno.EOPNOTSUPP));
             break;
           }
-          fs.fstat(m.dirfd, (error, stats) => {
-            if (error || stats.size >= m.offset + m.length) return done(error);
-            fs.ftruncate(m.dirfd, m.offset + m.length, done);
+          const end = m.offset + m.length;
+          fs.fstat(m.fd, (error, stats) => {
+            if (error || stats.size >= end) return done(error);
+            fs.ftruncate(m.fd, end, done);
           });
           break;
+        }
       }
     } catch (error) {
       const errno = (error as NodeJS.ErrnoException).errno ?? -constants.errno.EINVAL;
