@@ -1,62 +1,29 @@
 /**
- * The JavaScript half of a kernel engine (io_uring or Linux AIO; see native/engine.h). Requests
- * become queued kernel operations through one native call each; everything prepared in the same
- * tick reaches the kernel in one submit (a microtask flushes; while handling completions from
- * the device, in groups of EARLY_SUBMIT), and completions come back in
- * batches through a shared Int32Array of (slot, result) pairs: right after that submit when the
- * kernel already finished (a page-cache hit), or from the engine's fd on the event loop.
- *
- * An operation the kernel interface cannot do (an opcode the kernel lacks, a file type it refuses,
- * an AIO read that would block) is run again on the thread pool, transparently, as libuv does.
+ * The JavaScript half of a kernel engine (io_uring or Linux AIO; see native/engine.h): its slots,
+ * its lifetime, prepare, submit and reap. Requests become queued kernel operations through one
+ * native call each; completions come back in batches through a shared Int32Array of (slot, result)
+ * pairs: right after a submit when the kernel already finished (a page-cache hit), or from the
+ * engine's fd on the event loop. When to submit is submit-pacing.ts's decision; what becomes of a
+ * result the kernel interface could not give (the thread pool, the rest of a short transfer) is
+ * fallback.ts's.
  */
 import { constants } from 'node:os';
-import { forgetFd, type NativeEngine } from '../native.js';
-import { type Backend, type CompletionSink, Op, Request } from './backend.js';
+import type { NativeEngine } from '../native.js';
+import { type Backend, type CompletionSink, Op, type Request } from './backend.js';
 import { credentialsGeneration } from './credentials.js';
+import { Fallback, type FallbackPolicy } from './fallback.js';
 import { prepMeta } from './metadata.js';
-import { remainder, requestedBytes } from './short-transfer.js';
-import { ThreadsBackend } from './threads.js';
+import { EARLY_SUBMIT, SubmitPacer } from './submit-pacing.js';
 
 const { EBUSY, EAGAIN, EBADF } = constants.errno;
 
-/**
- * Microtasks of the hot path are reactions of this promise: Node's queueMicrotask makes an async
- * resource per call (for async_hooks), which costs more than the rest of a cached read's
- * bookkeeping. What runs there (a submit, a flag) belongs to no caller's async context.
- */
-const resolved = Promise.resolve();
-
-/**
- * Page-cache hits complete inside the submit call, so a loop of `await ctx.read()` could go on in
- * microtasks forever and starve timers and sockets. After this many flushes within one turn of
- * the event loop, the next flush waits for the loop's check phase instead.
- */
-const INLINE_FLUSHES_PER_TURN = 256;
-
-/**
- * Operations prepared while handling completions that came from the device (through the
- * engine's fd, not inside a submit) go to the kernel in groups of this many rather than all at
- * the end of the batch: the device is what the program waits on then, and it should have the
- * first new operations while the rest are prepared. Measured on O_DIRECT 4 KiB reads, 32 in
- * flight: +18% IOPS (docs/benchmarks.md); page-cache hits complete inside the submit, never set
- * this off, and keep one submit per batch.
- */
-const EARLY_SUBMIT = 4;
-
 /** What distinguishes one kernel interface from another, for the shared backend below. */
-export interface EngineSpec {
+export interface EngineSpec extends FallbackPolicy {
   name: 'uring' | 'aio';
   /** Create the native engine; it delivers completions into `completions`. -errno on failure. */
   create(completions: Int32Array, handler: (count: number) => void): NativeEngine | number;
   /** How many completions the engine can report at once (sizes the shared array). */
   maxCompletions: number;
-  /** Results that mean "run this on the thread pool instead" rather than a real failure. */
-  fallbackErrors: ReadonlySet<number>;
-  /**
-   * A read or write that came back short was stopped early to avoid blocking (RWF_NOWAIT):
-   * the rest is done on the thread pool and the counts are added up.
-   */
-  continueShortTransfers: boolean;
   /**
    * Operations run with the credentials the engine was created with (io_uring): after the
    * process changes its ids, the engine is replaced by one created under the new ids.
@@ -67,8 +34,6 @@ export interface EngineSpec {
 export class EngineBackend implements Backend {
   readonly name: 'uring' | 'aio';
   readonly capacity: number;
-  /** Operations re-run on the thread pool (see EngineSpec.fallbackErrors). */
-  fallbacks = 0;
   /** Engines replaced because the process changed its credentials. */
   rebuilds = 0;
   private engine: NativeEngine | undefined;
@@ -85,23 +50,14 @@ export class EngineBackend implements Backend {
   private readonly freeSlots: number[];
   /** Requests whose cancel waits for a free slot. */
   private readonly cancelBacklog: Request[] = [];
-  private readonly threads: ThreadsBackend;
-  private flushScheduled = false;
-  /** Set while handling completions from the device: see EARLY_SUBMIT. */
-  private submitEarly = false;
-  private inlineFlushes = 0;
-  /** How many operations the last submit carried (see submitsAlone). */
-  private lastBatch = 0;
-  /** An operation was submitted alone and the microtask that ends its run of code has not run. */
-  private aloneThisTick = false;
-  private turnResetScheduled = false;
-  private retryScheduled = false;
+  private readonly fallback: Fallback;
+  private readonly pacer: SubmitPacer;
   private reaping = false;
   private closing = false;
 
   constructor(
     private readonly spec: EngineSpec,
-    private readonly sink: CompletionSink,
+    sink: CompletionSink,
     /** Thrown when the engine cannot be created, with the kernel's errno. */
     unavailable: (errno: number) => Error,
   ) {
@@ -114,18 +70,24 @@ export class EngineBackend implements Backend {
     this.capacity = engine.capacity;
     this.requests = new Array(this.capacity).fill(undefined);
     this.freeSlots = Array.from({ length: this.capacity }, (_, i) => this.capacity - 1 - i);
-    this.threads = new ThreadsBackend(Infinity, sink);
+    this.fallback = new Fallback(spec, sink, (request) => this.start(request));
+    this.pacer = new SubmitPacer(this.flush);
+  }
+
+  /** Operations re-run on the thread pool (see EngineSpec.fallbackErrors). */
+  get fallbacks(): number {
+    return this.fallback.count;
   }
 
   start(request: Request): boolean {
     if (this.spec.bindsCredentials && this.credentials !== credentialsGeneration() && !this.renewEngine()) {
-      this.toPool(request, (result) => (request.continues ? this.settleContinuation(request, result) : this.sink.complete(request, result)));
+      this.fallback.runOnPool(request);
       return true;
     }
     const slot = this.freeSlots.pop();
     if (slot === undefined) return false;
     // With a signal, the submit waits for the microtask: an abort right after the call must win.
-    if (request.op <= Op.Write && request.signal === undefined && this.submitsAlone()) return this.startAlone(request, slot);
+    if (request.op <= Op.Write && request.signal === undefined && this.pacer.mayGoAlone(this.reaping)) return this.startAlone(request, slot);
     let result = this.prep(request, slot);
     if (result === -EBUSY) {
       // The submission queue is full: hand it to the kernel now and try once more.
@@ -134,61 +96,30 @@ export class EngineBackend implements Backend {
     }
     if (result === -EBUSY) {
       this.freeSlots.push(slot);
-      this.scheduleRetry();
+      this.pacer.scheduleRetry();
       return false;
     }
+    if (result < 0) return this.refused(request, slot, result);
     request.slot = slot;
-    if (result < 0) {
-      // Refused before reaching the kernel; reported like any completion, asynchronously.
-      this.freeSlots.push(slot);
-      queueMicrotask(() => this.settle(request, result));
-      return true;
-    }
     this.requests[slot] = request;
-    if (this.submitEarly && this.engine!.pending() >= EARLY_SUBMIT) this.engine!.submit();
-    this.scheduleFlush();
+    if (this.pacer.submitEarly && this.engine!.pending() >= EARLY_SUBMIT) this.engine!.submit();
+    this.pacer.scheduleFlush();
     return true;
   }
 
   /**
-   * Whether this operation should go to the kernel by itself, now, rather than wait for the
-   * microtask that submits everything prepared in this tick: when the program runs one operation
-   * at a time (the last submit carried one), nothing else waits to be submitted, we are not inside
-   * a batch of completions, and the turn's inline budget is not spent. One native call then
-   * prepares, submits and reaps it, and a page-cache hit settles before start() returns.
+   * One operation at a time (SubmitPacer.mayGoAlone): one native call prepares, submits and reaps
+   * it, and a page-cache hit settles before start() returns.
    */
-  private submitsAlone(): boolean {
-    return (
-      this.lastBatch <= 1 &&
-      !this.aloneThisTick &&
-      !this.flushScheduled &&
-      !this.reaping &&
-      !this.retryScheduled &&
-      this.inlineFlushes < INLINE_FLUSHES_PER_TURN
-    );
-  }
-
   private startAlone(request: Request, slot: number): boolean {
-    this.countInlineFlush();
-    // Operations started after this one in the same run of code batch as usual: several
-    // programs running one at a time (32 workers each awaiting its read) are one program
-    // running 32 at a time, and one submit serves them all. The next of a single loop comes
-    // in a later microtask, after this flag's reset, which is queued before its continuation.
-    this.lastBatch = 1;
-    this.aloneThisTick = true;
-    void resolved.then(this.endAlone);
+    this.pacer.goingAlone();
     const count = this.engine!.submitRw(request.op, request.fd, request.data as ArrayBufferView, request.offset, slot);
-    if (count < 0) {
-      // Refused before reaching the kernel (a full queue cannot happen: nothing was queued).
-      this.freeSlots.push(slot);
-      request.slot = slot;
-      queueMicrotask(() => this.settle(request, count));
-      return true;
-    }
+    // A full queue cannot happen: nothing else was queued.
+    if (count < 0) return this.refused(request, slot, count);
     request.slot = slot;
     this.requests[slot] = request;
     if (count === 0) {
-      if (this.engine!.pending() > 0) this.scheduleRetry(); // the kernel refused the submit for now
+      if (this.engine!.pending() > 0) this.pacer.scheduleRetry(); // the kernel refused the submit for now
       return true;
     }
     this.reaping = true;
@@ -199,6 +130,14 @@ export class EngineBackend implements Backend {
     }
     // A full array may have left completions in the kernel's queue.
     if (count === this.spec.maxCompletions || this.closing) this.reapAll();
+    return true;
+  }
+
+  /** Refused before reaching the kernel: reported like any completion, asynchronously. */
+  private refused(request: Request, slot: number, result: number): boolean {
+    this.freeSlots.push(slot);
+    request.slot = slot;
+    queueMicrotask(() => this.fallback.settle(request, result));
     return true;
   }
 
@@ -220,7 +159,7 @@ export class EngineBackend implements Backend {
       return;
     }
     this.requests[slot] = null;
-    this.scheduleFlush();
+    this.pacer.scheduleFlush();
   }
 
   registerBuffers(buffers: ArrayBufferView[]): number {
@@ -260,16 +199,6 @@ export class EngineBackend implements Backend {
     return true;
   }
 
-  /**
-   * Run `request` on the thread pool. A close done there must not be repeated when the
-   * environment tears down (the addon closes the fds the ring opened and nobody closed).
-   */
-  private toPool(request: Request, done: (result: number) => void): void {
-    this.fallbacks++;
-    if (request.meta?.op === Op.Close) forgetFd(request.meta.fd);
-    this.threads.perform(request, done);
-  }
-
   private prep(request: Request, slot: number): number {
     const engine = this.engine!;
     switch (request.op) {
@@ -287,102 +216,18 @@ export class EngineBackend implements Backend {
     }
   }
 
-  /** Complete `request` with the kernel's `result`, or finish it on the thread pool. */
-  private settle(request: Request, result: number): void {
-    if (request.continues) return this.settleContinuation(request, result);
-    if (result < 0 && this.spec.fallbackErrors.has(-result) && !request.abortRequested) {
-      this.toPool(request, (final) => this.sink.complete(request, final));
-      return;
-    }
-    if (this.spec.continueShortTransfers && result > 0 && request.data !== null && result < requestedBytes(request)) {
-      this.continueTransfer(request, result);
-      return;
-    }
-    this.sink.complete(request, result);
-  }
-
-  /**
-   * A transfer that stopped short rather than block (RWF_NOWAIT), or at end of file: ask the
-   * kernel for the rest the same way first. 0 then means end of file, more bytes mean it goes on,
-   * and only "would block" sends the rest to the thread pool. A small file's read so costs two
-   * trips to the kernel instead of a thread hop.
-   */
-  private continueTransfer(original: Request, done: number): void {
-    const rest = remainder(original, done);
-    rest.continues = { request: original, done };
-    if (!this.start(rest)) {
-      this.toPool(rest, (more) => this.sink.complete(original, more > 0 ? done + more : done));
-    }
-  }
-
-  private settleContinuation(rest: Request, result: number): void {
-    const { request: original, done } = rest.continues!;
-    if (result > 0) {
-      const total = done + result;
-      if (total < requestedBytes(original)) this.continueTransfer(original, total);
-      else this.sink.complete(original, total);
-      return;
-    }
-    if (result < 0 && this.spec.fallbackErrors.has(-result) && !original.abortRequested) {
-      this.toPool(rest, (more) => this.sink.complete(original, more > 0 ? done + more : done));
-      return;
-    }
-    // End of file, or an error after some bytes moved: report what moved, as read(2) would.
-    this.sink.complete(original, done);
-  }
-
-  private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    if (this.inlineFlushes < INLINE_FLUSHES_PER_TURN) {
-      this.countInlineFlush();
-      void resolved.then(this.flush);
-    } else {
-      setImmediate(this.flush);
-    }
-  }
-
-  private readonly endAlone = (): void => {
-    this.aloneThisTick = false;
-  };
-
-  /** One more submit whose completions may run in this turn's microtasks. */
-  private countInlineFlush(): void {
-    this.inlineFlushes++;
-    if (!this.turnResetScheduled) {
-      this.turnResetScheduled = true;
-      setImmediate(this.resetTurn);
-    }
-  }
-
-  /** Runs once per turn of the event loop in which we flushed: a fresh inline budget. */
-  private readonly resetTurn = (): void => {
-    this.turnResetScheduled = false;
-    this.inlineFlushes = 0;
-  };
-
-  private scheduleRetry(): void {
-    if (this.retryScheduled) return;
-    this.retryScheduled = true;
-    setImmediate(() => {
-      this.retryScheduled = false;
-      this.flush();
-    });
-  }
-
   /** Submit everything prepared, then deliver whatever already completed. */
   private readonly flush = (): void => {
-    this.flushScheduled = false;
-    this.submitEarly = false;
-    if (!this.engine) return;
-    this.lastBatch = this.engine.pending();
-    const result = this.engine.submit();
-    if (result === -EAGAIN || result === -EBUSY) this.scheduleRetry();
+    const engine = this.engine;
+    this.pacer.flushing(engine ? engine.pending() : 0);
+    if (!engine) return;
+    const result = engine.submit();
+    if (result === -EAGAIN || result === -EBUSY) this.pacer.scheduleRetry();
     this.reapAll();
   };
 
   private readonly onCompletions = (count: number): void => {
-    this.submitEarly = true;
+    this.pacer.submitEarly = true;
     this.reaping = true;
     try {
       this.dispatch(count);
@@ -390,7 +235,7 @@ export class EngineBackend implements Backend {
       this.reaping = false;
     }
     this.reapAll();
-    if (this.engine && this.engine.pending() > 0) this.scheduleFlush();
+    if (this.engine && this.engine.pending() > 0) this.pacer.scheduleFlush();
   };
 
   private reapAll(): void {
@@ -413,7 +258,7 @@ export class EngineBackend implements Backend {
       const request = requests[slot];
       requests[slot] = undefined;
       this.freeSlots.push(slot);
-      if (request) this.settle(request, completions[2 * i + 1]);
+      if (request) this.fallback.settle(request, completions[2 * i + 1]);
     }
     if (this.cancelBacklog.length > 0) for (const request of this.cancelBacklog.splice(0)) this.cancel(request);
   }
