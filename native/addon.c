@@ -78,8 +78,10 @@ struct native_engine {
   unsigned nregistered;
   unsigned in_flight;
   /* The wrapper and handler references are strong and the watcher ref'd: whenever in_flight > 0
-     once control is back in JavaScript (hold()). */
+     once control is back in JavaScript (hold()). `strong` says which references hold() made
+     strong (HELD_WRAPPER, HELD_HANDLER), so that only those are released. */
   int held;
+  unsigned strong;
   napi_async_context async_context;
   /*
    * Registered when the engine is wrapped, removed exactly once: when the watcher is gone (the
@@ -96,6 +98,8 @@ struct native_engine {
   do {                                                                                        \
     if ((call) != napi_ok) return NULL;                                                       \
   } while (0)
+
+enum { HELD_WRAPPER = 1, HELD_HANDLER = 2 };
 
 static void release(struct native_engine *e) {
   if (--e->refs == 0) {
@@ -145,8 +149,9 @@ static void settle(struct native_engine *e, const struct aiofs_completion *c) {
   if (--e->in_flight == 0 && e->held) {
     e->held = 0;
     watch_ref(e, 0);
-    napi_reference_unref(e->env, e->wrapper, NULL);
-    napi_reference_unref(e->env, e->handler, NULL);
+    if (e->strong & HELD_WRAPPER) napi_reference_unref(e->env, e->wrapper, NULL);
+    if (e->strong & HELD_HANDLER) napi_reference_unref(e->env, e->handler, NULL);
+    e->strong = 0;
   }
 }
 
@@ -155,8 +160,10 @@ static void hold(struct native_engine *e) {
   if (e->held) return;
   e->held = 1;
   watch_ref(e, 1);
-  napi_reference_ref(e->env, e->wrapper, NULL);
-  napi_reference_ref(e->env, e->handler, NULL);
+  /* Node-API refuses only a missing reference, which a wrapped engine always has; should it
+     refuse anyway, the reference stays weak and is not released later (see `strong`). */
+  if (napi_reference_ref(e->env, e->wrapper, NULL) == napi_ok) e->strong |= HELD_WRAPPER;
+  if (napi_reference_ref(e->env, e->handler, NULL) == napi_ok) e->strong |= HELD_HANDLER;
 }
 
 /* Count the operation in `user` as in flight. Unless the caller holds the references itself
@@ -463,7 +470,7 @@ static napi_value js_prep_fsync(napi_env env, napi_callback_info info) {
   if ((ret = get_i32(env, argv[0], &fd)) || (ret = get_u32(env, argv[2], &user)) ||
       (ret = check_user(e, user)))
     return make_int(env, ret);
-  napi_get_value_bool(env, argv[1], &datasync);
+  if (napi_get_value_bool(env, argv[1], &datasync) != napi_ok) return make_int(env, -EINVAL);
   ret = e->ops->prep_fsync(e->impl, fd, datasync, user);
   if (ret == 0) track(e, user, datasync ? AIOFS_OP_FDATASYNC : AIOFS_OP_FSYNC, NULL);
   return make_int(env, ret);
@@ -589,10 +596,10 @@ static napi_value engine_constructor(napi_env env, napi_callback_info info) {
   return self;
 }
 
-static void set_uint(napi_env env, napi_value obj, const char *name, uint32_t v) {
+static napi_status set_uint(napi_env env, napi_value obj, const char *name, uint32_t v) {
   napi_value n;
-  napi_create_uint32(env, v, &n);
-  napi_set_named_property(env, obj, name, n);
+  napi_status st = napi_create_uint32(env, v, &n);
+  return st == napi_ok ? napi_set_named_property(env, obj, name, n) : st;
 }
 
 /*
@@ -677,7 +684,12 @@ static napi_value wrap_engine(napi_env env, const struct aiofs_engine_ops *ops, 
     destroy(e);
     return make_int(env, -ENOTSUP);
   }
-  set_uint(env, obj, "capacity", capacity);
+  if (set_uint(env, obj, "capacity", capacity) != napi_ok) {
+    /* JavaScript cannot use an engine without its capacity: stop it (an exception is pending);
+       the wrapper's finalizer frees what was made. */
+    destroy(e);
+    return NULL;
+  }
   return obj;
 }
 
@@ -703,10 +715,10 @@ static napi_value js_create_uring(napi_env env, napi_callback_info info) {
   }
   o.sqpoll = sqpoll;
   struct aiofs_uring *ring;
-  struct aiofs_uring_info ri;
-  int ret = aiofs_uring_create(&o, &ring, &ri);
+  unsigned cq_entries;
+  int ret = aiofs_uring_create(&o, &ring, &cq_entries);
   if (ret < 0) return make_int(env, ret);
-  return wrap_engine(env, &aiofs_uring_ops, ring, ri.cq_entries, argv[4], argv[5]);
+  return wrap_engine(env, &aiofs_uring_ops, ring, cq_entries, argv[4], argv[5]);
 }
 
 /* createAio(capacity, completions, handler) -> NativeEngine | -errno */
@@ -754,10 +766,10 @@ static napi_value js_direct_info(napi_env env, napi_callback_info info) {
   CHECK(napi_create_object(env, &result));
   CHECK(napi_get_boolean(env, d.direct, &value));
   CHECK(napi_set_named_property(env, result, "direct", value));
-  set_uint(env, result, "memAlign", d.mem_align);
-  set_uint(env, result, "offsetAlign", d.offset_align);
-  set_uint(env, result, "devMajor", d.dev_major);
-  set_uint(env, result, "devMinor", d.dev_minor);
+  CHECK(set_uint(env, result, "memAlign", d.mem_align));
+  CHECK(set_uint(env, result, "offsetAlign", d.offset_align));
+  CHECK(set_uint(env, result, "devMajor", d.dev_major));
+  CHECK(set_uint(env, result, "devMinor", d.dev_minor));
   return result;
 }
 

@@ -169,7 +169,7 @@ static int probe(struct aiofs_uring *r) {
 }
 
 int aiofs_uring_create(const struct aiofs_uring_options *o, struct aiofs_uring **out,
-                       struct aiofs_uring_info *info) {
+                       unsigned *cq_entries) {
   struct aiofs_uring *r = calloc(1, sizeof(*r));
   if (!r) return -ENOMEM;
   r->fd = -1;
@@ -216,10 +216,7 @@ int aiofs_uring_create(const struct aiofs_uring_options *o, struct aiofs_uring *
     goto fail;
   }
 
-  info->sq_entries = p.sq_entries;
-  info->cq_entries = p.cq_entries;
-  info->setup_flags = p.flags;
-  info->features = p.features;
+  *cq_entries = p.cq_entries;
   *out = r;
   return 0;
 

@@ -14,25 +14,18 @@ struct aiofs_uring_options {
                               the kernel lacks; lets tests exercise the thread-pool fallback */
 };
 
-/* What the kernel actually granted, for stats and for the capacity JavaScript enforces. */
-struct aiofs_uring_info {
-  unsigned sq_entries;
-  unsigned cq_entries;
-  unsigned setup_flags;
-  unsigned features;
-};
-
 extern const struct aiofs_engine_ops aiofs_uring_ops;
 
 /*
  * Create a ring. Every prep answers -EOPNOTSUPP for an opcode the kernel does not list as
  * supported (IORING_REGISTER_PROBE), so the caller can run that operation another way. Flags the kernel refuses with EINVAL (SINGLE_ISSUER, COOP_TASKRUN, SUBMIT_ALL)
  * are dropped one at a time; a kernel without IORING_FEAT_NODROP or IORING_OP_READ is refused
- * with -ENOSYS. Returns 0 and sets *out, or -errno (ENOSYS: no io_uring or too old; EPERM:
+ * with -ENOSYS. Returns 0 and sets *out and *cq_entries (the completion queue's size the kernel
+ * granted: the capacity JavaScript enforces), or -errno (ENOSYS: no io_uring or too old; EPERM:
  * kernel.io_uring_disabled or seccomp; ENOMEM: memlock limit).
  */
 int aiofs_uring_create(const struct aiofs_uring_options *options, struct aiofs_uring **out,
-                       struct aiofs_uring_info *info);
+                       unsigned *cq_entries);
 
 
 #endif
