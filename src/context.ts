@@ -5,13 +5,12 @@
  * error), wires AbortSignals to cancellation, and settles each promise from the backend's result.
  */
 import type { BigIntStats, Stats } from 'node:fs';
-import { constants } from 'node:os';
 import { type Backend, type BackendName, type CompletionSink, Op, Request } from './backend/backend.js';
 import * as meta from './backend/metadata.js';
 import { STATX_MASK, STATX_SIZE, statsFromStatx } from './backend/stats.js';
 import { Dispatcher } from './dispatcher.js';
-import { invalidArgType, invalidArgValue, invalidState, outOfRange, systemError } from './errors.js';
-import { MAX_REGISTERED_BUFFERS, MAX_REGISTERED_BYTES } from './limits.js';
+import { invalidArgType, invalidArgValue, invalidState } from './errors.js';
+import { registerWhenIdle, validateRegistered } from './registered-buffers.js';
 import { parseClasses, type PriorityClass } from './sched/classes.js';
 import {
   validateBoolean,
@@ -28,8 +27,6 @@ import {
   validateSignal,
 } from './validate.js';
 
-const { EBUSY, ENOMEM, EOPNOTSUPP } = constants.errno;
-/** io_uring's limits on registered buffers: how many, and how large each. */
 
 /** Options accepted by every operation. */
 export interface OperationOptions {
@@ -279,38 +276,10 @@ export class IoContext {
    */
   async registerBuffers(buffers: ArrayBufferView[]): Promise<boolean> {
     this.#checkOpen();
-    validateBufferArray(buffers);
-    if (buffers.length > MAX_REGISTERED_BUFFERS) throw outOfRange('buffers.length', `<= ${MAX_REGISTERED_BUFFERS}`, buffers.length);
-    buffers.forEach((b, i) => {
-      if (b.byteLength === 0 || b.byteLength > MAX_REGISTERED_BYTES) throw outOfRange(`buffers[${i}].byteLength`, `>= 1 and <= ${MAX_REGISTERED_BYTES}`, b.byteLength);
-    });
-    for (;;) {
-      await this.#dispatcher.idle();
-      this.#checkOpen();
-      const result = this.#dispatcher.backend.registerBuffers(buffers);
-      if (result === -EBUSY) {
-        // Something started meanwhile: let it run, then wait for it.
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        continue;
-      }
-      if (result === 0) {
-        this.#registered = buffers.slice();
-        return true;
-      }
-      this.#registered = [];
-      if (!this.#registerWarnings.has(result)) {
-        this.#registerWarnings.add(result);
-        const bytes = buffers.reduce((sum, b) => sum + b.byteLength, 0);
-        const why =
-          result === -EOPNOTSUPP
-            ? `the '${this.backend}' backend has none`
-            : result === -ENOMEM
-              ? `the kernel would not lock ${bytes} bytes: the memlock limit (ulimit -l) is too low (ENOMEM)`
-              : systemError(result, 'io_uring_register').message;
-        process.emitWarning(`aiofs: buffers not registered (${why}); I/O continues without them`, 'AiofsWarning');
-      }
-      return false;
-    }
+    const views = validateRegistered(buffers);
+    const registered = await registerWhenIdle(this.#dispatcher, views, this.#registerWarnings, () => this.#checkOpen());
+    this.#registered = registered ? views.slice() : [];
+    return registered;
   }
 
   stats(): ContextStats {

@@ -15,7 +15,7 @@ const layers: string[][] = [
   ['direct/'],
   ['backend/'],
   ['sched/', 'buffering/'],
-  ['dispatcher.ts', 'context.ts', 'create-context.ts'],
+  ['dispatcher.ts', 'registered-buffers.ts', 'context.ts', 'create-context.ts'],
   ['file/'],
   ['promises/'],
   ['http/'],
