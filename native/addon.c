@@ -790,6 +790,28 @@ static napi_value js_forget_fd(napi_env env, napi_callback_info info) {
 }
 
 /*
+ * closeFd(fd) -> 0 | -errno | 1: close `fd` now and forget it if a ring of this environment opened
+ * it (a file that outlives every context that could close it on a ring); 1, and nothing done, for
+ * any other fd, which node:fs must close. Each route keeps its opener's books: Node warns when a
+ * worker closes through node:fs an fd node:fs did not open, and closes at a worker's end the fds
+ * node:fs opened there and did not close. close(2) of a regular file does not wait on the device.
+ */
+static napi_value js_close_fd(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  struct addon_data *d;
+  int32_t fd;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok ||
+      napi_get_instance_data(env, (void **)&d) != napi_ok || !d)
+    return NULL;
+  if (argc < 1 || get_i32(env, argv[0], &fd) < 0 || fd < 0) return make_int(env, -EBADF);
+  if (!disown_fd(&d->owned, fd)) return make_int(env, 1);
+  /* Linux releases the fd even when close(2) is interrupted: EINTR is not a failure here. */
+  int ret = close(fd) == 0 || errno == EINTR ? 0 : -errno;
+  return make_int(env, ret);
+}
+
+/*
  * useWaiterThread(): engines made from now on in this environment deliver completions through a
  * waiter thread (waiter.h) instead of uv_poll: for runtimes whose loop cannot be polled.
  */
@@ -864,7 +886,7 @@ static napi_value init(napi_env env, napi_value exports) {
   }
   napi_property_descriptor fns[] = {METHOD("createUring", js_create_uring),
                                     METHOD("createAio", js_create_aio),
-                                    METHOD("forgetFd", js_forget_fd),
+                                    METHOD("forgetFd", js_forget_fd), METHOD("closeFd", js_close_fd),
                                     METHOD("useWaiterThread", js_use_waiter_thread),
                                     METHOD("misalignment", aiofs_js_misalignment),
                                     METHOD("setDirect", js_set_direct),

@@ -20,8 +20,12 @@ void own_fd(struct owned_fds *o, int fd) {
   o->bits[word] |= UINT64_C(1) << (fd % 64);
 }
 
-void disown_fd(struct owned_fds *o, int fd) {
-  if (fd >= 0 && (size_t)fd / 64 < o->words) o->bits[fd / 64] &= ~(UINT64_C(1) << (fd % 64));
+int disown_fd(struct owned_fds *o, int fd) {
+  if (fd < 0 || (size_t)fd / 64 >= o->words) return 0;
+  uint64_t bit = UINT64_C(1) << (fd % 64);
+  int owned = (o->bits[fd / 64] & bit) != 0;
+  o->bits[fd / 64] &= ~bit;
+  return owned;
 }
 
 void close_owned(struct owned_fds *o) {

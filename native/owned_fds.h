@@ -18,8 +18,9 @@ struct owned_fds {
 /* Remember `fd` as opened by the ring. Without memory for the bit it is not remembered: a leak
    at teardown, never a wrong close. */
 void own_fd(struct owned_fds *o, int fd);
-/* `fd` was closed (or given away) other than by the environment's teardown. */
-void disown_fd(struct owned_fds *o, int fd);
+/* `fd` was closed (or given away) other than by the environment's teardown. Returns 1 if it was
+   remembered, 0 if not. */
+int disown_fd(struct owned_fds *o, int fd);
 /* Close every fd still remembered, and forget them. */
 void close_owned(struct owned_fds *o);
 

@@ -4,12 +4,13 @@
  * most `backend.capacity` requests started (the rest wait in a queue: backpressure, never an
  * error), wires AbortSignals to cancellation, and settles each promise from the backend's result.
  */
-import type { BigIntStats, Stats } from 'node:fs';
+import fs, { type BigIntStats, type Stats } from 'node:fs';
 import { type Backend, type BackendName, type CompletionSink, Op, Request } from './backend/backend.js';
 import * as meta from './backend/metadata.js';
 import { STATX_MASK, STATX_SIZE, statsFromStatx } from './backend/stats.js';
 import { Dispatcher } from './dispatcher.js';
-import { invalidArgType, invalidArgValue, invalidState } from './errors.js';
+import { invalidArgType, invalidArgValue, invalidState, systemError } from './errors.js';
+import { closeIfRingOpened } from './native.js';
 import { registerWhenIdle, validateRegistered } from './registered-buffers.js';
 import { parseClasses, type PriorityClass } from './sched/classes.js';
 import {
@@ -383,4 +384,17 @@ export class IoContext {
   #checkOpen(): void {
     if (this.#closed) throw invalidState('the IoContext is closed');
   }
+}
+
+/**
+ * The one way the library's own files close `fd`: through `context` while it is open; once it is
+ * closed (a file may outlive its context), by whoever opened it, so that neither the addon nor
+ * Node closes that number again when a worker's environment goes away.
+ */
+export function closeFile(context: IoContext, fd: number): Promise<void> {
+  if (!context.closed) return context.closeFd(fd);
+  // Whoever opened it closes it: the addon what a ring opened, node:fs the rest (see native.ts).
+  const result = closeIfRingOpened(fd);
+  if (result === 1) return new Promise((resolve, reject) => fs.close(fd, (error) => (error ? reject(error) : resolve())));
+  return result < 0 ? Promise.reject(systemError(result, 'close')) : Promise.resolve();
 }

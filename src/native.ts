@@ -49,6 +49,8 @@ export interface NativeAddon {
   createAio?(capacity: number, completions: Int32Array, handler: (count: number) => void): NativeEngine | number;
   /** The fd was closed other than by a ring's close: the environment's teardown must not close it. */
   forgetFd?(fd: number): void;
+  /** Close `fd` now if a ring opened it (0 or -errno); 1 for any other fd, left to node:fs. */
+  closeFd?(fd: number): number;
   /** Engines made from now on deliver completions through a waiter thread instead of uv_poll. */
   useWaiterThread?(): void;
   /** The numbers shared with JavaScript (native/engine.h, native/limits.h); Linux builds only. */
@@ -172,6 +174,14 @@ export function nativeInfo(): NativeInfo {
  */
 export function forgetFd(fd: number): void {
   loaded?.forgetFd?.(fd);
+}
+
+/**
+ * Close `fd` now if a ring of this environment opened it: 0 or -errno; 1 when it did not (or no
+ * addon is loaded), and node:fs must close it.
+ */
+export function closeIfRingOpened(fd: number): number {
+  return loaded?.closeFd?.(fd) ?? 1;
 }
 
 /** The addon, or throws an error naming every place looked at and why each failed. */

@@ -11,6 +11,7 @@ import { runChecked } from './support/child.js';
 
 const timeout = 120_000;
 const fixture = fileURLToPath(new URL('./fixtures/worker-teardown.js', import.meta.url));
+const lateClose = fileURLToPath(new URL('./fixtures/late-close.js', import.meta.url));
 const ends = ['exit', 'throw', 'process.exit', 'terminate'];
 const workloads = ['one', 'qd1', 'qd32', 'write-fsync', 'meta', 'contexts'];
 
@@ -32,8 +33,8 @@ const workloads = ['one', 'qd1', 'qd32', 'write-fsync', 'meta', 'contexts'];
 const major = Number(process.versions.node.split('.')[0]);
 const nodeFlags = major <= 22 ? ['--no-concurrent-recompilation'] : [];
 
-function run(backend: string, args: string[], env: NodeJS.ProcessEnv = {}): string {
-  const { stdout, stderr } = runChecked(process.execPath, ['--expose-gc', ...nodeFlags, fixture, ...args], {
+function run(backend: string, args: string[], env: NodeJS.ProcessEnv = {}, script = fixture): string {
+  const { stdout, stderr } = runChecked(process.execPath, ['--expose-gc', ...nodeFlags, script, ...args], {
     env: { ...process.env, AIOFS_BACKEND: backend, ...env },
     timeout: timeout - 10_000,
   });
@@ -49,6 +50,10 @@ forEachBackend('worker threads', (backend) => {
   }
   it('the same after the main thread has used aiofs', { timeout }, () => {
     run(backend, ['ends', ends.join(','), 'one,qd32', '--main-first']);
+  });
+
+  it('a file closed after its context (through node:fs) is not closed again by the teardown', { timeout }, () => {
+    run(backend, [], {}, lateClose);
   });
 
   // Bun's and Deno's path: the waiter thread is joined and its thread-safe function finalized

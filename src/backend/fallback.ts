@@ -55,7 +55,7 @@ export class Fallback {
 
   /**
    * Run `request` on the thread pool. A close done there must not be repeated when the
-   * environment tears down (the addon closes the fds the ring opened and nobody closed).
+   * environment tears down (the addon closes the fds its rings opened and nobody closed).
    */
   private toPool(request: Request, done: (result: number) => void): void {
     this.count++;

@@ -9,7 +9,7 @@ import { constants as bufferConstants } from 'node:buffer';
 import { type Readable, type Writable } from 'node:stream';
 import type { ReadableStream } from 'node:stream/web';
 import { fileURLToPath } from 'node:url';
-import { IoContext } from '../context.js';
+import { closeFile, IoContext } from '../context.js';
 import { getDefaultContext } from '../create-context.js';
 import { directUnsupported, fileClosed, invalidArgType, invalidArgValue, modeForbids, systemError, type SystemError } from '../errors.js';
 import { AlignedPool, alignUp } from '../direct/aligned.js';
@@ -99,9 +99,9 @@ const READ_TO_END_STEP = 1 << 16;
 const EAGER_READ = 1 << 20;
 
 /** Files the program forgot to close are closed when collected, with a warning, as Node does. */
-const forgotten = new FinalizationRegistry<number>((fd) => {
+const forgotten = new FinalizationRegistry<{ fd: number; context: IoContext }>(({ fd, context }) => {
   process.emitWarning(`Closing file descriptor ${fd} on garbage collection`, 'Warning');
-  fs.close(fd, () => {});
+  closeFile(context, fd).catch(() => {});
 });
 
 export function validateSize(size: unknown, name = 'size'): number {
@@ -169,7 +169,7 @@ export class AIOFile<T extends string | Buffer = string | Buffer> {
     this.binary = mode.binary;
     this.encoding = encoding;
     this.context = context;
-    forgotten.register(this, fd, this);
+    forgotten.register(this, { fd, context }, this);
   }
 
   /**
@@ -340,9 +340,8 @@ export class AIOFile<T extends string | Buffer = string | Buffer> {
           this.#fd = -1;
           forgotten.unregister(this);
           const closed = (error: unknown) => (error ? reject(withPath(error, this.name)) : resolve());
-          // A context closed before its files still lets them go, through node:fs.
-          if (this.context.closed) fs.close(fd, closed);
-          else this.context.closeFd(fd).then(() => closed(null), closed);
+          // A context closed before its files still lets them go (closeFile: through node:fs).
+          closeFile(this.context, fd).then(() => closed(null), closed);
         }),
     );
     return this.#closing;

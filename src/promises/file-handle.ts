@@ -15,7 +15,7 @@ import { devNull } from 'node:os';
 import readline from 'node:readline';
 import { ReadableStream as WebReadableStream, type ReadableStream } from 'node:stream/web';
 import { promisify } from 'node:util';
-import type { IoContext } from '../context.js';
+import { closeFile, type IoContext } from '../context.js';
 import { abortError, closedOnGarbageCollection, fileClosed, fileTooLarge, invalidArgType, invalidArgValue, invalidState, invalidThis, outOfRange } from '../errors.js';
 import { forgetFd } from '../native.js';
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -169,7 +169,7 @@ class RingHandle implements NativeLikeHandle {
   released = false;
 
   close(): Promise<void> {
-    return closeFd(this.fd, this.context).then(() => undefined);
+    return closeFile(this.context, this.fd);
   }
 
   getAsyncId(): number {
@@ -201,7 +201,7 @@ const GC_CLOSE_IS_ERROR = Number(process.versions.node.split('.')[0]) >= 26;
  */
 const dropped = new FinalizationRegistry<RingHandle>(({ fd, context, path, released }) => {
   if (released) return;
-  closeFd(fd, context).catch(() => {});
+  closeFile(context, fd).catch(() => {});
   if (GC_CLOSE_IS_ERROR) {
     process.nextTick(() => {
       throw closedOnGarbageCollection(fd, path);
@@ -219,13 +219,6 @@ const dropped = new FinalizationRegistry<RingHandle>(({ fd, context, path, relea
   }
 });
 let warnedDropped = false;
-
-/** Close `fd` through `context`, or through node:fs once the context is closed. */
-function closeFd(fd: number, context: IoContext): Promise<unknown> {
-  if (!context.closed) return context.closeFd(fd);
-  forgetFd(fd);
-  return promisify(fs.close)(fd);
-}
 
 export class FileHandle extends node.Base {
   declare [kHandle]: NativeLikeHandle;
@@ -281,7 +274,7 @@ export class FileHandle extends node.Base {
     this.#ring.released = true;
     // A native handle made for a transfer that did not happen must not close the fd again.
     if (this.#native) this.#native.releaseFD();
-    return closeFd(this.#fd, this.#context).then(() => undefined);
+    return closeFile(this.#context, this.#fd);
   }
 
   /**
