@@ -15,7 +15,7 @@ import path from 'node:path';
 import { IoContext } from '../context.js';
 import { invalidArgType, invalidArgValue, invalidState } from '../errors.js';
 import { validateBoolean, validateKnownKeys, validateObject, validateSignal } from '../validate.js';
-import { requestPath } from './request-path.js';
+import { namePath, requestPath } from './request-path.js';
 import { serveFile, type ServeSettings, sendStatus } from './send.js';
 
 export { contentType } from './content-type.js';
@@ -101,12 +101,12 @@ export async function sendFile(res: ServerResponse, file: string, options?: Send
   let root: string | undefined;
   if (checked.root !== undefined) {
     root = realRoot(checked.root, 'options.root');
-    const parts = file.split(/[/\\]/);
-    if (path.isAbsolute(file) || parts.includes('..') || file.includes('\0')) {
-      sendStatus(req, res, 403);
+    const named = namePath(file);
+    if (!named.ok) {
+      sendStatus(req, res, named.status);
       return;
     }
-    target = path.join(root, ...parts.filter((p) => p !== '' && p !== '.'));
+    target = path.join(root, ...named.segments);
   } else {
     if (!path.isAbsolute(file)) throw invalidArgValue('file', file, 'must be absolute, or relative to options.root');
     target = file;

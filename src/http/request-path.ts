@@ -1,6 +1,6 @@
 /**
- * Which file under a root a request's URL names, or why it names none. The only place where a
- * URL becomes a path: everything that could step outside the root is refused here, before any
+ * Which file under a root a request's URL (or sendFile's relative name) names, or why it names
+ * none. The only place where a URL or a name under a root becomes a path: everything that could step outside the root is refused here, before any
  * file is touched (symbolic links, which only the filesystem knows, are checked on the opened
  * file: see send.ts).
  *
@@ -11,6 +11,7 @@
  * (%2f) inside a segment. A path is never absolute once joined: its segments are joined under
  * the root, and none can be empty, `.` or `..` or hold a separator.
  */
+import { isAbsolute } from 'node:path';
 
 export type RequestPath = { ok: true; segments: string[]; trailingSlash: boolean } | { ok: false; status: 400 | 403 };
 
@@ -48,4 +49,16 @@ export function requestPath(url: string | undefined): RequestPath {
     segments.push(segment);
   }
   return { ok: true, segments, trailingSlash: path.endsWith('/') };
+}
+
+/**
+ * The segments of `name`, a file name relative to a root as sendFile takes it (not URL-encoded):
+ * forbidden (403) when it is absolute, holds a `..` segment or a NUL; `.` and empty segments are
+ * dropped. Slashes and backslashes both separate.
+ */
+export function namePath(name: string): RequestPath {
+  if (isAbsolute(name) || name.startsWith('/') || name.startsWith('\\') || name.includes('\0')) return forbidden;
+  const parts = name.split(/[/\\]/);
+  if (parts.includes('..')) return forbidden;
+  return { ok: true, segments: parts.filter((p) => p !== '' && p !== '.'), trailingSlash: false };
 }
