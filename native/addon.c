@@ -21,7 +21,9 @@
  * Kernel errors are returned to JavaScript as negative errno numbers; JavaScript builds the error
  * objects. Exceptions are thrown here only for calls that break the internal contract.
  */
+#define _GNU_SOURCE /* pipe2, F_SETPIPE_SZ */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <node_api.h>
 #include <stdlib.h>
@@ -790,11 +792,11 @@ static napi_value js_forget_fd(napi_env env, napi_callback_info info) {
 }
 
 /*
- * closeFd(fd) -> 0 | -errno | 1: close `fd` now and forget it if a ring of this environment opened
- * it (a file that outlives every context that could close it on a ring); 1, and nothing done, for
- * any other fd, which node:fs must close. Each route keeps its opener's books: Node warns when a
- * worker closes through node:fs an fd node:fs did not open, and closes at a worker's end the fds
- * node:fs opened there and did not close. close(2) of a regular file does not wait on the device.
+ * closeFd(fd) -> 0 | -errno | 1: close `fd` now and forget it if the addon owns it (a ring of this
+ * environment opened it, or makePipe or dupFd made it); 1, and nothing done, for any other fd,
+ * which node:fs must close. Each route keeps its opener's books: Node warns when a worker closes
+ * through node:fs an fd node:fs did not open, and closes at a worker's end the fds node:fs opened
+ * there and did not close. close(2) of a regular file or a pipe does not wait on a device.
  */
 static napi_value js_close_fd(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -809,6 +811,66 @@ static napi_value js_close_fd(napi_env env, napi_callback_info info) {
   /* Linux releases the fd even when close(2) is interrupted: EINTR is not a failure here. */
   int ret = close(fd) == 0 || errno == EINTR ? 0 : -errno;
   return make_int(env, ret);
+}
+
+/* Remember a new fd of ours so that the environment's end closes it if JavaScript does not. */
+static napi_value owned_result(napi_env env, struct addon_data *d, int fd) {
+  if (fd < 0) return make_int(env, -errno);
+  own_fd(&d->owned, fd);
+  return make_int(env, fd);
+}
+
+/*
+ * makePipe(size) -> [readFd, writeFd, capacity] | -errno: a close-on-exec pipe for splicing,
+ * grown to `size` bytes where the kernel allows (pipe-max-size, the per-user page budget; the
+ * default 64 KiB otherwise). Both ends are closed at the environment's end unless closeFd closed
+ * them first.
+ */
+static napi_value js_make_pipe(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], result, value;
+  struct addon_data *d;
+  uint32_t size;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok ||
+      napi_get_instance_data(env, (void **)&d) != napi_ok || !d)
+    return NULL;
+  if (argc < 1 || get_u32(env, argv[0], &size) < 0 || size > INT32_MAX) return make_int(env, -EINVAL);
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) < 0) return make_int(env, -errno);
+  (void)fcntl(fds[1], F_SETPIPE_SZ, (int)size); /* refused: the smaller pipe still works */
+  int capacity = fcntl(fds[1], F_GETPIPE_SZ);
+  if (capacity < 0) capacity = 65536;
+  own_fd(&d->owned, fds[0]);
+  own_fd(&d->owned, fds[1]);
+  if (napi_create_array_with_length(env, 3, &result) != napi_ok) goto fail;
+  int values[3] = {fds[0], fds[1], capacity};
+  for (uint32_t i = 0; i < 3; i++)
+    if (napi_create_int32(env, values[i], &value) != napi_ok ||
+        napi_set_element(env, result, i, value) != napi_ok)
+      goto fail;
+  return result;
+fail:
+  disown_fd(&d->owned, fds[0]);
+  disown_fd(&d->owned, fds[1]);
+  close(fds[0]);
+  close(fds[1]);
+  return NULL;
+}
+
+/*
+ * dupFd(fd) -> newFd | -errno: a close-on-exec duplicate of `fd`, ours to close (closeFd), so that
+ * operations queued on it never reach another file should the owner of `fd` close it meanwhile.
+ */
+static napi_value js_dup_fd(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  struct addon_data *d;
+  int32_t fd;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok ||
+      napi_get_instance_data(env, (void **)&d) != napi_ok || !d)
+    return NULL;
+  if (argc < 1 || get_i32(env, argv[0], &fd) < 0 || fd < 0) return make_int(env, -EBADF);
+  return owned_result(env, d, fcntl(fd, F_DUPFD_CLOEXEC, 0));
 }
 
 /*
@@ -842,6 +904,7 @@ static napi_status export_constants(napi_env env, napi_value exports) {
       {"UNLINKAT", AIOFS_OP_UNLINKAT}, {"MKDIRAT", AIOFS_OP_MKDIRAT},
       {"SYMLINKAT", AIOFS_OP_SYMLINKAT}, {"LINKAT", AIOFS_OP_LINKAT},
       {"FALLOCATE", AIOFS_OP_FALLOCATE}, {"FTRUNCATE", AIOFS_OP_FTRUNCATE},
+      {"SPLICE", AIOFS_OP_SPLICE},     {"POLL", AIOFS_OP_POLL},
   };
   napi_value constants, table, value;
   napi_status st = napi_create_object(env, &constants);
@@ -887,6 +950,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor fns[] = {METHOD("createUring", js_create_uring),
                                     METHOD("createAio", js_create_aio),
                                     METHOD("forgetFd", js_forget_fd), METHOD("closeFd", js_close_fd),
+                                    METHOD("makePipe", js_make_pipe), METHOD("dupFd", js_dup_fd),
                                     METHOD("useWaiterThread", js_use_waiter_thread),
                                     METHOD("misalignment", aiofs_js_misalignment),
                                     METHOD("setDirect", js_set_direct),

@@ -165,6 +165,18 @@ int name_meta_args(int op, const struct meta_list *l, struct aiofs_meta *m) {
       m->args.ftruncate.fd = l->dirfd;
       m->args.ftruncate.length = l->length;
       return 0;
+    case AIOFS_OP_SPLICE:
+      if (l->length < 0 || l->length > UINT32_MAX) return -EINVAL;
+      m->args.splice.fd_in = l->dirfd;
+      m->args.splice.off_in = l->mode ? l->offset : -1;
+      m->args.splice.fd_out = l->dirfd2;
+      m->args.splice.len = (uint32_t)l->length;
+      m->args.splice.flags = (unsigned)l->flags;
+      return 0;
+    case AIOFS_OP_POLL:
+      m->args.poll.fd = l->dirfd;
+      m->args.poll.events = l->mode;
+      return 0;
     default:
       return -EINVAL;
   }

@@ -40,6 +40,9 @@ size_t view_length(napi_env env, napi_value view);
  *   LINKAT    linkat(dirfd, path, dirfd2, path2, flags)
  *   FALLOCATE fallocate(dirfd as fd, flags as mode, offset, length)
  *   FTRUNCATE ftruncate(dirfd as fd, length)
+ *   SPLICE    splice(dirfd as fd_in, offset as off_in (mode 0: none, a pipe's own position),
+ *             dirfd2 as fd_out, length as len, flags)
+ *   POLL      poll(dirfd as fd, mode as events)
  */
 struct meta_list {
   int dirfd, dirfd2, flags;

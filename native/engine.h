@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-/* Operation codes shared with JavaScript (src/backend/backend.ts mirrors them). */
+/* Operation codes shared with JavaScript (src/backend/op.ts mirrors them). */
 enum aiofs_op {
   AIOFS_OP_READ = 0,
   AIOFS_OP_WRITE = 1,
@@ -30,6 +30,8 @@ enum aiofs_op {
   AIOFS_OP_LINKAT = 13,
   AIOFS_OP_FALLOCATE = 14,
   AIOFS_OP_FTRUNCATE = 15,
+  AIOFS_OP_SPLICE = 16,
+  AIOFS_OP_POLL = 17,
 };
 
 /*
@@ -59,6 +61,10 @@ struct aiofs_meta {
     struct aiofs_two_paths linkat;
     struct { int fd; int mode; int64_t offset; int64_t length; } fallocate;
     struct { int fd; int64_t length; } ftruncate;
+    /* splice(fd_in, off_in, fd_out, NULL, len, flags): off_in -1 for a pipe's own position. */
+    struct { int fd_in; int64_t off_in; int fd_out; uint32_t len; unsigned flags; } splice;
+    /* Completes when `fd` is ready for `events` (POLLOUT...), with the events it is ready for. */
+    struct { int fd; unsigned events; } poll;
   } args;
 };
 

@@ -27,6 +27,12 @@ _Static_assert(IORING_OP_FALLOCATE == 17 && IORING_OP_OPENAT == 18 && IORING_OP_
                    IORING_OP_STATX == 21,
                "metadata opcodes of 5.6");
 
+_Static_assert(IORING_OP_POLL_ADD == 6 && IORING_OP_SPLICE == 30, "poll of 5.1, splice of 5.7");
+_Static_assert(offsetof(struct io_uring_sqe, splice_off_in) == 16, "sqe.splice_off_in (addr2)");
+_Static_assert(offsetof(struct io_uring_sqe, splice_flags) == 28, "sqe.splice_flags");
+_Static_assert(offsetof(struct io_uring_sqe, splice_fd_in) == 44, "sqe.splice_fd_in");
+_Static_assert(offsetof(struct io_uring_sqe, poll32_events) == 28, "sqe.poll32_events");
+
 #include <linux/version.h>
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 15, 0)
 _Static_assert(IORING_OP_RENAMEAT == 35 && IORING_OP_UNLINKAT == 36 && IORING_OP_MKDIRAT == 37 &&

@@ -49,6 +49,8 @@ enum {
   URING_OP_SYMLINKAT = 38,
   URING_OP_LINKAT = 39,
   URING_OP_FTRUNCATE = 55,
+  URING_OP_POLL_ADD = 6,
+  URING_OP_SPLICE = 30,
 };
 
 #define PROBE_OPS 256
@@ -366,6 +368,26 @@ static void prep_ftruncate(struct io_uring_sqe *sqe, int fd, int64_t length) {
   sqe->off = (uint64_t)length;
 }
 
+/* splice(2) with no output offset (a socket or a pipe): off_in -1 reads a pipe at its position. */
+static void prep_splice(struct io_uring_sqe *sqe, int fd_in, int64_t off_in, int fd_out,
+                        uint32_t len, unsigned flags) {
+  sqe->fd = fd_out;
+  sqe->off = (uint64_t)-1;
+  sqe->splice_off_in = (uint64_t)off_in;
+  sqe->splice_fd_in = fd_in;
+  sqe->len = len;
+  sqe->splice_flags = flags;
+}
+
+/* A one-shot poll: completes with the ready events (the kernel's poll mask) once `fd` has one. */
+static void prep_poll(struct io_uring_sqe *sqe, int fd, unsigned events) {
+  sqe->fd = fd;
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  events = (events << 16) | (events >> 16); /* the kernel reads poll32_events word-swapped there */
+#endif
+  sqe->poll32_events = events;
+}
+
 static int uring_prep_meta(void *e, const struct aiofs_meta *m, uint32_t user) {
   static const unsigned opcodes[] = {
       [AIOFS_OP_OPENAT] = URING_OP_OPENAT,       [AIOFS_OP_CLOSE] = URING_OP_CLOSE,
@@ -373,8 +395,9 @@ static int uring_prep_meta(void *e, const struct aiofs_meta *m, uint32_t user) {
       [AIOFS_OP_UNLINKAT] = URING_OP_UNLINKAT,   [AIOFS_OP_MKDIRAT] = URING_OP_MKDIRAT,
       [AIOFS_OP_SYMLINKAT] = URING_OP_SYMLINKAT, [AIOFS_OP_LINKAT] = URING_OP_LINKAT,
       [AIOFS_OP_FALLOCATE] = URING_OP_FALLOCATE, [AIOFS_OP_FTRUNCATE] = URING_OP_FTRUNCATE,
+      [AIOFS_OP_SPLICE] = URING_OP_SPLICE,       [AIOFS_OP_POLL] = URING_OP_POLL_ADD,
   };
-  if (m->op < AIOFS_OP_OPENAT || m->op > AIOFS_OP_FTRUNCATE) return -EINVAL;
+  if (m->op < AIOFS_OP_OPENAT || m->op > AIOFS_OP_POLL) return -EINVAL;
   unsigned opcode = opcodes[m->op];
   int error;
   struct io_uring_sqe *sqe = get_sqe(e, opcode, m->op, &error);
@@ -413,6 +436,13 @@ static int uring_prep_meta(void *e, const struct aiofs_meta *m, uint32_t user) {
       break;
     case AIOFS_OP_FTRUNCATE:
       prep_ftruncate(sqe, a->ftruncate.fd, a->ftruncate.length);
+      break;
+    case AIOFS_OP_SPLICE:
+      prep_splice(sqe, a->splice.fd_in, a->splice.off_in, a->splice.fd_out, a->splice.len,
+                  a->splice.flags);
+      break;
+    case AIOFS_OP_POLL:
+      prep_poll(sqe, a->poll.fd, a->poll.events);
       break;
   }
   return 0;

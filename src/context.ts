@@ -10,7 +10,7 @@ import * as meta from './backend/metadata.js';
 import { STATX_MASK, STATX_SIZE, statsFromStatx } from './backend/stats.js';
 import { Dispatcher } from './dispatcher.js';
 import { invalidArgType, invalidArgValue, invalidState, systemError } from './errors.js';
-import { closeIfRingOpened } from './native.js';
+import { closeOwnedFd } from './native.js';
 import { registerWhenIdle, validateRegistered } from './registered-buffers.js';
 import { parseClasses, type PriorityClass } from './sched/classes.js';
 import {
@@ -80,6 +80,10 @@ export interface StatOptions extends OperationOptions {
   bigint?: boolean;
 }
 
+
+/** @internal Package-internal operations of IoContext (aiofs/http uses them; users do not see them). */
+export const spliceFd = Symbol('aiofs.splice');
+export const pollFd = Symbol('aiofs.poll');
 
 export class IoContext {
   /** Which backend carries this context's operations. */
@@ -267,6 +271,21 @@ export class IoContext {
   }
 
   /**
+   * @internal splice(2) through the backend: up to `length` bytes from `fdIn` (at `offIn`, or a
+   * pipe's own position for null) to `fdOut`, one of them a pipe; resolves with the bytes moved (0
+   * at the input's end). Rejects with EOPNOTSUPP where the backend cannot (aio, threads, a kernel
+   * before 5.7): the caller moves the bytes through memory instead.
+   */
+  [spliceFd](fdIn: number, offIn: number | null, fdOut: number, length: number, signal?: AbortSignal): Promise<number> {
+    return this.#metaCall(signal && { signal }, () => meta.splice(fdIn, offIn, fdOut, length, 0));
+  }
+
+  /** @internal Resolves with the ready events once `fd` has one of `events` (poll(2) bits); io_uring only. */
+  [pollFd](fd: number, events: number, signal?: AbortSignal): Promise<number> {
+    return this.#metaCall(signal && { signal }, () => meta.poll(fd, events));
+  }
+
+  /**
    * Register `buffers` with the kernel (io_uring's fixed buffers): reads and writes whose memory
    * lies inside one of them then skip the per-operation page pinning. The context keeps the
    * buffers alive until they are replaced (another call; `[]` drops them) or the context closes.
@@ -394,7 +413,7 @@ export class IoContext {
 export function closeFile(context: IoContext, fd: number): Promise<void> {
   if (!context.closed) return context.closeFd(fd);
   // Whoever opened it closes it: the addon what a ring opened, node:fs the rest (see native.ts).
-  const result = closeIfRingOpened(fd);
+  const result = closeOwnedFd(fd);
   if (result === 1) return new Promise((resolve, reject) => fs.close(fd, (error) => (error ? reject(error) : resolve())));
   return result < 0 ? Promise.reject(systemError(result, 'close')) : Promise.resolve();
 }

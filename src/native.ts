@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { nativeUnavailable } from './errors.js';
 
@@ -49,8 +50,12 @@ export interface NativeAddon {
   createAio?(capacity: number, completions: Int32Array, handler: (count: number) => void): NativeEngine | number;
   /** The fd was closed other than by a ring's close: the environment's teardown must not close it. */
   forgetFd?(fd: number): void;
-  /** Close `fd` now if a ring opened it (0 or -errno); 1 for any other fd, left to node:fs. */
+  /** Close `fd` now if the addon owns it (0 or -errno); 1 for any other fd, left to node:fs. */
   closeFd?(fd: number): number;
+  /** A pipe grown to `size` bytes where allowed: [read end, write end, capacity], or -errno. Close both with closeFd. */
+  makePipe?(size: number): [number, number, number] | number;
+  /** A duplicate of `fd` that closeFd closes, or -errno. */
+  dupFd?(fd: number): number;
   /** Engines made from now on deliver completions through a waiter thread instead of uv_poll. */
   useWaiterThread?(): void;
   /** The numbers shared with JavaScript (native/engine.h, native/limits.h); Linux builds only. */
@@ -177,11 +182,21 @@ export function forgetFd(fd: number): void {
 }
 
 /**
- * Close `fd` now if a ring of this environment opened it: 0 or -errno; 1 when it did not (or no
- * addon is loaded), and node:fs must close it.
+ * Close `fd` now if the addon owns it (a ring of this environment opened it, or makePipe or dupFd
+ * made it): 0 or -errno; 1 when it does not (or no addon is loaded), and node:fs must close it.
  */
-export function closeIfRingOpened(fd: number): number {
+export function closeOwnedFd(fd: number): number {
   return loaded?.closeFd?.(fd) ?? 1;
+}
+
+/** A pipe for splicing ([read end, write end, capacity in bytes]), or -errno (-ENOSYS without the addon). */
+export function makePipe(size: number): [number, number, number] | number {
+  return loaded?.makePipe?.(size) ?? -constants.errno.ENOSYS;
+}
+
+/** A duplicate of `fd` that closeOwnedFd closes, or -errno (-ENOSYS without the addon). */
+export function dupFd(fd: number): number {
+  return loaded?.dupFd?.(fd) ?? -constants.errno.ENOSYS;
 }
 
 /** The addon, or throws an error naming every place looked at and why each failed. */

@@ -13,6 +13,7 @@ import { after, before, it } from 'node:test';
 import fc from 'fast-check';
 import { createContext, type IoContext } from '../src/index.js';
 import { sendFile, serveStatic } from '../src/http/index.js';
+import { spliceCounts } from '../src/http/splice-body.js';
 import { forEachBackend } from './support/backends.js';
 import { pattern, scratchPath } from './support/files.js';
 
@@ -258,6 +259,52 @@ forEachBackend('aiofs/http', (backend) => {
     assert.ok(fds() <= before, `fds before ${before}, after ${fds()}`);
     assert.equal(context.stats().inFlight, 0);
     fs.unlinkSync(huge);
+  });
+
+  it('large bodies: inside the kernel on uring (file, pipe, socket), whole and in order, to slow readers too', { timeout }, async () => {
+    const big = files.get('big.bin')!;
+    const spliced = spliceCounts.bytes;
+    // Pipelined: the second large body waits for the first, whichever way each is sent.
+    const reply = await new Promise<Buffer>((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1');
+      const chunks: Buffer[] = [];
+      socket.on('data', (chunk) => chunks.push(chunk));
+      socket.on('end', () => resolve(Buffer.concat(chunks)));
+      socket.on('error', reject);
+      socket.write('GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\nGET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n');
+      socket.write('GET /big.bin HTTP/1.1\r\nHost: x\r\nRange: bytes=70000-\r\nConnection: close\r\n\r\n');
+    });
+    const bodies: Buffer[] = [];
+    for (let at = 0; at < reply.length; ) {
+      const split = reply.indexOf('\r\n\r\n', at);
+      const length = Number(/content-length: (\d+)/i.exec(reply.subarray(at, split).toString('latin1'))![1]);
+      bodies.push(reply.subarray(split + 4, split + 4 + length));
+      at = split + 4 + length;
+    }
+    assert.equal(bodies.length, 3);
+    assert.ok(bodies[0].equals(big), 'the first large body, whole');
+    assert.deepEqual(bodies[1], files.get('a.txt'));
+    assert.ok(bodies[2].equals(big.subarray(70000)), 'the ranged large body, whole');
+    // A reader that takes its time: the socket's buffer fills, and sending waits for it.
+    const large = path.join(root, 'large.bin');
+    const content = pattern(24 << 20, 9);
+    fs.writeFileSync(large, content);
+    const slow = await new Promise<Buffer>((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1');
+      const chunks: Buffer[] = [];
+      socket.pause();
+      setTimeout(() => socket.resume(), 300);
+      socket.on('data', (chunk) => chunks.push(chunk));
+      socket.on('end', () => resolve(Buffer.concat(chunks)));
+      socket.on('error', reject);
+      socket.write('GET /large.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    });
+    fs.unlinkSync(large);
+    const body = slow.subarray(slow.indexOf('\r\n\r\n') + 4);
+    assert.equal(body.length, content.length);
+    assert.ok(body.equals(content), 'a slowly read body, whole');
+    if (backend === 'uring') assert.ok(spliceCounts.bytes - spliced >= content.length, 'the large bodies were spliced');
+    else assert.equal(spliceCounts.bytes, spliced, `${backend} sends bodies through memory`);
   });
 
   it('keep-alive: pipelined requests are answered in order', { timeout }, async () => {

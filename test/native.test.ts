@@ -18,7 +18,7 @@ import { loadNative, nativeInfo } from '../src/native.js';
 const constants = nativeInfo().error === undefined ? loadNative().constants : undefined;
 const skip = constants ? false : `no native constants here: ${nativeInfo().error ?? 'not a Linux build'}`;
 
-/** engine.h's names for the operations backend.ts names otherwise. */
+/** engine.h's names for the operations op.ts names otherwise. */
 const cName: Record<keyof typeof Op, string> = {
   Read: 'READ',
   Write: 'WRITE',
@@ -36,6 +36,8 @@ const cName: Record<keyof typeof Op, string> = {
   Link: 'LINKAT',
   Fallocate: 'FALLOCATE',
   Ftruncate: 'FTRUNCATE',
+  Splice: 'SPLICE',
+  Poll: 'POLL',
 };
 
 it('operation codes agree, one for one', { skip }, () => {

@@ -103,7 +103,28 @@ export interface Ftruncate extends Named {
   readonly length: number;
 }
 
-export type Meta = OpenAt | Close | Statx | TwoPaths | UnlinkAt | MkdirAt | SymlinkAt | Fallocate | Ftruncate;
+/**
+ * splice(fdIn, offIn, fdOut, NULL, length, flags): moves up to `length` bytes inside the kernel;
+ * one end must be a pipe. `offIn` null reads a pipe at its own position. Engines without it (aio)
+ * and the threads backend answer EOPNOTSUPP.
+ */
+export interface Splice extends Named {
+  readonly op: typeof Op.Splice;
+  readonly fdIn: number;
+  readonly offIn: number | null;
+  readonly fdOut: number;
+  readonly length: number;
+  readonly flags: number;
+}
+
+/** A one-shot poll of `fd` for `events` (POLLOUT...): resolves with the ready events. io_uring only. */
+export interface Poll extends Named {
+  readonly op: typeof Op.Poll;
+  readonly fd: number;
+  readonly events: number;
+}
+
+export type Meta = OpenAt | Close | Statx | TwoPaths | UnlinkAt | MkdirAt | SymlinkAt | Fallocate | Ftruncate | Splice | Poll;
 
 export function openAt(path: Buffer, flags: number, mode: number, errorPath: string): OpenAt {
   return { op: Op.Open, dirfd: AT_FDCWD, path, flags, mode, syscall: 'open', errorPath, errorDest: undefined };
@@ -159,6 +180,14 @@ export function ftruncate(fd: number, length: number): Ftruncate {
   return { op: Op.Ftruncate, fd, length, syscall: 'ftruncate', errorPath: undefined, errorDest: undefined };
 }
 
+export function splice(fdIn: number, offIn: number | null, fdOut: number, length: number, flags: number): Splice {
+  return { op: Op.Splice, fdIn, offIn, fdOut, length, flags, syscall: 'splice', errorPath: undefined, errorDest: undefined };
+}
+
+export function poll(fd: number, events: number): Poll {
+  return { op: Op.Poll, fd, events, syscall: 'poll', errorPath: undefined, errorDest: undefined };
+}
+
 /**
  * Queue `meta` on a native engine. The boundary takes one argument list for every operation,
  * (op, dirfd, path, dirfd2, path2, flags, mode, offset, length, statx), which native/args.c reads
@@ -185,5 +214,10 @@ export function prepMeta(engine: NativeEngine, m: Meta, slot: number): number {
       return engine.prepMeta(m.op, m.fd, null, AT_FDCWD, null, m.mode, 0, m.offset, m.length, null, slot);
     case Op.Ftruncate:
       return engine.prepMeta(m.op, m.fd, null, AT_FDCWD, null, 0, 0, 0, m.length, null, slot);
+    case Op.Splice:
+      // `mode` says whether there is an input offset (the list has no room for -1).
+      return engine.prepMeta(m.op, m.fdIn, null, m.fdOut, null, m.flags, m.offIn === null ? 0 : 1, m.offIn ?? 0, m.length, null, slot);
+    case Op.Poll:
+      return engine.prepMeta(m.op, m.fd, null, AT_FDCWD, null, 0, m.events, 0, 0, null, slot);
   }
 }

@@ -19,6 +19,8 @@ export const Op = {
   Link: 13,
   Fallocate: 14,
   Ftruncate: 15,
+  Splice: 16,
+  Poll: 17,
 } as const;
 export type Op = (typeof Op)[keyof typeof Op];
 
@@ -40,4 +42,6 @@ export const syscallOf: Readonly<Record<Op, string>> = [
   'link',
   'fallocate',
   'ftruncate',
+  'splice',
+  'poll',
 ];

@@ -109,6 +109,11 @@ export class ThreadsBackend implements Backend {
           });
           break;
         }
+        case Op.Splice:
+        case Op.Poll:
+          // node:fs has neither: the caller moves the bytes through memory instead.
+          queueMicrotask(() => finish(-constants.errno.EOPNOTSUPP));
+          break;
       }
     } catch (error) {
       const errno = (error as NodeJS.ErrnoException).errno ?? -constants.errno.EINVAL;

@@ -5,9 +5,10 @@
  * The file is opened, checked and stat'ed through an IoContext (on io_uring: on the event loop,
  * no thread hop), then sent as the request asks: 304 when the client's copy is fresh (ETag,
  * Last-Modified), 206 for one satisfiable byte range, 416 for an unsatisfiable one, HEAD without
- * a body. The body is read in chunks through the context, one read ahead of the socket, never
- * faster than the socket drains; a client that goes away stops the reads, and the fd is closed
- * only once no read of it is in flight.
+ * a body. A large body on a plain TCP socket moves file -> socket inside the kernel where the
+ * backend can (splice-body.ts); otherwise it is read in chunks through the context, one read
+ * ahead of the socket, never faster than the socket drains. A client that goes away stops the
+ * transfer, and the fd is closed only once no operation on it is in flight.
  */
 import fs, { promises as fsp, type Stats } from 'node:fs';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
@@ -17,9 +18,15 @@ import { getDefaultContext } from '../create-context.js';
 import { abortError } from '../errors.js';
 import { readFully } from '../file/transfer.js';
 import { contentType } from './content-type.js';
+import { spliceBody, spliceTarget } from './splice-body.js';
 
 /** Bytes per read of a body: large enough that a 64 MiB file is 256 reads, small enough to start at once. */
 const CHUNK = 256 * 1024;
+/**
+ * Bodies of at least this many bytes move file -> socket inside the kernel where they can
+ * (splice-body.ts); smaller ones cost less as one read and one write with the headers.
+ */
+const SPLICE_FROM = 64 * 1024;
 
 /** How a file is served; every field has its default filled in (see sendFile's options). */
 export interface ServeSettings {
@@ -201,6 +208,26 @@ function rangeOf(req: IncomingMessage, size: number, etag: string | undefined, m
  * drain. Stops when the client goes away or `signal` aborts; returns once no read is in flight.
  */
 async function sendBody(res: ServerResponse, context: IoContext, fd: number, position: number, length: number, signal: AbortSignal | undefined): Promise<void> {
+  const socketFd = length >= SPLICE_FROM ? spliceTarget(res, context) : undefined;
+  if (socketFd !== undefined) {
+    const { sent, unsupported } = await spliceBody(res, context, fd, socketFd, position, length, signal);
+    if (sent === length) {
+      res.end();
+      return;
+    }
+    if (signal?.aborted) {
+      res.destroy(abortError(signal));
+      return;
+    }
+    if (res.destroyed) return;
+    if (!unsupported) {
+      res.destroy(new Error(`the file ended ${length - sent} bytes early`));
+      return;
+    }
+    // The kernel cannot splice here: the rest through memory.
+    position += sent;
+    length -= sent;
+  }
   let gone = res.destroyed;
   const stop = () => {
     gone = true;

@@ -1,0 +1,127 @@
+/**
+ * A response body moved file -> pipe -> socket inside the kernel (io_uring SPLICE), never through
+ * JavaScript memory: what sendfile(2) does for nginx. Used for plain TCP sockets on the uring
+ * backend; TLS, HTTP/2 and the other backends send the body through memory (send.ts).
+ *
+ * In order with node:http: the headers are handed to Node and sent before the first spliced
+ * byte, and Node writes nothing to the socket until res.end(), after the last one; a pipelined
+ * response waiting for the socket (res.socket not yet its own) is sent through memory. The socket
+ * is spliced to through a duplicate of its fd, so that operations already queued never reach
+ * another file should Node close the socket meanwhile.
+ */
+import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { constants } from 'node:os';
+import { type IoContext, pollFd, spliceFd } from '../context.js';
+import { closeOwnedFd, dupFd, makePipe } from '../native.js';
+
+const { EAGAIN, EOPNOTSUPP, EINVAL } = constants.errno;
+/** poll(2)'s POLLOUT; POLLERR and POLLHUP are reported whether asked for or not. */
+const POLLOUT = 0x4;
+/** The pipe between file and socket: as much as one splice may move (the kernel may grant less). */
+const PIPE_SIZE = 1 << 20;
+
+/** Bytes spliced and bodies that fell back to memory since the process started (tests, diagnostics). */
+export const spliceCounts = { bytes: 0, fallbacks: 0 };
+
+type NodeSocket = Socket & { encrypted?: boolean; _handle?: { fd?: number } | null; _httpMessage?: unknown };
+
+/** The fd of `res`'s socket when the body may be spliced to it, else undefined. */
+export function spliceTarget(res: ServerResponse, context: IoContext): number | undefined {
+  if (context.backend !== 'uring' || process.platform !== 'linux') return undefined;
+  const socket = res.socket as NodeSocket | null;
+  // Only while this response owns the socket (a pipelined one waits), and never under TLS.
+  if (!socket || socket.encrypted || socket._httpMessage !== res || socket.destroyed) return undefined;
+  const fd = socket._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+}
+
+/**
+ * `length` bytes of `fd` from `position` to `res`'s socket (`socketFd`, from spliceTarget), after
+ * the headers res holds. Resolves with the bytes that reached the socket: all of them, fewer when
+ * the client went away, `signal` aborted (res is destroyed then) or the file ended early, or when
+ * the kernel cannot splice here (EOPNOTSUPP, EINVAL), in which case the caller sends the rest
+ * through memory. Ends nothing: the caller ends or destroys the response.
+ */
+export async function spliceBody(
+  res: ServerResponse,
+  context: IoContext,
+  fd: number,
+  socketFd: number,
+  position: number,
+  length: number,
+  signal: AbortSignal | undefined,
+): Promise<{ sent: number; unsupported: boolean }> {
+  const socket = res.socket as NodeSocket;
+  res.flushHeaders();
+  if (socket.writableLength > 0 && !(await drained(socket))) return { sent: 0, unsupported: false };
+  const sock = dupFd(socketFd);
+  if (sock < 0) return { sent: 0, unsupported: true };
+  const pipe = makePipe(PIPE_SIZE);
+  if (typeof pipe === 'number') {
+    closeOwnedFd(sock);
+    return { sent: 0, unsupported: true };
+  }
+  const [pipeIn, pipeOut, capacity] = pipe;
+  const stop = new AbortController();
+  const onClose = () => stop.abort();
+  const onAbort = () => stop.abort();
+  res.once('close', onClose);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  let sent = 0;
+  try {
+    while (sent < length && !stop.signal.aborted) {
+      // File to pipe: at most what the pipe holds, so that this never waits for the socket.
+      const filled = await context[spliceFd](fd, position + sent, pipeOut, Math.min(capacity, length - sent), stop.signal);
+      if (filled === 0) break; // the file ended early: the caller sees sent < length
+      let left = filled;
+      while (left > 0) {
+        let moved: number;
+        try {
+          moved = await context[spliceFd](pipeIn, null, sock, left, stop.signal);
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).errno !== -EAGAIN) throw error;
+          // The socket's buffer is full: wait until it takes more (or fails, which the next splice reports).
+          await context[pollFd](sock, POLLOUT, stop.signal);
+          continue;
+        }
+        left -= moved;
+        sent += moved;
+        spliceCounts.bytes += moved;
+      }
+    }
+    return { sent, unsupported: false };
+  } catch (error) {
+    const errno = (error as NodeJS.ErrnoException).errno;
+    // What the pipe held and the socket did not take is dropped with the pipe; the caller goes on from `sent`.
+    if (errno === -EOPNOTSUPP || errno === -EINVAL) {
+      spliceCounts.fallbacks++;
+      return { sent, unsupported: true };
+    }
+    if (stop.signal.aborted || (error as Error).name === 'AbortError') return { sent, unsupported: false };
+    // The client went away (EPIPE, ECONNRESET...): nothing more can reach it.
+    res.destroy(error as Error);
+    return { sent, unsupported: false };
+  } finally {
+    res.removeListener('close', onClose);
+    signal?.removeEventListener('abort', onAbort);
+    closeOwnedFd(pipeIn);
+    closeOwnedFd(pipeOut);
+    closeOwnedFd(sock);
+  }
+}
+
+/** Wait for everything node:http queued on `socket` to reach the kernel; false if it closed first. */
+function drained(socket: Socket): Promise<boolean> {
+  return new Promise((resolve) => {
+    const done = (ok: boolean) => () => {
+      socket.removeListener('drain', onDrain);
+      socket.removeListener('close', onClose);
+      resolve(ok);
+    };
+    const onDrain = done(true);
+    const onClose = done(false);
+    socket.once('drain', onDrain);
+    socket.once('close', onClose);
+  });
+}
