@@ -277,12 +277,24 @@ export class IoContext {
    * before 5.7): the caller moves the bytes through memory instead.
    */
   [spliceFd](fdIn: number, offIn: number | null, fdOut: number, length: number, signal?: AbortSignal): Promise<number> {
-    return this.#metaCall(signal && { signal }, () => meta.splice(fdIn, offIn, fdOut, length, 0));
+    return this.#internal(meta.splice(fdIn, offIn, fdOut, length, 0), signal);
   }
 
   /** @internal Resolves with the ready events once `fd` has one of `events` (poll(2) bits); io_uring only. */
   [pollFd](fd: number, events: number, signal?: AbortSignal): Promise<number> {
-    return this.#metaCall(signal && { signal }, () => meta.poll(fd, events));
+    return this.#internal(meta.poll(fd, events), signal);
+  }
+
+  /** A metadata operation the library itself made (no options to check), queued in the default class. */
+  #internal(m: meta.Meta, signal: AbortSignal | undefined): Promise<number> {
+    try {
+      this.#checkOpen();
+      const request = new Request(m.op, -1, null, 0, signal);
+      request.meta = m;
+      return this.#dispatcher.submit(request);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /**

@@ -321,6 +321,41 @@ forEachBackend('aiofs/http', (backend) => {
     assert.ok(reply.indexOf('hello, a') < reply.indexOf('<h1>sub</h1>'));
   });
 
+  it('a client that stops reading: the server gives up (signal), the connection ends, nothing leaks', { timeout }, async () => {
+    const huge = path.join(root, 'stuck.bin');
+    fs.writeFileSync(huge, Buffer.alloc(64 << 20, 3));
+    const fds = () => fs.readdirSync('/proc/self/fd').length;
+    let sending: Promise<void> | undefined;
+    const { server: other, port: otherPort } = await listen((req, res) => {
+      sending = sendFile(res, huge, { context, signal: AbortSignal.timeout(500) });
+    });
+    const before = fds();
+    try {
+      const received = await new Promise<number>((resolve, reject) => {
+        const socket = net.connect(otherPort, '127.0.0.1');
+        let bytes = 0;
+        socket.pause(); // reads nothing until the server has given up
+        socket.on('data', (chunk) => (bytes += chunk.length));
+        socket.on('close', () => resolve(bytes));
+        socket.on('error', () => resolve(bytes));
+        socket.on('connect', () => {
+          socket.write('GET /stuck HTTP/1.1\r\nHost: x\r\n\r\n');
+          setTimeout(() => socket.resume(), 1500);
+        });
+        setTimeout(() => reject(new Error('the connection never ended')), 20_000);
+      });
+      assert.ok(received < 64 << 20, `the client got ${received} bytes of a body the server abandoned`);
+      await sending;
+      for (let i = 0; i < 100 && fds() > before; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.ok(fds() <= before, `fds before ${before}, after ${fds()}`);
+      assert.equal(context.stats().inFlight, 0);
+    } finally {
+      other.closeAllConnections();
+      await new Promise((resolve) => other.close(resolve));
+      fs.unlinkSync(huge);
+    }
+  });
+
   it('sendFile: root, start/end, headers; next() from serveStatic on a miss', { timeout }, async () => {
     const { server: other, port: otherPort } = await listen((req, res) => {
       if (req.url === '/report') void sendFile(res, 'big.bin', { root, context, start: 100, end: 199, headers: { 'Cache-Control': 'max-age=60' } });

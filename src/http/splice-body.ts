@@ -21,6 +21,26 @@ const POLLOUT = 0x4;
 /** The pipe between file and socket: as much as one splice may move (the kernel may grant less). */
 const PIPE_SIZE = 1 << 20;
 
+/**
+ * Empty pipes kept for the next bodies (at most IDLE_PIPES): a pipe costs five system calls to
+ * make, size and close. Only a pipe whose every byte reached the socket comes back here.
+ */
+const idlePipes: [number, number, number][] = [];
+const IDLE_PIPES = 64;
+
+function takePipe(): [number, number, number] | number {
+  return idlePipes.pop() ?? makePipe(PIPE_SIZE);
+}
+
+function releasePipe(pipe: [number, number, number], empty: boolean): void {
+  if (empty && idlePipes.length < IDLE_PIPES) {
+    idlePipes.push(pipe);
+    return;
+  }
+  closeOwnedFd(pipe[0]);
+  closeOwnedFd(pipe[1]);
+}
+
 /** Bytes spliced and bodies that fell back to memory since the process started (tests, diagnostics). */
 export const spliceCounts = { bytes: 0, fallbacks: 0 };
 
@@ -57,35 +77,35 @@ export async function spliceBody(
   if (socket.writableLength > 0 && !(await drained(socket))) return { sent: 0, unsupported: false };
   const sock = dupFd(socketFd);
   if (sock < 0) return { sent: 0, unsupported: true };
-  const pipe = makePipe(PIPE_SIZE);
+  const pipe = takePipe();
   if (typeof pipe === 'number') {
     closeOwnedFd(sock);
     return { sent: 0, unsupported: true };
   }
   const [pipeIn, pipeOut, capacity] = pipe;
-  const stop = new AbortController();
-  const onClose = () => stop.abort();
-  const onAbort = () => stop.abort();
-  res.once('close', onClose);
-  signal?.addEventListener('abort', onAbort, { once: true });
+  const open = whileOpen(socket);
+  const linked = signal && either(signal, open);
+  const stop = linked ? linked.signal : open;
   let sent = 0;
+  /** Bytes in the pipe that the socket has not taken yet. */
+  let inPipe = 0;
   try {
-    while (sent < length && !stop.signal.aborted) {
+    while (sent < length && !stop.aborted) {
       // File to pipe: at most what the pipe holds, so that this never waits for the socket.
-      const filled = await context[spliceFd](fd, position + sent, pipeOut, Math.min(capacity, length - sent), stop.signal);
+      const filled = await context[spliceFd](fd, position + sent, pipeOut, Math.min(capacity, length - sent), stop);
       if (filled === 0) break; // the file ended early: the caller sees sent < length
-      let left = filled;
-      while (left > 0) {
+      inPipe = filled;
+      while (inPipe > 0) {
         let moved: number;
         try {
-          moved = await context[spliceFd](pipeIn, null, sock, left, stop.signal);
+          moved = await context[spliceFd](pipeIn, null, sock, inPipe, stop);
         } catch (error) {
           if ((error as NodeJS.ErrnoException).errno !== -EAGAIN) throw error;
           // The socket's buffer is full: wait until it takes more (or fails, which the next splice reports).
-          await context[pollFd](sock, POLLOUT, stop.signal);
+          await context[pollFd](sock, POLLOUT, stop);
           continue;
         }
-        left -= moved;
+        inPipe -= moved;
         sent += moved;
         spliceCounts.bytes += moved;
       }
@@ -98,17 +118,48 @@ export async function spliceBody(
       spliceCounts.fallbacks++;
       return { sent, unsupported: true };
     }
-    if (stop.signal.aborted || (error as Error).name === 'AbortError') return { sent, unsupported: false };
+    if (stop.aborted || (error as Error).name === 'AbortError') return { sent, unsupported: false };
     // The client went away (EPIPE, ECONNRESET...): nothing more can reach it.
     res.destroy(error as Error);
     return { sent, unsupported: false };
   } finally {
-    res.removeListener('close', onClose);
-    signal?.removeEventListener('abort', onAbort);
-    closeOwnedFd(pipeIn);
-    closeOwnedFd(pipeOut);
+    linked?.dispose();
+    releasePipe(pipe, inPipe === 0);
     closeOwnedFd(sock);
   }
+}
+
+/**
+ * A signal that aborts when `socket` closes: what cancels an operation stuck on a client that
+ * stopped reading. One per connection, for all the bodies of a keep-alive connection (an
+ * AbortController and a listener per body cost more than a megabyte's splice).
+ */
+const closing = new WeakMap<Socket, AbortSignal>();
+function whileOpen(socket: Socket): AbortSignal {
+  let signal = closing.get(socket);
+  if (!signal) {
+    const controller = new AbortController();
+    signal = controller.signal;
+    closing.set(socket, signal);
+    socket.once('close', () => controller.abort());
+  }
+  return signal;
+}
+
+/** A signal that aborts with the first of `a` and `b` until disposed (AbortSignal.any, which Node 20.0 lacks). */
+function either(a: AbortSignal, b: AbortSignal): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const abort = () => controller.abort();
+  if (a.aborted || b.aborted) abort();
+  a.addEventListener('abort', abort, { once: true });
+  b.addEventListener('abort', abort, { once: true });
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      a.removeEventListener('abort', abort);
+      b.removeEventListener('abort', abort);
+    },
+  };
 }
 
 /** Wait for everything node:http queued on `socket` to reach the kernel; false if it closed first. */
