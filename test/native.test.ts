@@ -89,3 +89,29 @@ for (const sqpoll of [false, true]) {
     }
   });
 }
+
+it('pipes and duplicates: made, owned and closed by the addon; bad input is -errno, never a throw', { timeout: 10_000, skip }, () => {
+  const addon = loadNative();
+  const pipe = addon.makePipe!(1 << 20);
+  if (typeof pipe === 'number') return assert.fail(`pipe refused: ${pipe}`);
+  const [readEnd, writeEnd, capacity] = pipe;
+  assert.ok(capacity >= 4096, `capacity ${capacity}`);
+  assert.equal(fs.writeSync(writeEnd, 'through the pipe'), 16);
+  const back = Buffer.alloc(16);
+  assert.equal(fs.readSync(readEnd, back), 16);
+  assert.equal(back.toString(), 'through the pipe');
+  const dup = addon.dupFd!(writeEnd);
+  assert.ok(dup >= 0 && dup !== writeEnd);
+  for (const fd of [readEnd, writeEnd, dup]) assert.equal(addon.closeFd!(fd), 0, `the addon closes its own fd ${fd}`);
+  assert.throws(() => fs.fstatSync(dup), { code: 'EBADF' });
+  // An fd the addon did not make is left alone (1), for node:fs to close.
+  const mine = fs.openSync(os.devNull, 'r');
+  assert.equal(addon.closeFd!(mine), 1);
+  fs.fstatSync(mine);
+  fs.closeSync(mine);
+  for (const bad of [-1, 2 ** 31, 'x', undefined, {}]) {
+    assert.ok((addon.dupFd!(bad as never) as number) < 0, `dupFd(${String(bad)})`);
+    assert.ok((addon.closeFd!(bad as never) as number) < 0, `closeFd(${String(bad)})`);
+  }
+  for (const bad of [-1, 2 ** 31, 'x', undefined]) assert.ok((addon.makePipe!(bad as never) as number) < 0, `makePipe(${String(bad)})`);
+});

@@ -41,8 +41,11 @@ function releasePipe(pipe: [number, number, number], empty: boolean): void {
   closeOwnedFd(pipe[1]);
 }
 
-/** Bytes spliced and bodies that fell back to memory since the process started (tests, diagnostics). */
-export const spliceCounts = { bytes: 0, fallbacks: 0 };
+/**
+ * Since the process started (tests, diagnostics): bytes spliced to sockets, waits for a full
+ * socket, bodies that fell back to memory.
+ */
+export const spliceCounts = { bytes: 0, waits: 0, fallbacks: 0 };
 
 type NodeSocket = Socket & { encrypted?: boolean; _handle?: { fd?: number } | null; _httpMessage?: unknown };
 
@@ -102,6 +105,7 @@ export async function spliceBody(
         } catch (error) {
           if ((error as NodeJS.ErrnoException).errno !== -EAGAIN) throw error;
           // The socket's buffer is full: wait until it takes more (or fails, which the next splice reports).
+          spliceCounts.waits++;
           await context[pollFd](sock, POLLOUT, stop);
           continue;
         }
