@@ -57,7 +57,7 @@ export class EngineBackend implements Backend {
 
   constructor(
     private readonly spec: EngineSpec,
-    sink: CompletionSink,
+    private readonly sink: CompletionSink,
     /** Thrown when the engine cannot be created, with the kernel's errno. */
     unavailable: (errno: number) => Error,
   ) {
@@ -253,12 +253,18 @@ export class EngineBackend implements Backend {
   private dispatch(count: number): void {
     const completions = this.completions;
     const requests = this.requests;
+    // A success of an operation that continues nothing, on an engine that never stops short, is
+    // delivered as it is; everything else is fallback.ts's to decide.
+    const direct = !this.spec.continueShortTransfers;
     for (let i = 0; i < count; i++) {
       const slot = completions[2 * i];
       const request = requests[slot];
       requests[slot] = undefined;
       this.freeSlots.push(slot);
-      if (request) this.fallback.settle(request, completions[2 * i + 1]);
+      if (!request) continue;
+      const result = completions[2 * i + 1];
+      if (direct && result >= 0 && request.continues === undefined) this.sink.complete(request, result);
+      else this.fallback.settle(request, result);
     }
     if (this.cancelBacklog.length > 0) for (const request of this.cancelBacklog.splice(0)) this.cancel(request);
   }
