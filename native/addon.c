@@ -776,18 +776,27 @@ static napi_value js_direct_info(napi_env env, napi_callback_info info) {
 }
 
 /*
+ * The addon data and the one fd argument of forgetFd, closeFd and dupFd. Returns 0; -EBADF for a
+ * missing or negative fd; 1 when the call itself failed (return NULL to JavaScript then).
+ */
+static int fd_argument(napi_env env, napi_callback_info info, struct addon_data **d, int32_t *fd) {
+  size_t argc = 1;
+  napi_value argv[1];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok ||
+      napi_get_instance_data(env, (void **)d) != napi_ok || !*d)
+    return 1;
+  if (argc < 1 || get_i32(env, argv[0], fd) < 0 || *fd < 0) return -EBADF;
+  return 0;
+}
+
+/*
  * forgetFd(fd): JavaScript closed `fd` (or gave it away) other than through a ring's close, so the
  * environment's teardown must not close it. A no-op for fds the ring did not open.
  */
 static napi_value js_forget_fd(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
   struct addon_data *d;
   int32_t fd;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok ||
-      napi_get_instance_data(env, (void **)&d) != napi_ok || !d)
-    return NULL;
-  if (argc >= 1 && get_i32(env, argv[0], &fd) == 0) disown_fd(&d->owned, fd);
+  if (fd_argument(env, info, &d, &fd) == 0) disown_fd(&d->owned, fd);
   return NULL;
 }
 
@@ -799,25 +808,14 @@ static napi_value js_forget_fd(napi_env env, napi_callback_info info) {
  * there and did not close. close(2) of a regular file or a pipe does not wait on a device.
  */
 static napi_value js_close_fd(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
   struct addon_data *d;
   int32_t fd;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok ||
-      napi_get_instance_data(env, (void **)&d) != napi_ok || !d)
-    return NULL;
-  if (argc < 1 || get_i32(env, argv[0], &fd) < 0 || fd < 0) return make_int(env, -EBADF);
+  int ret = fd_argument(env, info, &d, &fd);
+  if (ret) return ret == 1 ? NULL : make_int(env, ret);
   if (!disown_fd(&d->owned, fd)) return make_int(env, 1);
   /* Linux releases the fd even when close(2) is interrupted: EINTR is not a failure here. */
-  int ret = close(fd) == 0 || errno == EINTR ? 0 : -errno;
+  ret = close(fd) == 0 || errno == EINTR ? 0 : -errno;
   return make_int(env, ret);
-}
-
-/* Remember a new fd of ours so that the environment's end closes it if JavaScript does not. */
-static napi_value owned_result(napi_env env, struct addon_data *d, int fd) {
-  if (fd < 0) return make_int(env, -errno);
-  own_fd(&d->owned, fd);
-  return make_int(env, fd);
 }
 
 /*
@@ -862,15 +860,15 @@ fail:
  * operations queued on it never reach another file should the owner of `fd` close it meanwhile.
  */
 static napi_value js_dup_fd(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
   struct addon_data *d;
   int32_t fd;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok ||
-      napi_get_instance_data(env, (void **)&d) != napi_ok || !d)
-    return NULL;
-  if (argc < 1 || get_i32(env, argv[0], &fd) < 0 || fd < 0) return make_int(env, -EBADF);
-  return owned_result(env, d, fcntl(fd, F_DUPFD_CLOEXEC, 0));
+  int ret = fd_argument(env, info, &d, &fd);
+  if (ret) return ret == 1 ? NULL : make_int(env, ret);
+  int dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (dup < 0) return make_int(env, -errno);
+  /* Remembered, so that the environment's end closes it if JavaScript does not. */
+  own_fd(&d->owned, dup);
+  return make_int(env, dup);
 }
 
 /*
