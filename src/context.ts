@@ -28,7 +28,6 @@ import {
   validateSignal,
 } from './validate.js';
 
-
 /** Options accepted by every operation. */
 export interface OperationOptions {
   /** Aborting rejects the operation with an `AbortError` unless it already completed. */
@@ -79,7 +78,6 @@ export interface StatOptions extends OperationOptions {
   /** BigIntStats (with nanosecond times) instead of Stats. */
   bigint?: boolean;
 }
-
 
 /** @internal Package-internal operations of IoContext (aiofs/http uses them; users do not see them). */
 export const spliceFd = Symbol('aiofs.splice');

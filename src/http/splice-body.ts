@@ -78,17 +78,15 @@ export async function spliceBody(
   const socket = res.socket as NodeSocket;
   res.flushHeaders();
   if (socket.writableLength > 0 && !(await drained(socket))) return { sent: 0, unsupported: false };
-  const sock = dupFd(socketFd);
-  if (sock < 0) return { sent: 0, unsupported: true };
+  const connection = connectionOf(socket, socketFd);
+  if (!connection) return { sent: 0, unsupported: true };
   const pipe = takePipe();
-  if (typeof pipe === 'number') {
-    closeOwnedFd(sock);
-    return { sent: 0, unsupported: true };
-  }
+  if (typeof pipe === 'number') return { sent: 0, unsupported: true };
   const [pipeIn, pipeOut, capacity] = pipe;
-  const open = whileOpen(socket);
-  const linked = signal && either(signal, open);
-  const stop = linked ? linked.signal : open;
+  const sock = connection.fd;
+  connection.busy = true;
+  const linked = signal && either(signal, connection.closed);
+  const stop = linked ? linked.signal : connection.closed;
   let sent = 0;
   /** Bytes in the pipe that the socket has not taken yet. */
   let inPipe = 0;
@@ -129,25 +127,38 @@ export async function spliceBody(
   } finally {
     linked?.dispose();
     releasePipe(pipe, inPipe === 0);
-    closeOwnedFd(sock);
+    connection.busy = false;
+    if (connection.closed.aborted) closeOwnedFd(sock);
   }
 }
 
 /**
- * A signal that aborts when `socket` closes: what cancels an operation stuck on a client that
- * stopped reading. One per connection, for all the bodies of a keep-alive connection (an
- * AbortController and a listener per body cost more than a megabyte's splice).
+ * What the bodies of one connection share (a keep-alive connection sends many; an AbortController,
+ * a listener and a duplicate fd per body cost more than a megabyte's splice): our duplicate of the
+ * socket's fd, closed once the socket is closed and no body uses it; and a signal that aborts when
+ * the socket closes, which cancels an operation stuck on a client that stopped reading.
  */
-const closing = new WeakMap<Socket, AbortSignal>();
-function whileOpen(socket: Socket): AbortSignal {
-  let signal = closing.get(socket);
-  if (!signal) {
-    const controller = new AbortController();
-    signal = controller.signal;
-    closing.set(socket, signal);
-    socket.once('close', () => controller.abort());
-  }
-  return signal;
+interface Connection {
+  fd: number;
+  closed: AbortSignal;
+  /** A body is being spliced (one at a time: a response splices only while it owns the socket). */
+  busy: boolean;
+}
+const connections = new WeakMap<Socket, Connection>();
+
+function connectionOf(socket: Socket, socketFd: number): Connection | undefined {
+  const known = connections.get(socket);
+  if (known) return known;
+  const fd = dupFd(socketFd);
+  if (fd < 0) return undefined;
+  const controller = new AbortController();
+  const connection: Connection = { fd, closed: controller.signal, busy: false };
+  connections.set(socket, connection);
+  socket.once('close', () => {
+    controller.abort();
+    if (!connection.busy) closeOwnedFd(fd);
+  });
+  return connection;
 }
 
 /** A signal that aborts with the first of `a` and `b` until disposed (AbortSignal.any, which Node 20.0 lacks). */
