@@ -77,7 +77,7 @@ export async function spliceBody(
 ): Promise<{ sent: number; unsupported: boolean }> {
   const socket = res.socket as NodeSocket;
   res.flushHeaders();
-  if (socket.writableLength > 0 && !(await drained(socket))) return { sent: 0, unsupported: false };
+  if (socket.writableLength > 0 && !(await drained(socket, signal))) return { sent: 0, unsupported: false };
   const connection = connectionOf(socket, socketFd);
   if (!connection) return { sent: 0, unsupported: true };
   const pipe = takePipe();
@@ -107,6 +107,8 @@ export async function spliceBody(
           await context[pollFd](sock, POLLOUT, stop);
           continue;
         }
+        // A pipe we still write to never reads as ended: 0 would repeat forever, so it is an error.
+        if (moved === 0) throw new Error('the socket took none of the body');
         inPipe -= moved;
         sent += moved;
         spliceCounts.bytes += moved;
@@ -177,17 +179,24 @@ function either(a: AbortSignal, b: AbortSignal): { signal: AbortSignal; dispose:
   };
 }
 
-/** Wait for everything node:http queued on `socket` to reach the kernel; false if it closed first. */
-function drained(socket: Socket): Promise<boolean> {
+/**
+ * Wait for everything node:http queued on `socket` to reach the kernel; false if it closed first
+ * or `signal` aborted.
+ */
+function drained(socket: Socket, signal: AbortSignal | undefined): Promise<boolean> {
+  if (signal?.aborted) return Promise.resolve(false);
   return new Promise((resolve) => {
     const done = (ok: boolean) => () => {
       socket.removeListener('drain', onDrain);
       socket.removeListener('close', onClose);
+      signal?.removeEventListener('abort', onAbort);
       resolve(ok);
     };
     const onDrain = done(true);
     const onClose = done(false);
+    const onAbort = done(false);
     socket.once('drain', onDrain);
     socket.once('close', onClose);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
