@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <node_api.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,7 +145,8 @@ static void settle(struct native_engine *e, const struct aiofs_completion *c) {
   if (user >= e->nslots || !e->slots[user].busy) return;
   struct slot *s = &e->slots[user];
   /* An fd opened for JavaScript; one opened while tearing down is closed with the rest. */
-  if (s->op == AIOFS_OP_OPENAT && c->result >= 0) own_fd(&e->data->owned, c->result);
+  if ((s->op == AIOFS_OP_OPENAT || s->op == AIOFS_OP_OPENAT2) && c->result >= 0)
+    own_fd(&e->data->owned, c->result);
   s->busy = 0;
   free(s->owned);
   s->owned = NULL;
@@ -508,17 +510,21 @@ static napi_value js_prep_meta(napi_env env, napi_callback_info info) {
   }
   size_t room = view_length(env, argv[2]) + view_length(env, argv[4]) + 2;
   if (room > 2 * (PATH_MAX + 1)) return make_int(env, -ENAMETOOLONG);
-  char *paths = malloc(room);
-  if (!paths) return make_int(env, -ENOMEM);
+  /* OPENAT2's struct open_how lives in the same block as the paths, first (its alignment). */
+  size_t how_room = op == AIOFS_OP_OPENAT2 ? sizeof(struct open_how) : 0;
+  char *block = malloc(how_room + room);
+  if (!block) return make_int(env, -ENOMEM);
+  char *paths = block + how_room;
+  if (how_room) l.how = block;
   int used = copy_path(env, argv[2], paths, room, &l.path);
   int used2 = used < 0 ? used : copy_path(env, argv[4], paths + used, room - used, &l.path2);
   ret = used < 0 ? used : used2 < 0 ? used2 : name_meta_args(op, &l, &m);
   if (ret == 0) ret = e->ops->prep_meta(e->impl, &m, user);
   if (ret == 0) {
-    track(e, user, op, paths);
+    track(e, user, op, block);
     if (op == AIOFS_OP_CLOSE) disown_fd(&e->data->owned, m.args.close.fd);
   } else {
-    free(paths);
+    free(block);
   }
   return make_int(env, ret);
 }
@@ -903,6 +909,7 @@ static napi_status export_constants(napi_env env, napi_value exports) {
       {"SYMLINKAT", AIOFS_OP_SYMLINKAT}, {"LINKAT", AIOFS_OP_LINKAT},
       {"FALLOCATE", AIOFS_OP_FALLOCATE}, {"FTRUNCATE", AIOFS_OP_FTRUNCATE},
       {"SPLICE", AIOFS_OP_SPLICE},     {"POLL", AIOFS_OP_POLL},
+      {"OPENAT2", AIOFS_OP_OPENAT2},
   };
   napi_value constants, table, value;
   napi_status st = napi_create_object(env, &constants);

@@ -7,6 +7,8 @@
 
 #include "limits.h"
 
+#include <linux/openat2.h>
+
 napi_value make_int(napi_env env, int64_t v) {
   napi_value r;
   napi_create_int64(env, v, &r);
@@ -177,6 +179,18 @@ int name_meta_args(int op, const struct meta_list *l, struct aiofs_meta *m) {
       m->args.poll.fd = l->dirfd;
       m->args.poll.events = l->mode;
       return 0;
+    case AIOFS_OP_OPENAT2: {
+      if (!l->path || !l->how) return -EINVAL;
+      struct open_how *how = l->how;
+      memset(how, 0, sizeof(*how));
+      how->flags = (uint64_t)(uint32_t)l->flags;
+      how->mode = l->mode;
+      how->resolve = (uint64_t)l->length;
+      m->args.openat2.dirfd = l->dirfd;
+      m->args.openat2.path = l->path;
+      m->args.openat2.how = how;
+      return 0;
+    }
     default:
       return -EINVAL;
   }

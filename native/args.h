@@ -43,6 +43,7 @@ size_t view_length(napi_env env, napi_value view);
  *   SPLICE    splice(dirfd as fd_in, offset as off_in (mode 0: none, a pipe's own position),
  *             dirfd2 as fd_out, length as len, flags)
  *   POLL      poll(dirfd as fd, mode as events)
+ *   OPENAT2   openat2(dirfd, path, {flags, mode, length as resolve})
  */
 struct meta_list {
   int dirfd, dirfd2, flags;
@@ -50,6 +51,8 @@ struct meta_list {
   const char *path, *path2;
   int64_t offset, length;
   void *statx;
+  /* OPENAT2: where its struct open_how is to be written (memory that lives as the path does). */
+  void *how;
 };
 
 int name_meta_args(int op, const struct meta_list *l, struct aiofs_meta *m);

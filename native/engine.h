@@ -32,6 +32,7 @@ enum aiofs_op {
   AIOFS_OP_FTRUNCATE = 15,
   AIOFS_OP_SPLICE = 16,
   AIOFS_OP_POLL = 17,
+  AIOFS_OP_OPENAT2 = 18,
 };
 
 /*
@@ -65,6 +66,9 @@ struct aiofs_meta {
     struct { int fd_in; int64_t off_in; int fd_out; uint32_t len; unsigned flags; } splice;
     /* Completes when `fd` is ready for `events` (POLLOUT...), with the events it is ready for. */
     struct { int fd; unsigned events; } poll;
+    /* openat2(dirfd, path, how, sizeof *how) -> the new fd; `how` (a struct open_how) must stay
+       valid until the completion, as the path does. */
+    struct { int dirfd; const char *path; const void *how; } openat2;
   } args;
 };
 

@@ -27,7 +27,10 @@ _Static_assert(IORING_OP_FALLOCATE == 17 && IORING_OP_OPENAT == 18 && IORING_OP_
                    IORING_OP_STATX == 21,
                "metadata opcodes of 5.6");
 
-_Static_assert(IORING_OP_POLL_ADD == 6 && IORING_OP_SPLICE == 30, "poll of 5.1, splice of 5.7");
+_Static_assert(IORING_OP_POLL_ADD == 6 && IORING_OP_SPLICE == 30 && IORING_OP_OPENAT2 == 28,
+               "poll of 5.1, openat2 of 5.6, splice of 5.7");
+#include <linux/openat2.h>
+_Static_assert(sizeof(struct open_how) == 24, "open_how is 24 bytes (OPEN_HOW_SIZE_VER0)");
 _Static_assert(offsetof(struct io_uring_sqe, splice_off_in) == 16, "sqe.splice_off_in (addr2)");
 _Static_assert(offsetof(struct io_uring_sqe, splice_flags) == 28, "sqe.splice_flags");
 _Static_assert(offsetof(struct io_uring_sqe, splice_fd_in) == 44, "sqe.splice_fd_in");

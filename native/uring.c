@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <linux/io_uring.h>
+#include <linux/openat2.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -51,6 +52,7 @@ enum {
   URING_OP_FTRUNCATE = 55,
   URING_OP_POLL_ADD = 6,
   URING_OP_SPLICE = 30,
+  URING_OP_OPENAT2 = 28,
 };
 
 #define PROBE_OPS 256
@@ -388,6 +390,14 @@ static void prep_poll(struct io_uring_sqe *sqe, int fd, unsigned events) {
   sqe->poll32_events = events;
 }
 
+/* openat2: `how` is a struct open_how, its size what the kernel reads. */
+static void prep_openat2(struct io_uring_sqe *sqe, int dirfd, const char *path, const void *how) {
+  sqe->fd = dirfd;
+  sqe->addr = (uintptr_t)path;
+  sqe->len = sizeof(struct open_how);
+  sqe->off = (uintptr_t)how;
+}
+
 static int uring_prep_meta(void *e, const struct aiofs_meta *m, uint32_t user) {
   static const unsigned opcodes[] = {
       [AIOFS_OP_OPENAT] = URING_OP_OPENAT,       [AIOFS_OP_CLOSE] = URING_OP_CLOSE,
@@ -396,8 +406,9 @@ static int uring_prep_meta(void *e, const struct aiofs_meta *m, uint32_t user) {
       [AIOFS_OP_SYMLINKAT] = URING_OP_SYMLINKAT, [AIOFS_OP_LINKAT] = URING_OP_LINKAT,
       [AIOFS_OP_FALLOCATE] = URING_OP_FALLOCATE, [AIOFS_OP_FTRUNCATE] = URING_OP_FTRUNCATE,
       [AIOFS_OP_SPLICE] = URING_OP_SPLICE,       [AIOFS_OP_POLL] = URING_OP_POLL_ADD,
+      [AIOFS_OP_OPENAT2] = URING_OP_OPENAT2,
   };
-  if (m->op < AIOFS_OP_OPENAT || m->op > AIOFS_OP_POLL) return -EINVAL;
+  if (m->op < AIOFS_OP_OPENAT || m->op > AIOFS_OP_OPENAT2) return -EINVAL;
   unsigned opcode = opcodes[m->op];
   int error;
   struct io_uring_sqe *sqe = get_sqe(e, opcode, m->op, &error);
@@ -443,6 +454,9 @@ static int uring_prep_meta(void *e, const struct aiofs_meta *m, uint32_t user) {
       break;
     case AIOFS_OP_POLL:
       prep_poll(sqe, a->poll.fd, a->poll.events);
+      break;
+    case AIOFS_OP_OPENAT2:
+      prep_openat2(sqe, a->openat2.dirfd, a->openat2.path, a->openat2.how);
       break;
   }
   return 0;

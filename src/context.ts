@@ -62,6 +62,7 @@ const operationOptionKeys: ReadonlySet<string> = new Set(['signal', 'class']);
 const statOptionKeys: ReadonlySet<string> = new Set(['signal', 'class', 'bigint']);
 /** node:fs does not export it; libuv adds it to every open, and so do we. */
 const O_CLOEXEC = process.platform === 'linux' ? 0o2000000 : 0;
+const O_RDONLY_CLOEXEC = fs.constants.O_RDONLY | O_CLOEXEC;
 const toVoid = (): void => undefined;
 /**
  * The bits of a mode open(2) and mkdir(2) use (the kernel ignores the rest). Masking also keeps
@@ -82,6 +83,7 @@ export interface StatOptions extends OperationOptions {
 /** @internal Package-internal operations of IoContext (aiofs/http uses them; users do not see them). */
 export const spliceFd = Symbol('aiofs.splice');
 export const pollFd = Symbol('aiofs.poll');
+export const openBeneath = Symbol('aiofs.openBeneath');
 
 export class IoContext {
   /** Which backend carries this context's operations. */
@@ -281,6 +283,15 @@ export class IoContext {
   /** @internal Resolves with the ready events once `fd` has one of `events` (poll(2) bits); io_uring only. */
   [pollFd](fd: number, events: number, signal?: AbortSignal): Promise<number> {
     return this.#internal(meta.poll(fd, events), signal);
+  }
+
+  /**
+   * @internal Open `path` (relative) read-only under the directory `dirfd`, refusing any
+   * resolution that leaves it (openat2 RESOLVE_BENEATH: `..`, absolute or escaping symbolic links
+   * -> EXDEV; procfs magic links -> ELOOP). Rejects with EOPNOTSUPP where the backend cannot.
+   */
+  [openBeneath](dirfd: number, path: string, errorPath: string): Promise<number> {
+    return this.#internal(meta.openAt2(dirfd, Buffer.from(path), O_RDONLY_CLOEXEC, 0, meta.RESOLVE_BENEATH | meta.RESOLVE_NO_MAGICLINKS, errorPath), undefined);
   }
 
   /** A metadata operation the library itself made (no options to check), queued in the default class. */

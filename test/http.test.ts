@@ -74,6 +74,9 @@ function site(): { root: string; secret: Buffer; files: Map<string, Buffer> } {
   fs.symlinkSync(path.join(top, 'secret.txt'), path.join(root, 'out-link'));
   fs.symlinkSync(top, path.join(root, 'out-dir'));
   fs.symlinkSync(path.join(root, 'a.txt'), path.join(root, 'in-link'));
+  // Relative links: one out through '..', one in (on uring the open itself refuses the first).
+  fs.symlinkSync('../secret.txt', path.join(root, 'rel-out'));
+  fs.symlinkSync('../a.txt', path.join(root, 'sub', 'rel-in'));
   return { root, secret, files };
 }
 
@@ -209,18 +212,19 @@ forEachBackend('aiofs/http', (backend) => {
       const reply = await raw(port, target);
       assert.equal(reply.status, 400, target);
     }
-    for (const target of ['/out-link', '/out-dir/secret.txt', '//etc/passwd', '/etc/passwd']) {
+    for (const target of ['/out-link', '/rel-out', '/out-dir/secret.txt', '//etc/passwd', '/etc/passwd']) {
       const reply = await raw(port, target);
       assert.equal(reply.status, 404, target);
       assert.ok(!reply.body.includes(secret), target);
     }
     assert.deepEqual((await raw(port, '/in-link')).body, files.get('a.txt'), 'a link inside the root is served');
+    assert.deepEqual((await raw(port, '/sub/rel-in')).body, files.get('a.txt'), 'a relative link inside the root too');
   });
 
   it('fuzz: every 200 is a file under the root, byte for byte', { timeout }, async () => {
     const contents = [...files.values()].map((b) => b.toString('latin1'));
     const segment = fc.oneof(
-      fc.constantFrom('..', '.', '%2e%2e', '%2E%2e', '%2f', '%5c', '\\', '%00', '%c0%ae', '%e0%80%ae', 'sub', 'a.txt', 'out-dir', 'out-link', 'secret.txt', 'index.html', '', '%', '%2', '..%2f', '.hidden', 'in-link'),
+      fc.constantFrom('..', '.', '%2e%2e', '%2E%2e', '%2f', '%5c', '\\', '%00', '%c0%ae', '%e0%80%ae', 'sub', 'a.txt', 'out-dir', 'out-link', 'secret.txt', 'index.html', '', '%', '%2', '..%2f', '.hidden', 'in-link', 'rel-out', 'rel-in'),
       fc.string({ maxLength: 6 }).map((s) => encodeURIComponent(s)),
       fc.stringMatching(/^[a-z.%0-9]{0,6}$/),
     );

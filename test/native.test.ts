@@ -38,6 +38,7 @@ const cName: Record<keyof typeof Op, string> = {
   Ftruncate: 'FTRUNCATE',
   Splice: 'SPLICE',
   Poll: 'POLL',
+  Openat2: 'OPENAT2',
 };
 
 it('operation codes agree, one for one', { skip }, () => {

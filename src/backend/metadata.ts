@@ -124,7 +124,25 @@ export interface Poll extends Named {
   readonly events: number;
 }
 
-export type Meta = OpenAt | Close | Statx | TwoPaths | UnlinkAt | MkdirAt | SymlinkAt | Fallocate | Ftruncate | Splice | Poll;
+/**
+ * openat2(dirfd, path, { flags, mode, resolve }) -> the new fd: `resolve` holds RESOLVE_* bits
+ * (RESOLVE_BENEATH: the path may not leave `dirfd`, EXDEV otherwise). io_uring only; the other
+ * backends answer EOPNOTSUPP.
+ */
+export interface OpenAt2 extends Named {
+  readonly op: typeof Op.Openat2;
+  readonly dirfd: number;
+  readonly path: Buffer;
+  readonly flags: number;
+  readonly mode: number;
+  readonly resolve: number;
+}
+
+/** openat2's RESOLVE_BENEATH and RESOLVE_NO_MAGICLINKS (linux/openat2.h). */
+export const RESOLVE_BENEATH = 0x08;
+export const RESOLVE_NO_MAGICLINKS = 0x02;
+
+export type Meta = OpenAt | Close | Statx | TwoPaths | UnlinkAt | MkdirAt | SymlinkAt | Fallocate | Ftruncate | Splice | Poll | OpenAt2;
 
 export function openAt(path: Buffer, flags: number, mode: number, errorPath: string): OpenAt {
   return { op: Op.Open, dirfd: AT_FDCWD, path, flags, mode, syscall: 'open', errorPath, errorDest: undefined };
@@ -184,6 +202,10 @@ export function splice(fdIn: number, offIn: number | null, fdOut: number, length
   return { op: Op.Splice, fdIn, offIn, fdOut, length, flags, syscall: 'splice', errorPath: undefined, errorDest: undefined };
 }
 
+export function openAt2(dirfd: number, path: Buffer, flags: number, mode: number, resolve: number, errorPath: string): OpenAt2 {
+  return { op: Op.Openat2, dirfd, path, flags, mode, resolve, syscall: 'open', errorPath, errorDest: undefined };
+}
+
 export function poll(fd: number, events: number): Poll {
   return { op: Op.Poll, fd, events, syscall: 'poll', errorPath: undefined, errorDest: undefined };
 }
@@ -219,5 +241,7 @@ export function prepMeta(engine: NativeEngine, m: Meta, slot: number): number {
       return engine.prepMeta(m.op, m.fdIn, null, m.fdOut, null, m.flags, m.offIn === null ? 0 : 1, m.offIn ?? 0, m.length, null, slot);
     case Op.Poll:
       return engine.prepMeta(m.op, m.fd, null, AT_FDCWD, null, 0, m.events, 0, 0, null, slot);
+    case Op.Openat2:
+      return engine.prepMeta(m.op, m.dirfd, m.path, AT_FDCWD, null, m.flags, m.mode, 0, m.resolve, null, slot);
   }
 }

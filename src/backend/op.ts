@@ -21,6 +21,7 @@ export const Op = {
   Ftruncate: 15,
   Splice: 16,
   Poll: 17,
+  Openat2: 18,
 } as const;
 export type Op = (typeof Op)[keyof typeof Op];
 
@@ -44,4 +45,5 @@ export const syscallOf: Readonly<Record<Op, string>> = [
   'ftruncate',
   'splice',
   'poll',
+  'open',
 ];

@@ -111,7 +111,8 @@ export class ThreadsBackend implements Backend {
         }
         case Op.Splice:
         case Op.Poll:
-          // node:fs has neither: the caller moves the bytes through memory instead.
+        case Op.Openat2:
+          // node:fs has none of these: the caller does without (memory, its own checks).
           queueMicrotask(() => finish(-constants.errno.EOPNOTSUPP));
           break;
       }

@@ -13,7 +13,7 @@
 import fs, { promises as fsp, type Stats } from 'node:fs';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import path from 'node:path';
-import type { IoContext } from '../context.js';
+import { type IoContext, openBeneath } from '../context.js';
 import { getDefaultContext } from '../create-context.js';
 import { abortError } from '../errors.js';
 import { readFully } from '../file/transfer.js';
@@ -52,15 +52,20 @@ export type Outcome = 'sent' | 'missing' | 'directory';
  */
 export async function serveFile(req: IncomingMessage, res: ServerResponse, file: string, root: string | undefined, settings: ServeSettings): Promise<Outcome> {
   const context = settings.context ?? getDefaultContext();
+  const confine = root !== undefined && settings.symlinks === 'inside';
   let fd: number;
+  /** The open itself kept the path under the root (openat2 RESOLVE_BENEATH). */
+  let confined = false;
   try {
-    fd = await context.open(file, 'r');
+    const beneath = confine ? await openUnder(context, root!, file) : undefined;
+    confined = beneath !== undefined;
+    fd = beneath ?? (await context.open(file, 'r'));
   } catch (error) {
     return failed(res, req, error);
   }
   let inFlight: Promise<unknown> | undefined;
   try {
-    if (root !== undefined && settings.symlinks === 'inside' && !inside(await realPathOf(fd, file), root)) return 'missing';
+    if (confine && !confined && !inside(await realPathOf(fd, file), root!)) return 'missing';
     const stats = await context.stat(fd);
     if (stats.isDirectory()) return 'directory';
     if (!stats.isFile()) return 'missing'; // a FIFO or a device: never read on behalf of a client
@@ -101,6 +106,47 @@ const statusText: Record<number, string> = {
   416: 'Range Not Satisfiable',
   500: 'Internal Server Error',
 };
+
+/** Roots' directory fds for openat2, by real path, kept for the process (at most MAX_ROOTS). */
+const rootFds = new Map<string, number>();
+const MAX_ROOTS = 64;
+/** Contexts whose backend or kernel has no openat2. */
+const withoutOpenat2 = new WeakSet<IoContext>();
+
+function rootFd(root: string): number | undefined {
+  let fd = rootFds.get(root);
+  if (fd === undefined && rootFds.size < MAX_ROOTS) {
+    try {
+      // Once per root, on the loop: a directory's open has no data to wait for.
+      fd = fs.openSync(root, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+      rootFds.set(root, fd);
+    } catch {
+      return undefined; // not there (yet): the open by name decides
+    }
+  }
+  return fd;
+}
+
+/**
+ * Open `file` (under `root`) so that the kernel refuses any way out of the root while resolving
+ * it (openat2 RESOLVE_BENEATH, io_uring only): the open is then the containment check, and the
+ * procfs check is not needed. Undefined when this cannot decide, and the open by name with the
+ * procfs check does: a symbolic link (an absolute one, even pointing inside, is refused here), a
+ * missing name (the root may have been replaced since its fd was opened), no openat2.
+ */
+async function openUnder(context: IoContext, root: string, file: string): Promise<number | undefined> {
+  if (context.backend !== 'uring' || withoutOpenat2.has(context)) return undefined;
+  const dirfd = rootFd(root);
+  if (dirfd === undefined) return undefined;
+  try {
+    return await context[openBeneath](dirfd, path.relative(root, file) || '.', file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EOPNOTSUPP' || code === 'ENOSYS' || code === 'EINVAL') withoutOpenat2.add(context);
+    else if (code !== 'EXDEV' && code !== 'ELOOP' && code !== 'ENOENT' && code !== 'ENOTDIR') throw error;
+    return undefined;
+  }
+}
 
 /**
  * Where the opened file really is: the kernel's name for the fd, race-free (a link swapped after
