@@ -298,9 +298,7 @@ export class IoContext {
   #internal(m: meta.Meta, signal: AbortSignal | undefined): Promise<number> {
     try {
       this.#checkOpen();
-      const request = new Request(m.op, -1, null, 0, signal);
-      request.meta = m;
-      return this.#dispatcher.submit(request);
+      return this.#queueMeta(m, signal, 0);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -411,14 +409,18 @@ export class IoContext {
     try {
       this.#checkOpen();
       const { checked, signal, priorityClass } = this.#operationOptions(options, keys);
-      const m = make(checked);
-      const request = new Request(m.op, -1, null, 0, signal);
-      request.meta = m;
-      request.priorityClass = priorityClass;
-      return finish ? this.#dispatcher.submit(request, finish) : this.#dispatcher.submit(request);
+      return this.#queueMeta(make(checked), signal, priorityClass, finish);
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /** Hand the metadata operation `m` to the dispatcher; `finish` as in #metaCall. */
+  #queueMeta<R>(m: meta.Meta, signal: AbortSignal | undefined, priorityClass: number, finish?: (result: number) => R): Promise<number | R> {
+    const request = new Request(m.op, -1, null, 0, signal);
+    request.meta = m;
+    request.priorityClass = priorityClass;
+    return finish ? this.#dispatcher.submit(request, finish) : this.#dispatcher.submit(request);
   }
 
   #checkOpen(): void {
