@@ -26,6 +26,9 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <node_api.h>
 #include <stdlib.h>
 #include <string.h>
@@ -878,6 +881,23 @@ static napi_value js_dup_fd(napi_env env, napi_callback_info info) {
 }
 
 /*
+ * corkFd(fd, on) -> 0 | -errno: set TCP_CORK on the socket `fd` (on: true) or clear it (false,
+ * which sends what the cork held). Never blocks; -ENOTSOCK or -EOPNOTSUPP for what is not TCP.
+ */
+static napi_value js_cork_fd(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t fd;
+  bool on;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 2 || get_i32(env, argv[0], &fd) < 0 || fd < 0) return make_int(env, -EBADF);
+  if (napi_get_value_bool(env, argv[1], &on) != napi_ok) return make_int(env, -EINVAL);
+  int value = on ? 1 : 0;
+  if (setsockopt(fd, IPPROTO_TCP, TCP_CORK, &value, sizeof value) < 0) return make_int(env, -errno);
+  return make_int(env, 0);
+}
+
+/*
  * useWaiterThread(): engines made from now on in this environment deliver completions through a
  * waiter thread (waiter.h) instead of uv_poll: for runtimes whose loop cannot be polled.
  */
@@ -956,6 +976,7 @@ static napi_value init(napi_env env, napi_value exports) {
                                     METHOD("createAio", js_create_aio),
                                     METHOD("forgetFd", js_forget_fd), METHOD("closeFd", js_close_fd),
                                     METHOD("makePipe", js_make_pipe), METHOD("dupFd", js_dup_fd),
+                                    METHOD("corkFd", js_cork_fd),
                                     METHOD("useWaiterThread", js_use_waiter_thread),
                                     METHOD("misalignment", aiofs_js_misalignment),
                                     METHOD("setDirect", js_set_direct),

@@ -56,6 +56,8 @@ export interface NativeAddon {
   makePipe?(size: number): [number, number, number] | number;
   /** A duplicate of `fd` that closeFd closes, or -errno. */
   dupFd?(fd: number): number;
+  /** TCP_CORK on the socket `fd` set (on) or cleared (off, which sends what it held): 0 or -errno. */
+  corkFd?(fd: number, on: boolean): number;
   /** Engines made from now on deliver completions through a waiter thread instead of uv_poll. */
   useWaiterThread?(): void;
   /** The numbers shared with JavaScript (native/engine.h, native/limits.h); Linux builds only. */
@@ -197,6 +199,14 @@ export function makePipe(size: number): [number, number, number] | number {
 /** A duplicate of `fd` that closeOwnedFd closes, or -errno (-ENOSYS without the addon). */
 export function dupFd(fd: number): number {
   return loaded?.dupFd?.(fd) ?? -constants.errno.ENOSYS;
+}
+
+/**
+ * Hold (on) or send (off) the socket `fd`'s partial segments (TCP_CORK): 0 or -errno (-ENOSYS
+ * without the addon).
+ */
+export function corkFd(fd: number, on: boolean): number {
+  return loaded?.corkFd?.(fd, on) ?? -constants.errno.ENOSYS;
 }
 
 /** The addon, or throws an error naming every place looked at and why each failed. */

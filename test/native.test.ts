@@ -6,7 +6,9 @@
  * submit() says how many the kernel took, pending() how many it has not, with or without SQPOLL.
  */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { it } from 'node:test';
@@ -115,4 +117,25 @@ it('pipes and duplicates: made, owned and closed by the addon; bad input is -err
     assert.ok((addon.closeFd!(bad as never) as number) < 0, `closeFd(${String(bad)})`);
   }
   for (const bad of [-1, 2 ** 31, 'x', undefined]) assert.ok((addon.makePipe!(bad as never) as number) < 0, `makePipe(${String(bad)})`);
+});
+
+it('corkFd: TCP_CORK set and cleared on a TCP socket; anything else is -errno, never a throw', { timeout: 10_000, skip }, async () => {
+  const addon = loadNative();
+  const server = net.createServer((socket) => socket.end());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+  try {
+    await once(client, 'connect');
+    const fd = (client as unknown as { _handle: { fd: number } })._handle.fd;
+    assert.equal(addon.corkFd!(fd, true), 0);
+    assert.equal(addon.corkFd!(fd, false), 0);
+    const file = fs.openSync(os.devNull, 'r');
+    assert.equal(addon.corkFd!(file, true), -os.constants.errno.ENOTSOCK);
+    fs.closeSync(file);
+    for (const bad of [-1, 2 ** 31, 'x', undefined]) assert.ok((addon.corkFd!(bad as never, true) as number) < 0, `corkFd(${String(bad)})`);
+    assert.ok((addon.corkFd!(fd, 'yes' as never) as number) < 0, 'a flag that is not a boolean');
+  } finally {
+    client.destroy();
+    server.close();
+  }
 });

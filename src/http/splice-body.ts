@@ -8,12 +8,20 @@
  * response waiting for the socket (res.socket not yet its own) is sent through memory. The socket
  * is spliced to through a duplicate of its fd, so that operations already queued never reach
  * another file should Node close the socket meanwhile.
+ *
+ * The socket is corked (TCP_CORK) from the headers until the first pipe-full of the body (the
+ * whole body, up to a megabyte) is on the socket, as nginx does around sendfile: the headers then
+ * travel in the body's first segment and every segment but the last is full. Uncorked, the
+ * headers leave alone and short segments follow; a Linux receiver acknowledges a short segment at
+ * once, measures round trips of microseconds, and keeps its receive window (sized by the bytes it
+ * reads per round trip) at a segment or two, so that the body leaves one segment per
+ * acknowledgement (docs/benchmarks.md, serve).
  */
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { constants } from 'node:os';
 import { type IoContext, pollFd, spliceFd } from '../context.js';
-import { closeOwnedFd, dupFd, makePipe } from '../native.js';
+import { closeOwnedFd, corkFd, dupFd, makePipe } from '../native.js';
 
 const { EAGAIN, EOPNOTSUPP, EINVAL } = constants.errno;
 /** poll(2)'s POLLOUT; POLLERR and POLLHUP are reported whether asked for or not. */
@@ -76,8 +84,6 @@ export async function spliceBody(
   signal: AbortSignal | undefined,
 ): Promise<{ sent: number; unsupported: boolean }> {
   const socket = res.socket as NodeSocket;
-  res.flushHeaders();
-  if (socket.writableLength > 0 && !(await drained(socket, signal))) return { sent: 0, unsupported: false };
   const connection = connectionOf(socket, socketFd);
   if (!connection) return { sent: 0, unsupported: true };
   const pipe = takePipe();
@@ -85,12 +91,16 @@ export async function spliceBody(
   const [pipeIn, pipeOut, capacity] = pipe;
   const sock = connection.fd;
   connection.busy = true;
+  // Corked for the headers and the first pipe-full (the module's comment says why); a socket that refuses still works.
+  let corked = corkFd(sock, true) === 0;
   const linked = signal && either(signal, connection.closed);
   const stop = linked ? linked.signal : connection.closed;
   let sent = 0;
   /** Bytes in the pipe that the socket has not taken yet. */
   let inPipe = 0;
   try {
+    res.flushHeaders();
+    if (socket.writableLength > 0 && !(await drained(socket, stop))) return { sent: 0, unsupported: false };
     while (sent < length && !stop.aborted) {
       // File to pipe: at most what the pipe holds, so that this never waits for the socket.
       const filled = await context[spliceFd](fd, position + sent, pipeOut, Math.min(capacity, length - sent), stop);
@@ -113,6 +123,8 @@ export async function spliceBody(
         sent += moved;
         spliceCounts.bytes += moved;
       }
+      // The headers and the first pipe-full are out: a longer body flows as the window allows.
+      if (corked) corked = corkFd(sock, false) !== 0;
     }
     return { sent, unsupported: false };
   } catch (error) {
@@ -128,6 +140,8 @@ export async function spliceBody(
     return { sent, unsupported: false };
   } finally {
     linked?.dispose();
+    // Clearing the cork sends the body's last partial segment now.
+    if (corked && !connection.closed.aborted) corkFd(sock, false);
     releasePipe(pipe, inPipe === 0);
     connection.busy = false;
     if (connection.closed.aborted) closeOwnedFd(sock);
