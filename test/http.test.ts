@@ -311,6 +311,25 @@ forEachBackend('aiofs/http', (backend) => {
     else assert.equal(spliceCounts.bytes, spliced, `${backend} sends bodies through memory`);
   });
 
+  it('the headers leave with the first bytes of the body, never in a packet of their own', { timeout }, async () => {
+    // Spliced bodies cork the socket (splice-body.ts); through memory, Node joins them to the first chunk.
+    for (let i = 0; i < 3; i++) {
+      const first = await new Promise<Buffer>((resolve, reject) => {
+        const socket = net.connect(port, '127.0.0.1');
+        socket.once('data', (chunk) => {
+          socket.destroy();
+          resolve(chunk);
+        });
+        socket.on('error', reject);
+        socket.write('GET /big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      });
+      const head = first.indexOf('\r\n\r\n');
+      assert.ok(head > 0, 'the first read holds the whole head');
+      assert.ok(first.length > head + 4, `the first read holds body bytes too (${first.length} bytes, head ${head + 4})`);
+      assert.ok(first.subarray(head + 4).equals(files.get('big.bin')!.subarray(0, first.length - head - 4)));
+    }
+  });
+
   it('keep-alive: pipelined requests are answered in order', { timeout }, async () => {
     const reply = await new Promise<string>((resolve, reject) => {
       const socket = net.connect(port, '127.0.0.1');
