@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { MessageChannel } from 'node:worker_threads';
 import { after, before, it } from 'node:test';
 import { AIOFile, createContext, type IoContext } from '../src/index.js';
 import { forEachBackend } from './support/backends.js';
@@ -111,6 +112,33 @@ forEachBackend('AIOFile', (backend) => {
     assert.equal(await t.read(100, 100), '');
     assert.equal(await t.read(0, 0), '');
     await t.close();
+  });
+
+  it('small reads: each result its own bytes, kept together, concurrent or not; a transfer of one detaches no other', { timeout }, async () => {
+    const data = pattern(1 << 20, 7);
+    const f = await AIOFile.open(fileWith(data), 'rb', { context });
+    // Sizes that fill and overflow the shared blocks small results are cut from, some reads short at the end.
+    const wanted = Array.from({ length: 300 }, (_, i) => ({ size: 1 + ((i * 977) % 4096), offset: (i * 104_729) % (data.length + 2048) }));
+    const one: Buffer[] = [];
+    for (const { size, offset } of wanted) one.push(await f.read(size, offset));
+    const together = await Promise.all(wanted.map(({ size, offset }) => f.read(size, offset)));
+    for (const results of [one, together]) {
+      wanted.forEach(({ size, offset }, i) => {
+        assert.ok(results[i].equals(data.subarray(offset, offset + size)), `${size} at ${offset}`);
+      });
+    }
+    const [a, b] = together;
+    const { port1, port2 } = new MessageChannel();
+    try {
+      port1.postMessage(a.buffer, [a.buffer as ArrayBuffer]);
+    } catch {
+      // Node 22 and later refuse the transfer (DataCloneError); Node 20 copies instead.
+    }
+    port1.close();
+    port2.close();
+    assert.ok(a.equals(data.subarray(wanted[0].offset, wanted[0].offset + wanted[0].size)), 'the result itself is intact');
+    assert.ok(b.equals(data.subarray(wanted[1].offset, wanted[1].offset + wanted[1].size)), 'so is its neighbour');
+    await f.close();
   });
 
   it('reads to end of file, including files that report size 0', { timeout }, async () => {
