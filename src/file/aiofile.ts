@@ -289,9 +289,7 @@ export class AIOFile<T extends string | Buffer = string | Buffer> {
       this.#check('read', 'readable');
       this.#checkAligned(view, position);
       if (this.direct) return this.#track(() => this.#io.readInto(view, position));
-      // A buffered file's read, the common one: one reaction over the context's read.
-      this.#inFlight++;
-      return readFullyThen(this.context, this.#fd, view, position, this.#settledWith, this.#failed);
+      return this.#readBuffered(view, position, this.#settledWith);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -447,6 +445,15 @@ export class AIOFile<T extends string | Buffer = string | Buffer> {
     return pending.then(this.#settledWith as (value: R) => R, this.#failed);
   }
 
+  /**
+   * A buffered file's read, the common one: tracked, with one reaction over the context's read;
+   * `done` receives the byte count and must settle (#settledWith).
+   */
+  #readBuffered<R>(view: ArrayBufferView, position: number, done: (n: number) => R): Promise<Awaited<R>> {
+    this.#inFlight++;
+    return readFullyThen(this.context, this.#fd, view, position, done, this.#failed);
+  }
+
   #settled(): void {
     if (--this.#inFlight === 0 && this.#whenIdle) this.#whenIdle();
   }
@@ -478,12 +485,9 @@ export class AIOFile<T extends string | Buffer = string | Buffer> {
       const position = validatePosition(offset);
       this.#check('read', 'readable');
       if (length !== -1 && length <= EAGER_READ && !wholeCharacters) {
-        if (!this.direct && length > 0) {
-          // The common small read of a buffered file: one buffer of the size asked for, one
-          // reaction over the context's read (as readInto).
-          const bytes = length <= SLAB_READ ? slabBuffer(length) : Buffer.allocUnsafe(length);
-          this.#inFlight++;
-          return readFullyThen(this.context, this.#fd, bytes, position, (n) => this.#settledWith(n === length ? bytes : bytes.subarray(0, n)), this.#failed);
+        if (!this.direct) {
+          const bytes = length <= SLAB_READ ? slabBuffer(length) : this.#io.allocate(length);
+          return this.#readBuffered(bytes, position, (n) => this.#settledWith(n === length ? bytes : bytes.subarray(0, n)));
         }
         const bytes = this.#io.allocate(length);
         return this.#track(() => this.#io.readInto(bytes, position).then((n) => (n === length ? bytes : bytes.subarray(0, n))));
