@@ -46,7 +46,7 @@ export interface ContextStats {
   inFlight: number;
   /** Operations waiting for room under the in-flight cap. */
   queued: number;
-  /** The same per priority class, with latencies (accepted to settled) of its last 1024 operations. */
+  /** The same per priority class, with latencies (accepted to settled) of one operation in 8, the last 1024 so timed. */
   classes: Record<string, ClassStats>;
 }
 

@@ -61,7 +61,7 @@ export class Dispatcher {
     const cls = this.#classes[request.priorityClass];
     cls.inFlight--;
     cls.completed++;
-    cls.latency.add(performance.now() - request.acceptedAt);
+    if (request.acceptedAt >= 0) cls.latency.add(performance.now() - request.acceptedAt);
     request.state = RequestState.Done;
     if (request.onAbort) request.signal!.removeEventListener('abort', request.onAbort);
     if (result >= 0) {
@@ -106,7 +106,7 @@ export class Dispatcher {
         : resolve;
       request.reject = reject;
     });
-    request.acceptedAt = performance.now();
+    request.acceptedAt = this.#classes[request.priorityClass].latency.sampleNext() ? performance.now() : -1;
     const signal = request.signal;
     if (signal) {
       if (signal.aborted) {

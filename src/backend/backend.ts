@@ -44,8 +44,8 @@ export class Request {
   priorityClass = 0;
   /** Its start tag in the fair queue's virtual time. */
   tag = 0;
-  /** performance.now() when it was accepted, for the latency statistics. */
-  acceptedAt = 0;
+  /** performance.now() when it was accepted, if it is timed for the latency statistics; else -1. */
+  acceptedAt = -1;
   /**
    * A backend's own follow-up of a transfer that stopped short (see EngineBackend): the request it
    * continues and the bytes done so far. Never seen by the context.
