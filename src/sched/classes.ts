@@ -26,7 +26,7 @@ const BYTES_PER_UNIT = 65536;
 /**
  * One operation in this many is timed, chosen when it is accepted (the first, the ninth, ...), so
  * the sample is uniform whatever the latencies. Two clock reads cost 70-80 ns on Node 20 here;
- * timing every operation cost 6% of a cached 4 KiB read awaited one at a time (docs/benchmarks.md).
+ * timing every operation cost 4-7% of a cached 4 KiB read awaited one at a time (docs/benchmarks.md).
  */
 export const LATENCY_SAMPLE_EVERY = 8;
 
@@ -34,11 +34,17 @@ export const LATENCY_SAMPLE_EVERY = 8;
 export class LatencyWindow {
   readonly #samples = new Float64Array(WINDOW);
   #count = 0;
-  #accepted = 0;
+  /** Operations to let pass before the next timed one (a countdown, so it never grows). */
+  #untilSample = 0;
 
   /** Called once per accepted operation: whether to time this one. */
   sampleNext(): boolean {
-    return this.#accepted++ % LATENCY_SAMPLE_EVERY === 0;
+    if (this.#untilSample > 0) {
+      this.#untilSample--;
+      return false;
+    }
+    this.#untilSample = LATENCY_SAMPLE_EVERY - 1;
+    return true;
   }
 
   add(milliseconds: number): void {
