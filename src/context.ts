@@ -273,11 +273,12 @@ export class IoContext {
   /**
    * @internal splice(2) through the backend: up to `length` bytes from `fdIn` (at `offIn`, or a
    * pipe's own position for null) to `fdOut`, one of them a pipe; resolves with the bytes moved (0
-   * at the input's end). Rejects with EOPNOTSUPP where the backend cannot (aio, threads, a kernel
-   * before 5.7): the caller moves the bytes through memory instead.
+   * at the input's end) or, on failure, with the negative errno (no Error: a full socket's EAGAIN
+   * is routine there); rejects only when `signal` aborts it. -EOPNOTSUPP where the backend cannot
+   * (aio, threads, a kernel before 5.7): the caller moves the bytes through memory instead.
    */
   [spliceFd](fdIn: number, offIn: number | null, fdOut: number, length: number, signal?: AbortSignal): Promise<number> {
-    return this.#internal(meta.splice(fdIn, offIn, fdOut, length, 0), signal);
+    return this.#internal(meta.splice(fdIn, offIn, fdOut, length, 0), signal, true);
   }
 
   /** @internal Resolves with the ready events once `fd` has one of `events` (poll(2) bits); io_uring only. */
@@ -295,10 +296,10 @@ export class IoContext {
   }
 
   /** A metadata operation the library itself made (no options to check), queued in the default class. */
-  #internal(m: meta.Meta, signal: AbortSignal | undefined): Promise<number> {
+  #internal(m: meta.Meta, signal: AbortSignal | undefined, resolvesErrno = false): Promise<number> {
     try {
       this.#checkOpen();
-      return this.#queueMeta(m, signal, 0);
+      return this.#queueMeta(m, signal, 0, undefined, resolvesErrno);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -416,10 +417,17 @@ export class IoContext {
   }
 
   /** Hand the metadata operation `m` to the dispatcher; `finish` as in #metaCall. */
-  #queueMeta<R>(m: meta.Meta, signal: AbortSignal | undefined, priorityClass: number, finish?: (result: number) => R): Promise<number | R> {
+  #queueMeta<R>(
+    m: meta.Meta,
+    signal: AbortSignal | undefined,
+    priorityClass: number,
+    finish?: (result: number) => R,
+    resolvesErrno = false,
+  ): Promise<number | R> {
     const request = new Request(m.op, -1, null, 0, signal);
     request.meta = m;
     request.priorityClass = priorityClass;
+    request.resolvesErrno = resolvesErrno;
     return finish ? this.#dispatcher.submit(request, finish) : this.#dispatcher.submit(request);
   }
 

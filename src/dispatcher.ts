@@ -68,6 +68,8 @@ export class Dispatcher {
       request.resolve(result);
     } else if (request.abortRequested && (result === -ECANCELED || result === -EINTR)) {
       request.reject(abortError(request.signal!));
+    } else if (request.resolvesErrno) {
+      request.resolve(result);
     } else if (result === -EINVAL && request.op <= Op.Writev) {
       // On an O_DIRECT fd, EINVAL usually means a misaligned transfer: say which value it was.
       const views = Array.isArray(request.data) ? request.data : [request.data as ArrayBufferView];

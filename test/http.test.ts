@@ -11,6 +11,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { after, before, it } from 'node:test';
 import fc from 'fast-check';
+import { constants } from 'node:os';
+import { spliceFd } from '../src/context.js';
 import { createContext, type IoContext } from '../src/index.js';
 import { sendFile, serveStatic } from '../src/http/index.js';
 import { spliceCounts } from '../src/http/splice-body.js';
@@ -18,6 +20,7 @@ import { forEachBackend } from './support/backends.js';
 import { pattern, scratchPath } from './support/files.js';
 
 const timeout = 60_000;
+const { EBADF, EOPNOTSUPP } = constants.errno;
 
 interface Reply {
   status: number;
@@ -293,6 +296,7 @@ forEachBackend('aiofs/http', (backend) => {
     const large = path.join(root, 'large.bin');
     const content = pattern(24 << 20, 9);
     fs.writeFileSync(large, content);
+    const waits = spliceCounts.waits;
     const slow = await new Promise<Buffer>((resolve, reject) => {
       const socket = net.connect(port, '127.0.0.1');
       const chunks: Buffer[] = [];
@@ -307,8 +311,26 @@ forEachBackend('aiofs/http', (backend) => {
     const body = slow.subarray(slow.indexOf('\r\n\r\n') + 4);
     assert.equal(body.length, content.length);
     assert.ok(body.equals(content), 'a slowly read body, whole');
-    if (backend === 'uring') assert.ok(spliceCounts.bytes - spliced >= content.length, 'the large bodies were spliced');
-    else assert.equal(spliceCounts.bytes, spliced, `${backend} sends bodies through memory`);
+    if (backend === 'uring') {
+      assert.ok(spliceCounts.bytes - spliced >= content.length, 'the large bodies were spliced');
+      assert.ok(spliceCounts.waits > waits, 'the full socket (EAGAIN) was waited for');
+    } else {
+      assert.equal(spliceCounts.bytes, spliced, `${backend} sends bodies through memory`);
+    }
+  });
+
+  it('the internal splice settles a failure with its negative errno, and an abort with an AbortError', { timeout }, async () => {
+    const fd = fs.openSync(path.join(root, 'a.txt'), 'r');
+    try {
+      // The output is not open for writing: the kernel refuses (EBADF); aio and threads cannot splice at all.
+      const result = await context[spliceFd](fd, 0, fd, 10);
+      assert.equal(result, backend === 'uring' ? -EBADF : -EOPNOTSUPP);
+      const controller = new AbortController();
+      controller.abort();
+      await assert.rejects(context[spliceFd](fd, 0, fd, 10, controller.signal), { name: 'AbortError' });
+    } finally {
+      fs.closeSync(fd);
+    }
   });
 
   it('the headers leave with the first bytes of the body, never in a packet of their own', { timeout }, async () => {

@@ -40,6 +40,13 @@ export class Request {
   onAbort: (() => void) | undefined = undefined;
   /** Metadata operations only. */
   meta: Meta | undefined = undefined;
+  /**
+   * Settle a failure with its negative errno rather than an Error: for the library's own callers
+   * that expect a failure routinely (a full socket's EAGAIN in the middle of a spliced body),
+   * where building an Error and its stack trace costs more than the operation. An abort still
+   * rejects with an AbortError.
+   */
+  resolvesErrno = false;
   /** Index of its priority class in the context (0: 'default'). */
   priorityClass = 0;
   /** Its start tag in the fair queue's virtual time. */

@@ -21,6 +21,7 @@ import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { constants } from 'node:os';
 import { type IoContext, pollFd, spliceFd } from '../context.js';
+import { systemError } from '../errors.js';
 import { closeOwnedFd, corkFd, dupFd, makePipe } from '../native.js';
 
 const { EAGAIN, EOPNOTSUPP, EINVAL } = constants.errno;
@@ -103,20 +104,20 @@ export async function spliceBody(
     if (socket.writableLength > 0 && !(await drained(socket, stop))) return { sent: 0, unsupported: false };
     while (sent < length && !stop.aborted) {
       // File to pipe: at most what the pipe holds, so that this never waits for the socket.
+      // Failures come back as negative errnos (the socket's EAGAIN is routine), thrown here as errors.
       const filled = await context[spliceFd](fd, position + sent, pipeOut, Math.min(capacity, length - sent), stop);
+      if (filled < 0) throw systemError(filled, 'splice');
       if (filled === 0) break; // the file ended early: the caller sees sent < length
       inPipe = filled;
       while (inPipe > 0) {
-        let moved: number;
-        try {
-          moved = await context[spliceFd](pipeIn, null, sock, inPipe, stop);
-        } catch (error) {
-          if ((error as NodeJS.ErrnoException).errno !== -EAGAIN) throw error;
+        const moved = await context[spliceFd](pipeIn, null, sock, inPipe, stop);
+        if (moved === -EAGAIN) {
           // The socket's buffer is full: wait until it takes more (or fails, which the next splice reports).
           spliceCounts.waits++;
           await context[pollFd](sock, POLLOUT, stop);
           continue;
         }
+        if (moved < 0) throw systemError(moved, 'splice');
         // A pipe we still write to never reads as ended: 0 would repeat forever, so it is an error.
         if (moved === 0) throw new Error('the socket took none of the body');
         inPipe -= moved;
