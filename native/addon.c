@@ -29,6 +29,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <node_api.h>
 #include <stdlib.h>
 #include <string.h>
@@ -898,6 +899,36 @@ static napi_value js_cork_fd(napi_env env, napi_callback_info info) {
 }
 
 /*
+ * drainPipe(pipeFd, outFd, length) -> bytes moved (> 0) | -errno: one splice(2) of at most
+ * `length` bytes from the pipe `pipeFd` to `outFd`, made here, at once. It never waits: the pipe
+ * side is SPLICE_F_NONBLOCK, and `outFd` must be non-blocking (a socket as the event loop holds
+ * it), so a full socket answers -EAGAIN, as a write(2) to it would. Refused without a system call
+ * when it could wait: -EINVAL when `pipeFd` is not a pipe or `outFd` is blocking. An empty pipe
+ * answers -EAGAIN too (0 only once nothing can write to it any more).
+ */
+static napi_value js_drain_pipe(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  int32_t in, out;
+  uint32_t length;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 3 || get_i32(env, argv[0], &in) < 0 || get_i32(env, argv[1], &out) < 0 || in < 0 || out < 0)
+    return make_int(env, -EBADF);
+  if (get_u32(env, argv[2], &length) < 0) return make_int(env, -EINVAL);
+  if (length > AIOFS_MAX_RW_COUNT) length = AIOFS_MAX_RW_COUNT;
+  struct stat st;
+  if (fstat(in, &st) < 0) return make_int(env, -errno);
+  int flags = fcntl(out, F_GETFL);
+  if (flags < 0) return make_int(env, -errno);
+  if (!S_ISFIFO(st.st_mode) || !(flags & O_NONBLOCK)) return make_int(env, -EINVAL);
+  ssize_t moved;
+  do {
+    moved = splice(in, NULL, out, NULL, length, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+  } while (moved < 0 && errno == EINTR);
+  return make_int(env, moved < 0 ? -errno : (int)moved);
+}
+
+/*
  * useWaiterThread(): engines made from now on in this environment deliver completions through a
  * waiter thread (waiter.h) instead of uv_poll: for runtimes whose loop cannot be polled.
  */
@@ -976,7 +1007,7 @@ static napi_value init(napi_env env, napi_value exports) {
                                     METHOD("createAio", js_create_aio),
                                     METHOD("forgetFd", js_forget_fd), METHOD("closeFd", js_close_fd),
                                     METHOD("makePipe", js_make_pipe), METHOD("dupFd", js_dup_fd),
-                                    METHOD("corkFd", js_cork_fd),
+                                    METHOD("corkFd", js_cork_fd), METHOD("drainPipe", js_drain_pipe),
                                     METHOD("useWaiterThread", js_use_waiter_thread),
                                     METHOD("misalignment", aiofs_js_misalignment),
                                     METHOD("setDirect", js_set_direct),

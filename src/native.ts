@@ -58,6 +58,8 @@ export interface NativeAddon {
   dupFd?(fd: number): number;
   /** TCP_CORK on the socket `fd` set (on) or cleared (off, which sends what it held): 0 or -errno. */
   corkFd?(fd: number, on: boolean): number;
+  /** One non-waiting splice of up to `length` bytes from the pipe `pipeFd` to the non-blocking `outFd`: bytes or -errno. */
+  drainPipe?(pipeFd: number, outFd: number, length: number): number;
   /** Engines made from now on deliver completions through a waiter thread instead of uv_poll. */
   useWaiterThread?(): void;
   /** The numbers shared with JavaScript (native/engine.h, native/limits.h); Linux builds only. */
@@ -207,6 +209,16 @@ export function dupFd(fd: number): number {
  */
 export function corkFd(fd: number, on: boolean): number {
   return loaded?.corkFd?.(fd, on) ?? -constants.errno.ENOSYS;
+}
+
+/**
+ * Move up to `length` bytes from the pipe `pipeFd` to `outFd` (a non-blocking socket) now, without
+ * waiting: the bytes moved, -EAGAIN when the socket is full (or the pipe empty), -EINVAL when
+ * `pipeFd` is no pipe or `outFd` could block, other -errno as splice(2) gives them (-ENOSYS
+ * without the addon).
+ */
+export function drainPipe(pipeFd: number, outFd: number, length: number): number {
+  return loaded?.drainPipe?.(pipeFd, outFd, length) ?? -constants.errno.ENOSYS;
 }
 
 /** The addon, or throws an error naming every place looked at and why each failed. */

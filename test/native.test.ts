@@ -139,3 +139,71 @@ it('corkFd: TCP_CORK set and cleared on a TCP socket; anything else is -errno, n
     server.close();
   }
 });
+
+it('drainPipe: pipe to a non-blocking socket at once; -EAGAIN when full or empty, -EINVAL when it could wait, never a throw', { timeout: 10_000, skip }, async () => {
+  const addon = loadNative();
+  const { EAGAIN, EINVAL, EBADF } = os.constants.errno;
+  let received = Buffer.alloc(0);
+  const server = net.createServer((socket) => {
+    socket.pause(); // takes nothing until resumed: the client's socket fills
+    socket.on('data', (chunk) => (received = Buffer.concat([received, chunk])));
+    server.emit('peer', socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const peer = once(server, 'peer');
+  const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+  const pipe = addon.makePipe!(1 << 20);
+  if (typeof pipe === 'number') return assert.fail(`pipe refused: ${pipe}`);
+  const [readEnd, writeEnd, capacity] = pipe;
+  const file = fs.openSync(os.devNull, 'r');
+  try {
+    await once(client, 'connect');
+    const [socket] = (await peer) as [net.Socket];
+    const fd = (client as unknown as { _handle: { fd: number } })._handle.fd;
+    assert.equal(addon.drainPipe!(readEnd, fd, 100), -EAGAIN, 'an empty pipe');
+    const text = Buffer.from('spliced without waiting');
+    assert.equal(fs.writeSync(writeEnd, text), text.length);
+    assert.equal(addon.drainPipe!(readEnd, fd, 1 << 20), text.length);
+    // Fill the pipe again and again until the socket refuses: -EAGAIN, not a wait.
+    const chunk = Buffer.alloc(Math.min(capacity, 1 << 16), 5);
+    let moved = 0;
+    let full = false;
+    for (let i = 0; i < 10_000 && !full; i++) {
+      fs.writeSync(writeEnd, chunk);
+      for (let left = chunk.length; left > 0; ) {
+        const result = addon.drainPipe!(readEnd, fd, left);
+        if (result === -EAGAIN) {
+          full = true;
+          break;
+        }
+        assert.ok(result > 0 && result <= left, `moved ${result} of ${left}`);
+        left -= result;
+        moved += result;
+      }
+    }
+    assert.ok(full, 'a full socket answers -EAGAIN');
+    // What could wait is refused without a system call that waits.
+    assert.equal(addon.drainPipe!(file, fd, 10), -EINVAL, 'the input is no pipe');
+    const blocking = fs.openSync(os.devNull, 'w');
+    assert.equal(addon.drainPipe!(readEnd, blocking, 10), -EINVAL, 'the output could block');
+    fs.closeSync(blocking);
+    for (const bad of [-1, 2 ** 31, 'x', undefined]) {
+      assert.equal(addon.drainPipe!(bad as never, fd, 10), -EBADF, `drainPipe(${String(bad)}, ...)`);
+      assert.equal(addon.drainPipe!(readEnd, bad as never, 10), -EBADF, `drainPipe(..., ${String(bad)})`);
+    }
+    assert.ok((addon.drainPipe!(readEnd, fd, -1 as never) as number) < 0, 'a negative length');
+    // Everything moved arrives, in order.
+    socket.resume();
+    const total = text.length + moved;
+    for (let i = 0; i < 200 && received.length < total; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(received.length, total);
+    assert.equal(received.subarray(0, text.length).toString(), text.toString());
+    assert.ok(received.subarray(text.length).every((byte) => byte === 5));
+  } finally {
+    fs.closeSync(file);
+    addon.closeFd!(readEnd);
+    addon.closeFd!(writeEnd);
+    client.destroy();
+    server.close();
+  }
+});

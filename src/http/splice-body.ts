@@ -1,6 +1,7 @@
 /**
- * A response body moved file -> pipe -> socket inside the kernel (io_uring SPLICE), never through
- * JavaScript memory: what sendfile(2) does for nginx. Used for plain TCP sockets on the uring
+ * A response body moved file -> pipe -> socket inside the kernel (io_uring SPLICE from the file;
+ * to the socket through the ring or a non-waiting splice(2)), never through JavaScript memory:
+ * what sendfile(2) does for nginx. Used for plain TCP sockets on the uring
  * backend; TLS, HTTP/2 and the other backends send the body through memory (send.ts).
  *
  * In order with node:http: the headers are handed to Node and sent before the first spliced
@@ -22,7 +23,7 @@ import type { Socket } from 'node:net';
 import { constants } from 'node:os';
 import { type IoContext, pollFd, spliceFd } from '../context.js';
 import { systemError } from '../errors.js';
-import { closeOwnedFd, corkFd, dupFd, makePipe } from '../native.js';
+import { closeOwnedFd, corkFd, drainPipe, dupFd, makePipe } from '../native.js';
 
 const { EAGAIN, EOPNOTSUPP, EINVAL } = constants.errno;
 /** poll(2)'s POLLOUT; POLLERR and POLLHUP are reported whether asked for or not. */
@@ -110,7 +111,12 @@ export async function spliceBody(
       if (filled === 0) break; // the file ended early: the caller sees sent < length
       inPipe = filled;
       while (inPipe > 0) {
-        const moved = await context[spliceFd](pipeIn, null, sock, inPipe, stop);
+        // Pipe to socket. The first pipe-full (all of a body up to a megabyte) goes through the
+        // ring, whose kernel worker does the TCP work beside the event loop: with many such
+        // bodies the loop's thread is the limit. The pipe-fulls after it are moved here, at once,
+        // as a socket write is: each trip through a kernel worker costs a thread switch each way,
+        // which a long body pays 64 times for 64 MiB (docs/benchmarks.md, serve).
+        const moved = sent === 0 ? await context[spliceFd](pipeIn, null, sock, inPipe, stop) : drainPipe(pipeIn, sock, inPipe);
         if (moved === -EAGAIN) {
           // The socket's buffer is full: wait until it takes more (or fails, which the next splice reports).
           spliceCounts.waits++;
