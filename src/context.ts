@@ -83,6 +83,7 @@ export interface StatOptions extends OperationOptions {
 /** @internal Package-internal operations of IoContext (aiofs/http uses them; users do not see them). */
 export const spliceFd = Symbol('aiofs.splice');
 export const pollFd = Symbol('aiofs.poll');
+export const readNow = Symbol('aiofs.readNow');
 export const openBeneath = Symbol('aiofs.openBeneath');
 
 export class IoContext {
@@ -279,6 +280,15 @@ export class IoContext {
    */
   [spliceFd](fdIn: number, offIn: number | null, fdOut: number, length: number, signal?: AbortSignal): Promise<number> {
     return this.#internal(meta.splice(fdIn, offIn, fdOut, length, 0), signal, true);
+  }
+
+  /**
+   * @internal read() for the library's own callers, whose arguments are checked already: the
+   * byte count itself when the read finished inside the call (a page-cache hit), else its promise.
+   */
+  [readNow](fd: number, view: ArrayBufferView, position: number): number | Promise<number> {
+    if (this.#closed) return this.read(fd, view, position);
+    return this.#dispatcher.submitNow(new Request(Op.Read, fd, view, position, undefined));
   }
 
   /** @internal Resolves with the ready events once `fd` has one of `events` (poll(2) bits); io_uring only. */

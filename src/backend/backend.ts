@@ -29,6 +29,12 @@ export const enum RequestState {
  *   the fair queue's: tag
  *   the backend's: slot, continues
  */
+export const enum Settled {
+  Not,
+  Resolved,
+  Rejected,
+}
+
 export class Request {
   state = RequestState.Queued;
   /** The backend's handle for a started request (a ring slot, say); -1 before. */
@@ -37,6 +43,12 @@ export class Request {
   abortRequested = false;
   resolve!: (result: number) => void;
   reject!: (error: Error) => void;
+  /**
+   * How it settled before its caller had a promise (see Dispatcher.submit): Settled.Not, or
+   * resolved or rejected with `outcome`.
+   */
+  settled = Settled.Not;
+  outcome: unknown = undefined;
   onAbort: (() => void) | undefined = undefined;
   /** Metadata operations only. */
   meta: Meta | undefined = undefined;

@@ -4,7 +4,7 @@
  * the view is full or the file ends; writes continue after short counts until everything is
  * written, and a write that keeps moving nothing is an error rather than a loop.
  */
-import type { IoContext } from '../context.js';
+import { type IoContext, readNow } from '../context.js';
 import { systemError } from '../errors.js';
 import type { PositionalFile } from '../positional.js';
 
@@ -31,7 +31,9 @@ const identity = (n: number): number => n;
 /**
  * readFully(...).then(done, failed) with one promise reaction over the context's read rather
  * than two, for the layers whose every read comes this way (FileHandle.read, AIOFile.readInto):
- * the first read is the common whole one, and a short one continues before `done` runs.
+ * the first read is the common whole one, and a short one continues before `done` runs. A first
+ * read that finished inside the call (a page-cache hit) runs `done` at once, and the promise
+ * returned is settled already.
  */
 export function readFullyThen<R>(
   context: IoContext,
@@ -43,9 +45,33 @@ export function readFullyThen<R>(
 ): Promise<Awaited<R>> {
   const length = view.byteLength;
   if (length === 0) return Promise.resolve(0).then(done, failed) as Promise<Awaited<R>>;
-  return context
-    .read(fd, view, position)
-    .then((n) => (n === 0 || n >= length ? done(n) : readRest(context, fd, view, position, n).then(done, failed)), failed) as Promise<Awaited<R>>;
+  return readOnThen(context, fd, view, position, context[readNow](fd, view, position), done, failed);
+}
+
+/**
+ * The rest of readFullyThen once the first read of `view` was asked for (`first`, as
+ * IoContext[readNow] gives it), for callers that look at a first read finished already.
+ */
+export function readOnThen<R>(
+  context: IoContext,
+  fd: number,
+  view: ArrayBufferView,
+  position: number,
+  first: number | Promise<number>,
+  done: (n: number) => R,
+  failed?: (error: unknown) => never,
+): Promise<Awaited<R>> {
+  const length = view.byteLength;
+  if (typeof first !== 'number') {
+    return first.then((n) => (n === 0 || n >= length ? done(n) : readRest(context, fd, view, position, n).then(done, failed)), failed) as Promise<Awaited<R>>;
+  }
+  // Read already (a page-cache hit): the result now, one promise and one reaction fewer.
+  if (first !== 0 && first < length) return readRest(context, fd, view, position, first).then(done, failed) as Promise<Awaited<R>>;
+  try {
+    return Promise.resolve(done(first)) as Promise<Awaited<R>>;
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
 
 async function readRest(context: IoContext, fd: number, view: ArrayBufferView, position: number, done: number): Promise<number> {

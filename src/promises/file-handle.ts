@@ -15,13 +15,24 @@ import { devNull } from 'node:os';
 import readline from 'node:readline';
 import { ReadableStream as WebReadableStream, type ReadableStream } from 'node:stream/web';
 import { promisify } from 'node:util';
-import { closeFile, type IoContext } from '../context.js';
+import { closeFile, type IoContext, readNow } from '../context.js';
 import { abortError, closedOnGarbageCollection, fileClosed, fileTooLarge, invalidArgType, invalidArgValue, invalidState, invalidThis, outOfRange } from '../errors.js';
 import { forgetFd } from '../native.js';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { bytesOf, validateEncoding } from '../file/text.js';
-import { readFully, readFullyThen, writeFully } from '../file/transfer.js';
+import { readFully, readOnThen, writeFully } from '../file/transfer.js';
 import { validateBoolean, validateBuffer, validateInteger, validateMode, validateObject, validateSignal } from '../validate.js';
+
+/** Reactions of this promise run in the next microtask, and it costs no allocation of its own. */
+const settledAlready = Promise.resolve();
+
+/** read()'s result, stored field by field: the cheapest way to result()'s prototype-less object. */
+function readResult<T extends ArrayBufferView>(bytesRead: number, buffer: T): ReadResult<T> {
+  const read = Object.create(null) as ReadResult<T>;
+  read.bytesRead = bytesRead;
+  read.buffer = buffer;
+  return read;
+}
 
 const MAX_POSITION = Number.MAX_SAFE_INTEGER;
 const READ_CHUNK = 1 << 16;
@@ -359,16 +370,17 @@ export class FileHandle extends node.Base {
       return Promise.reject(error);
     }
     this[kRef]();
-    const done = (bytesRead: number): ReadResult<T> => {
-      this[kUnref]();
-      // result()'s object, stored field by field: the cheapest way to a prototype-less object.
-      const read = Object.create(null) as ReadResult<T>;
-      read.bytesRead = bytesRead;
-      read.buffer = buffer as T;
-      return read;
-    };
-    if (at !== null) return readFullyThen(this.#context, this.#fd, view, at, done, this.#releasedAfterError);
-    return this.#transferAtCursor(view, false).then(done, this.#releasedAfterError);
+    if (at !== null) {
+      const first = this.#context[readNow](this.#fd, view, at);
+      if (typeof first === 'number' && (first === 0 || first >= view.byteLength)) {
+        // Read inside this call (a page-cache hit): the handle stays in use, as Node's would,
+        // until the promise's reactions may run (postMessage refuses to transfer it until then).
+        void settledAlready.then(this.#unref);
+        return Promise.resolve(readResult(first, buffer as T));
+      }
+      return readOnThen(this.#context, this.#fd, view, at, first, (n) => this.#released(readResult(n, buffer as T)) as ReadResult<T>, this.#releasedAfterError);
+    }
+    return this.#transferAtCursor(view, false).then((n) => this.#released(readResult(n, buffer as T)) as ReadResult<T>, this.#releasedAfterError);
   }
 
   write<T extends ArrayBufferView>(
@@ -596,6 +608,10 @@ export class FileHandle extends node.Base {
     if (typeof handle !== 'object' || handle === null || !(#context in handle)) throw invalidThis('FileHandle');
     if (handle[kFd] === -1) throw fileClosed(syscall);
   }
+
+  readonly #unref = (): void => {
+    this[kUnref]();
+  };
 
   readonly #released = (value: unknown): unknown => {
     this[kUnref]();
