@@ -74,6 +74,42 @@ it('chunkDecoder: any split of any bytes decodes as the whole does, in every enc
   );
 });
 
+it('chunkDecoder utf8: runs of ASCII (copied as they are) between cut characters and malformed bytes decode as the whole does', { timeout }, () => {
+  // Pieces: ASCII text, other text, and bytes that are no UTF-8 (a lone lead or continuation),
+  // so that ASCII chunks meet a character cut before them, after them, and none.
+  const piece = fc.oneof(
+    fc.string({ unit: fc.integer({ min: 0, max: 0x7f }).map((c) => String.fromCharCode(c)), maxLength: 12 }).map((t) => Buffer.from(t)),
+    fc.string({ unit: 'grapheme', maxLength: 6 }).map((t) => Buffer.from(t)),
+    fc.constantFrom(Buffer.from([0xe2]), Buffer.from([0xf0, 0x9f]), Buffer.from([0x80]), Buffer.from([0xe0, 0x80]), Buffer.from([0xff])),
+  );
+  fc.assert(
+    fc.property(fc.array(piece, { maxLength: 12 }), fc.array(fc.nat(96), { maxLength: 8 }), (pieces, splits) => {
+      const bytes = Buffer.concat(pieces);
+      const cuts = [...new Set(splits.map((s) => Math.min(s, bytes.length)))].sort((a, b) => a - b);
+      const decoder = chunkDecoder('utf8');
+      let out = '';
+      let from = 0;
+      for (const cut of [...cuts, bytes.length]) {
+        out += decoder.write(bytes.subarray(from, cut));
+        from = cut;
+      }
+      out += decoder.end();
+      assert.equal(out, bytes.toString('utf8'), `${bytes.toString('hex')} cut at ${cuts}`);
+    }),
+    { numRuns: 2000 },
+  );
+  // A character cut over chunks shorter than itself, then ASCII: the decoder still holds bytes.
+  for (const chunks of [
+    [[0xf0], [0x9f], [0x98], [0x80], [0x61, 0x62, 0x63, 0x64]],
+    [[0xf0], [0x9f], [0x61, 0x62, 0x63, 0x64]],
+    [[0x61, 0xe2], [0x82], [0x61, 0x62, 0x63, 0x64, 0x65]],
+  ]) {
+    const decoder = chunkDecoder('utf8');
+    const out = chunks.map((c) => decoder.write(Uint8Array.from(c))).join('') + decoder.end();
+    assert.equal(out, Buffer.from(chunks.flat()).toString('utf8'), JSON.stringify(chunks));
+  }
+});
+
 it('validateEncoding: Node\'s names and aliases, one canonical name each; others are refused as Node refuses them', () => {
   assert.equal(validateEncoding('UTF-8', 'e'), 'utf8');
   assert.equal(validateEncoding('ucs2', 'e'), 'utf16le');
