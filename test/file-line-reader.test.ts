@@ -4,6 +4,7 @@
  * Expected lines come from String.prototype.split on the whole text.
  */
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { after, before, it } from 'node:test';
 import { AIOFile, createContext, LineReader, type IoContext } from '../src/index.js';
 import { forEachBackend } from './support/backends.js';
@@ -49,6 +50,26 @@ forEachBackend('LineReader', (backend) => {
         await f.close();
       }
     }
+  });
+
+  it('any mix of ASCII, other characters, malformed bytes, CRLF and empty lines, in chunks of any size, splits as the whole text does', { timeout }, async () => {
+    const piece = fc.oneof(
+      fc.constantFrom('\n', '\r\n', '\r', 'plain ascii words', '').map((t) => Buffer.from(t)),
+      fc.string({ unit: 'grapheme', maxLength: 5 }).map((t) => Buffer.from(t)),
+      fc.constantFrom(Buffer.from([0xe2, 0x82]), Buffer.from([0xf0]), Buffer.from([0x80, 0x80]), Buffer.from([0xff]), Buffer.from([0xef, 0xbb, 0xbf])),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(piece, { maxLength: 24 }), fc.integer({ min: 1, max: 40 }), async (pieces, chunkSize) => {
+        const bytes = Buffer.concat(pieces);
+        const f = await open(bytes);
+        try {
+          assert.deepEqual(await lines(f, { chunkSize }), expectedLines(bytes.toString('utf8')), `${bytes.toString('hex')} in chunks of ${chunkSize}`);
+        } finally {
+          await f.close();
+        }
+      }),
+      { numRuns: 150 },
+    );
   });
 
   it('handles CRLF, empty lines, no trailing separator, empty files and long lines', { timeout }, async () => {

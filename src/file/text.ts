@@ -157,7 +157,7 @@ class Utf8Decoder implements ChunkDecoder {
 }
 
 /** buffer.isAscii (Node 18.15, 19.6); a runtime without it takes every chunk to TextDecoder. */
-const isAscii: (bytes: Uint8Array) => boolean = (nodeBuffer as { isAscii?: (bytes: Uint8Array) => boolean }).isAscii ?? (() => false);
+export const isAscii: (bytes: Uint8Array) => boolean = (nodeBuffer as { isAscii?: (bytes: Uint8Array) => boolean }).isAscii ?? (() => false);
 
 /** Buffer's one-byte copy into a string (exact for ASCII), where the runtime has it. */
 const latin1Slice = (Buffer.prototype as { latin1Slice?: (this: Uint8Array, start: number, end: number) => string }).latin1Slice;
