@@ -29,7 +29,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <node_api.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +45,7 @@
 #include "args.h"
 #include "owned_fds.h"
 #include "registered.h"
+#include "splice.h"
 
 #define TEARDOWN_USER UINT32_MAX /* completions of cancels issued while tearing down */
 
@@ -898,34 +898,32 @@ static napi_value js_cork_fd(napi_env env, napi_callback_info info) {
   return make_int(env, 0);
 }
 
-/*
- * drainPipe(pipeFd, outFd, length) -> bytes moved (> 0) | -errno: one splice(2) of at most
- * `length` bytes from the pipe `pipeFd` to `outFd`, made here, at once. It never waits: the pipe
- * side is SPLICE_F_NONBLOCK, and `outFd` must be non-blocking (a socket as the event loop holds
- * it), so a full socket answers -EAGAIN, as a write(2) to it would. Refused without a system call
- * when it could wait: -EINVAL when `pipeFd` is not a pipe or `outFd` is blocking. An empty pipe
- * answers -EAGAIN too (0 only once nothing can write to it any more).
- */
+/* drainPipe(pipeFd, outFd, length) -> bytes | -errno: aiofs_drain_pipe (splice.h). */
 static napi_value js_drain_pipe(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
   int32_t in, out;
-  uint32_t length;
+  int64_t length; /* a non-negative integer: get_u32 would wrap -1 round */
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
   if (argc < 3 || get_i32(env, argv[0], &in) < 0 || get_i32(env, argv[1], &out) < 0 || in < 0 || out < 0)
     return make_int(env, -EBADF);
-  if (get_u32(env, argv[2], &length) < 0) return make_int(env, -EINVAL);
+  if (get_offset(env, argv[2], &length) < 0) return make_int(env, -EINVAL);
   if (length > AIOFS_MAX_RW_COUNT) length = AIOFS_MAX_RW_COUNT;
-  struct stat st;
-  if (fstat(in, &st) < 0) return make_int(env, -errno);
-  int flags = fcntl(out, F_GETFL);
-  if (flags < 0) return make_int(env, -errno);
-  if (!S_ISFIFO(st.st_mode) || !(flags & O_NONBLOCK)) return make_int(env, -EINVAL);
-  ssize_t moved;
-  do {
-    moved = splice(in, NULL, out, NULL, length, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
-  } while (moved < 0 && errno == EINTR);
-  return make_int(env, moved < 0 ? -errno : (int)moved);
+  return make_int(env, aiofs_drain_pipe(in, out, (size_t)length));
+}
+
+/* spliceResident(fd, offset, pipeFd, length) -> bytes | 0 | -errno: aiofs_splice_resident (splice.h). */
+static napi_value js_splice_resident(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  int32_t fd, pipe;
+  int64_t offset, length;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 4 || get_i32(env, argv[0], &fd) < 0 || get_i32(env, argv[2], &pipe) < 0 || fd < 0 || pipe < 0)
+    return make_int(env, -EBADF);
+  if (get_offset(env, argv[1], &offset) < 0 || get_offset(env, argv[3], &length) < 0) return make_int(env, -EINVAL);
+  if (length > AIOFS_MAX_RW_COUNT) length = AIOFS_MAX_RW_COUNT;
+  return make_int(env, aiofs_splice_resident(fd, offset, pipe, (size_t)length));
 }
 
 /*
@@ -1008,6 +1006,7 @@ static napi_value init(napi_env env, napi_value exports) {
                                     METHOD("forgetFd", js_forget_fd), METHOD("closeFd", js_close_fd),
                                     METHOD("makePipe", js_make_pipe), METHOD("dupFd", js_dup_fd),
                                     METHOD("corkFd", js_cork_fd), METHOD("drainPipe", js_drain_pipe),
+                                    METHOD("spliceResident", js_splice_resident),
                                     METHOD("useWaiterThread", js_use_waiter_thread),
                                     METHOD("misalignment", aiofs_js_misalignment),
                                     METHOD("setDirect", js_set_direct),

@@ -21,7 +21,7 @@ GLIBC_MAX=2.17
 headers=${NODE_HEADERS:-$(dirname "$(dirname "$(command -v node)")")/include/node}
 [ -f "$headers/node_api.h" ] || { echo "prebuild: no Node headers at $headers (set NODE_HEADERS)" >&2; exit 1; }
 sources=(native/addon.c native/uring.c native/aio.c native/direct.c native/memory.c native/uapi_check.c
-  native/waiter.c native/args.c native/owned_fds.c native/registered.c)
+  native/waiter.c native/args.c native/owned_fds.c native/registered.c native/splice.c)
 cflags=(-O2 -std=gnu11 -fPIC -fvisibility=hidden -Wall -Wextra -Werror -DNAPI_VERSION=8
   -DNODE_GYP_MODULE_NAME=aiofs -I"$headers")
 ldflags=(-shared -Wl,-z,relro,-z,now -Wl,--as-needed -Wl,--build-id=none)

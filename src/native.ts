@@ -60,6 +60,8 @@ export interface NativeAddon {
   corkFd?(fd: number, on: boolean): number;
   /** One non-waiting splice of up to `length` bytes from the pipe `pipeFd` to the non-blocking `outFd`: bytes or -errno. */
   drainPipe?(pipeFd: number, outFd: number, length: number): number;
+  /** One non-waiting splice of up to `length` bytes of the file `fd` at `offset` into the pipe, if all of them are in memory: bytes, 0 at the end, or -errno. */
+  spliceResident?(fd: number, offset: number, pipeFd: number, length: number): number;
   /** Engines made from now on deliver completions through a waiter thread instead of uv_poll. */
   useWaiterThread?(): void;
   /** The numbers shared with JavaScript (native/engine.h, native/limits.h); Linux builds only. */
@@ -219,6 +221,16 @@ export function corkFd(fd: number, on: boolean): number {
  */
 export function drainPipe(pipeFd: number, outFd: number, length: number): number {
   return loaded?.drainPipe?.(pipeFd, outFd, length) ?? -constants.errno.ENOSYS;
+}
+
+/**
+ * Move up to `length` bytes of the regular file `fd` from `offset` into the pipe `pipeFd` now,
+ * if every page of them is in memory (then nothing waits for the device): the bytes moved, 0 at
+ * the end of the file, -EAGAIN when a page is not in memory or the pipe is full, -ENOSYS without
+ * cachestat(2) (Linux 6.5) or the addon, other -errno as splice(2) gives them (native/splice.h).
+ */
+export function spliceResident(fd: number, offset: number, pipeFd: number, length: number): number {
+  return loaded?.spliceResident?.(fd, offset, pipeFd, length) ?? -constants.errno.ENOSYS;
 }
 
 /** The addon, or throws an error naming every place looked at and why each failed. */

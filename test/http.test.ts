@@ -16,11 +16,28 @@ import { spliceFd } from '../src/context.js';
 import { createContext, type IoContext } from '../src/index.js';
 import { sendFile, serveStatic } from '../src/http/index.js';
 import { spliceCounts } from '../src/http/splice-body.js';
+import { closeOwnedFd, makePipe, spliceResident } from '../src/native.js';
 import { forEachBackend } from './support/backends.js';
 import { pattern, scratchPath } from './support/files.js';
 
 const timeout = 60_000;
-const { EBADF, EOPNOTSUPP } = constants.errno;
+const { EBADF, ENOSYS, EOPNOTSUPP } = constants.errno;
+
+/** Whether this kernel answers cachestat(2), which spliceResident needs (Linux 6.5). */
+function kernelHasCachestat(): boolean {
+  const pipe = makePipe(1 << 16);
+  if (typeof pipe === 'number') return false;
+  const file = scratchPath('cachestat');
+  fs.writeFileSync(file, 'x');
+  const fd = fs.openSync(file, 'r');
+  try {
+    return spliceResident(fd, 0, pipe[1], 1) !== -ENOSYS;
+  } finally {
+    fs.closeSync(fd);
+    closeOwnedFd(pipe[0]);
+    closeOwnedFd(pipe[1]);
+  }
+}
 
 interface Reply {
   status: number;
@@ -297,6 +314,7 @@ forEachBackend('aiofs/http', (backend) => {
     const content = pattern(24 << 20, 9);
     fs.writeFileSync(large, content);
     const waits = spliceCounts.waits;
+    const resident = spliceCounts.resident;
     const slow = await new Promise<Buffer>((resolve, reject) => {
       const socket = net.connect(port, '127.0.0.1');
       const chunks: Buffer[] = [];
@@ -314,8 +332,24 @@ forEachBackend('aiofs/http', (backend) => {
     if (backend === 'uring') {
       assert.ok(spliceCounts.bytes - spliced >= content.length, 'the large bodies were spliced');
       assert.ok(spliceCounts.waits > waits, 'the full socket (EAGAIN) was waited for');
+      // Just written, so in memory: after the first pipe-full the file's side is spliced at once.
+      if (kernelHasCachestat()) assert.ok(spliceCounts.resident - resident >= content.length - (1 << 20), 'the pages in memory were spliced at once');
     } else {
       assert.equal(spliceCounts.bytes, spliced, `${backend} sends bodies through memory`);
+    }
+  });
+
+  it('a large body whose pages are not in memory yet (a sparse file): whole, through the ring where it must', { timeout }, async () => {
+    const sparse = path.join(root, 'sparse.bin');
+    fs.writeFileSync(sparse, '');
+    fs.truncateSync(sparse, 5 << 20);
+    try {
+      const reply = await raw(port, '/sparse.bin');
+      assert.equal(reply.status, 200);
+      assert.equal(reply.body.length, 5 << 20);
+      assert.ok(reply.body.every((byte) => byte === 0), 'a hole reads as zeros');
+    } finally {
+      fs.unlinkSync(sparse);
     }
   });
 

@@ -207,3 +207,48 @@ it('drainPipe: pipe to a non-blocking socket at once; -EAGAIN when full or empty
     server.close();
   }
 });
+
+it('spliceResident: a file range in memory into a pipe at once; -EAGAIN for one that is not, -EINVAL for what is no file or no pipe, never a throw', { timeout: 10_000, skip }, () => {
+  const addon = loadNative();
+  const { EAGAIN, EINVAL, EBADF, ENOSYS } = os.constants.errno;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aiofs-splice-'));
+  const pipe = addon.makePipe!(1 << 20);
+  if (typeof pipe === 'number') return assert.fail(`pipe refused: ${pipe}`);
+  const [readEnd, writeEnd] = pipe;
+  const content = Buffer.alloc(256 << 10);
+  for (let i = 0; i < content.length; i++) content[i] = (i * 31 + (i >> 12)) & 0xff;
+  const file = path.join(dir, 'cached');
+  fs.writeFileSync(file, content); // just written: its pages are in memory
+  const fd = fs.openSync(file, 'r');
+  const sparse = path.join(dir, 'sparse');
+  fs.writeFileSync(sparse, '');
+  fs.truncateSync(sparse, 1 << 20); // a hole: no page of it is in memory
+  const hole = fs.openSync(sparse, 'r');
+  try {
+    const moved = addon.spliceResident!(fd, 5000, writeEnd, 100_000);
+    if (moved === -ENOSYS) return; // a kernel before 6.5 (no cachestat): the caller goes through the ring
+    assert.equal(moved, 100_000);
+    const back = Buffer.alloc(100_000);
+    assert.equal(fs.readSync(readEnd, back), 100_000);
+    assert.ok(back.equals(content.subarray(5000, 105_000)), 'the bytes at the offset, in order');
+    assert.equal(addon.spliceResident!(fd, content.length - 10, writeEnd, 1000), 10, 'the end of the file stops it');
+    assert.equal(fs.readSync(readEnd, Buffer.alloc(10)), 10);
+    assert.equal(addon.spliceResident!(fd, content.length, writeEnd, 1000), 0, 'at the end');
+    assert.equal(addon.spliceResident!(fd, content.length + 4096, writeEnd, 1000), 0, 'past the end');
+    assert.equal(addon.spliceResident!(hole, 0, writeEnd, 65536), -EAGAIN, 'pages not in memory');
+    assert.equal(addon.spliceResident!(readEnd, 0, writeEnd, 10), -EINVAL, 'the input is no regular file');
+    assert.equal(addon.spliceResident!(fd, 0, fd, 10), -EINVAL, 'the output is no pipe');
+    for (const bad of [-1, 2 ** 31, 'x', undefined]) {
+      assert.equal(addon.spliceResident!(bad as never, 0, writeEnd, 10), -EBADF, `spliceResident(${String(bad)}, ...)`);
+      assert.equal(addon.spliceResident!(fd, 0, bad as never, 10), -EBADF, `spliceResident(..., ${String(bad)}, ...)`);
+    }
+    for (const bad of [-1, 1.5, 'x', undefined]) assert.ok((addon.spliceResident!(fd, bad as never, writeEnd, 10) as number) < 0, `offset ${String(bad)}`);
+    assert.ok((addon.spliceResident!(fd, 0, writeEnd, -1 as never) as number) < 0, 'a negative length');
+  } finally {
+    fs.closeSync(fd);
+    fs.closeSync(hole);
+    addon.closeFd!(readEnd);
+    addon.closeFd!(writeEnd);
+    fs.rmSync(dir, { recursive: true });
+  }
+});

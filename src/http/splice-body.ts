@@ -23,11 +23,14 @@ import type { Socket } from 'node:net';
 import { constants } from 'node:os';
 import { type IoContext, pollFd, spliceFd } from '../context.js';
 import { systemError } from '../errors.js';
-import { closeOwnedFd, corkFd, drainPipe, dupFd, makePipe } from '../native.js';
+import { closeOwnedFd, corkFd, drainPipe, dupFd, makePipe, spliceResident } from '../native.js';
 
-const { EAGAIN, EOPNOTSUPP, EINVAL } = constants.errno;
+const { EAGAIN, EOPNOTSUPP, EINVAL, ENOSYS, EPERM } = constants.errno;
 /** poll(2)'s POLLOUT; POLLERR and POLLHUP are reported whether asked for or not. */
 const POLLOUT = 0x4;
+/** Whether this kernel answers cachestat(2) (spliceResident); false after it refused once. */
+let residentSplices = true;
+
 /** The pipe between file and socket: as much as one splice may move (the kernel may grant less). */
 const PIPE_SIZE = 1 << 20;
 
@@ -52,10 +55,11 @@ function releasePipe(pipe: [number, number, number], empty: boolean): void {
 }
 
 /**
- * Since the process started (tests, diagnostics): bytes spliced to sockets, waits for a full
- * socket, bodies that fell back to memory.
+ * Since the process started (tests, diagnostics): bytes spliced to sockets, of them the bytes
+ * spliced from the file at once (in memory already: spliceResident), waits for a full socket,
+ * bodies that fell back to memory.
  */
-export const spliceCounts = { bytes: 0, waits: 0, fallbacks: 0 };
+export const spliceCounts = { bytes: 0, resident: 0, waits: 0, fallbacks: 0 };
 
 type NodeSocket = Socket & { encrypted?: boolean; _handle?: { fd?: number } | null; _httpMessage?: unknown };
 
@@ -105,8 +109,17 @@ export async function spliceBody(
     if (socket.writableLength > 0 && !(await drained(socket, stop))) return { sent: 0, unsupported: false };
     while (sent < length && !stop.aborted) {
       // File to pipe: at most what the pipe holds, so that this never waits for the socket.
-      // Failures come back as negative errnos (the socket's EAGAIN is routine), thrown here as errors.
-      const filled = await context[spliceFd](fd, position + sent, pipeOut, Math.min(capacity, length - sent), stop);
+      // After the first pipe-full (see the socket's side below), a range whose pages are all in
+      // memory is spliced at once: io_uring runs every SPLICE in a kernel worker, even one that
+      // cannot wait, as its own READ would run a page-cache hit inline. Anything else, and every
+      // failure, goes through the ring, whose failures come back as negative errnos.
+      const want = Math.min(capacity, length - sent);
+      let filled = sent > 0 && residentSplices ? spliceResident(fd, position + sent, pipeOut, want) : -EAGAIN;
+      if (filled > 0) spliceCounts.resident += filled;
+      if (filled < 0) {
+        if (filled === -ENOSYS || filled === -EPERM) residentSplices = false; // no cachestat here: stop asking
+        filled = await context[spliceFd](fd, position + sent, pipeOut, want, stop);
+      }
       if (filled < 0) throw systemError(filled, 'splice');
       if (filled === 0) break; // the file ended early: the caller sees sent < length
       inPipe = filled;
