@@ -55,19 +55,24 @@ it('prefixLength: the byte length of the first characters, or -1 when they are n
   assert.equal(prefixLength(Buffer.from([0xff, 0x41]), 0, 2, 2, 'utf8'), 2);
 });
 
+/** `bytes` through one chunkDecoder, cut at `splits` (clamped, deduplicated, in order). */
+function decodeInPieces(bytes: Buffer, splits: number[], encoding: Encoding): { out: string; cuts: number[] } {
+  const cuts = [...new Set(splits.map((s) => Math.min(s, bytes.length)))].sort((a, b) => a - b);
+  const decoder = chunkDecoder(encoding);
+  let out = '';
+  let from = 0;
+  for (const cut of [...cuts, bytes.length]) {
+    out += decoder.write(bytes.subarray(from, cut));
+    from = cut;
+  }
+  return { out: out + decoder.end(), cuts };
+}
+
 it('chunkDecoder: any split of any bytes decodes as the whole does, in every encoding', { timeout }, () => {
   fc.assert(
     fc.property(fc.uint8Array({ maxLength: 64 }), fc.array(fc.nat(64), { maxLength: 6 }), fc.constantFrom(...all), (raw, splits, encoding) => {
       const bytes = Buffer.from(raw);
-      const cuts = [...new Set(splits.map((s) => Math.min(s, bytes.length)))].sort((a, b) => a - b);
-      const decoder = chunkDecoder(encoding);
-      let out = '';
-      let from = 0;
-      for (const cut of [...cuts, bytes.length]) {
-        out += decoder.write(bytes.subarray(from, cut));
-        from = cut;
-      }
-      out += decoder.end();
+      const { out, cuts } = decodeInPieces(bytes, splits, encoding);
       assert.equal(out, bytes.toString(encoding), `${encoding} ${bytes.toString('hex')} cut at ${cuts}`);
     }),
     { numRuns: 500 },
@@ -85,15 +90,7 @@ it('chunkDecoder utf8: runs of ASCII (copied as they are) between cut characters
   fc.assert(
     fc.property(fc.array(piece, { maxLength: 12 }), fc.array(fc.nat(96), { maxLength: 8 }), (pieces, splits) => {
       const bytes = Buffer.concat(pieces);
-      const cuts = [...new Set(splits.map((s) => Math.min(s, bytes.length)))].sort((a, b) => a - b);
-      const decoder = chunkDecoder('utf8');
-      let out = '';
-      let from = 0;
-      for (const cut of [...cuts, bytes.length]) {
-        out += decoder.write(bytes.subarray(from, cut));
-        from = cut;
-      }
-      out += decoder.end();
+      const { out, cuts } = decodeInPieces(bytes, splits, 'utf8');
       assert.equal(out, bytes.toString('utf8'), `${bytes.toString('hex')} cut at ${cuts}`);
     }),
     { numRuns: 2000 },
