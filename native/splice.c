@@ -3,11 +3,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sys/stat.h>
+#include <linux/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "limits.h"
+
+/* File types in stx_mode (linux/stat.h spells them only for non-glibc userspace). */
+#define AIOFS_S_IFMT 0170000
+#define AIOFS_S_IFIFO 0010000
+#define AIOFS_S_IFREG 0100000
 
 #ifndef __NR_cachestat
 #define __NR_cachestat 451 /* the same number on every architecture (the generic table) */
@@ -31,10 +36,20 @@ static ssize_t splice_once(int in, loff_t *off_in, int out, size_t length) {
   return moved < 0 ? -errno : moved;
 }
 
+/*
+ * Type and size of an open file, by the raw statx system call (Linux 4.11): glibc's fstat is a
+ * symbol of glibc 2.33, newer than the prebuilt binaries may need (scripts/prebuild.sh).
+ */
+static int file_of(int fd, struct statx *st) {
+  if (syscall(__NR_statx, fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_SIZE, st) < 0) return -errno;
+  return 0;
+}
+
 static int is_pipe(int fd) {
-  struct stat st;
-  if (fstat(fd, &st) < 0) return -errno;
-  return S_ISFIFO(st.st_mode) ? 1 : 0;
+  struct statx st;
+  int ret = file_of(fd, &st);
+  if (ret < 0) return ret;
+  return (st.stx_mode & AIOFS_S_IFMT) == AIOFS_S_IFIFO ? 1 : 0;
 }
 
 ssize_t aiofs_drain_pipe(int pipe_fd, int out_fd, size_t length) {
@@ -47,14 +62,15 @@ ssize_t aiofs_drain_pipe(int pipe_fd, int out_fd, size_t length) {
 }
 
 ssize_t aiofs_splice_resident(int fd, int64_t offset, int pipe_fd, size_t length) {
-  struct stat st;
+  struct statx st;
   if (offset < 0) return -EINVAL;
-  if (fstat(fd, &st) < 0) return -errno;
+  int ret = file_of(fd, &st);
+  if (ret < 0) return ret;
   int pipe = is_pipe(pipe_fd);
   if (pipe < 0) return pipe;
-  if (!S_ISREG(st.st_mode) || !pipe) return -EINVAL;
-  if (offset >= st.st_size || length == 0) return 0;
-  if ((uint64_t)length > (uint64_t)(st.st_size - offset)) length = (size_t)(st.st_size - offset);
+  if ((st.stx_mode & AIOFS_S_IFMT) != AIOFS_S_IFREG || !pipe) return -EINVAL;
+  if ((uint64_t)offset >= st.stx_size || length == 0) return 0;
+  if ((uint64_t)length > st.stx_size - (uint64_t)offset) length = (size_t)(st.stx_size - (uint64_t)offset);
   long page = sysconf(_SC_PAGESIZE);
   if (page <= 0) page = 4096;
   uint64_t first = (uint64_t)offset / (uint64_t)page;
