@@ -7,8 +7,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "limits.h"
-
 /* File types in stx_mode (linux/stat.h spells them only for non-glibc userspace). */
 #define AIOFS_S_IFMT 0170000
 #define AIOFS_S_IFIFO 0010000
@@ -28,7 +26,6 @@ struct aiofs_cachestat {
 };
 
 static ssize_t splice_once(int in, loff_t *off_in, int out, size_t length) {
-  if (length > AIOFS_MAX_RW_COUNT) length = AIOFS_MAX_RW_COUNT;
   ssize_t moved;
   do {
     moved = splice(in, off_in, out, NULL, length, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);

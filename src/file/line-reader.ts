@@ -45,6 +45,14 @@ function withinStringLimit<T>(split: () => T): T {
   }
 }
 
+/** Drop the '\r' that ends a line (of lines split at '\n'), in place. */
+function dropCRs(lines: string[]): void {
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    if (line.charCodeAt(line.length - 1) === CR) lines[i] = line.slice(0, -1);
+  }
+}
+
 class TextSplitter implements Splitter<string> {
   readonly #decoder: ChunkDecoder;
   readonly #separator: string;
@@ -75,12 +83,7 @@ class TextSplitter implements Splitter<string> {
     const whole = this.#carry.length === 0 ? text : this.#carry.join('') + text;
     const lines = whole.split(separator);
     const rest = lines.pop()!;
-    if (this.#stripCR) {
-      for (let i = 0; i < lines.length; i++) {
-        const line = lines[i];
-        if (line.charCodeAt(line.length - 1) === CR) lines[i] = line.slice(0, -1);
-      }
-    }
+    if (this.#stripCR) dropCRs(lines);
     this.#carry = rest.length > 0 ? [rest] : [];
     if (last && rest.length > 0) lines.push(rest);
     return lines;
@@ -127,10 +130,7 @@ class Utf8LineSplitter implements Splitter<string> {
     const firstLine = this.#carry.length === 0 ? head : Buffer.concat([...this.#carry, head]);
     const lines = first === last ? [] : splitLines(chunk.subarray(first + 1, last));
     lines.unshift(firstLine.toString('utf8'));
-    for (let i = 0; i < lines.length; i++) {
-      const line = lines[i];
-      if (line.charCodeAt(line.length - 1) === CR) lines[i] = line.slice(0, -1);
-    }
+    dropCRs(lines);
     this.#carry = last + 1 < chunk.length ? [chunk.subarray(last + 1)] : [];
     return lines;
   }
