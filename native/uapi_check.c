@@ -42,6 +42,14 @@ _Static_assert(IORING_OP_RENAMEAT == 35 && IORING_OP_UNLINKAT == 36 && IORING_OP
                    IORING_OP_SYMLINKAT == 38 && IORING_OP_LINKAT == 39,
                "metadata opcodes of 5.11 and 5.15");
 #endif
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 18, 0)
+_Static_assert(IORING_REGISTER_RING_FDS == 20 && IORING_UNREGISTER_RING_FDS == 21 &&
+                   IORING_ENTER_REGISTERED_RING == (1U << 4),
+               "registered ring fds of 5.18");
+_Static_assert(sizeof(struct io_uring_rsrc_update) == 16 &&
+                   offsetof(struct io_uring_rsrc_update, data) == 8,
+               "io_uring_rsrc_update, the ring fd registration's argument");
+#endif
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 9, 0)
 _Static_assert(IORING_OP_FTRUNCATE == 55, "FTRUNCATE of 6.9");
 #endif

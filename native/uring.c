@@ -11,6 +11,7 @@
 #include "uring.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <linux/io_uring.h>
 #include <linux/openat2.h>
 #include <stdlib.h>
@@ -34,6 +35,19 @@
 #ifndef IORING_SQ_TASKRUN
 #define IORING_SQ_TASKRUN (1U << 2)
 #endif
+
+/* Registered ring fds (5.18), by number: older UAPI headers lack them (uapi_check.c). */
+enum {
+  URING_REGISTER_RING_FDS = 20,
+  URING_UNREGISTER_RING_FDS = 21,
+  URING_ENTER_REGISTERED_RING = 1U << 4,
+};
+/* struct io_uring_rsrc_update (5.13), the argument of the ring-fd registration. */
+struct ring_fd_update {
+  uint32_t offset;
+  uint32_t resv;
+  uint64_t data;
+};
 
 /*
  * io_uring opcodes of the metadata operations, by number: older UAPI headers lack the newer
@@ -59,6 +73,14 @@ enum {
 
 struct aiofs_uring {
   int fd;
+  /*
+   * How io_uring_enter names the ring from the thread that created it: the index of its
+   * registration with that thread (and URING_ENTER_REGISTERED_RING), or the fd when the kernel
+   * refused to register it. A registration is the thread's own: any other thread uses the fd.
+   */
+  int enter_fd;
+  unsigned enter_flags;
+  pthread_t owner;
   unsigned setup_flags;
   unsigned features;
 
@@ -100,8 +122,12 @@ static int sys_setup(unsigned entries, struct io_uring_params *p) {
   return (int)syscall(__NR_io_uring_setup, entries, p);
 }
 
-static int sys_enter(int fd, unsigned to_submit, unsigned min_complete, unsigned flags) {
-  return (int)syscall(__NR_io_uring_enter, fd, to_submit, min_complete, flags, NULL, 0);
+static int sys_enter(const struct aiofs_uring *r, unsigned to_submit, unsigned min_complete,
+                     unsigned flags) {
+  if (r->enter_flags && pthread_equal(pthread_self(), r->owner))
+    return (int)syscall(__NR_io_uring_enter, r->enter_fd, to_submit, min_complete,
+                        flags | r->enter_flags, NULL, 0);
+  return (int)syscall(__NR_io_uring_enter, r->fd, to_submit, min_complete, flags, NULL, 0);
 }
 
 static int sys_register(int fd, unsigned opcode, void *arg, unsigned nr_args) {
@@ -172,6 +198,34 @@ static int probe(struct aiofs_uring *r) {
   return ret < 0 ? ret : 0;
 }
 
+/*
+ * Register the ring's fd with the calling thread (5.18), so that io_uring_enter names it by an
+ * index and the kernel skips looking the file up and counting a reference to it on every call.
+ * Best effort: older kernels answer EINVAL, and a thread holds at most 16 such registrations;
+ * then enter uses the fd, as before. The registration holds a reference to the ring: it is
+ * dropped in uring_destroy, from this thread.
+ */
+static void register_ring_fd(struct aiofs_uring *r) {
+  r->enter_fd = r->fd;
+  r->owner = pthread_self();
+  struct ring_fd_update update = {.offset = UINT32_MAX, .data = (uint64_t)r->fd};
+  if (sys_register(r->fd, URING_REGISTER_RING_FDS, &update, 1) != 1) return;
+  r->enter_fd = (int)update.offset;
+  r->enter_flags = URING_ENTER_REGISTERED_RING;
+}
+
+/*
+ * Drop the thread's registration of the ring. From another thread the index would name that
+ * thread's registrations: then it is left, and the ring's memory is freed when the creating
+ * thread exits.
+ */
+static void unregister_ring_fd(struct aiofs_uring *r) {
+  if (!r->enter_flags || !pthread_equal(pthread_self(), r->owner)) return;
+  struct ring_fd_update update = {.offset = (uint32_t)r->enter_fd};
+  sys_register(r->fd, URING_UNREGISTER_RING_FDS, &update, 1);
+  r->enter_flags = 0;
+}
+
 int aiofs_uring_create(const struct aiofs_uring_options *o, struct aiofs_uring **out,
                        unsigned *cq_entries) {
   struct aiofs_uring *r = calloc(1, sizeof(*r));
@@ -220,6 +274,7 @@ int aiofs_uring_create(const struct aiofs_uring_options *o, struct aiofs_uring *
     goto fail;
   }
 
+  register_ring_fd(r);
   *cq_entries = p.cq_entries;
   *out = r;
   return 0;
@@ -514,7 +569,7 @@ static int sqpoll_submit(struct aiofs_uring *r) {
   r->sq_published = r->sq_tail;
   __atomic_thread_fence(__ATOMIC_SEQ_CST);
   if (__atomic_load_n(r->sq_kflags, __ATOMIC_RELAXED) & IORING_SQ_NEED_WAKEUP) {
-    while (sys_enter(r->fd, 0, 0, IORING_ENTER_SQ_WAKEUP) < 0) {
+    while (sys_enter(r, 0, 0, IORING_ENTER_SQ_WAKEUP) < 0) {
       if (errno != EINTR) return -errno;
     }
   }
@@ -529,7 +584,7 @@ static int uring_submit(void *e) {
     /* Recomputed from the kernel's head on every try: an entry is never submitted twice. */
     unsigned pending = r->sq_tail - __atomic_load_n(r->sq_khead, __ATOMIC_ACQUIRE);
     if (pending == 0) return 0;
-    int ret = sys_enter(r->fd, pending, 0, 0);
+    int ret = sys_enter(r, pending, 0, 0);
     if (ret >= 0) return ret;
     if (errno != EINTR) return -errno;
   }
@@ -546,7 +601,7 @@ static unsigned uring_reap(void *e, struct aiofs_completion *out, unsigned max) 
      */
     unsigned flags = __atomic_load_n(r->sq_kflags, __ATOMIC_RELAXED);
     if (!(flags & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW))) return 0;
-    while (sys_enter(r->fd, 0, 0, IORING_ENTER_GETEVENTS) < 0 && errno == EINTR) {
+    while (sys_enter(r, 0, 0, IORING_ENTER_GETEVENTS) < 0 && errno == EINTR) {
     }
     tail = __atomic_load_n(r->cq_ktail, __ATOMIC_ACQUIRE);
   }
@@ -570,7 +625,7 @@ static int uring_wait(void *e) {
   if (r->setup_flags & IORING_SETUP_SQPOLL) flags |= IORING_ENTER_SQ_WAKEUP;
   for (;;) {
     unsigned pending = uring_pending(e);
-    if (sys_enter(r->fd, pending, 1, flags) >= 0) return 0;
+    if (sys_enter(r, pending, 1, flags) >= 0) return 0;
     if (errno != EINTR) return -errno;
   }
 }
@@ -579,6 +634,7 @@ static int uring_poll_fd(void *e) { return ((struct aiofs_uring *)e)->fd; }
 
 static void uring_destroy(void *e) {
   struct aiofs_uring *r = e;
+  unregister_ring_fd(r);
   unmap(r);
   close(r->fd);
   free(r);
