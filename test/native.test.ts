@@ -15,7 +15,9 @@ import { it } from 'node:test';
 import { Op } from '../src/backend/backend.js';
 import { IOV_MAX, MAX_REGISTERED_BUFFERS, MAX_RW_COUNT } from '../src/limits.js';
 import { backends } from '../src/index.js';
-import { loadNative, nativeInfo } from '../src/native.js';
+import { loadNative, nativeInfo, type NativeEngine } from '../src/native.js';
+
+const { EBADF } = os.constants.errno;
 
 const constants = nativeInfo().error === undefined ? loadNative().constants : undefined;
 const skip = constants ? false : `no native constants here: ${nativeInfo().error ?? 'not a Linux build'}`;
@@ -92,6 +94,54 @@ for (const sqpoll of [false, true]) {
     }
   });
 }
+
+it('io_uring engines past the 16 ring fds a thread may register each read correctly, closed and made again', { timeout: 10_000, skip: uringSkip }, () => {
+  const addon = loadNative();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aiofs-engines-'));
+  const file = path.join(dir, 'data');
+  fs.writeFileSync(file, Buffer.from(Array.from({ length: 64 }, (_, i) => i)));
+  const fd = fs.openSync(file, 'r');
+  try {
+    for (let round = 0; round < 2; round++) {
+      const engines = Array.from({ length: 24 }, () => {
+        const completions = new Int32Array(2 * 16);
+        const engine = addon.createUring!(8, false, 0, 0, completions, () => {});
+        if (typeof engine === 'number') return assert.fail(`io_uring refused: ${engine}`);
+        return { engine, completions };
+      });
+      engines.forEach(({ engine, completions }, i) => {
+        const buffer = Buffer.alloc(4);
+        // A page-cache hit completes inside the call: one completion, for slot 3.
+        assert.equal(engine.submitRw(Op.Read, fd, buffer, i, 3), 1, `engine ${i}`);
+        assert.deepEqual([completions[0], completions[1]], [3, 4]);
+        assert.deepEqual([...buffer], [i, i + 1, i + 2, i + 3]);
+      });
+      for (const { engine } of engines) assert.equal(engine.close(), 0);
+    }
+  } finally {
+    fs.closeSync(fd);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+it("an engine's own methods, kept after the engine was closed and collected, answer -EBADF", { timeout: 10_000, skip: uringSkip || (!globalThis.gc && 'needs --expose-gc') }, async () => {
+  const addon = loadNative();
+  let engine = addon.createUring!(8, false, 0, 0, new Int32Array(2 * 16), () => {}) as NativeEngine | number | undefined;
+  if (typeof engine === 'number') return assert.fail(`io_uring refused: ${engine}`);
+  const { submitRw, prepRw, submit, pending, reap } = engine!;
+  assert.equal(engine!.close(), 0);
+  engine = undefined;
+  for (let i = 0; i < 3; i++) {
+    globalThis.gc!();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  const buffer = Buffer.alloc(16);
+  assert.equal(submitRw(Op.Read, 0, buffer, 0, 0), -EBADF);
+  assert.equal(prepRw(Op.Read, 0, buffer, 0, 0), -EBADF);
+  assert.equal(submit(), -EBADF);
+  assert.equal(pending(), 0);
+  assert.equal(reap(), 0);
+});
 
 it('pipes and duplicates: made, owned and closed by the addon; bad input is -errno, never a throw', { timeout: 10_000, skip }, () => {
   const addon = loadNative();
