@@ -25,15 +25,15 @@ int get_i32(napi_env env, napi_value v, int32_t *out) {
 
 /* A non-negative integral number up to 2^53, or a non-negative int64 bigint. */
 int get_offset(napi_env env, napi_value v, int64_t *out) {
-  napi_valuetype t;
-  if (napi_typeof(env, v, &t) != napi_ok) return -EINVAL;
-  if (t == napi_number) {
-    double d;
-    napi_get_value_double(env, v, &d);
+  double d;
+  /* A number, the common case, in one call; napi_number_expected for anything else. */
+  if (napi_get_value_double(env, v, &d) == napi_ok) {
     if (!(d >= 0 && d <= 9007199254740992.0) || d != (double)(int64_t)d) return -EINVAL;
     *out = (int64_t)d;
     return 0;
   }
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok) return -EINVAL;
   if (t == napi_bigint) {
     bool lossless;
     if (napi_get_value_bigint_int64(env, v, out, &lossless) != napi_ok || !lossless ||
@@ -68,8 +68,10 @@ int get_memory_of(napi_env env, napi_value v, void **data, size_t *length, napi_
   } else {
     return -EINVAL;
   }
+  /* A view of a detached buffer reports no bytes (and no memory): only an empty one can be. */
   bool detached = false;
-  if (napi_is_detached_arraybuffer(env, arraybuffer, &detached) != napi_ok || detached)
+  if (*length == 0 &&
+      (napi_is_detached_arraybuffer(env, arraybuffer, &detached) != napi_ok || detached))
     return -EINVAL;
   if (*length > AIOFS_MAX_RW_COUNT) *length = AIOFS_MAX_RW_COUNT;
   if (owner) *owner = arraybuffer;

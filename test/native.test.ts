@@ -17,7 +17,7 @@ import { IOV_MAX, MAX_REGISTERED_BUFFERS, MAX_RW_COUNT } from '../src/limits.js'
 import { backends } from '../src/index.js';
 import { loadNative, nativeInfo, type NativeEngine } from '../src/native.js';
 
-const { EBADF } = os.constants.errno;
+const { EBADF, EINVAL } = os.constants.errno;
 
 const constants = nativeInfo().error === undefined ? loadNative().constants : undefined;
 const skip = constants ? false : `no native constants here: ${nativeInfo().error ?? 'not a Linux build'}`;
@@ -121,6 +121,31 @@ it('io_uring engines past the 16 ring fds a thread may register each read correc
   } finally {
     fs.closeSync(fd);
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+it('submitRw refuses with -EINVAL a view of a detached buffer and an offset that is no integer in range; an empty view reads nothing', { timeout: 10_000, skip: uringSkip }, () => {
+  const completions = new Int32Array(2 * 16);
+  const engine = loadNative().createUring!(8, false, 0, 0, completions, () => {});
+  if (typeof engine === 'number') return assert.fail(`io_uring refused: ${engine}`);
+  const fd = fs.openSync(process.execPath, 'r');
+  try {
+    const detached = (view: ArrayBufferView) => {
+      structuredClone(view.buffer, { transfer: [view.buffer as ArrayBuffer] });
+      return view;
+    };
+    assert.equal(engine.submitRw(Op.Read, fd, detached(new Uint8Array(4096)), 0, 1), -EINVAL);
+    assert.equal(engine.submitRw(Op.Read, fd, detached(new DataView(new ArrayBuffer(64))), 0, 1), -EINVAL);
+    for (const offset of ['1', {}, null, undefined, 1.5, -1, 2 ** 54, -2n, 2n ** 64n]) {
+      assert.equal(engine.submitRw(Op.Read, fd, Buffer.alloc(8), offset as number, 1), -EINVAL, String(offset));
+    }
+    assert.equal(engine.submitRw(Op.Read, fd, new Uint8Array(0), 0, 1), 1);
+    assert.deepEqual([completions[0], completions[1]], [1, 0]);
+    assert.equal(engine.submitRw(Op.Read, fd, Buffer.alloc(8), 2n, 2), 1);
+    assert.deepEqual([completions[0], completions[1]], [2, 8]);
+  } finally {
+    assert.equal(engine.close(), 0);
+    fs.closeSync(fd);
   }
 });
 
