@@ -82,7 +82,8 @@ export async function discoverAlignment(fd: number): Promise<Alignment> {
   return { memory: size, offset: size };
 }
 
-function addressOf(view: ArrayBufferView, alignment: number): number | undefined {
+/** How far `view`'s address lies past a multiple of `alignment`; undefined where the addon cannot say. */
+export function addressOf(view: ArrayBufferView, alignment: number): number | undefined {
   const misalignment = addon()?.misalignment?.(view, alignment);
   return misalignment === undefined || misalignment < 0 ? undefined : misalignment;
 }

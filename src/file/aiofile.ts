@@ -14,7 +14,7 @@ import { closeFile, IoContext } from '../context.js';
 import { getDefaultContext } from '../create-context.js';
 import { directUnsupported, fileClosed, invalidArgType, invalidArgValue, modeForbids, systemError, type SystemError } from '../errors.js';
 import { AlignedPool, alignUp } from '../direct/aligned.js';
-import { discoverAlignment, enableDirect, misalignment, type Alignment } from '../direct/alignment.js';
+import { addressOf, discoverAlignment, enableDirect, misalignment, type Alignment } from '../direct/alignment.js';
 import { DirectIo } from './direct-io.js';
 import { positionalIo, type PositionalFile } from '../positional.js';
 import { validateBoolean, validateBuffer, validateInteger, validateKnownKeys, validateObject } from '../validate.js';
@@ -107,9 +107,14 @@ const EAGER_READ = 1 << 20;
  * (at most SLAB bytes), and `buffer.buffer` is the block (use byteOffset and length), which is
  * not transferable. Slices are never reused: a block is dropped when full, and freed once no
  * slice of it is referenced.
+ *
+ * Each slice starts on a cache line (Node's pool keeps 8 bytes): the kernel copies a cached read
+ * into a destination 16 bytes off a 64-byte boundary about 4.5% slower than into an aligned one
+ * (a loop of 4 KiB ctx.read, taking turns between the two, 2026-12-03).
  */
 const SLAB_READ = 4096;
-const SLAB = 64 * 1024;
+const CACHE_LINE = 64;
+const SLAB = 64 * 1024 + CACHE_LINE;
 let slab = Buffer.allocUnsafeSlow(0);
 let slabUsed = 0;
 
@@ -118,11 +123,11 @@ function slabBuffer(length: number): Buffer {
     slab = Buffer.allocUnsafeSlow(SLAB);
     // Transferring one result's buffer to a worker must not detach the others (Node's pool does so too).
     workerThreads.markAsUntransferable?.(slab.buffer);
-    slabUsed = 0;
+    const off = addressOf(slab, CACHE_LINE) ?? 0;
+    slabUsed = off === 0 ? 0 : CACHE_LINE - off;
   }
   const bytes = slab.subarray(slabUsed, slabUsed + length);
-  // Each slice starts 8-byte aligned, as Node's pool keeps them.
-  slabUsed += (length + 7) & ~7;
+  slabUsed += (length + CACHE_LINE - 1) & ~(CACHE_LINE - 1);
   return bytes;
 }
 
