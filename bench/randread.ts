@@ -267,6 +267,8 @@ export const randomReadCases: Case<RandomReadParams>[] = [
       { driver: 'aiofs-uring', baseline: 'fio-io_uring', ratio: 0.85 },
       { driver: 'aiofs-promises-filehandle', baseline: 'aiofs-uring', ratio: 0.9 },
       { driver: 'aiofs-aiofile-readinto', baseline: 'aiofs-uring', ratio: 0.9 },
+      // A new Buffer per read lands in memory no cache holds: docs/benchmarks.md, "One read at a time".
+      { driver: 'aiofs-aiofile-read', baseline: 'aiofs-uring', ratio: 0.9 },
     ],
   }),
   randomRead({
