@@ -74,9 +74,9 @@ enum {
 struct aiofs_uring {
   int fd;
   /*
-   * How io_uring_enter names the ring from the thread that created it: the index of its
-   * registration with that thread (and URING_ENTER_REGISTERED_RING), or the fd when the kernel
-   * refused to register it. A registration is the thread's own: any other thread uses the fd.
+   * How io_uring_enter names the ring from the thread that created it, once registered with that
+   * thread: the index of its registration, with URING_ENTER_REGISTERED_RING in enter_flags (0 when
+   * the kernel refused). A registration is the thread's own: any other thread uses the fd.
    */
   int enter_fd;
   unsigned enter_flags;
@@ -206,7 +206,6 @@ static int probe(struct aiofs_uring *r) {
  * dropped in uring_destroy, from this thread.
  */
 static void register_ring_fd(struct aiofs_uring *r) {
-  r->enter_fd = r->fd;
   r->owner = pthread_self();
   struct ring_fd_update update = {.offset = UINT32_MAX, .data = (uint64_t)r->fd};
   if (sys_register(r->fd, URING_REGISTER_RING_FDS, &update, 1) != 1) return;

@@ -95,8 +95,14 @@ for (const sqpoll of [false, true]) {
   });
 }
 
+/** An io_uring engine of 8 entries (no SQPOLL) reporting into `completions`, or the test fails. */
+function uringEngine(completions: Int32Array): NativeEngine {
+  const engine = loadNative().createUring!(8, false, 0, 0, completions, () => {});
+  if (typeof engine === 'number') return assert.fail(`io_uring refused: ${engine}`);
+  return engine;
+}
+
 it('io_uring engines past the 16 ring fds a thread may register each read correctly, closed and made again', { timeout: 10_000, skip: uringSkip }, () => {
-  const addon = loadNative();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aiofs-engines-'));
   const file = path.join(dir, 'data');
   fs.writeFileSync(file, Buffer.from(Array.from({ length: 64 }, (_, i) => i)));
@@ -105,9 +111,7 @@ it('io_uring engines past the 16 ring fds a thread may register each read correc
     for (let round = 0; round < 2; round++) {
       const engines = Array.from({ length: 24 }, () => {
         const completions = new Int32Array(2 * 16);
-        const engine = addon.createUring!(8, false, 0, 0, completions, () => {});
-        if (typeof engine === 'number') return assert.fail(`io_uring refused: ${engine}`);
-        return { engine, completions };
+        return { engine: uringEngine(completions), completions };
       });
       engines.forEach(({ engine, completions }, i) => {
         const buffer = Buffer.alloc(4);
@@ -126,8 +130,7 @@ it('io_uring engines past the 16 ring fds a thread may register each read correc
 
 it('submitRw refuses with -EINVAL a view of a detached buffer and an offset that is no integer in range; an empty view reads nothing', { timeout: 10_000, skip: uringSkip }, () => {
   const completions = new Int32Array(2 * 16);
-  const engine = loadNative().createUring!(8, false, 0, 0, completions, () => {});
-  if (typeof engine === 'number') return assert.fail(`io_uring refused: ${engine}`);
+  const engine = uringEngine(completions);
   const fd = fs.openSync(process.execPath, 'r');
   try {
     const detached = (view: ArrayBufferView) => {
@@ -150,11 +153,9 @@ it('submitRw refuses with -EINVAL a view of a detached buffer and an offset that
 });
 
 it("an engine's own methods, kept after the engine was closed and collected, answer -EBADF", { timeout: 10_000, skip: uringSkip || (!globalThis.gc && 'needs --expose-gc') }, async () => {
-  const addon = loadNative();
-  let engine = addon.createUring!(8, false, 0, 0, new Int32Array(2 * 16), () => {}) as NativeEngine | number | undefined;
-  if (typeof engine === 'number') return assert.fail(`io_uring refused: ${engine}`);
-  const { submitRw, prepRw, submit, pending, reap } = engine!;
-  assert.equal(engine!.close(), 0);
+  let engine: NativeEngine | undefined = uringEngine(new Int32Array(2 * 16));
+  const { submitRw, prepRw, submit, pending, reap } = engine;
+  assert.equal(engine.close(), 0);
   engine = undefined;
   for (let i = 0; i < 3; i++) {
     globalThis.gc!();
