@@ -40,17 +40,23 @@ function offsets(params: RandomReadParams, seed: number): () => number {
 /**
  * The closed loop with xorshift offsets per worker; a read of anything but a full block is an
  * error. `bytes` reads the count from what the step resolves with (a number, `{ bytesRead }`, a
- * Buffer), so that every driver's operation is awaited the same way, as its user would.
+ * Buffer), so that every driver's operation is awaited the same way, as its user would: the
+ * step returns the library's own promise, awaited once.
  */
 function randomLoop<R>(
   params: RandomReadParams,
   step: (worker: number, next: () => number) => Promise<R>,
   bytes: (result: R) => number = (result) => result as number,
 ): Promise<Measurement> {
-  return closedLoop(params.concurrency, params.seconds, (index) => {
-    const next = offsets(params, 0x9e3779b9 + index * 7919);
-    return async () => bytes(await step(index, next)) === params.blockSize;
-  });
+  return closedLoop(
+    params.concurrency,
+    params.seconds,
+    (index) => {
+      const next = offsets(params, 0x9e3779b9 + index * 7919);
+      return () => step(index, next);
+    },
+    (result) => bytes(result) === params.blockSize,
+  );
 }
 
 /**

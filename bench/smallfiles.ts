@@ -41,10 +41,15 @@ function files(settings: Settings): string {
 function filesLoop(params: SmallFilesParams, step: (file: string, index: number) => Promise<boolean>): Promise<Measurement> {
   const names = Array.from({ length: params.count }, (_, i) => path.join(params.dir, `f${i}`));
   let next = 0;
-  return closedLoop(params.concurrency, params.seconds, () => () => {
-    const index = next++ % names.length;
-    return step(names[index], index);
-  });
+  return closedLoop(
+    params.concurrency,
+    params.seconds,
+    () => () => {
+      const index = next++ % names.length;
+      return step(names[index], index);
+    },
+    (ok) => ok,
+  );
 }
 
 function run(fsys: FsPromises, operation: Operation, params: SmallFilesParams): Promise<Measurement> {
