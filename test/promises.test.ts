@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import fc from 'fast-check';
 import fs from 'node:fs';
 import nodefs from 'node:fs/promises';
 import os from 'node:os';
@@ -156,6 +157,66 @@ forEachBackend('aiofs/promises', (backend) => {
         await handle.close();
       }
     }, files);
+  });
+
+  it('FileHandle.read(buffer, offset, length, position): the common call\'s own path agrees with the general one, and with node:fs', { timeout }, async () => {
+    // read(typedArray, offset, length, position) with integers in range on an open handle has a
+    // path of its own, its checks inline. Any arguments, open handle or closed: the same outcome as
+    // the options form, which takes the general path (and which node:fs is held to elsewhere).
+    const [mine, node] = pair('read-arguments', '0123456789abcdef');
+    const open = () => ours.open(mine, 'r');
+    const [direct, general, closed] = [await open(), await open(), await open()];
+    await closed.close();
+    const buffers: Record<string, () => ArrayBufferView> = {
+      buffer: () => Buffer.alloc(8),
+      empty: () => Buffer.alloc(0),
+      uint16: () => new Uint16Array(4),
+      float64: () => new Float64Array(1),
+      dataView: () => new DataView(new ArrayBuffer(8)),
+    };
+    const numbers = [0, 1, 3, 4, 7, 8, 9, 16, 17, -1, -2, 1.5, NaN, Infinity, 2 ** 31, 2 ** 53 - 1, 2 ** 53];
+    const argument = fc.oneof(
+      { arbitrary: fc.constantFrom<unknown>(...numbers, null, undefined, '1', 2n), weight: 1 },
+      { arbitrary: fc.integer({ min: -2, max: 10 }), weight: 3 },
+    );
+    const bytes = (view: ArrayBufferView) => Buffer.from(view.buffer, view.byteOffset, view.byteLength).toString('hex');
+    type Read = (...args: unknown[]) => Promise<{ bytesRead: number; buffer: ArrayBufferView }>;
+    const outcome = (handle: nodefs.FileHandle, kind: string, args: (view: ArrayBufferView) => unknown[]) => {
+      const view = buffers[kind]();
+      return (handle.read as Read).apply(handle, args(view)).then((r) => [r.bytesRead, r.buffer === view, Object.getPrototypeOf(r), bytes(view)]);
+    };
+    try {
+      await fc.assert(
+        fc.asyncProperty(fc.constantFrom(...Object.keys(buffers)), argument, argument, argument, fc.boolean(), async (kind, offset, length, position, isClosed) => {
+          await assertSameOutcome(
+            outcome(isClosed ? closed : direct, kind, (view) => [view, offset, length, position]),
+            outcome(isClosed ? closed : general, kind, (view) => [view, { offset, length, position }]),
+            `read(${kind}, ${String(offset)}, ${String(length)}, ${String(position)})${isClosed ? ', closed' : ''}`,
+          );
+        }),
+        { numRuns: 500 },
+      );
+    } finally {
+      await direct.close();
+      await general.close();
+    }
+    // Arguments every Node version takes alike, against node:fs itself (null and -1: the cursor).
+    const handles = [await ours.open(mine, 'r'), await theirs.open(node, 'r')];
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 0, max: 7 }).chain((offset) => fc.tuple(fc.constant(offset), fc.integer({ min: 1, max: 8 - offset }))),
+          fc.oneof(fc.integer({ min: 0, max: 20 }), fc.constantFrom(null, -1)),
+          async ([offset, length], position) => {
+            const [a, b] = handles.map((handle) => outcome(handle, 'buffer', (view) => [view, offset, length, position]));
+            await assertSameOutcome(a, b, `read(buffer, ${offset}, ${length}, ${position})`);
+          },
+        ),
+        { numRuns: 200 },
+      );
+    } finally {
+      for (const handle of handles) await handle.close();
+    }
   });
 
   it('FileHandle: position-less writes from concurrent callers land in call order', { timeout }, async () => {

@@ -327,47 +327,74 @@ export class FileHandle extends node.Base {
   read<T extends ArrayBufferView>(first?: unknown, second?: unknown, third?: unknown, fourth?: unknown): Promise<ReadResult<T>> {
     // Not through #run: the reference is released in the same reaction that builds the result,
     // one over the context's read, as every positioned read comes this way.
-    try {
-      FileHandle.#check(this, 'read');
-    } catch (error) {
-      return Promise.reject(error);
-    }
     let buffer: ArrayBufferView;
     let view: ArrayBufferView;
     let at: number | null;
-    try {
-      let offset: unknown;
-      let length: unknown;
-      let position: unknown;
-      if (ArrayBuffer.isView(first)) {
-        buffer = first;
-        if (second !== null && typeof second === 'object') {
-          ({ offset, length, position } = second as ReadOptions<T>);
-        } else {
-          offset = second;
-          length = third;
-          position = fourth;
-        }
-      } else {
-        const options = validateObject(first ?? {}, 'options')!;
-        buffer = options.buffer === undefined ? Buffer.alloc(16384) : validateBuffer(options.buffer);
-        ({ offset, length, position } = options as ReadOptions<T>);
+    if (
+      // The common call, read(typedArray, offset, length, position) with integers in range on an
+      // open handle: what the checks below accept as it is, tested inline. Worth 6% of a cached
+      // 4 KiB read one at a time (alternating in one process, 8 rounds, 2026-12-03).
+      typeof second === 'number' &&
+      typeof third === 'number' &&
+      typeof fourth === 'number' &&
+      ArrayBuffer.isView(first) &&
+      !(first instanceof DataView) && // whose byteLength throws once detached
+      typeof this === 'object' &&
+      this !== null &&
+      #context in this &&
+      this[kFd] !== -1 &&
+      third > 0 &&
+      second >= 0 &&
+      fourth >= 0 &&
+      fourth <= MAX_POSITION &&
+      Number.isInteger(second) &&
+      Number.isInteger(third) &&
+      Number.isInteger(fourth) &&
+      second + third <= first.byteLength
+    ) {
+      buffer = first;
+      view = second === 0 && third === first.byteLength ? first : new Uint8Array(first.buffer, first.byteOffset + second, third);
+      at = fourth;
+    } else {
+      try {
+        FileHandle.#check(this, 'read');
+      } catch (error) {
+        return Promise.reject(error);
       }
-      validateBuffer(buffer);
-      // Node's order: nothing to read succeeds at once; an empty buffer cannot take any bytes.
-      const wanted = length ?? buffer.byteLength - (typeof offset === 'number' ? offset : 0);
-      if (wanted === 0) return Promise.resolve(result({ bytesRead: 0, buffer: buffer as T }));
-      if (buffer.byteLength === 0) throw invalidArgValue('buffer', buffer, 'is empty and cannot be written');
-      const start = offset === undefined || offset === null ? 0 : validateInteger(offset, 'offset', 0, buffer.byteLength);
-      const count =
-        length === undefined || length === null
-          ? buffer.byteLength - start
-          : validateInteger(length, 'length', 0, buffer.byteLength - start);
-      at = positionOrCurrent(position);
-      view =
-        start === 0 && count === buffer.byteLength ? buffer : new Uint8Array(buffer.buffer, buffer.byteOffset + start, count);
-    } catch (error) {
-      return Promise.reject(error);
+      try {
+        let offset: unknown;
+        let length: unknown;
+        let position: unknown;
+        if (ArrayBuffer.isView(first)) {
+          buffer = first;
+          if (second !== null && typeof second === 'object') {
+            ({ offset, length, position } = second as ReadOptions<T>);
+          } else {
+            offset = second;
+            length = third;
+            position = fourth;
+          }
+        } else {
+          const options = validateObject(first ?? {}, 'options')!;
+          buffer = options.buffer === undefined ? Buffer.alloc(16384) : validateBuffer(options.buffer);
+          ({ offset, length, position } = options as ReadOptions<T>);
+        }
+        validateBuffer(buffer);
+        // Node's order: nothing to read succeeds at once; an empty buffer cannot take any bytes.
+        const wanted = length ?? buffer.byteLength - (typeof offset === 'number' ? offset : 0);
+        if (wanted === 0) return Promise.resolve(result({ bytesRead: 0, buffer: buffer as T }));
+        if (buffer.byteLength === 0) throw invalidArgValue('buffer', buffer, 'is empty and cannot be written');
+        const start = offset === undefined || offset === null ? 0 : validateInteger(offset, 'offset', 0, buffer.byteLength);
+        const count =
+          length === undefined || length === null
+            ? buffer.byteLength - start
+            : validateInteger(length, 'length', 0, buffer.byteLength - start);
+        at = positionOrCurrent(position);
+        view =
+          start === 0 && count === buffer.byteLength ? buffer : new Uint8Array(buffer.buffer, buffer.byteOffset + start, count);
+      } catch (error) {
+        return Promise.reject(error);
+      }
     }
     this[kRef]();
     if (at !== null) {
