@@ -2,12 +2,12 @@
 import type { Measurement } from './case.js';
 
 /**
- * `concurrency` workers each run their operation back to back; after a
- * 0.3 s warm-up, operations are counted for `seconds`. Each worker awaits the promise the
- * operation itself returns, once per operation, as a user's loop does: a wrapping async function
- * would add a promise and a turn of the microtask queue per operation, about 5% of a cached read
- * one at a time, which the C programs and fio do not pay. `ok` checks each result: false (a short
- * read, a wrong size) counts as an error.
+ * `concurrency` workers each run their operation back to back; after a 0.3 s warm-up, operations
+ * are counted for `seconds`. Each worker awaits the promise the operation itself returns, once per
+ * operation, as a user's loop does: a wrapping async function would add a promise and a turn of
+ * the microtask queue per operation, about 5% of a cached read one at a time, which the C
+ * programs and fio do not pay. `ok` checks each result: false (a short read, a wrong size)
+ * counts as an error.
  */
 export async function closedLoop<R>(
   concurrency: number,
