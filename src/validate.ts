@@ -9,11 +9,23 @@ import { invalidArgType, invalidArgValue, outOfRange } from './errors.js';
 const INT32_MAX = 2 ** 31 - 1;
 const INT64_MAX = 2n ** 63n - 1n;
 
+/*
+ * Each check below accepts the valid case in a few comparisons and leaves the errors to a function
+ * of their own. The checks sit on every operation's path, and the optimising compiler inlines a
+ * caller's callees only up to a budget of their size: error paths inlined there (template strings,
+ * error objects) crowd out what follows (the request, the dispatcher's start). A loop of ctx.read,
+ * 32 at a time, ran 5% faster with the checks out of the way (alternating in one process).
+ */
+
 export function validateInteger(value: unknown, name: string, min: number, max: number): number {
+  if (typeof value === 'number' && value >= min && value <= max && Number.isInteger(value)) return value;
+  return invalidInteger(value, name, min, max);
+}
+
+function invalidInteger(value: unknown, name: string, min: number, max: number): never {
   if (typeof value !== 'number') throw invalidArgType(name, ['number'], value);
   if (!Number.isInteger(value)) throw outOfRange(name, 'an integer', value);
-  if (value < min || value > max) throw outOfRange(name, `>= ${min} && <= ${max}`, value);
-  return value;
+  throw outOfRange(name, `>= ${min} && <= ${max}`, value);
 }
 
 /** A file descriptor: an int32 >= 0. */
@@ -24,30 +36,42 @@ export function validateFd(fd: unknown): number {
 /** A file offset: a non-negative safe integer, or a non-negative bigint below 2^63. */
 export function validateOffset(offset: unknown, name = 'offset'): number | bigint {
   if (offset === undefined) return 0;
+  if (typeof offset === 'number' && offset >= 0 && offset <= Number.MAX_SAFE_INTEGER && Number.isInteger(offset)) return offset;
+  return otherOffset(offset, name);
+}
+
+/** validateOffset for a bigint, or an invalid offset. */
+function otherOffset(offset: unknown, name: string): number | bigint {
   if (typeof offset === 'bigint') {
     if (offset < 0n || offset > INT64_MAX) throw outOfRange(name, `>= 0n && <= ${INT64_MAX}n`, offset);
     return offset <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(offset) : offset;
   }
   if (typeof offset !== 'number') throw invalidArgType(name, ['number', 'bigint'], offset);
   if (!Number.isInteger(offset)) throw outOfRange(name, 'an integer', offset);
-  if (offset < 0 || offset > Number.MAX_SAFE_INTEGER) {
-    throw outOfRange(name, `>= 0 && <= ${Number.MAX_SAFE_INTEGER}`, offset);
-  }
-  return offset;
+  throw outOfRange(name, `>= 0 && <= ${Number.MAX_SAFE_INTEGER}`, offset);
 }
 
 function isDetached(buffer: ArrayBufferLike): boolean {
-  if (buffer.byteLength !== 0 || !(buffer instanceof ArrayBuffer)) return false;
+  if (buffer.byteLength !== 0) return false;
   try {
-    new Uint8Array(buffer); // throws only on a detached buffer
+    new Uint8Array(buffer); // throws only on a detached buffer (of any realm; a shared one never is)
     return false;
   } catch {
     return true;
   }
 }
 
-/** Any ArrayBufferView whose memory is still there (not detached). */
+/** The toStringTag getter of typed arrays: a string for a typed array of any realm, else undefined (a DataView included); never throws. */
+const typedArrayTag = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), Symbol.toStringTag)!.get!;
+
 export function validateBuffer(buffer: unknown, name = 'buffer'): ArrayBufferView {
+  // A typed array with bytes (a detached one has none; a DataView's byteLength would throw then).
+  if (typedArrayTag.call(buffer) !== undefined && (buffer as Uint8Array).byteLength !== 0) return buffer as ArrayBufferView;
+  return otherBuffer(buffer, name);
+}
+
+/** validateBuffer for an empty typed array, a DataView, or no view at all. */
+function otherBuffer(buffer: unknown, name: string): ArrayBufferView {
   if (!ArrayBuffer.isView(buffer)) throw invalidArgType(name, ['Buffer', 'TypedArray', 'DataView'], buffer);
   let length: number;
   try {

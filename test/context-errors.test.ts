@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, it } from 'node:test';
+import vm from 'node:vm';
 import { createContext, type IoContext } from '../src/index.js';
 import { forEachBackend } from './support/backends.js';
 import { expectCode } from './support/errors.js';
@@ -53,6 +54,28 @@ forEachBackend('IoContext errors', (backend) => {
     await assert.rejects(ctx.write(fd, view, 0), expectCode('ERR_INVALID_ARG_VALUE', TypeError));
     await assert.rejects(ctx.readv(fd, [Buffer.alloc(1), 'x' as never], 0), expectCode('ERR_INVALID_ARG_TYPE', TypeError));
     await assert.rejects(ctx.writev(fd, Buffer.alloc(1) as never, 0), expectCode('ERR_INVALID_ARG_TYPE', TypeError));
+  });
+
+  it('takes any view with bytes, of any realm, and refuses detached views of any realm and what a view says of itself by throwing', { timeout }, async () => {
+    const expected = pattern(100).subarray(0, 8);
+    const other = vm.runInNewContext('({ bytes: new Uint8Array(8), floats: new Float64Array(1), view: new DataView(new ArrayBuffer(8)), shared: new Uint8Array(new SharedArrayBuffer(0)) })');
+    for (const view of [other.bytes, other.floats, other.view, new Int16Array(4), new DataView(new ArrayBuffer(8))] as ArrayBufferView[]) {
+      assert.equal(await ctx.read(fd, view, 0), 8, view.constructor.name);
+      assert.deepEqual(Buffer.from(view.buffer, view.byteOffset, 8), expected, view.constructor.name);
+    }
+    assert.equal(await ctx.read(fd, new Uint8Array(0), 0), 0);
+    assert.equal(await ctx.read(fd, other.shared, 0), 0);
+    for (const view of [other.view, other.bytes]) {
+      structuredClone(view.buffer, { transfer: [view.buffer] });
+      await assert.rejects(ctx.read(fd, view, 0), expectCode('ERR_INVALID_ARG_VALUE', TypeError), view.constructor.name);
+    }
+    class Lying extends Uint8Array {
+      override get byteLength(): number {
+        throw new Error('a getter of its own');
+      }
+    }
+    await assert.rejects(ctx.read(fd, new Lying(8), 0), /a getter of its own/);
+    assert.equal(ctx.stats().inFlight, 0);
   });
 
   it('rejects unknown options and a signal that is not an AbortSignal', { timeout }, async () => {
