@@ -9,6 +9,8 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { AIOFile, allocAligned, createContext, type BackendName } from '../src/index.js';
 import { allocAlignedUnsafe } from '../src/direct/aligned.js';
+import { Op } from '../src/backend/op.js';
+import { loadNative } from '../src/native.js';
 import * as aiofsPromises from '../src/promises/index.js';
 import type { Case, Driver, Measurement, Row, Settings } from './case.js';
 import { closedLoop } from './closed-loop.js';
@@ -130,6 +132,89 @@ function aiofs(backend: BackendName, variant: { sqpoll?: boolean; fixed?: boolea
   };
 }
 
+/**
+ * The least a promise per read costs over aiofs's own ring: the native engine (native/uring.c)
+ * driven by a dozen lines of JavaScript, none of aiofs's. No argument checks, no request object,
+ * no counters or latency samples, no queue, no abort, no guarantee at close, no fallback: what
+ * ctx.read would cost if its bookkeeping were free, so the row says how much of the distance to
+ * fio and the C reference is aiofs's JavaScript and how much a promise per read in Node.js.
+ * One at a time each read is prepared, submitted and reaped in one native call (as ctx.read
+ * does then); at depth the reads of a tick are prepared one by one and go to the kernel in one
+ * submit made by a microtask, with an inline budget per turn of the event loop (as ctx.read's).
+ */
+function engineFloor(): Driver<RandomReadParams> {
+  return {
+    name: 'aiofs-engine-floor',
+    backend: 'uring',
+    label: 'native ring, a bare promise per read (no aiofs JavaScript)',
+    optional: true,
+    async run(params) {
+      const createUring = loadNative().createUring;
+      if (!createUring) throw new Error('no io_uring engine in this build');
+      const capacity = 256;
+      const completions = new Int32Array(4 * capacity);
+      const settle: (((result: number) => void) | undefined)[] = new Array(2 * capacity).fill(undefined);
+      const free = Array.from({ length: capacity }, (_, i) => i);
+      const deliver = (count: number) => {
+        for (let i = 0; i < count; i++) {
+          const slot = completions[2 * i];
+          const resolve = settle[slot]!;
+          settle[slot] = undefined;
+          free.push(slot);
+          resolve(completions[2 * i + 1]);
+        }
+      };
+      const engine = createUring(capacity, false, 0, 0, completions, deliver);
+      if (typeof engine === 'number') throw new Error(`io_uring_setup failed: errno ${-engine}`);
+      const resolved = Promise.resolve();
+      let flushScheduled = false;
+      let inlineFlushes = 0;
+      const flush = () => {
+        flushScheduled = false;
+        engine.submit();
+        for (let count; (count = engine.reap()) > 0; ) deliver(count);
+      };
+      const alone = (fd: number, buffer: Buffer, offset: number): Promise<number> => {
+        const slot = free.pop()!;
+        const count = engine.submitRw(Op.Read, fd, buffer, offset, slot);
+        if (count === 1 && completions[0] === slot) {
+          free.push(slot);
+          if (++inlineFlushes < 256) return Promise.resolve(completions[1]);
+          // Reads settled inside the call resume their caller in microtasks: let the loop turn.
+          inlineFlushes = 0;
+          const result = completions[1];
+          return new Promise((resolve) => setImmediate(resolve, result));
+        }
+        const promise = new Promise<number>((resolve) => (settle[slot] = resolve));
+        if (count > 0) deliver(count);
+        return promise;
+      };
+      const batched = (fd: number, buffer: Buffer, offset: number): Promise<number> => {
+        const slot = free.pop()!;
+        engine.prepRw(Op.Read, fd, buffer, offset, slot);
+        if (!flushScheduled) {
+          flushScheduled = true;
+          if (++inlineFlushes < 256) void resolved.then(flush);
+          else {
+            inlineFlushes = 0;
+            setImmediate(flush);
+          }
+        }
+        return new Promise<number>((resolve) => (settle[slot] = resolve));
+      };
+      const read = params.concurrency === 1 ? alone : batched;
+      const fd = fs.openSync(params.file, openFlags(params));
+      const bufs = buffers(params);
+      try {
+        return await randomLoop(params, (i, next) => read(fd, bufs[i], next()));
+      } finally {
+        engine.close();
+        fs.closeSync(fd);
+      }
+    },
+  };
+}
+
 /** FileHandle.read on a handle `open` gives: node:fs/promises' or aiofs/promises'. */
 function handleDriver(
   driver: Pick<Driver<RandomReadParams>, 'name' | 'label' | 'env' | 'backend'>,
@@ -223,6 +308,7 @@ const drivers: readonly Driver<RandomReadParams>[] = [
   aiofs('uring', { newBuffer: true }),
   aiofs('aio'),
   aiofs('threads'),
+  engineFloor(),
   aiofsFileHandle(),
   aiofile('readInto'),
   aiofile('read'),

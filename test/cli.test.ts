@@ -84,6 +84,32 @@ it('bench --json measures every requested driver in its own process, and --plot 
   assert.equal(svg.replace(/<[^>]*>/g, '').trim().length > 0, true);
 });
 
+it('bench: the engine-floor reference reads the same bytes, one at a time and 32 at a time, when named', { timeout: 120_000 }, () => {
+  const run = aiofs('bench', 'randread-qd1', 'randread-qd32', '--json', '--seconds', '0.3', '--size', '4M', '--drivers', 'aiofs-engine-floor,aiofs-uring');
+  assert.equal(run.status, 0, run.stderr);
+  const report = JSON.parse(run.stdout) as { results: { case: string; rows: { driver: string; rate?: number; errors?: number; unavailable?: string }[] }[] };
+  assert.deepEqual(
+    report.results.map((r) => r.case),
+    ['randread-qd1', 'randread-qd32'],
+  );
+  for (const result of report.results) {
+    assert.deepEqual(
+      result.rows.map((r) => r.driver),
+      ['aiofs-uring', 'aiofs-engine-floor'],
+    );
+    for (const row of result.rows) {
+      if (row.unavailable) {
+        // Only a machine without io_uring may skip it, and then it says so.
+        assert.match(row.unavailable, /uring/i, row.driver);
+        continue;
+      }
+      assert.ok(row.rate! > 0, `${result.case} ${row.driver}`);
+      // Every read must have returned a full block: a wrong slot or a lost completion shows here.
+      assert.equal(row.errors ?? 0, 0, `${result.case} ${row.driver}`);
+    }
+  }
+});
+
 it('bench --rounds runs every driver that many times and shows the median', { timeout: 120_000 }, () => {
   const run = aiofs('bench', 'randread-qd1', '--json', '--seconds', '0.2', '--size', '4M', '--rounds', '3', '--drivers', 'aiofs-threads,node-fsread');
   assert.equal(run.status, 0, run.stderr);
