@@ -5,6 +5,7 @@
 import { constants as fsConstants } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { invalidArgType, invalidArgValue, outOfRange } from './errors.js';
+import { isTypedArray } from './views.js';
 
 const INT32_MAX = 2 ** 31 - 1;
 const INT64_MAX = 2n ** 63n - 1n;
@@ -61,13 +62,10 @@ function isDetached(buffer: ArrayBufferLike): boolean {
   }
 }
 
-/** The toStringTag getter of typed arrays: a string for a typed array of any realm, else undefined (a DataView included); never throws. */
-const typedArrayTag = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), Symbol.toStringTag)!.get!;
-
 /** Any ArrayBufferView whose memory is still there (not detached). */
 export function validateBuffer(buffer: unknown, name = 'buffer'): ArrayBufferView {
   // A typed array with bytes (a detached one has none; a DataView's byteLength would throw then).
-  if (typedArrayTag.call(buffer) !== undefined && (buffer as Uint8Array).byteLength !== 0) return buffer as ArrayBufferView;
+  if (isTypedArray(buffer) && buffer.byteLength !== 0) return buffer;
   return otherBuffer(buffer, name);
 }
 

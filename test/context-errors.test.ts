@@ -78,6 +78,45 @@ forEachBackend('IoContext errors', (backend) => {
     assert.equal(ctx.stats().inFlight, 0);
   });
 
+  it("reads a view's memory as it is, whatever its own getters say after the checks, and loses no other result", { timeout }, async () => {
+    // Getters that answer the checks truthfully, then throw or lie: the library must read the
+    // memory itself from then on (completion handling, short transfers, the thread pool).
+    class Throwing extends Uint8Array {
+      #asked = 0;
+      override get byteLength(): number {
+        if (this.#asked++ === 0) return super.byteLength;
+        throw new Error('asked twice');
+      }
+    }
+    class Growing extends Uint8Array {
+      #asked = 0;
+      override get byteLength(): number {
+        return this.#asked++ === 0 ? super.byteLength : 1 << 20;
+      }
+      override get byteOffset(): number {
+        return this.#asked > 1 ? 1 << 19 : super.byteOffset;
+      }
+    }
+    const expected = pattern(100).subarray(0, 64);
+    for (const view of [new Throwing(64), new Growing(64)]) {
+      const others = Array.from({ length: 4 }, () => ctx.read(fd, Buffer.alloc(100), 0));
+      const outcome = await ctx.read(fd, view, 0).then(
+        (n) => n,
+        (error: NodeJS.ErrnoException) => error,
+      );
+      if (typeof outcome === 'number') {
+        assert.equal(outcome, 64, view.constructor.name);
+        assert.deepEqual(Buffer.from(view.buffer, 0, 64), expected, view.constructor.name);
+      } else {
+        // node:fs (the thread pool) asks the view itself and refuses it: an error, never an abort.
+        assert.equal(backend, 'threads', `${view.constructor.name}: ${outcome}`);
+        assert.equal(outcome.code, 'EINVAL');
+      }
+      for (const other of await Promise.all(others)) assert.equal(other, 100, view.constructor.name);
+    }
+    assert.equal(ctx.stats().inFlight, 0);
+  });
+
   it('rejects unknown options and a signal that is not an AbortSignal', { timeout }, async () => {
     const buffer = Buffer.alloc(1);
     await assert.rejects(ctx.read(fd, buffer, 0, { bogus: 1 } as never), expectCode('ERR_INVALID_ARG_VALUE', TypeError));

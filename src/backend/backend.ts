@@ -4,6 +4,7 @@
  * a backend only moves requests to its kernel interface and reports each result.
  */
 
+import { byteLengthOf } from '../views.js';
 import type { Meta } from './metadata.js';
 import type { Op } from './op.js';
 
@@ -85,9 +86,9 @@ export class Request {
   byteLength(): number {
     const data = this.data;
     if (data === null) return 0;
-    if (!Array.isArray(data)) return data.byteLength;
+    if (!Array.isArray(data)) return byteLengthOf(data);
     let sum = 0;
-    for (const view of data) sum += view.byteLength;
+    for (const view of data) sum += byteLengthOf(view);
     return sum;
   }
 }

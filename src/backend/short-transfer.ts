@@ -4,23 +4,24 @@
  * own, which the engine backend finishes on the thread pool and adds up (engine.ts).
  */
 import { IOV_MAX, MAX_RW_COUNT } from '../limits.js';
+import { byteLengthOf, bytesOf } from '../views.js';
 import { Request } from './backend.js';
 
 /** The part of `request` after its first `done` bytes, as a request of its own. */
 export function remainder(request: Request, done: number): Request {
   const offset = typeof request.offset === 'bigint' ? request.offset + BigInt(done) : request.offset + done;
   if (!Array.isArray(request.data)) {
-    const view = request.data!;
-    return new Request(request.op, request.fd, new Uint8Array(view.buffer, view.byteOffset + done, view.byteLength - done), offset, undefined);
+    return new Request(request.op, request.fd, bytesOf(request.data!, done), offset, undefined);
   }
   const rest: ArrayBufferView[] = [];
   let skip = done;
   for (const view of request.data.slice(0, IOV_MAX)) {
-    if (skip >= view.byteLength) {
-      skip -= view.byteLength;
+    const length = byteLengthOf(view);
+    if (skip >= length) {
+      skip -= length;
       continue;
     }
-    rest.push(new Uint8Array(view.buffer, view.byteOffset + skip, view.byteLength - skip));
+    rest.push(bytesOf(view, skip));
     skip = 0;
   }
   return new Request(request.op, request.fd, rest, offset, undefined);
@@ -29,8 +30,8 @@ export function remainder(request: Request, done: number): Request {
 /** What the kernel was asked to move: at most IOV_MAX views and MAX_RW_COUNT bytes. */
 export function requestedBytes(request: Request): number {
   if (request.data === null) return 0;
-  if (!Array.isArray(request.data)) return Math.min(request.data.byteLength, MAX_RW_COUNT);
+  if (!Array.isArray(request.data)) return Math.min(byteLengthOf(request.data), MAX_RW_COUNT);
   let sum = 0;
-  for (let i = 0; i < request.data.length && i < IOV_MAX; i++) sum += request.data[i].byteLength;
+  for (let i = 0; i < request.data.length && i < IOV_MAX; i++) sum += byteLengthOf(request.data[i]);
   return Math.min(sum, MAX_RW_COUNT);
 }

@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import { constants } from 'node:os';
 import { IOV_MAX, MAX_RW_COUNT } from '../limits.js';
+import { byteLengthOf } from '../views.js';
 import { type Backend, type CompletionSink, Op, type Request } from './backend.js';
 import { AT_EMPTY_PATH, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW, type Meta } from './metadata.js';
 
@@ -150,7 +151,7 @@ export class ThreadsBackend implements Backend {
         case Op.Read:
         case Op.Write: {
           const view = request.data as NodeJS.ArrayBufferView;
-          const length = Math.min(view.byteLength, MAX_RW_COUNT);
+          const length = Math.min(byteLengthOf(view), MAX_RW_COUNT);
           if (request.op === Op.Read) fs.read(fd, view, 0, length, offset, done);
           else fs.write(fd, view, 0, length, offset as number, done);
           break;

@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { misaligned } from '../errors.js';
 import { loadNative, type NativeAddon, type NativeDirectInfo } from '../native.js';
+import { byteLengthOf } from '../views.js';
 
 /** The alignment assumed where nothing better is known: a page, never a guess of 512. */
 export const DEFAULT_ALIGNMENT = 4096;
@@ -90,7 +91,7 @@ export function addressOf(view: ArrayBufferView, alignment: number): number | un
 
 /** Whether a direct transfer of `view` at `position` respects `alignment`: for deciding, no error built. */
 export function isAligned(alignment: Alignment, view: ArrayBufferView, position: number): boolean {
-  return position % alignment.offset === 0 && view.byteLength % alignment.offset === 0 && (addressOf(view, alignment.memory) ?? 0) === 0;
+  return position % alignment.offset === 0 && byteLengthOf(view) % alignment.offset === 0 && (addressOf(view, alignment.memory) ?? 0) === 0;
 }
 
 /**
@@ -103,7 +104,8 @@ export function misalignment(alignment: Alignment, views: readonly ArrayBufferVi
   for (const view of views) {
     const off = addressOf(view, alignment.memory);
     if (off !== undefined && off !== 0) return misaligned('address', name, alignment.memory, 'memory', off);
-    if (view.byteLength % alignment.offset !== 0) return misaligned('length', name, alignment.offset, 'offset', view.byteLength);
+    const length = byteLengthOf(view);
+    if (length % alignment.offset !== 0) return misaligned('length', name, alignment.offset, 'offset', length);
   }
   return undefined;
 }

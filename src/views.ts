@@ -1,0 +1,57 @@
+/**
+ * The memory of an ArrayBufferView as the kernel sees it, read through the intrinsic getters
+ * rather than the view's own properties. A subclass (or an own property) may answer `byteLength`
+ * differently each time, or throw; the library reads these again after validation, in completion
+ * handling and on the thread pool, where an exception would lose other requests' results and a
+ * length larger than the memory would make node:fs abort the process. The native side reads the
+ * real memory itself, and these agree with it. A typed array of any realm answers; a DataView's
+ * getters throw once its buffer is detached, which reads here as no bytes.
+ */
+
+type Getter<T> = (this: unknown) => T;
+
+function getter<T>(prototype: object, name: PropertyKey): Getter<T> {
+  return Object.getOwnPropertyDescriptor(prototype, name)!.get! as Getter<T>;
+}
+
+const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
+/** A string for a typed array of any realm, else undefined (a DataView included); never throws. */
+const typedArrayTag = getter<string | undefined>(typedArrayPrototype, Symbol.toStringTag);
+const typedArrayLength = getter<number>(typedArrayPrototype, 'byteLength');
+const typedArrayOffset = getter<number>(typedArrayPrototype, 'byteOffset');
+const typedArrayBuffer = getter<ArrayBufferLike>(typedArrayPrototype, 'buffer');
+const dataViewLength = getter<number>(DataView.prototype, 'byteLength');
+const dataViewOffset = getter<number>(DataView.prototype, 'byteOffset');
+const dataViewBuffer = getter<ArrayBufferLike>(DataView.prototype, 'buffer');
+
+/** Whether `value` is a typed array, of this realm or another (a DataView is not). */
+export function isTypedArray(value: unknown): value is Exclude<ArrayBufferView, DataView> {
+  return typedArrayTag.call(value) !== undefined;
+}
+
+/** The bytes of a view's memory; 0 once detached. */
+export function byteLengthOf(view: ArrayBufferView): number {
+  if (isTypedArray(view)) return typedArrayLength.call(view);
+  try {
+    return dataViewLength.call(view);
+  } catch {
+    return 0; // detached
+  }
+}
+
+/**
+ * A Uint8Array over the memory of `view` from its byte `start` to its end (empty past it or once
+ * detached): what is left of a transfer that stopped short.
+ */
+export function bytesOf(view: ArrayBufferView, start: number): Uint8Array {
+  try {
+    const typed = isTypedArray(view);
+    const length = typed ? typedArrayLength.call(view) : dataViewLength.call(view);
+    if (start >= length) return new Uint8Array(0);
+    const offset = typed ? typedArrayOffset.call(view) : dataViewOffset.call(view);
+    const buffer = typed ? typedArrayBuffer.call(view) : dataViewBuffer.call(view);
+    return new Uint8Array(buffer, offset + start, length - start);
+  } catch {
+    return new Uint8Array(0); // detached
+  }
+}
