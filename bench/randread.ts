@@ -152,8 +152,9 @@ function engineFloor(): Driver<RandomReadParams> {
       const createUring = loadNative().createUring;
       if (!createUring) throw new Error('no io_uring engine in this build');
       const capacity = 256;
-      const completions = new Int32Array(4 * capacity);
-      const settle: (((result: number) => void) | undefined)[] = new Array(2 * capacity).fill(undefined);
+      // The kernel's completion queue holds twice the entries: as many (slot, result) pairs.
+      const completions = new Int32Array(2 * 2 * capacity);
+      const settle: (((result: number) => void) | undefined)[] = new Array(capacity).fill(undefined);
       const free = Array.from({ length: capacity }, (_, i) => i);
       const deliver = (count: number) => {
         for (let i = 0; i < count; i++) {

@@ -43,7 +43,7 @@ export function byteLengthOf(view: ArrayBufferView): number {
  * A Uint8Array over the memory of `view` from its byte `start` to its end (empty past it or once
  * detached): what is left of a transfer that stopped short.
  */
-export function bytesOf(view: ArrayBufferView, start: number): Uint8Array {
+export function bytesFrom(view: ArrayBufferView, start: number): Uint8Array {
   try {
     const typed = isTypedArray(view);
     const length = typed ? typedArrayLength.call(view) : dataViewLength.call(view);

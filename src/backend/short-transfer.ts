@@ -4,14 +4,14 @@
  * own, which the engine backend finishes on the thread pool and adds up (engine.ts).
  */
 import { IOV_MAX, MAX_RW_COUNT } from '../limits.js';
-import { byteLengthOf, bytesOf } from '../views.js';
+import { byteLengthOf, bytesFrom } from '../views.js';
 import { Request } from './backend.js';
 
 /** The part of `request` after its first `done` bytes, as a request of its own. */
 export function remainder(request: Request, done: number): Request {
   const offset = typeof request.offset === 'bigint' ? request.offset + BigInt(done) : request.offset + done;
   if (!Array.isArray(request.data)) {
-    return new Request(request.op, request.fd, bytesOf(request.data!, done), offset, undefined);
+    return new Request(request.op, request.fd, bytesFrom(request.data!, done), offset, undefined);
   }
   const rest: ArrayBufferView[] = [];
   let skip = done;
@@ -21,7 +21,7 @@ export function remainder(request: Request, done: number): Request {
       skip -= length;
       continue;
     }
-    rest.push(bytesOf(view, skip));
+    rest.push(bytesFrom(view, skip));
     skip = 0;
   }
   return new Request(request.op, request.fd, rest, offset, undefined);

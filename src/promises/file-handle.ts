@@ -22,6 +22,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { bytesOf, validateEncoding } from '../file/text.js';
 import { readFully, readOnThen, writeFully } from '../file/transfer.js';
 import { validateBoolean, validateBuffer, validateInteger, validateMode, validateObject, validateSignal } from '../validate.js';
+import { isTypedArray } from '../views.js';
 
 /** Reactions of this promise run in the next microtask, and it costs no allocation of its own. */
 const settledAlready = Promise.resolve();
@@ -342,8 +343,7 @@ export class FileHandle extends node.Base {
       typeof second === 'number' &&
       typeof third === 'number' &&
       typeof fourth === 'number' &&
-      ArrayBuffer.isView(first) &&
-      !(first instanceof DataView) && // whose byteLength throws once detached
+      isTypedArray(first) && // of any realm; not a DataView, whose byteLength throws once detached
       FileHandle.#isHandle(this) &&
       this[kFd] !== -1 &&
       third > 0 &&
