@@ -84,8 +84,8 @@ it('bench --json measures every requested driver in its own process, and --plot 
   assert.equal(svg.replace(/<[^>]*>/g, '').trim().length > 0, true);
 });
 
-it('bench: the engine-floor reference reads the same bytes, one at a time and 32 at a time, when named', { timeout: 120_000 }, () => {
-  const run = aiofs('bench', 'randread-qd1', 'randread-qd32', '--json', '--seconds', '0.3', '--size', '4M', '--drivers', 'aiofs-engine-floor,aiofs-uring');
+it('bench: the reference rows (engine floor, a ring of buffers) read the same bytes, one at a time and 32 at a time, when named', { timeout: 120_000 }, () => {
+  const run = aiofs('bench', 'randread-qd1', 'randread-qd32', '--json', '--seconds', '0.3', '--size', '4M', '--drivers', 'aiofs-engine-floor,aiofs-uring,aiofs-uring-spread');
   assert.equal(run.status, 0, run.stderr);
   const report = JSON.parse(run.stdout) as { results: { case: string; rows: { driver: string; rate?: number; errors?: number; unavailable?: string }[] }[] };
   assert.deepEqual(
@@ -95,7 +95,7 @@ it('bench: the engine-floor reference reads the same bytes, one at a time and 32
   for (const result of report.results) {
     assert.deepEqual(
       result.rows.map((r) => r.driver),
-      ['aiofs-uring', 'aiofs-engine-floor'],
+      ['aiofs-uring', 'aiofs-uring-spread', 'aiofs-engine-floor'],
     );
     for (const row of result.rows) {
       if (row.unavailable) {
