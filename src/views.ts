@@ -55,3 +55,34 @@ export function bytesFrom(view: ArrayBufferView, start: number): Uint8Array {
     return new Uint8Array(0); // detached
   }
 }
+
+/**
+ * A Uint8Array over `count` bytes of the memory of `view` from its byte `start`, or undefined
+ * when they are not all there (a view whose own byteLength claimed more than it has, or a
+ * detached one). Never throws.
+ */
+export function bytesWithin(view: ArrayBufferView, start: number, count: number): Uint8Array | undefined {
+  try {
+    const typed = isTypedArray(view);
+    const length = typed ? typedArrayLength.call(view) : dataViewLength.call(view);
+    if (start < 0 || count < 0 || start + count > length) return undefined;
+    const offset = typed ? typedArrayOffset.call(view) : dataViewOffset.call(view);
+    const buffer = typed ? typedArrayBuffer.call(view) : dataViewBuffer.call(view);
+    return new Uint8Array(buffer, offset + start, count);
+  } catch {
+    return undefined; // detached
+  }
+}
+
+/**
+ * The view's byteLength as its own property says (what Node's checks read), or NaN if reading
+ * it throws: a comparison with NaN fails, and the caller's general path reads it again where a
+ * throw becomes its rejection.
+ */
+export function ownByteLength(view: ArrayBufferView): number {
+  try {
+    return view.byteLength;
+  } catch {
+    return NaN;
+  }
+}

@@ -195,6 +195,25 @@ forEachBackend('AIOFile', (backend) => {
     await f.close();
   });
 
+  it("reads and writes a view's memory whatever its own getters say after the checks, and close() still completes", { timeout }, async () => {
+    class ThrowingLater extends Uint8Array {
+      #asked = 0;
+      override get byteLength(): number {
+        if (this.#asked++ === 0) return super.byteLength;
+        throw new Error('asked twice');
+      }
+    }
+    const file = fileWith(pattern(64));
+    const f = await AIOFile.open(file, 'r+b', { context });
+    const view = new ThrowingLater(16);
+    assert.equal(await f.readInto(view, 8), 16);
+    assert.deepEqual(Buffer.from(view.buffer), pattern(64).subarray(8, 24));
+    assert.equal(await f.write(new ThrowingLater(16), 0), 16);
+    assert.deepEqual(fs.readFileSync(file).subarray(0, 16), Buffer.alloc(16));
+    await f.close();
+    assert.equal(f.closed, true);
+  });
+
   it('rejects bad input before any I/O', { timeout }, async () => {
     const file = fileWith('abc');
     await assert.rejects(AIOFile.open(file, 'q', { context }), expectCode('ERR_INVALID_ARG_VALUE', TypeError));

@@ -8,10 +8,14 @@
 import fs from 'node:fs';
 import { constants } from 'node:os';
 import { IOV_MAX, MAX_RW_COUNT } from '../limits.js';
-import { byteLengthOf } from '../views.js';
+import { bytesFrom } from '../views.js';
 import { type Backend, type CompletionSink, Op, type Request } from './backend.js';
 import { AT_EMPTY_PATH, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW, type Meta } from './metadata.js';
 
+/** The memory of the first IOV_MAX views, as node:fs may take them (see bytesFrom). */
+function memoryOf(views: NodeJS.ArrayBufferView[]): Uint8Array[] {
+  return views.slice(0, IOV_MAX).map((view) => bytesFrom(view, 0));
+}
 
 export function defaultThreadsCapacity(): number {
   const pool = Number.parseInt(process.env.UV_THREADPOOL_SIZE ?? '', 10);
@@ -150,17 +154,18 @@ export class ThreadsBackend implements Backend {
       switch (request.op) {
         case Op.Read:
         case Op.Write: {
-          const view = request.data as NodeJS.ArrayBufferView;
-          const length = Math.min(byteLengthOf(view), MAX_RW_COUNT);
-          if (request.op === Op.Read) fs.read(fd, view, 0, length, offset, done);
-          else fs.write(fd, view, 0, length, offset as number, done);
+          // node:fs checks a view through its own getters: it gets the memory alone (views.ts).
+          const bytes = bytesFrom(request.data as NodeJS.ArrayBufferView, 0);
+          const length = Math.min(bytes.length, MAX_RW_COUNT);
+          if (request.op === Op.Read) fs.read(fd, bytes, 0, length, offset, done);
+          else fs.write(fd, bytes, 0, length, offset as number, done);
           break;
         }
         case Op.Readv:
-          fs.readv(fd, (request.data as NodeJS.ArrayBufferView[]).slice(0, IOV_MAX), offset as number, done);
+          fs.readv(fd, memoryOf(request.data as NodeJS.ArrayBufferView[]), offset as number, done);
           break;
         case Op.Writev:
-          fs.writev(fd, (request.data as NodeJS.ArrayBufferView[]).slice(0, IOV_MAX), offset as number, done);
+          fs.writev(fd, memoryOf(request.data as NodeJS.ArrayBufferView[]), offset as number, done);
           break;
         case Op.Fsync:
           fs.fsync(fd, (error) => done(error, 0));

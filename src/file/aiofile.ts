@@ -456,7 +456,13 @@ export class AIOFile<T extends string | Buffer = string | Buffer> {
    */
   #readBuffered<R>(view: ArrayBufferView, position: number, done: (n: number) => R): Promise<Awaited<R>> {
     this.#inFlight++;
-    return readFullyThen(this.context, this.#fd, view, position, done, this.#failed);
+    try {
+      return readFullyThen(this.context, this.#fd, view, position, done, this.#failed);
+    } catch (error) {
+      // Counted in, so close() would wait for it forever.
+      this.#settled();
+      throw error;
+    }
   }
 
   #settled(): void {

@@ -6,6 +6,7 @@
 import * as nodeBuffer from 'node:buffer';
 import { StringDecoder } from 'node:string_decoder';
 import { invalidArgValue } from '../errors.js';
+import { bytesFrom } from '../views.js';
 
 /** The encodings Buffer supports, under one canonical name each. */
 export type Encoding = 'utf8' | 'utf16le' | 'latin1' | 'ascii' | 'base64' | 'base64url' | 'hex';
@@ -104,7 +105,9 @@ export function prefixLength(bytes: Uint8Array, start: number, end: number, coun
 /** The bytes of `data`: a string is encoded with `encoding`, a view is used as it is (no copy). */
 export function bytesOf(data: string | ArrayBufferView, encoding: Encoding | BufferEncoding): Buffer {
   if (typeof data === 'string') return Buffer.from(data, encoding);
-  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  // Its memory as it is (views.ts), whatever its own getters say once validated.
+  const bytes = bytesFrom(data, 0);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
 }
 
 /** An incremental decoder: write() holds back a character cut at the end of a chunk until the rest arrives. */

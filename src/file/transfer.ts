@@ -2,11 +2,13 @@
  * Whole transfers on top of IoContext's single ones, for every layer that needs "all of it"
  * (AIOFile, the FileHandle of aiofs/promises, aiofs cp): reads continue after short counts until
  * the view is full or the file ends; writes continue after short counts until everything is
- * written, and a write that keeps moving nothing is an error rather than a loop.
+ * written, and a write that keeps moving nothing is an error rather than a loop. Views come
+ * validated; their memory is read through views.ts, never through their own getters.
  */
 import { type IoContext, readNow } from '../context.js';
 import { systemError } from '../errors.js';
 import type { PositionalFile } from '../positional.js';
+import { byteLengthOf, bytesFrom } from '../views.js';
 
 /** The PositionalFile of a buffered fd (a direct one's is file/direct-io.ts). */
 export function bufferedIo(context: IoContext, fd: number): PositionalFile {
@@ -43,7 +45,7 @@ export function readFullyThen<R>(
   done: (n: number) => R,
   failed?: (error: unknown) => never,
 ): Promise<Awaited<R>> {
-  const length = view.byteLength;
+  const length = byteLengthOf(view);
   if (length === 0) return Promise.resolve(0).then(done, failed) as Promise<Awaited<R>>;
   return readOnThen(context, fd, view, position, context[readNow](fd, view, position), done, failed);
 }
@@ -61,7 +63,7 @@ export function readOnThen<R>(
   done: (n: number) => R,
   failed?: (error: unknown) => never,
 ): Promise<Awaited<R>> {
-  const length = view.byteLength;
+  const length = byteLengthOf(view);
   if (typeof first !== 'number') {
     return first.then((n) => (n === 0 || n >= length ? done(n) : readRest(context, fd, view, position, n).then(done, failed)), failed) as Promise<Awaited<R>>;
   }
@@ -75,7 +77,7 @@ export function readOnThen<R>(
 }
 
 async function readRest(context: IoContext, fd: number, view: ArrayBufferView, position: number, done: number): Promise<number> {
-  const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+  const bytes = bytesFrom(view, 0);
   while (done < bytes.length) {
     const n = await context.read(fd, bytes.subarray(done), position + done);
     if (n === 0) break;

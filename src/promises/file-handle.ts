@@ -22,7 +22,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { bytesOf, validateEncoding } from '../file/text.js';
 import { readFully, readOnThen, writeFully } from '../file/transfer.js';
 import { validateBoolean, validateBuffer, validateInteger, validateMode, validateObject, validateSignal } from '../validate.js';
-import { isTypedArray } from '../views.js';
+import { byteLengthOf, bytesWithin, isTypedArray, ownByteLength } from '../views.js';
 
 /** Reactions of this promise run in the next microtask, and it costs no allocation of its own. */
 const settledAlready = Promise.resolve();
@@ -96,8 +96,20 @@ export function validateWriteData(data: unknown): WriteData {
 }
 
 /** The `count` bytes of `buffer` from `start`: `buffer` itself when that is all of it. */
+/**
+ * The `count` bytes of `buffer` from `start`, checked by the caller against the buffer's own
+ * byteLength: the buffer itself when that is all of it, read through views.ts (never its own
+ * getters again). Throws when they are not all there: a byteLength that claimed more.
+ */
 function part(buffer: ArrayBufferView, start: number, count: number): ArrayBufferView {
-  return start === 0 && count === buffer.byteLength ? buffer : new Uint8Array(buffer.buffer, buffer.byteOffset + start, count);
+  return start === 0 && count === byteLengthOf(buffer) ? buffer : within(buffer, start, count);
+}
+
+/** A Uint8Array over the `count` bytes of `buffer` from `start` (see part()). */
+function within(buffer: ArrayBufferView, start: number, count: number): Uint8Array {
+  const bytes = bytesWithin(buffer, start, count);
+  if (bytes === undefined) throw invalidArgValue('buffer', buffer, `has fewer than ${start + count} bytes`);
+  return bytes;
 }
 
 /** Node's FileHandle results are objects without a prototype. */
@@ -353,7 +365,10 @@ export class FileHandle extends node.Base {
       Number.isInteger(second) &&
       Number.isInteger(third) &&
       Number.isInteger(fourth) &&
-      second + third <= first.byteLength
+      // Its own byteLength, as Node's check reads it (one that throws takes the general path,
+      // which rejects with it), and its memory, which part() then takes without a check.
+      second + third <= ownByteLength(first) &&
+      second + third <= byteLengthOf(first)
     ) {
       buffer = first;
       view = part(first, second, third);
@@ -401,7 +416,7 @@ export class FileHandle extends node.Base {
     this[kRef]();
     if (at !== null) {
       const first = this.#context[readNow](this.#fd, view, at);
-      if (typeof first === 'number' && (first === 0 || first >= view.byteLength)) {
+      if (typeof first === 'number' && (first === 0 || first >= byteLengthOf(view))) {
         // Read inside this call (a page-cache hit): the handle stays in use, as Node's would,
         // until the promise's reactions may run (postMessage refuses to transfer it until then).
         void settledAlready.then(this.#unref);
@@ -443,7 +458,7 @@ export class FileHandle extends node.Base {
         const start = offset === undefined || offset === null ? 0 : validateInteger(offset, 'offset', 0, data.byteLength);
         const count =
           length === undefined || length === null ? data.byteLength - start : validateInteger(length, 'length', 0, data.byteLength - start);
-        view = new Uint8Array(data.buffer, data.byteOffset + start, count);
+        view = within(data, start, count);
         at = positionOrCurrent(position);
       } else {
         throw invalidArgType('buffer', ['string', 'Buffer', 'TypedArray', 'DataView'], data);
