@@ -680,10 +680,11 @@ export class FileHandle extends node.Base {
   /** `view` is a Uint8Array when writing. */
   async #transferAtCursor(view: ArrayBufferView, writing: boolean): Promise<number> {
     const at = this.#cursor;
-    this.#cursor += view.byteLength;
+    const length = byteLengthOf(view);
+    this.#cursor += length;
     const n = writing ? await writeFully(this.#context, this.#fd, view as Uint8Array, at) : await readFully(this.#context, this.#fd, view, at);
     // A short read gives back what it reserved, unless a later call already moved on from there.
-    if (n < view.byteLength && this.#cursor === at + view.byteLength) this.#cursor = at + n;
+    if (n < length && this.#cursor === at + length) this.#cursor = at + n;
     return n;
   }
 
@@ -693,7 +694,7 @@ export class FileHandle extends node.Base {
     buffers.forEach((b, i) => validateBuffer(b, `buffers[${i}]`));
     const at = positionOrCurrent(position);
     const views = buffers as ArrayBufferView[];
-    const total = views.reduce((sum, b) => sum + b.byteLength, 0);
+    const total = views.reduce((sum, b) => sum + byteLengthOf(b), 0);
     return (async () => {
       const start = at ?? this.#cursor;
       if (at === null) this.#cursor += total;
