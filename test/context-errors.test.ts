@@ -7,6 +7,7 @@ import { createContext, type IoContext } from '../src/index.js';
 import { forEachBackend } from './support/backends.js';
 import { expectCode } from './support/errors.js';
 import { openWith, pattern, scratchDir } from './support/files.js';
+import { ThrowingAfterFirst, ThrowingByteLength } from './support/views.js';
 
 const timeout = 10_000;
 
@@ -69,25 +70,13 @@ forEachBackend('IoContext errors', (backend) => {
       structuredClone(view.buffer, { transfer: [view.buffer] });
       await assert.rejects(ctx.read(fd, view, 0), expectCode('ERR_INVALID_ARG_VALUE', TypeError), view.constructor.name);
     }
-    class Lying extends Uint8Array {
-      override get byteLength(): number {
-        throw new Error('a getter of its own');
-      }
-    }
-    await assert.rejects(ctx.read(fd, new Lying(8), 0), /a getter of its own/);
+    await assert.rejects(ctx.read(fd, new ThrowingByteLength(8), 0), /a getter of its own/);
     assert.equal(ctx.stats().inFlight, 0);
   });
 
   it("reads a view's memory as it is, whatever its own getters say after the checks, and loses no other result", { timeout }, async () => {
     // Getters that answer the checks truthfully, then throw or lie: the library must read the
     // memory itself from then on (completion handling, short transfers, the thread pool).
-    class Throwing extends Uint8Array {
-      #asked = 0;
-      override get byteLength(): number {
-        if (this.#asked++ === 0) return super.byteLength;
-        throw new Error('asked twice');
-      }
-    }
     class Growing extends Uint8Array {
       #asked = 0;
       override get byteLength(): number {
@@ -98,7 +87,7 @@ forEachBackend('IoContext errors', (backend) => {
       }
     }
     const expected = pattern(100).subarray(0, 64);
-    for (const view of [new Throwing(64), new Growing(64)]) {
+    for (const view of [new ThrowingAfterFirst(64), new Growing(64)]) {
       const others = Array.from({ length: 4 }, () => ctx.read(fd, Buffer.alloc(100), 0));
       // On every backend: node:fs, on the thread pool, is given the memory alone.
       assert.equal(await ctx.read(fd, view, 0), 64, view.constructor.name);

@@ -10,6 +10,7 @@ import { addressOf } from '../src/direct/alignment.js';
 import { forEachBackend } from './support/backends.js';
 import { expectCode } from './support/errors.js';
 import { fileWith, pattern, scratchPath } from './support/files.js';
+import { ThrowingAfterFirst } from './support/views.js';
 
 const timeout = 20_000;
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -196,19 +197,12 @@ forEachBackend('AIOFile', (backend) => {
   });
 
   it("reads and writes a view's memory whatever its own getters say after the checks, and close() still completes", { timeout }, async () => {
-    class ThrowingLater extends Uint8Array {
-      #asked = 0;
-      override get byteLength(): number {
-        if (this.#asked++ === 0) return super.byteLength;
-        throw new Error('asked twice');
-      }
-    }
     const file = fileWith(pattern(64));
     const f = await AIOFile.open(file, 'r+b', { context });
-    const view = new ThrowingLater(16);
+    const view = new ThrowingAfterFirst(16);
     assert.equal(await f.readInto(view, 8), 16);
     assert.deepEqual(Buffer.from(view.buffer), pattern(64).subarray(8, 24));
-    assert.equal(await f.write(new ThrowingLater(16), 0), 16);
+    assert.equal(await f.write(new ThrowingAfterFirst(16), 0), 16);
     assert.deepEqual(fs.readFileSync(file).subarray(0, 16), Buffer.alloc(16));
     await f.close();
     assert.equal(f.closed, true);

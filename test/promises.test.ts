@@ -17,6 +17,7 @@ import aiofs, * as named from '../src/promises/index.js';
 import { forEachBackend } from './support/backends.js';
 import { assertSameOutcome, expectCode } from './support/errors.js';
 import { pattern, scratchPath } from './support/files.js';
+import { ThrowingAfterFirst, ThrowingByteLength } from './support/views.js';
 
 const timeout = 30_000;
 type Fs = typeof nodefs;
@@ -221,19 +222,6 @@ forEachBackend('aiofs/promises', (backend) => {
 
   it("FileHandle.read and write: a view whose own getters throw or claim more than it has gets a rejection, never a throw or a close that waits forever", { timeout }, async () => {
     const [mine, node] = pair('own-getters', pattern(8192));
-    class Throwing extends Uint8Array {
-      override get byteLength(): number {
-        throw new Error('a getter of its own');
-      }
-    }
-    // Truthful to the checks, then throwing: the library must not ask it again.
-    class ThrowingLater extends Uint8Array {
-      #asked = 0;
-      override get byteLength(): number {
-        if (this.#asked++ === 0) return super.byteLength;
-        throw new Error('asked twice');
-      }
-    }
     class Claiming extends Uint8Array {
       override get byteLength(): number {
         return 2 * super.byteLength;
@@ -241,7 +229,7 @@ forEachBackend('aiofs/promises', (backend) => {
     }
     for (const [fsys, file] of [[ours, mine], [theirs, node]] as const) {
       const handle = await fsys.open(file, 'r+');
-      for (const call of [() => handle.read(new Throwing(8), 0, 8, 0), () => handle.read(new Throwing(8), { position: 0 })]) {
+      for (const call of [() => handle.read(new ThrowingByteLength(8), 0, 8, 0), () => handle.read(new ThrowingByteLength(8), { position: 0 })]) {
         const pending = call();
         assert.ok(pending instanceof Promise, 'a promise, not a throw');
         await assert.rejects(pending, /a getter of its own/);
@@ -250,7 +238,8 @@ forEachBackend('aiofs/promises', (backend) => {
     }
     const handle = await ours.open(mine, 'r+');
     for (const length of [8, 4]) {
-      const view = new ThrowingLater(8);
+      // Truthful to the checks, then throwing: the library must not ask it again.
+      const view = new ThrowingAfterFirst(8);
       assert.equal((await handle.read(view, 0, length, 8)).bytesRead, length);
       assert.deepEqual(Buffer.from(view.buffer, 0, length), pattern(8192).subarray(8, 8 + length));
     }
