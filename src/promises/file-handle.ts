@@ -95,7 +95,6 @@ export function validateWriteData(data: unknown): WriteData {
   throw invalidArgType('data', ['string', 'Buffer', 'TypedArray', 'DataView'], data);
 }
 
-/** The `count` bytes of `buffer` from `start`: `buffer` itself when that is all of it. */
 /**
  * The `count` bytes of `buffer` from `start`, checked by the caller against the buffer's own
  * byteLength: the buffer itself when that is all of it, read through views.ts (never its own
