@@ -52,6 +52,15 @@ it('prints help and version, and exits 2 on wrong usage', { timeout: 30_000 }, (
   }
 });
 
+// `npx aiofs` in a clone runs the built file itself, which needs its execute bit (npm sets it only
+// for a package installed as a dependency). The build step (npm run compile) sets it.
+it('the built command is executable, as npx runs it in a clone', { timeout: 30_000, skip: process.platform === 'win32' && 'no execute bit on Windows' }, () => {
+  fs.accessSync(cli, fs.constants.X_OK);
+  const run = spawnSync(cli, ['--version'], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stdout, /^\d+\.\d+\.\d+\n$/);
+});
+
 it('bench --json measures every requested driver in its own process, and --plot draws every case', { timeout: 120_000 }, () => {
   const chart = scratchPath('chart.svg');
   const run = aiofs('bench', 'randread-qd1', 'smallfiles-stat', '--json', '--seconds', '0.3', '--size', '8M', '--drivers', 'aiofs-uring,aiofs-threads,node-fsread,fio-psync,aiofs-promises-uring,node-promises', '--plot', chart);
