@@ -125,12 +125,21 @@ forEachBackend('Faults', (backend) => {
     const fixture = fileURLToPath(new URL('./fixtures/durable-writer.js', import.meta.url));
     const child = spawn(process.execPath, [fixture, backend, file], { stdio: ['ignore', 'pipe', 'inherit'] });
     let acknowledged = 0;
+    // Killed once it is well into writing (some records acknowledged), not after a fixed time: a
+    // loaded machine can take longer than any fixed delay to start node and sync the first record.
+    // A child that acknowledges nothing is still killed in time for the assertion below to say so.
+    let underway: () => void = () => {};
+    const wellUnderway = new Promise<void>((resolve) => (underway = resolve));
+    const ceiling = setTimeout(underway, 60_000);
+    child.on('close', underway);
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (text: string) => {
       const last = text.trim().split('\n').pop();
       if (last) acknowledged = Number(last);
+      if (acknowledged >= 10) underway();
     });
-    await new Promise((resolve) => setTimeout(resolve, 700));
+    await wellUnderway;
+    clearTimeout(ceiling);
     child.kill('SIGKILL');
     await new Promise((resolve) => child.on('close', resolve));
     assert.ok(acknowledged > 0, 'the child acknowledged records before it was killed');
