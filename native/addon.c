@@ -73,6 +73,18 @@ struct native_engine {
   uv_poll_t poll;
   struct aiofs_waiter *waiter;
   int watching;
+  /*
+   * On Node the fd is in the loop's epoll set only while the loop may wait for a completion: an
+   * fd in an epoll set makes the kernel wake its waiters for every completion posted, even one
+   * posted inside the submit and reaped before the call returns (a page-cache hit: about 4% of a
+   * cached read one at a time). So `prepare`, which runs before each wait of the loop, starts the
+   * poll handle when an operation submitted to the kernel is not reaped yet, and stops it when
+   * none is (`polling` says which). It is also what keeps the loop alive while anything is in
+   * flight (watch_ref). `handles` counts the handles not closed yet (watcher_gone after both).
+   */
+  uv_prepare_t prepare;
+  int polling;
+  int handles;
   napi_ref wrapper;     /* weak; strong while anything is in flight */
   napi_ref handler;     /* weak; strong while anything is in flight */
   napi_ref completions; /* the Int32Array JavaScript reads completions from */
@@ -129,7 +141,10 @@ static void watcher_gone(void *arg) {
   release(e);
 }
 
-static void on_poll_closed(uv_handle_t *handle) { watcher_gone(handle->data); }
+static void on_handle_closed(uv_handle_t *handle) {
+  struct native_engine *e = handle->data;
+  if (--e->handles == 0) watcher_gone(e);
+}
 
 /* Keep the environment's loop alive while anything is in flight, and only then. */
 static void watch_ref(struct native_engine *e, int ref) {
@@ -137,9 +152,9 @@ static void watch_ref(struct native_engine *e, int ref) {
     if (ref) aiofs_waiter_ref(e->waiter, e->env);
     else aiofs_waiter_unref(e->waiter, e->env);
   } else if (ref) {
-    uv_ref((uv_handle_t *)&e->poll);
+    uv_ref((uv_handle_t *)&e->prepare);
   } else {
-    uv_unref((uv_handle_t *)&e->poll);
+    uv_unref((uv_handle_t *)&e->prepare);
   }
 }
 
@@ -202,8 +217,11 @@ static void stop_watching(struct native_engine *e) {
   if (e->waiter) {
     aiofs_waiter_stop(e->waiter);
   } else {
+    e->polling = 0;
     uv_poll_stop(&e->poll);
-    uv_close((uv_handle_t *)&e->poll, on_poll_closed);
+    uv_prepare_stop(&e->prepare);
+    uv_close((uv_handle_t *)&e->poll, on_handle_closed);
+    uv_close((uv_handle_t *)&e->prepare, on_handle_closed);
   }
 }
 
@@ -282,6 +300,24 @@ static void on_poll(uv_poll_t *handle, int status, int events) {
   (void)events;
   if (status < 0) return;
   deliver(handle->data);
+}
+
+/*
+ * Before the loop waits: watch the fd if a completion is due (an operation the kernel has and we
+ * have not reaped; one still in our submission queue waits for our own submit), else stop
+ * watching it. libuv takes a stopped fd out of the epoll set when it next reports an event for
+ * it, and puts it back when the poll starts again, which reports completions already posted.
+ */
+static void on_prepare(uv_prepare_t *handle) {
+  struct native_engine *e = handle->data;
+  if (!e->impl) return;
+  int due = e->in_flight > e->ops->pending(e->impl);
+  if (due && !e->polling) {
+    e->polling = uv_poll_start(&e->poll, UV_READABLE, on_poll) == 0;
+  } else if (!due && e->polling) {
+    uv_poll_stop(&e->poll);
+    e->polling = 0;
+  }
 }
 
 static void on_ready(napi_env env, void *arg) {
@@ -683,6 +719,7 @@ static napi_value wrap_engine(napi_env env, const struct aiofs_engine_ops *ops, 
     uv_loop_t *loop = NULL;
     if (napi_get_uv_event_loop(env, &loop) != napi_ok || !loop) ret = -ENOTSUP;
     else ret = uv_poll_init(loop, &e->poll, ops->poll_fd(impl));
+    if (ret == 0) ret = uv_prepare_init(loop, &e->prepare);
   }
   if (ret < 0) {
     /* The backend reports itself unavailable with this errno. */
@@ -697,14 +734,17 @@ static napi_value wrap_engine(napi_env env, const struct aiofs_engine_ops *ops, 
   e->env = env;
   e->data = d;
   e->poll.data = e;
+  e->prepare.data = e;
   e->out = data;
   e->out_capacity = capacity;
   e->slots = slots;
   e->nslots = capacity;
   e->refs = 2;
   if (!e->waiter) {
-    uv_poll_start(&e->poll, UV_READABLE, on_poll);
+    e->handles = 2;
     uv_unref((uv_handle_t *)&e->poll);
+    uv_prepare_start(&e->prepare, on_prepare);
+    uv_unref((uv_handle_t *)&e->prepare);
   }
 
   d->constructing = e;

@@ -1,7 +1,7 @@
 /** Concurrency, memory safety, closing, cancellation, workers and process exit. */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { getEventListeners } from 'node:events';
+import { spawn, spawnSync } from 'node:child_process';
+import { getEventListeners, once } from 'node:events';
 import fs from 'node:fs';
 import { setImmediate as tick } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -227,6 +227,61 @@ forEachBackend('IoContext lifecycle', (backend) => {
     fs.closeSync(fd);
   });
 
+  it('keeps the process alive while its only pending work is a read in the kernel', { timeout }, async () => {
+    const fifo = scratchPath('fifo');
+    spawnSync('mkfifo', [fifo]);
+    const child = spawn(process.execPath, [fixture('waits-for-pipe'), backend, fifo], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const exited = once(child, 'exit') as Promise<[number | null, string | null]>;
+    while (!stdout.includes('waiting\n') && child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 10));
+    // Long enough for a process with nothing keeping it alive to be gone.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(child.exitCode, null, `gone before its read completed: ${stderr}`);
+    // Non-blocking: a FIFO nobody reads any more refuses (ENXIO) rather than blocking the test.
+    const writer = fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+    fs.writeSync(writer, 'through a pipe');
+    fs.closeSync(writer);
+    const [status] = await exited;
+    assert.equal(status, 0, stderr);
+    assert.equal(stdout, 'waiting\nthrough a pipe\n');
+  });
+
+  const engineFds = backend !== 'threads' && process.platform === 'linux';
+  it("has the loop watch the engine's fd only while a completion is due", { timeout, skip: !engineFds && 'no engine fd on this backend' }, async () => {
+    const before = new Set(anonFds());
+    const ctx = createContext({ backend });
+    const { fd } = openWith(pattern(1 << 20));
+    const buffer = Buffer.alloc(4096);
+    const cachedReads = async () => {
+      for (let i = 0; i < 1000; i++) {
+        assert.equal(await ctx.read(fd, buffer, (i * 4096) % (1 << 20)), 4096);
+        if (i % 100 === 0) await tick();
+      }
+      // Turns of the loop that wait in epoll: libuv applies what was started or stopped there.
+      for (let i = 0; i < 3; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    };
+    await cachedReads();
+    const ours = anonFds().filter((entry) => !before.has(entry));
+    assert.ok(ours.length > 0, 'the engine made an fd');
+    const watched = () => ours.some((entry) => watchedFds().has(Number(entry.split(' ')[0])));
+    assert.equal(watched(), false, 'watched with nothing in flight');
+    const pipe = openFifo();
+    const read = ctx.read(pipe, Buffer.alloc(5), 0);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // aio hands a read that would block to the thread pool: then no completion is due from the kernel.
+    assert.equal(watched(), backend === 'uring', backend === 'uring' ? 'not watched with a read in the kernel' : 'watched with nothing in the kernel');
+    fs.writeSync(pipe, Buffer.from('hello'));
+    assert.equal(await read, 5);
+    await cachedReads();
+    assert.equal(watched(), false, 'still watched once the read completed');
+    await ctx.close();
+    fs.closeSync(fd);
+    fs.closeSync(pipe);
+  });
+
   for (const how of ['exit', 'throw']) {
     const skip = backend !== 'uring' && `process exit joins libuv's threads, and one blocked in a FIFO read (${backend} runs those on the pool) never returns`;
     it(`lets the process ${how} promptly with reads in flight`, { timeout, skip }, () => {
@@ -248,3 +303,28 @@ it('getDefaultContext() returns one shared context, and a new one after it is cl
   assert.notEqual(next, ctx);
   assert.equal(next.closed, false);
 });
+
+/** This process's anonymous-inode fds (io_uring rings, eventfds, epoll sets) as "fd target". */
+function anonFds(): string[] {
+  const found: string[] = [];
+  for (const name of fs.readdirSync('/proc/self/fd')) {
+    try {
+      const target = fs.readlinkSync(`/proc/self/fd/${name}`);
+      if (target.startsWith('anon_inode:')) found.push(`${name} ${target}`);
+    } catch {
+      // closed since the listing (the listing's own directory fd)
+    }
+  }
+  return found;
+}
+
+/** The fds in any of this process's epoll sets, from the kernel's fdinfo of each set. */
+function watchedFds(): Set<number> {
+  const fds = new Set<number>();
+  for (const entry of anonFds()) {
+    if (!entry.endsWith('[eventpoll]')) continue;
+    const info = fs.readFileSync(`/proc/self/fdinfo/${entry.split(' ')[0]}`, 'utf8');
+    for (const match of info.matchAll(/^tfd:\s*(\d+)/gm)) fds.add(Number(match[1]));
+  }
+  return fds;
+}
