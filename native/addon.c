@@ -104,7 +104,8 @@ struct native_engine {
   napi_async_context async_context;
   /*
    * Registered when the engine is wrapped, removed exactly once: when the watcher is gone (the
-   * poll handle's close callback, or the waiter's thread-safe function finalized). While it is
+   * close callback of the last of the two loop handles, or the waiter's thread-safe function
+   * finalized). While it is
    * registered the environment's teardown waits for us, so the addon's code (that callback
    * included) stays mapped until it has run.
    */
