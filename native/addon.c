@@ -105,9 +105,8 @@ struct native_engine {
   /*
    * Registered when the engine is wrapped, removed exactly once: when the watcher is gone (the
    * close callback of the last of the two loop handles, or the waiter's thread-safe function
-   * finalized). While it is
-   * registered the environment's teardown waits for us, so the addon's code (that callback
-   * included) stays mapped until it has run.
+   * finalized). While it is registered the environment's teardown waits for us, so the addon's
+   * code (that callback included) stays mapped until it has run.
    */
   napi_async_cleanup_hook_handle cleanup;
   struct addon_data *data; /* outlives every engine of its environment */
@@ -719,8 +718,8 @@ static napi_value wrap_engine(napi_env env, const struct aiofs_engine_ops *ops, 
   } else if (ret == 0) {
     uv_loop_t *loop = NULL;
     if (napi_get_uv_event_loop(env, &loop) != napi_ok || !loop) ret = -ENOTSUP;
-    else ret = uv_poll_init(loop, &e->poll, ops->poll_fd(impl));
-    if (ret == 0) ret = uv_prepare_init(loop, &e->prepare);
+    else if ((ret = uv_poll_init(loop, &e->poll, ops->poll_fd(impl))) == 0)
+      uv_prepare_init(loop, &e->prepare); /* cannot fail: it only links the handle to the loop */
   }
   if (ret < 0) {
     /* The backend reports itself unavailable with this errno. */
