@@ -266,7 +266,10 @@ forEachBackend('IoContext lifecycle', (backend) => {
     await cachedReads();
     const ours = anonFds().filter((entry) => !before.has(entry));
     assert.ok(ours.length > 0, 'the engine made an fd');
-    const watched = () => ours.some((entry) => watchedFds().has(Number(entry.split(' ')[0])));
+    const watched = () => {
+      const inSets = watchedFds();
+      return ours.some((entry) => inSets.has(Number(entry.split(' ')[0])));
+    };
     assert.equal(watched(), false, 'watched with nothing in flight');
     const pipe = openFifo();
     const read = ctx.read(pipe, Buffer.alloc(5), 0);
