@@ -288,7 +288,7 @@ export class IoContext {
    */
   [readNow](fd: number, view: ArrayBufferView, position: number): number | Promise<number> {
     if (this.#closed) return this.read(fd, view, position);
-    return this.#dispatcher.submitNow(new Request(Op.Read, fd, view, position, undefined));
+    return this.#dispatcher.submitNow(Op.Read, fd, view, position);
   }
 
   /** @internal Resolves with the ready events once `fd` has one of `events` (poll(2) bits); io_uring only. */
@@ -382,7 +382,11 @@ export class IoContext {
   }
 
   #submitData(op: Op, fd: number, data: ArrayBufferView | ArrayBufferView[] | null, offset: number | bigint, options: unknown): Promise<number> {
-    if (options === undefined) return this.#dispatcher.submit(new Request(op, fd, data, offset, undefined));
+    if (options === undefined) {
+      if (op > Op.Write) return this.#dispatcher.submit(new Request(op, fd, data, offset, undefined));
+      const result = this.#dispatcher.submitNow(op, fd, data as ArrayBufferView, offset);
+      return typeof result === 'number' ? Promise.resolve(result) : result;
+    }
     const { signal, priorityClass } = this.#operationOptions(options, operationOptionKeys);
     const request = new Request(op, fd, data, offset, signal);
     request.priorityClass = priorityClass;

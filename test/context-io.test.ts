@@ -1,10 +1,12 @@
 /** IoContext data path: round trips, sizes and offsets, vectors, syncs, every view type. */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import path from 'node:path';
+import { setImmediate as tick } from 'node:timers/promises';
 import { after, before, it } from 'node:test';
 import { createContext, type IoContext } from '../src/index.js';
 import { forEachBackend } from './support/backends.js';
-import { openWith, pattern } from './support/files.js';
+import { fileWith, openFifo, openWith, pattern, scratchPath } from './support/files.js';
 
 const timeout = 20_000;
 
@@ -118,5 +120,36 @@ forEachBackend('IoContext I/O', (backend) => {
     assert.equal(local.stats().classes.default.latencyMs.samples, 3); // the 1st, 9th and 17th
     await local.close();
     fs.closeSync(fd);
+  });
+
+  it('settles and counts a transfer made alone whatever the kernel does with it: done at once, kept, refused', { timeout }, async () => {
+    // One at a time, each goes to the kernel by itself (uring, aio); a page-cache hit is done
+    // before read() returns, and anything else must still reach its caller and the counts.
+    const local = createContext({ backend });
+    const totals = () => {
+      const { classes, ...counts } = local.stats();
+      return { ...counts, classCompleted: classes.default.completed, classInFlight: classes.default.inFlight };
+    };
+    const { fd } = openWith(pattern(100));
+    const buffer = Buffer.alloc(10);
+    assert.equal(await local.read(fd, buffer, 20), 10);
+    assert.ok(buffer.equals(pattern(100).subarray(20, 30)));
+    assert.equal(await local.write(fd, pattern(10, 3), 90), 10);
+    assert.deepEqual(totals(), { submitted: 2, completed: 2, inFlight: 0, queued: 0, classCompleted: 2, classInFlight: 0 });
+
+    const fifo = openFifo();
+    const waiting = local.read(fifo, Buffer.alloc(5), 0);
+    await tick();
+    assert.deepEqual(totals(), { submitted: 3, completed: 2, inFlight: 1, queued: 0, classCompleted: 2, classInFlight: 1 });
+    fs.writeSync(fifo, 'hello');
+    assert.equal(await waiting, 5);
+
+    const dir = fs.openSync(path.dirname(scratchPath()), 'r');
+    await assert.rejects(local.read(dir, Buffer.alloc(10), 0), { code: 'EISDIR', syscall: 'read' });
+    const readOnly = fs.openSync(fileWith('x'), 'r');
+    await assert.rejects(local.write(readOnly, Buffer.from('y'), 0), { code: 'EBADF', syscall: 'write' });
+    assert.deepEqual(totals(), { submitted: 5, completed: 5, inFlight: 0, queued: 0, classCompleted: 5, classInFlight: 0 });
+    await local.close();
+    for (const f of [fd, fifo, dir, readOnly]) fs.closeSync(f);
   });
 });

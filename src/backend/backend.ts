@@ -96,6 +96,20 @@ export class Request {
 /** Receives every result: a byte count (>= 0) or a negative errno. */
 export interface CompletionSink {
   complete(request: Request, result: number): void;
+  /**
+   * The Request of a transfer Backend.startNow gave to the kernel and did not finish with a
+   * success inside the call: made and counted as started by the dispatcher, whose caller gets
+   * its promise. The backend then keeps it as any request it started.
+   */
+  adopt(op: Op, fd: number, data: ArrayBufferView, offset: number | bigint): Request;
+}
+
+/** What Backend.startNow answers when it does not answer a byte count. */
+export const enum StartNow {
+  /** Not started: the caller makes a Request and offers it to start(). */
+  Declined = -1,
+  /** Started, and its Request (from CompletionSink.adopt) settles as any other. */
+  Adopted = -2,
 }
 
 export interface Backend {
@@ -103,11 +117,21 @@ export interface Backend {
   /** The most requests this backend may have started and not yet completed. */
   readonly capacity: number;
   /**
-   * Start `request`. Its result reaches the sink exactly once, and never synchronously inside
-   * start(). Returns false when the backend has no room right now: the caller keeps the request
-   * queued and offers it again after the next completion.
+   * Start `request`. Its result reaches the sink exactly once, possibly before start() returns
+   * (a page-cache hit submitted and reaped at once). Returns false when the backend has no room
+   * right now: the caller keeps the request queued and offers it again after the next completion.
    */
   start(request: Request): boolean;
+  /**
+   * A read or write of one view with no signal, offered when nothing waits and there is room:
+   * the hot path of a program that runs one transfer at a time. Where the backend can, it starts
+   * the transfer and finishes it inside this call (a page-cache hit), and answers its byte count:
+   * the operation is over, no Request was made and nothing reaches the sink. Otherwise it
+   * answers StartNow.Adopted (it started the transfer and took its Request from
+   * CompletionSink.adopt) or StartNow.Declined (nothing happened). Optional: a backend without
+   * it is offered a Request through start().
+   */
+  startNow?(op: Op, fd: number, data: ArrayBufferView, offset: number | bigint): number;
   /**
    * Register `buffers` with the kernel for fixed-buffer transfers (an empty array drops the
    * registration): 0, or a negative errno (-EOPNOTSUPP where the backend has no such thing,

@@ -9,7 +9,8 @@
  */
 import { constants } from 'node:os';
 import type { NativeEngine } from '../native.js';
-import { type Backend, type CompletionSink, Op, type Request } from './backend.js';
+import { byteLengthOf } from '../views.js';
+import { type Backend, type CompletionSink, Op, type Request, StartNow } from './backend.js';
 import { credentialsGeneration } from './credentials.js';
 import { Fallback, type FallbackPolicy } from './fallback.js';
 import { prepMeta } from './metadata.js';
@@ -116,11 +117,46 @@ export class EngineBackend implements Backend {
     const count = this.engine!.submitRw(request.op, request.fd, request.data as ArrayBufferView, request.offset, slot);
     // A full queue cannot happen: nothing else was queued.
     if (count < 0) return this.refused(request, slot, count);
+    this.keepAlone(request, slot, count);
+    return true;
+  }
+
+  /**
+   * startAlone without a Request (Backend.startNow): a success reaped inside the call is
+   * answered as it is, and only any other outcome makes the Request that carries it.
+   */
+  startNow(op: Op, fd: number, data: ArrayBufferView, offset: number | bigint): number {
+    if (op > Op.Write || (this.spec.bindsCredentials && this.credentials !== credentialsGeneration()) || !this.pacer.mayGoAlone(this.reaping)) {
+      return StartNow.Declined;
+    }
+    const slot = this.freeSlots.pop();
+    if (slot === undefined) return StartNow.Declined;
+    this.pacer.goingAlone();
+    const count = this.engine!.submitRw(op, fd, data, offset, slot);
+    if (count < 0) {
+      // Refused before the kernel saw it: start() refuses it again and reports it as it does.
+      this.freeSlots.push(slot);
+      return StartNow.Declined;
+    }
+    const completions = this.completions;
+    if (count === 1 && completions[0] === slot) {
+      const result = completions[1];
+      if (result >= 0 && (!this.spec.continueShortTransfers || result >= byteLengthOf(data))) {
+        this.freeSlots.push(slot);
+        return result;
+      }
+    }
+    this.keepAlone(this.sink.adopt(op, fd, data, offset), slot, count);
+    return StartNow.Adopted;
+  }
+
+  /** After `request` was submitted alone in `slot`: keep it as started, and deliver the `count` completions the call reaped. */
+  private keepAlone(request: Request, slot: number, count: number): void {
     request.slot = slot;
     this.requests[slot] = request;
     if (count === 0) {
       if (this.engine!.pending() > 0) this.pacer.scheduleRetry(); // the kernel refused the submit for now
-      return true;
+      return;
     }
     this.reaping = true;
     try {
@@ -130,7 +166,6 @@ export class EngineBackend implements Backend {
     }
     // A full array may have left completions in the kernel's queue.
     if (count === this.spec.maxCompletions || this.closing) this.reapAll();
-    return true;
   }
 
   /** Refused before reaching the kernel: reported like any completion, asynchronously. */

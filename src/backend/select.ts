@@ -37,6 +37,9 @@ const probeSink: CompletionSink = {
   complete() {
     throw new Error('a probe never starts a request');
   },
+  adopt() {
+    throw new Error('a probe never starts a request');
+  },
 };
 
 let probed: BackendInfo[] | undefined;
