@@ -112,10 +112,14 @@ forEachBackend('Fuzz', (backend) => {
    */
   const notAnOpenFd = (v: unknown) => typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= 100_000;
   const fdArb = () => fc.oneof(fc.constant(fd), fc.integer({ min: 100_000, max: 2 ** 31 - 1 }), junk.filter(notAnOpenFd));
-  /** A path inside the scratch directory, or junk that is not a usable path. */
+  /**
+   * A path inside the scratch directory, or junk that is not a usable path. Never the directory
+   * itself or its parent ('.' and '..' as a name): an rmdir or rename of those would take the
+   * directory the later tests write in.
+   */
   const pathArb = () =>
     fc.oneof(
-      fc.string({ maxLength: 6 }).map((name) => path.join(dir, name.replace(/[/\\]/g, '_') || 'x')),
+      fc.string({ maxLength: 6 }).map((name) => path.join(dir, /^\.{0,2}$/.test(name) ? 'x' : name.replace(/[/\\]/g, '_'))),
       fc.constant(file),
       fc.constant(path.join(dir, 'a\0b')),
       junk.filter((v) => typeof v !== 'string'),
