@@ -57,9 +57,13 @@ forEachBackend('LineReader', (backend) => {
       fc.constantFrom('\n', '\r\n', '\r', 'plain ascii words', '').map((t) => Buffer.from(t)),
       fc.string({ unit: 'grapheme', maxLength: 5 }).map((t) => Buffer.from(t)),
       fc.constantFrom(Buffer.from([0xe2, 0x82]), Buffer.from([0xf0]), Buffer.from([0x80, 0x80]), Buffer.from([0xff]), Buffer.from([0xef, 0xbb, 0xbf])),
+      // Runs of ASCII of every length put the other bytes at every offset from a 4-byte boundary.
+      fc.nat({ max: 70 }).map((length) => Buffer.alloc(length, 'ascii run ')),
     );
+    // Small chunks cut characters and separators; large ones hold many whole lines.
+    const chunkSize = fc.oneof(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 41, max: 700 }));
     await fc.assert(
-      fc.asyncProperty(fc.array(piece, { maxLength: 24 }), fc.integer({ min: 1, max: 40 }), async (pieces, chunkSize) => {
+      fc.asyncProperty(fc.array(piece, { maxLength: 24 }), chunkSize, async (pieces, chunkSize) => {
         const bytes = Buffer.concat(pieces);
         const f = await open(bytes);
         try {
@@ -70,6 +74,24 @@ forEachBackend('LineReader', (backend) => {
       }),
       { numRuns: 150 },
     );
+  });
+
+  it('finds a lone byte outside ASCII at every offset of a line and of the memory, in chunks of many lines', { timeout }, async () => {
+    // A lone 0xff decodes to U+FFFD: a line taken for ASCII would show it as 'ÿ' instead.
+    for (let shift = 0; shift < 4; shift++) {
+      for (let at = 0; at < 16; at++) {
+        const line = Buffer.alloc(16, 'x');
+        line[at] = 0xff;
+        // The last whole line of the chunk ends with one, so that it falls in the bytes after the last whole word too.
+        const last = Buffer.concat([Buffer.alloc(at, 'y'), Buffer.from([0xff])]);
+        const bytes = Buffer.concat([Buffer.from(`${'p'.repeat(shift)}\nascii\n`), line, Buffer.from('\nmiddle\n'), last, Buffer.from('\nend')]);
+        const f = await open(bytes);
+        for (const chunkSize of [64, 4096]) {
+          assert.deepEqual(await lines(f, { chunkSize }), expectedLines(bytes.toString('utf8')), `shift ${shift}, byte ${at}, chunks of ${chunkSize}`);
+        }
+        await f.close();
+      }
+    }
   });
 
   it('handles CRLF, empty lines, no trailing separator, empty files and long lines', { timeout }, async () => {
