@@ -74,7 +74,10 @@ class MemoryFile implements PositionalFile {
     });
   }
 
+  allocations = 0;
+
   allocate(size: number): Buffer {
+    this.allocations++;
     return Buffer.alloc(size);
   }
 }
@@ -142,23 +145,29 @@ it('FairQueue serves backlogged classes in proportion to their shares', { timeou
   assert.ok(order.filter((c) => c === 1).length > 30, 'the small requests go first');
 });
 
-it('ReadAhead hands out the file in order, each byte read once, with at most depth + 1 reads in flight', { timeout }, async () => {
+it('ReadAhead hands out the file in order, each byte read once, with at most depth + 1 reads in flight, into the memory of chunks handed back', { timeout }, async () => {
   await fc.assert(
     fc.asyncProperty(
       fc.integer({ min: 0, max: 5000 }),
       fc.integer({ min: 1, max: 700 }),
       fc.integer({ min: 0, max: 6 }),
       fc.integer({ min: 0, max: 300 }),
-      async (size, chunkSize, depth, offset) => {
+      fc.boolean(),
+      async (size, chunkSize, depth, offset, recycle) => {
         const data = Buffer.from(Array.from({ length: size }, (_, i) => (i * 31) & 255));
         const file = new MemoryFile(data);
         const ahead = new ReadAhead(file, offset, chunkSize, depth);
         const parts: Buffer[] = [];
         for (let chunk = await ahead.next(); chunk.length > 0; chunk = await ahead.next()) {
           assert.ok(chunk.length <= chunkSize);
-          parts.push(chunk);
+          // A chunk handed back is read into again: what it held must be copied first.
+          parts.push(recycle ? Buffer.from(chunk) : chunk);
+          if (recycle) ahead.recycle(chunk);
         }
         assert.ok(Buffer.concat(parts).equals(data.subarray(Math.min(offset, size))));
+        // Handed back, the memory of depth + 1 chunks in flight (and one short chunk) is all a scan allocates.
+        if (recycle) assert.ok(file.allocations <= depth + 3, `${file.allocations} allocations, depth ${depth}`);
+        else assert.equal(file.allocations, file.reads.length);
         assert.ok(file.maxInFlight <= depth + 1, `${file.maxInFlight} in flight, depth ${depth}`);
         // Contiguous, no byte read twice; past the end at most the window it had in flight.
         file.reads.forEach((read, i) => assert.equal(read.position, offset + i * chunkSize));

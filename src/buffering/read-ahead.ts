@@ -2,7 +2,8 @@
  * Read-ahead: sequential chunks with several reads in flight ahead of the consumer, so that a
  * scan waits on the device or the memory copy rather than on one round trip per chunk. The window
  * is bounded (a consumer that stops early costs at most `depth` reads it did not need), it stops
- * at end of file (a short chunk), and each chunk is a Buffer of its own that the caller may keep.
+ * at end of file (a short chunk), and each chunk is a Buffer of its own that the caller may keep,
+ * unless it hands the chunk back with recycle().
  */
 
 import type { PositionalFile } from '../positional.js';
@@ -39,6 +40,8 @@ export class ReadAhead {
   #consumed: number;
   /** A chunk came back short, or a read failed: issue no more. */
   #stopped = false;
+  /** Memory of chunks handed back, read into again before any is allocated. */
+  readonly #spare: Buffer[] = [];
 
   /**
    * Read `source` from `offset` to `end` (exclusive, default: to end of file) in `chunkSize`
@@ -77,13 +80,23 @@ export class ReadAhead {
     );
   }
 
+  /**
+   * The consumer is done with `chunk`, a whole chunk this read-ahead handed out, and keeps no
+   * reference to its memory: a later chunk is read into it. Memory just used is still in the CPU's
+   * cache and mapped; a new chunk's memory is neither, which costs a scan that does little with
+   * each byte (counting lines) a quarter of its speed. A short chunk is not taken.
+   */
+  recycle(chunk: Buffer): void {
+    if (chunk.length === this.#chunkSize && this.#spare.length <= this.#depth) this.#spare.push(chunk);
+  }
+
   /** Keep `depth` reads (plus `extra`) in flight, unless stopped or at `end`. */
   #fill(extra: number): void {
     while (!this.#stopped && this.#window.length < this.#depth + extra && this.#next < this.#end) {
       const offset = this.#next;
       const size = Math.min(this.#chunkSize, this.#end - offset);
       this.#next += size;
-      const bytes = this.#source.allocate(size);
+      const bytes = size === this.#chunkSize ? (this.#spare.pop() ?? this.#source.allocate(size)) : this.#source.allocate(size);
       const chunk = this.#source.readInto(bytes, offset).then((n) => (n === size ? bytes : bytes.subarray(0, n)));
       chunk.catch(ignore); // a read the consumer never takes must not count as unhandled
       this.#window.push({ offset, size, chunk });

@@ -2,13 +2,15 @@
  * LineReader: the lines of an AIOFile, read in big chunks and split in bulk, so that the cost is
  * one read per chunk and one decode and split per chunk, never one read per line. The decoder
  * holds back a character cut by a chunk boundary until the rest of it arrives; a separator cut by
- * a chunk boundary is found across it.
+ * a chunk boundary is found across it. UTF-8 lines (the default) copy the partial line they carry
+ * over, so each chunk's memory is read into again once its lines are split.
  */
 import { invalidArgType, invalidArgValue, stringTooLong } from '../errors.js';
 import { validateKnownKeys, validateObject } from '../validate.js';
 import { validatePosition, type AIOFile } from './aiofile.js';
-import { validateReadAhead } from '../buffering/read-ahead.js';
-import { Reader, validateChunkSize } from './reader.js';
+import { ReadAhead, validateReadAhead } from '../buffering/read-ahead.js';
+import { positionalIo } from '../positional.js';
+import { validateChunkSize } from './reader.js';
 import { chunkDecoder, type ChunkDecoder, type Encoding, isAscii, validateEncoding } from './text.js';
 
 export interface LineReaderOptions {
@@ -33,6 +35,8 @@ interface Splitter<T> {
   push(chunk: Buffer): T[];
   /** The last line, if the data did not end with a separator. */
   end(): T[];
+  /** push() keeps no reference to its chunk's memory (it copies what it carries): the chunk may be read into again. */
+  readonly copiesChunks: boolean;
 }
 
 /** A line longer than V8 can hold as a string fails with Node's code, not a bare RangeError. */
@@ -54,6 +58,7 @@ function dropCRs(lines: string[]): void {
 }
 
 class TextSplitter implements Splitter<string> {
+  readonly copiesChunks = false;
   readonly #decoder: ChunkDecoder;
   readonly #separator: string;
   readonly #stripCR: boolean;
@@ -110,7 +115,8 @@ const LF = 10;
  * copy's time on such text (its streaming TextDecoder goes through ICU).
  */
 class Utf8LineSplitter implements Splitter<string> {
-  /** The bytes of the line in progress: what followed the last newline. */
+  readonly copiesChunks = true;
+  /** The bytes of the line in progress (what followed the last newline), copied from the chunks. */
   #carry: Buffer[] = [];
 
   push(chunk: Buffer): string[] {
@@ -120,7 +126,7 @@ class Utf8LineSplitter implements Splitter<string> {
   #split(chunk: Buffer): string[] {
     const last = chunk.lastIndexOf(LF);
     if (last === -1) {
-      if (chunk.length > 0) this.#carry.push(chunk); // a Reader's chunk is the caller's to keep
+      if (chunk.length > 0) this.#carry.push(Buffer.from(chunk));
       return [];
     }
     const first = chunk.indexOf(LF);
@@ -129,7 +135,7 @@ class Utf8LineSplitter implements Splitter<string> {
     const lines = first === last ? [] : splitLines(chunk.subarray(first + 1, last));
     lines.unshift(firstLine.toString('utf8'));
     dropCRs(lines);
-    this.#carry = last + 1 < chunk.length ? [chunk.subarray(last + 1)] : [];
+    this.#carry = last + 1 < chunk.length ? [Buffer.from(chunk.subarray(last + 1))] : [];
     return lines;
   }
 
@@ -197,6 +203,8 @@ class AsciiScan {
 }
 
 class ByteSplitter implements Splitter<Buffer> {
+  /** Its lines are views of the chunks. */
+  readonly copiesChunks = false;
   readonly #separator: Buffer;
   readonly #stripCR: boolean;
   #carry: Buffer[] = [];
@@ -240,7 +248,7 @@ class ByteSplitter implements Splitter<Buffer> {
 }
 
 export class LineReader<T extends string | Buffer = string> implements AsyncIterable<T> {
-  readonly #reader: Reader;
+  readonly #chunks: ReadAhead;
   readonly #splitter: Splitter<T>;
   #lines: T[] = [];
   #index = 0;
@@ -256,7 +264,7 @@ export class LineReader<T extends string | Buffer = string> implements AsyncIter
     if (typeof separator !== 'string') throw invalidArgType('options.separator', ['string'], separator);
     if (separator.length === 0) throw invalidArgValue('options.separator', separator, 'must not be empty');
     const encoding = checked.encoding === undefined ? file.encoding : checked.encoding;
-    this.#reader = new Reader(file, { offset, chunkSize, readAhead: validateReadAhead(checked.readAhead) });
+    this.#chunks = new ReadAhead(file[positionalIo](), offset, chunkSize, validateReadAhead(checked.readAhead));
     const text = encoding === null ? null : validateEncoding(encoding, 'options.encoding');
     this.#splitter = (
       text === null ? new ByteSplitter(separator) : text === 'utf8' && separator === '\n' ? new Utf8LineSplitter() : new TextSplitter(text, separator)
@@ -313,12 +321,13 @@ export class LineReader<T extends string | Buffer = string> implements AsyncIter
       try {
         let lines: T[] = [];
         while (lines.length === 0 && !this.#ended) {
-          const chunk = await this.#reader.readChunk();
+          const chunk = await this.#chunks.next();
           if (chunk.length === 0) {
             this.#ended = true;
             lines = this.#splitter.end();
           } else {
             lines = this.#splitter.push(chunk);
+            if (this.#splitter.copiesChunks) this.#chunks.recycle(chunk);
           }
         }
         this.#lines = lines;
