@@ -1,6 +1,7 @@
 /**
  * Sequential reads of the cached data file, over and over for --seconds: aiofs Reader with its
- * default 64 KiB chunks and with 1 MiB chunks, against fs.createReadStream (64 KiB) and fio
+ * default 64 KiB chunks, with 1 MiB chunks and with 64 KiB chunks read into the same memory
+ * again (reuseChunks), against fs.createReadStream (64 KiB) and fio
  * reading the same file sequentially in 64 KiB blocks: the memory copy is the limit here.
  */
 import fs from 'node:fs';
@@ -22,16 +23,16 @@ const MiB = 2 ** 20;
 /** Read the whole file again and again for the run's seconds, after a warm-up pass. */
 const timed = (params: SeqReadParams, pass: () => Promise<number>) => timedPasses(params.seconds, params.size, pass, true);
 
-function reader(chunkSize: number): Driver<SeqReadParams> {
+function reader(chunkSize: number, reuseChunks = false): Driver<SeqReadParams> {
   return {
-    name: chunkSize === 1 << 16 ? 'aiofs-reader' : `aiofs-reader-${chunkSize / MiB}m`,
-    label: `aiofs Reader, ${chunkSize >= MiB ? `${chunkSize / MiB} MiB` : `${chunkSize / 1024} KiB`} chunks`,
+    name: `${chunkSize === 1 << 16 ? 'aiofs-reader' : `aiofs-reader-${chunkSize / MiB}m`}${reuseChunks ? '-reuse' : ''}`,
+    label: `aiofs Reader, ${chunkSize >= MiB ? `${chunkSize / MiB} MiB` : `${chunkSize / 1024} KiB`} chunks${reuseChunks ? ', reuseChunks' : ''}`,
     backend: 'auto',
     async run(params) {
       await using file = await AIOFile.open(params.file, 'rb');
       return await timed(params, async () => {
         let n = 0;
-        for await (const chunk of new Reader(file, { chunkSize })) n += chunk.length;
+        for await (const chunk of new Reader(file, { chunkSize, reuseChunks })) n += chunk.length;
         return n;
       });
     },
@@ -41,6 +42,8 @@ function reader(chunkSize: number): Driver<SeqReadParams> {
 const drivers: readonly Driver<SeqReadParams>[] = [
   reader(1 << 16),
   reader(MiB),
+  // fio reads every block into the same memory; this is the Reader doing the same.
+  reader(1 << 16, true),
   {
     name: 'node-readstream',
     label: 'fs.createReadStream (64 KiB)',

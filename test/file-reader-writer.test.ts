@@ -9,6 +9,15 @@ import { fileWith, pattern, scratchPath } from './support/files.js';
 
 const timeout = 30_000;
 
+/** A name for each ArrayBuffer, the same for the same one: which memory a chunk is in. */
+const names = new WeakMap<ArrayBufferLike, number>();
+let named = 0;
+function addressKey(buffer: ArrayBufferLike): number {
+  let name = names.get(buffer);
+  if (name === undefined) names.set(buffer, (name = named++));
+  return name;
+}
+
 forEachBackend('Reader and Writer', (backend) => {
   let context: IoContext;
   before(() => {
@@ -51,6 +60,34 @@ forEachBackend('Reader and Writer', (backend) => {
       [3000, 3000, 3000, 1000, 0],
     );
     assert.ok(Buffer.concat(chunks).equals(data));
+    await f.close();
+  });
+
+  it('Reader with reuseChunks reads each chunk into the memory of one handed out before, and the bytes are right', { timeout }, async () => {
+    const data = pattern(1_000_003);
+    const f = await AIOFile.open(fileWith(data), 'rb', { context });
+    for (const [chunkSize, readAhead] of [
+      [4096, 4],
+      [65_536, 0],
+      [1000, 2],
+    ]) {
+      const reader = new Reader(f, { chunkSize, readAhead, reuseChunks: true });
+      assert.equal(reader.reuseChunks, true);
+      const copies: Buffer[] = [];
+      const memory = new Set<string>();
+      for await (const chunk of reader) {
+        copies.push(Buffer.from(chunk));
+        memory.add(`${addressKey(chunk.buffer)}+${chunk.byteOffset}`);
+      }
+      assert.ok(Buffer.concat(copies).equals(data), `${chunkSize}/${readAhead}`);
+      // Chunks in flight (readAhead + 1), the one handed out, and the short last one.
+      assert.ok(memory.size <= readAhead + 3, `${memory.size} distinct memories for ${copies.length} chunks (${chunkSize}/${readAhead})`);
+    }
+    // Without the option, every chunk is memory of its own: a kept chunk stays as it was read.
+    const kept: Buffer[] = [];
+    for await (const chunk of new Reader(f, { chunkSize: 4096 })) kept.push(chunk);
+    assert.ok(Buffer.concat(kept).equals(data));
+    assert.throws(() => new Reader(f, { reuseChunks: 'yes' as never }), expectCode('ERR_INVALID_ARG_TYPE', TypeError));
     await f.close();
   });
 
