@@ -58,6 +58,7 @@ function dropCRs(lines: string[]): void {
 }
 
 class TextSplitter implements Splitter<string> {
+  /** What its decoder holds back of a chunk (a cut character) is the runtime's to keep as it likes. */
   readonly copiesChunks = false;
   readonly #decoder: ChunkDecoder;
   readonly #separator: string;
