@@ -158,10 +158,7 @@ export class Dispatcher {
     const request = new Request(op, fd, data, offset, undefined);
     request.acceptedAt = this.#acceptedAt;
     this.#adopted = pendingFor(request, undefined);
-    request.state = RequestState.Started;
-    this.#classes[0].inFlight++;
-    this.#inFlight++;
-    this.#submitted++;
+    this.#countStarted(request, this.#classes[0]);
     return request;
   }
 
@@ -223,16 +220,21 @@ export class Dispatcher {
    */
   #start(request: Request): boolean {
     const cls = this.#classes[request.priorityClass];
-    request.state = RequestState.Started;
-    cls.inFlight++;
-    this.#inFlight++;
-    this.#submitted++;
+    this.#countStarted(request, cls);
     if (this.backend.start(request)) return true;
     request.state = RequestState.Queued;
     cls.inFlight--;
     this.#inFlight--;
     this.#submitted--;
     return false;
+  }
+
+  /** `request`, of class `cls`, is now in flight: counted as #complete uncounts it. */
+  #countStarted(request: Request, cls: PriorityClass): void {
+    request.state = RequestState.Started;
+    cls.inFlight++;
+    this.#inFlight++;
+    this.#submitted++;
   }
 
   /**
