@@ -20,6 +20,7 @@ import type { Case, Driver, Measurement, Row, Settings } from './case.js';
 import { cases } from './cases.js';
 import { fioVersion } from './fio.js';
 import { formatRate } from './format.js';
+import { describeMachine } from './machine.js';
 import { svgChart } from './plot.js';
 
 const usage = `Usage: aiofs bench [CASE...] [options]
@@ -170,15 +171,7 @@ async function main(): Promise<void> {
   };
   const fio = fioVersion();
   const command = runtimeCommand(values.runtime);
-  const machine = {
-    ...(values.runtime && { runtime: runtimeVersion(values.runtime) }),
-    node: process.version,
-    libuv: process.versions.uv,
-    kernel: os.release(),
-    cpus: `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'unknown'}`,
-    memory: `${Math.round(os.totalmem() / 2 ** 30)} GiB`,
-    fio: fio ?? 'not installed (apt-get install fio to compare with the physical limit)',
-  };
+  const machine = describeMachine(values.runtime && runtimeVersion(values.runtime), fio);
   log(`# ${Object.entries(machine).map(([k, v]) => `${k}: ${v}`).join(', ')}`);
   log(`# data in ${dir}`);
 

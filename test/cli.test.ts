@@ -84,6 +84,11 @@ it('bench --json measures every requested driver in its own process, and --plot 
     assert.equal(row.errors ?? 0, 0, row.driver);
   }
   assert.match(report.machine.node, /^v\d+/);
+  // What decides how far one system call per read stays from C on this machine (docs/benchmarks.md).
+  assert.match(report.machine['system call from JavaScript'], /^\d+\.\d\d us$/);
+  if (process.platform === 'linux' && fs.existsSync('/sys/devices/system/cpu/vulnerabilities/meltdown')) {
+    assert.match(report.machine['page-table isolation'], /^(off|on|on, with PCID|on, without PCID)$/);
+  }
   const svg = fs.readFileSync(chart, 'utf8');
   assert.match(svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
   assert.match(svg, /<\/svg>\n$/);
