@@ -8,6 +8,14 @@
 export interface PositionalFile {
   /** Fill `view` from `position`; resolves with the bytes read, fewer only at end of file. */
   readInto(view: ArrayBufferView, position: number): Promise<number>;
+  /**
+   * Fill `views` in order from `position`, in one request to the kernel where it can (up to
+   * IOV_MAX views, limits.ts); resolves with the bytes read into all of them, fewer than their total only
+   * at end of file. Offered where one request for several views is cheaper than one each (a
+   * buffered fd: one system call for several chunks); absent on an O_DIRECT file, whose reads
+   * go through bounce buffers one by one.
+   */
+  readvInto?(views: Uint8Array[], position: number): Promise<number>;
   /** Write all of `bytes` at `position`; resolves with its length, or rejects with what stopped it. */
   writeAt(bytes: Uint8Array, position: number): Promise<number>;
   /** A Buffer of `size` bytes (not zeroed) that transfers on this file can use without a copy. */

@@ -63,6 +63,27 @@ forEachBackend('Reader and Writer', (backend) => {
     await f.close();
   });
 
+  it('Reader of a buffered file reads several chunks per request, and of a direct one a chunk per request', { timeout }, async () => {
+    const data = pattern(100 * 4096 + 123);
+    const path = fileWith(data);
+    for (const direct of [false, true]) {
+      const f = await AIOFile.open(path, 'rb', { context, direct }).catch((error: NodeJS.ErrnoException) => {
+        if (direct && error.code === 'EINVAL') return undefined; // a filesystem without O_DIRECT
+        throw error;
+      });
+      if (!f) continue;
+      const before = context.stats().submitted;
+      const parts: Buffer[] = [];
+      for await (const chunk of new Reader(f, { chunkSize: 4096, readAhead: 8 })) parts.push(chunk);
+      const requests = context.stats().submitted - before;
+      assert.ok(Buffer.concat(parts).equals(data), `direct ${direct}`);
+      // 101 chunks (and what was in flight past the end): 9 at first, then 4 per request.
+      if (direct) assert.ok(requests >= 101, `${requests} requests for 101 chunks, direct`);
+      else assert.ok(requests <= 30, `${requests} requests for 101 chunks`);
+      await f.close();
+    }
+  });
+
   it('Reader with reuseChunks reads each chunk into the memory of one handed out before, and the bytes are right', { timeout }, async () => {
     const data = pattern(1_000_003);
     const f = await AIOFile.open(fileWith(data), 'rb', { context });

@@ -2,7 +2,9 @@
  * The scheduling pieces on their own, with no kernel and no clock: the FIFO and fair queues, and
  * read-ahead and write-behind over an in-memory PositionalFile whose reads and writes complete
  * when the test says so. Properties (fast-check) where an oracle is simple: a queue against an
- * array, read-ahead's chunks against the file's bytes, write-behind's result against the writes.
+ * array, read-ahead's chunks against the file's bytes, write-behind's result against the writes;
+ * and the vectored whole read that read-ahead's chunks of a buffered file come through, against a
+ * context whose reads stop short wherever the test says.
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
@@ -13,6 +15,8 @@ import { FairQueue, PriorityClass } from '../src/sched/classes.js';
 import { FifoQueue } from '../src/sched/queue.js';
 import { ReadAhead } from '../src/buffering/read-ahead.js';
 import { WriteBehind } from '../src/buffering/write-behind.js';
+import type { IoContext } from '../src/context.js';
+import { readvFully } from '../src/file/transfer.js';
 
 const timeout = 60_000;
 
@@ -31,15 +35,16 @@ class MemoryFile implements PositionalFile {
     this.bytes = bytes;
   }
 
-  async #turn<T>(run: () => T): Promise<T> {
-    this.inFlight++;
+  /** `count`: how many chunks the operation moves (a vectored read's views). */
+  async #turn<T>(run: () => T, count = 1): Promise<T> {
+    this.inFlight += count;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     try {
       if (this.held) await new Promise<void>((resolve) => this.held!.push(resolve));
       else await new Promise((resolve) => setImmediate(resolve));
       return run();
     } finally {
-      this.inFlight--;
+      this.inFlight -= count;
     }
   }
 
@@ -49,14 +54,43 @@ class MemoryFile implements PositionalFile {
     for (const resolve of waiting) resolve();
   }
 
+  /** Read requests made: a vectored one counts once, while `reads` has an entry per view. */
+  requests = 0;
+
   readInto(view: ArrayBufferView, position: number): Promise<number> {
+    this.requests++;
     this.reads.push({ position, length: view.byteLength });
-    return this.#turn(() => {
-      const target = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
-      const n = Math.max(0, Math.min(target.length, this.bytes.length - position));
-      target.set(this.bytes.subarray(position, position + n));
-      return n;
-    });
+    return this.#turn(() => this.#copyOut(new Uint8Array(view.buffer, view.byteOffset, view.byteLength), position));
+  }
+
+  /** Set by vectored(): several views in one request, as a buffered fd offers. */
+  readvInto: ((views: Uint8Array[], position: number) => Promise<number>) | undefined;
+
+  vectored(): this {
+    this.readvInto = (views, position) => {
+      this.requests++;
+      let at = position;
+      for (const view of views) {
+        this.reads.push({ position: at, length: view.length });
+        at += view.length;
+      }
+      return this.#turn(() => {
+        let done = 0;
+        for (const view of views) {
+          const n = this.#copyOut(view, position + done);
+          done += n;
+          if (n < view.length) break;
+        }
+        return done;
+      }, views.length);
+    };
+    return this;
+  }
+
+  #copyOut(target: Uint8Array, position: number): number {
+    const n = Math.max(0, Math.min(target.length, this.bytes.length - position));
+    target.set(this.bytes.subarray(position, position + n));
+    return n;
   }
 
   writeAt(bytes: Uint8Array, position: number): Promise<number> {
@@ -145,7 +179,7 @@ it('FairQueue serves backlogged classes in proportion to their shares', { timeou
   assert.ok(order.filter((c) => c === 1).length > 30, 'the small requests go first');
 });
 
-it('ReadAhead hands out the file in order, each byte read once, with at most depth + 1 reads in flight, into the memory of chunks handed back', { timeout }, async () => {
+it('ReadAhead hands out the file in order, each byte read once, with at most depth + 1 chunks in flight, into the memory of chunks handed back', { timeout }, async () => {
   await fc.assert(
     fc.asyncProperty(
       fc.integer({ min: 0, max: 5000 }),
@@ -153,9 +187,10 @@ it('ReadAhead hands out the file in order, each byte read once, with at most dep
       fc.integer({ min: 0, max: 6 }),
       fc.integer({ min: 0, max: 300 }),
       fc.boolean(),
-      async (size, chunkSize, depth, offset, recycle) => {
+      fc.boolean(),
+      async (size, chunkSize, depth, offset, recycle, vectored) => {
         const data = Buffer.from(Array.from({ length: size }, (_, i) => (i * 31) & 255));
-        const file = new MemoryFile(data);
+        const file = vectored ? new MemoryFile(data).vectored() : new MemoryFile(data);
         const ahead = new ReadAhead(file, offset, chunkSize, depth);
         const parts: Buffer[] = [];
         for (let chunk = await ahead.next(); chunk.length > 0; chunk = await ahead.next()) {
@@ -173,10 +208,37 @@ it('ReadAhead hands out the file in order, each byte read once, with at most dep
         file.reads.forEach((read, i) => assert.equal(read.position, offset + i * chunkSize));
         const beyond = file.reads.filter((read) => read.position >= size).length;
         assert.ok(beyond <= depth + 1, `${beyond} reads past the end`);
+        // One request per chunk, or with vectored reads one per half window once it is topped up.
+        const chunks = file.reads.length;
+        if (!vectored || depth === 0) assert.equal(file.requests, chunks);
+        else assert.ok(file.requests <= 1 + Math.max(0, Math.ceil((chunks - depth - 1) / (depth - (depth >> 1)))), `${file.requests} requests for ${chunks} chunks, depth ${depth}`);
       },
     ),
-    { numRuns: 150 },
+    { numRuns: 200 },
   );
+});
+
+it('ReadAhead over vectored reads: a window topped up by half in one request, and a failed one fails its chunks', { timeout }, async () => {
+  const file = new MemoryFile(Buffer.alloc(40 * 100, 3)).vectored();
+  const ahead = new ReadAhead(file, 0, 100, 4);
+  let chunks = 0;
+  for (let chunk = await ahead.next(); chunk.length > 0; chunk = await ahead.next()) chunks++;
+  assert.equal(chunks, 40);
+  // 5 chunks at first, then 2 per request whenever 2 are left after the consumer took one (20
+  // times, up to the empty chunk that ends the scan): the last 5 were past the end, the window
+  // in flight when the end showed.
+  assert.equal(file.requests, 21);
+  assert.equal(file.reads.length, 45);
+  assert.equal(file.maxInFlight, 5);
+
+  const failing = new MemoryFile(Buffer.alloc(10_000)).vectored();
+  const boom = Object.assign(new Error('EIO'), { code: 'EIO' });
+  const vectoredRead = failing.readvInto!;
+  failing.readvInto = (views, position) => (position >= 500 ? Promise.reject(boom) : vectoredRead(views, position));
+  const stopped = new ReadAhead(failing, 0, 100, 4);
+  for (let i = 0; i < 5; i++) assert.equal((await stopped.next()).length, 100);
+  await assert.rejects(stopped.next(), boom);
+  assert.equal((await stopped.next()).length, 0, 'nothing after the error');
 });
 
 it('ReadAhead stops at `end`, and a failed read is the consumer\'s error, after which it reads no more', { timeout }, async () => {
@@ -198,6 +260,44 @@ it('ReadAhead stops at `end`, and a failed read is the consumer\'s error, after 
   assert.equal((await ahead.next()).length, 1000);
   await assert.rejects(ahead.next(), boom);
   assert.equal((await ahead.next()).length, 0, 'nothing after the error');
+});
+
+it('readvFully fills every view in order, continuing after short counts, up to the end of the file', { timeout }, async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 0, max: 3000 }),
+      fc.array(fc.integer({ min: 0, max: 700 }), { minLength: 1, maxLength: 8 }),
+      fc.integer({ min: 0, max: 300 }),
+      fc.array(fc.integer({ min: 1, max: 900 }), { minLength: 1, maxLength: 10 }),
+      async (size, lengths, position, caps) => {
+        const data = Buffer.from(Array.from({ length: size }, (_, i) => (i * 7 + 1) & 255));
+        let calls = 0;
+        // Each readv moves at most the next cap's bytes (the last cap repeats), and none past the end.
+        const context = {
+          readv(_fd: number, views: Uint8Array[], offset: number): Promise<number> {
+            let budget = Math.min(caps[Math.min(calls++, caps.length - 1)], Math.max(0, size - offset));
+            let done = 0;
+            for (const view of views) {
+              const n = Math.min(view.length, budget);
+              view.set(data.subarray(offset + done, offset + done + n));
+              done += n;
+              budget -= n;
+              if (n < view.length) break;
+            }
+            return Promise.resolve(done);
+          },
+        } as unknown as IoContext;
+        const views = lengths.map((length) => Buffer.alloc(length, 0xee));
+        const total = lengths.reduce((a, b) => a + b, 0);
+        const n = await readvFully(context, 3, views, position);
+        const expected = Math.min(total, Math.max(0, size - position));
+        assert.equal(n, expected);
+        assert.ok(Buffer.concat(views).subarray(0, n).equals(data.subarray(position, position + n)));
+        assert.ok(Buffer.concat(views).subarray(n).every((byte) => byte === 0xee), 'nothing written past the count');
+      },
+    ),
+    { numRuns: 200 },
+  );
 });
 
 it('WriteBehind: whatever the writes, the file ends up with exactly their bytes, in order', { timeout }, async () => {

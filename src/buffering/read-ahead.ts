@@ -3,14 +3,19 @@
  * scan waits on the device or the memory copy rather than on one round trip per chunk. The window
  * is bounded (a consumer that stops early costs at most `depth` reads it did not need), it stops
  * at end of file (a short chunk), and each chunk is a Buffer of its own that the caller may keep,
- * unless it hands the chunk back with recycle().
+ * unless it hands the chunk back with recycle(). Where the source reads several chunks in one
+ * request (readvInto), the window is topped up by half at a time, in one request.
  */
 
 import type { PositionalFile } from '../positional.js';
+import { IOV_MAX } from '../limits.js';
 import { validateInteger } from '../validate.js';
 
-/** Where chunks come from: reads that fill the view unless the file ends, into the file's memory. */
-export type ChunkSource = Pick<PositionalFile, 'readInto' | 'allocate'>;
+/**
+ * Where chunks come from: reads that fill the view unless the file ends, into the file's memory;
+ * with readvInto, several chunks in one read.
+ */
+export type ChunkSource = Pick<PositionalFile, 'readInto' | 'readvInto' | 'allocate'>;
 
 interface Pending {
   offset: number;
@@ -32,6 +37,8 @@ export class ReadAhead {
   readonly #source: ChunkSource;
   readonly #chunkSize: number;
   readonly #depth: number;
+  /** The window is topped up once no more than this many reads are left in it. */
+  readonly #refillAt: number;
   readonly #end: number;
   readonly #window: Pending[] = [];
   /** Where the next read starts. */
@@ -53,6 +60,11 @@ export class ReadAhead {
     this.#consumed = offset;
     this.#chunkSize = chunkSize;
     this.#depth = depth;
+    // With one read for several chunks, the window is topped up once half of it is used, as the
+    // kernel's own read-ahead does, so that each top-up is one read of half the window (a chunk
+    // of a cached file costs a system call, and the code that runs after one, whatever its size).
+    // Without, every chunk handed out is replaced at once.
+    this.#refillAt = source.readvInto ? depth >> 1 : depth - 1;
     this.#end = end;
   }
 
@@ -63,10 +75,10 @@ export class ReadAhead {
 
   /** The next chunk; empty once the end is reached. Chunks come in file order, whoever asks. */
   next(): Promise<Buffer> {
-    this.#fill(1);
+    if (this.#window.length === 0) this.#fill(1);
     const head = this.#window.shift();
     if (!head) return Promise.resolve(EMPTY);
-    this.#fill(0);
+    if (this.#window.length <= this.#refillAt) this.#fill(0);
     return head.chunk.then(
       (chunk) => {
         this.#consumed = head.offset + chunk.length;
@@ -90,16 +102,32 @@ export class ReadAhead {
     if (chunk.length === this.#chunkSize && this.#spare.length <= this.#depth) this.#spare.push(chunk);
   }
 
-  /** Keep `depth` reads (plus `extra`) in flight, unless stopped or at `end`. */
+  /**
+   * Keep `depth` reads (plus `extra`) in flight, unless stopped or at `end`. The chunks added
+   * together are contiguous: with readvInto they are read in one request (IOV_MAX at most), and a
+   * short count leaves the chunks after it short or empty.
+   */
   #fill(extra: number): void {
-    while (!this.#stopped && this.#window.length < this.#depth + extra && this.#next < this.#end) {
-      const offset = this.#next;
-      const size = Math.min(this.#chunkSize, this.#end - offset);
+    const start = this.#next;
+    const memory: Buffer[] = [];
+    while (!this.#stopped && this.#window.length + memory.length < this.#depth + extra && this.#next < this.#end && memory.length < IOV_MAX) {
+      const size = Math.min(this.#chunkSize, this.#end - this.#next);
       this.#next += size;
-      const bytes = size === this.#chunkSize ? (this.#spare.pop() ?? this.#source.allocate(size)) : this.#source.allocate(size);
-      const chunk = this.#source.readInto(bytes, offset).then((n) => (n === size ? bytes : bytes.subarray(0, n)));
+      memory.push(size === this.#chunkSize ? (this.#spare.pop() ?? this.#source.allocate(size)) : this.#source.allocate(size));
+    }
+    if (memory.length === 0) return;
+    const readv = memory.length > 1 ? this.#source.readvInto : undefined;
+    const together = readv?.call(this.#source, memory, start);
+    let offset = start;
+    for (const bytes of memory) {
+      const size = bytes.length;
+      const from = offset - start;
+      const chunk = together
+        ? together.then((n) => (n - from >= size ? bytes : bytes.subarray(0, Math.max(0, n - from))))
+        : this.#source.readInto(bytes, offset).then((n) => (n === size ? bytes : bytes.subarray(0, n)));
       chunk.catch(ignore); // a read the consumer never takes must not count as unhandled
       this.#window.push({ offset, size, chunk });
+      offset += size;
     }
   }
 

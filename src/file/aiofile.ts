@@ -412,10 +412,13 @@ export class AIOFile<T extends string | Buffer = string | Buffer> {
 
   /** @internal Transfers of any alignment, for the library's own layers: bounced on a direct file. */
   [positionalIo](): PositionalFile {
+    const io = this.#io;
+    const readvInto = io.readvInto?.bind(io);
     return {
-      readInto: (view, position) => this.#simple('read', () => this.#io.readInto(view, position), 'readable'),
-      writeAt: (bytes, position) => this.#simple('write', () => this.#io.writeAt(bytes, position), 'writable'),
-      allocate: (size) => this.#io.allocate(size),
+      readInto: (view, position) => this.#simple('read', () => io.readInto(view, position), 'readable'),
+      ...(readvInto && { readvInto: (views: Uint8Array[], position: number) => this.#simple('read', () => readvInto(views, position), 'readable') }),
+      writeAt: (bytes, position) => this.#simple('write', () => io.writeAt(bytes, position), 'writable'),
+      allocate: (size) => io.allocate(size),
     };
   }
 

@@ -14,6 +14,7 @@ import { byteLengthOf, bytesFrom } from '../views.js';
 export function bufferedIo(context: IoContext, fd: number): PositionalFile {
   return {
     readInto: (view, position) => readFully(context, fd, view, position),
+    readvInto: (views, position) => readvFully(context, fd, views, position),
     writeAt: (bytes, position) => writeFully(context, fd, bytes, position),
     allocate: (size) => Buffer.allocUnsafe(size),
   };
@@ -80,6 +81,34 @@ async function readRest(context: IoContext, fd: number, view: ArrayBufferView, p
   const bytes = bytesFrom(view, 0);
   while (done < bytes.length) {
     const n = await context.read(fd, bytes.subarray(done), position + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return done;
+}
+
+/**
+ * Fill `views` (at most IOV_MAX) in order from `position` with one vectored read, continuing
+ * after a short count until all are full or the file ends; resolves with the bytes read in all.
+ */
+export function readvFully(context: IoContext, fd: number, views: Uint8Array[], position: number): Promise<number> {
+  let total = 0;
+  for (const view of views) total += view.length;
+  if (total === 0) return Promise.resolve(0);
+  return context.readv(fd, views, position).then((n) => (n === 0 || n >= total ? n : readvRest(context, fd, views, position, n, total)));
+}
+
+async function readvRest(context: IoContext, fd: number, views: Uint8Array[], position: number, done: number, total: number): Promise<number> {
+  while (done < total) {
+    // The views not yet full: the one the last count ended in, from where it ended, and those after.
+    const rest: Uint8Array[] = [];
+    let start = 0;
+    for (const view of views) {
+      const end = start + view.length;
+      if (end > done) rest.push(start >= done ? view : view.subarray(done - start));
+      start = end;
+    }
+    const n = await context.readv(fd, rest, position + done);
     if (n === 0) break;
     done += n;
   }
