@@ -38,8 +38,11 @@ forEachBackend('Scheduling', (backend) => {
       });
       assert.ok(whole.result.equals(pattern(chunks * chunk + 100)));
       // 41 chunks; the short last one costs one more read (the kernel's 0); then at most
-      // `readAhead` reads beyond the end were in flight.
-      assert.ok(whole.reads >= chunks + 2 && whole.reads <= chunks + 2 + readAhead, `readAhead ${readAhead}: ${whole.reads} reads`);
+      // `readAhead` reads beyond the end were in flight. With read-ahead, a buffered file's chunks
+      // go several to a request (each byte once: test/sched-units.test.ts), so fewer requests.
+      assert.ok(whole.reads <= chunks + 2 + readAhead, `readAhead ${readAhead}: ${whole.reads} reads`);
+      if (readAhead === 0) assert.equal(whole.reads, chunks + 2);
+      if (readAhead >= 4) assert.ok(whole.reads <= chunks / 2 + 2, `readAhead ${readAhead}: ${whole.reads} requests`);
       const early = await counted(async () => {
         let taken = 0;
         for await (const _ of new Reader(f, { chunkSize: chunk, readAhead })) if (++taken === 3) break;
