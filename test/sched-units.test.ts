@@ -231,6 +231,17 @@ it('ReadAhead over vectored reads: a window topped up by half in one request, an
   assert.equal(file.reads.length, 45);
   assert.equal(file.maxInFlight, 5);
 
+  // Chunks above 128 KiB are read one to a request (256 KiB at most per request), and replaced
+  // as soon as each is taken.
+  const large = new MemoryFile(Buffer.alloc(10 * 200 * 1024, 5)).vectored();
+  const big = new ReadAhead(large, 0, 200 * 1024, 4);
+  for (let chunk = await big.next(); chunk.length > 0; chunk = await big.next());
+  assert.equal(large.requests, large.reads.length);
+  const medium = new MemoryFile(Buffer.alloc(40 * 100 * 1024, 5)).vectored();
+  const two = new ReadAhead(medium, 0, 100 * 1024, 8);
+  for (let chunk = await two.next(); chunk.length > 0; chunk = await two.next());
+  assert.ok(medium.requests < medium.reads.length, `${medium.requests} requests for ${medium.reads.length} chunks`);
+
   const failing = new MemoryFile(Buffer.alloc(10_000)).vectored();
   const boom = Object.assign(new Error('EIO'), { code: 'EIO' });
   const vectoredRead = failing.readvInto!;
