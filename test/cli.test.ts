@@ -290,6 +290,7 @@ it('doctor says what runs here and why the rest does not, as text and as JSON', 
   assert.match(text.stdout, /^addon {5}\S+aiofs\.node \((built from source|prebuilt|AIOFS_NATIVE)/m);
   for (const name of ['uring', 'aio', 'threads']) assert.match(text.stdout, new RegExp(`^backend {3}${name} +(available|unavailable: .+)$`, 'm'));
   assert.match(text.stdout, /^auto {6}(uring|aio|threads)/m);
+  assert.match(text.stdout, /^syscall {3}\d+\.\d\d us from JavaScript(, page-table isolation [^:]+)?: /m);
   const json = aiofs('doctor', '--json');
   assert.equal(json.status, 0, json.stderr);
   const report = JSON.parse(json.stdout);
@@ -297,6 +298,7 @@ it('doctor says what runs here and why the rest does not, as text and as JSON', 
   assert.deepEqual(report.backends.map((b: { name: string }) => b.name), ['uring', 'aio', 'threads']);
   for (const b of report.backends) assert.ok(b.available || b.reason, JSON.stringify(b));
   if (process.platform === 'linux') assert.match(report.limits.memlock, /bytes|unlimited/);
+  assert.ok(Number.isFinite(report.syscall.microseconds) && report.syscall.microseconds >= 0, JSON.stringify(report.syscall));
   const wrong = aiofs('doctor', '--bogus');
   assert.equal(wrong.status, 2);
   assert.match(wrong.stderr, /Usage: aiofs doctor/);

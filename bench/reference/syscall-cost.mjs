@@ -8,7 +8,8 @@
  *
  *   node bench/reference/syscall-cost.mjs [ROUNDS]
  *
- * `aiofs bench` prints the first difference as "system call from JavaScript". Not run by npm scripts.
+ * `aiofs doctor` and `aiofs bench` print the first difference ("system call from JavaScript").
+ * Not run by npm scripts.
  */
 const CALLS = 200_000;
 const rounds = Number(process.argv[2] ?? 5);

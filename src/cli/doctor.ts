@@ -2,18 +2,20 @@
  * `aiofs doctor [--json]`: what aiofs can use on this machine and why not the rest: the runtime,
  * the addon loaded (path, where it came from, C library, how completions arrive) or why none
  * loaded, each backend with its reason, what 'auto' picks, and the kernel settings that decide
- * whether the kernel engines run (io_uring_disabled, the AIO context limit, the memlock limit).
+ * whether the kernel engines run (io_uring_disabled, the AIO context limit, the memlock limit),
+ * and what a system call costs here (host.ts), which bounds one operation at a time.
  */
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { backends } from '../index.js';
 import { libcFamily, nativeInfo, runtime } from '../native.js';
+import { pageTableIsolation, syscallMicroseconds } from './host.js';
 
 export const doctorUsage = `Usage: aiofs doctor [--json]
 
 Print what aiofs can use on this machine: the runtime, the native addon, each backend (and why
-one is unavailable), and the kernel settings that matter.
+one is unavailable), the kernel settings that matter, and what a system call costs here.
 
 Options:
   --json   one JSON object instead of text
@@ -63,6 +65,10 @@ export function doctorReport() {
       })(),
       memlock: memlockLimit(),
     },
+    syscall: {
+      microseconds: Math.round(syscallMicroseconds() * 100) / 100,
+      pageTableIsolation: pageTableIsolation(),
+    },
   };
 }
 
@@ -86,6 +92,11 @@ export function doctor(args: string[]): number {
   if (limits.io_uring_disabled !== undefined) lines.push(`limit     kernel.io_uring_disabled = ${limits.io_uring_disabled}`);
   if (limits.aio !== undefined) lines.push(`limit     ${limits.aio}`);
   if (limits.memlock !== undefined) lines.push(`limit     memlock (ulimit -l) = ${limits.memlock}: registered buffers count against it`);
+  const { microseconds, pageTableIsolation: isolation } = report.syscall;
+  lines.push(
+    `syscall   ${microseconds.toFixed(2)} us from JavaScript${isolation === undefined ? '' : `, page-table isolation ${isolation}`}: ` +
+      'each operation awaited alone pays one; operations started together share it',
+  );
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
 }
