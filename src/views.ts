@@ -57,6 +57,25 @@ export function bytesFrom(view: ArrayBufferView, start: number): Uint8Array {
 }
 
 /**
+ * What is left of a vectored transfer of `views` that stopped after `done` bytes: the view that
+ * count ended in, from there, and the views after it (empty ones dropped).
+ */
+export function bytesAfter(views: readonly ArrayBufferView[], done: number): Uint8Array[] {
+  const rest: Uint8Array[] = [];
+  let skip = done;
+  for (const view of views) {
+    const length = byteLengthOf(view);
+    if (skip >= length) {
+      skip -= length;
+      continue;
+    }
+    rest.push(bytesFrom(view, skip));
+    skip = 0;
+  }
+  return rest;
+}
+
+/**
  * A Uint8Array over `count` bytes of the memory of `view` from its byte `start`, or undefined
  * when they are not all there (a view whose own byteLength claimed more than it has, or a
  * detached one). Never throws.

@@ -4,7 +4,7 @@
  * own, which the engine backend finishes on the thread pool and adds up (engine.ts).
  */
 import { IOV_MAX, MAX_RW_COUNT } from '../limits.js';
-import { byteLengthOf, bytesFrom } from '../views.js';
+import { byteLengthOf, bytesAfter, bytesFrom } from '../views.js';
 import { Request } from './backend.js';
 
 /** The part of `request` after its first `done` bytes, as a request of its own. */
@@ -13,18 +13,7 @@ export function remainder(request: Request, done: number): Request {
   if (!Array.isArray(request.data)) {
     return new Request(request.op, request.fd, bytesFrom(request.data!, done), offset, undefined);
   }
-  const rest: ArrayBufferView[] = [];
-  let skip = done;
-  for (const view of request.data.slice(0, IOV_MAX)) {
-    const length = byteLengthOf(view);
-    if (skip >= length) {
-      skip -= length;
-      continue;
-    }
-    rest.push(bytesFrom(view, skip));
-    skip = 0;
-  }
-  return new Request(request.op, request.fd, rest, offset, undefined);
+  return new Request(request.op, request.fd, bytesAfter(request.data.slice(0, IOV_MAX), done), offset, undefined);
 }
 
 /** What the kernel was asked to move: at most IOV_MAX views and MAX_RW_COUNT bytes. */

@@ -8,7 +8,7 @@
 import { type IoContext, readNow } from '../context.js';
 import { systemError } from '../errors.js';
 import type { PositionalFile } from '../positional.js';
-import { byteLengthOf, bytesFrom } from '../views.js';
+import { byteLengthOf, bytesAfter, bytesFrom } from '../views.js';
 
 /** The PositionalFile of a buffered fd (a direct one's is file/direct-io.ts). */
 export function bufferedIo(context: IoContext, fd: number): PositionalFile {
@@ -100,15 +100,7 @@ export function readvFully(context: IoContext, fd: number, views: Uint8Array[], 
 
 async function readvRest(context: IoContext, fd: number, views: Uint8Array[], position: number, done: number, total: number): Promise<number> {
   while (done < total) {
-    // The views not yet full: the one the last count ended in, from where it ended, and those after.
-    const rest: Uint8Array[] = [];
-    let start = 0;
-    for (const view of views) {
-      const end = start + view.length;
-      if (end > done) rest.push(start >= done ? view : view.subarray(done - start));
-      start = end;
-    }
-    const n = await context.readv(fd, rest, position + done);
+    const n = await context.readv(fd, bytesAfter(views, done), position + done);
     if (n === 0) break;
     done += n;
   }
