@@ -457,7 +457,7 @@ static napi_value js_submit_rw(napi_env env, napi_callback_info info) {
   if (!e) return NULL;
   int ret = prep_rw(env, e, argv, 0);
   if (ret != 0) return make_int(env, ret);
-  e->ops->submit(e->impl);
+  if (e->ops->submit(e->impl) > 0 && e->ops->await_posted) e->ops->await_posted(e->impl);
   unsigned n = reap(e);
   /* A page-cache hit is settled already: no references to take and drop again. */
   if (e->in_flight > 0) hold(e);

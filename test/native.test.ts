@@ -95,6 +95,61 @@ for (const sqpoll of [false, true]) {
   });
 }
 
+it('an io_uring engine with SQPOLL: submitRw returns with the completion the kernel thread posts soon after, and returns without one that waits', { timeout: 20_000, skip: uringSkip || (os.availableParallelism() < 2 && 'the polling thread needs a CPU of its own') }, async () => {
+  const addon = loadNative();
+  const completions = new Int32Array(2 * 64);
+  let delivered: ((count: number) => void) | undefined;
+  const engine = addon.createUring!(8, true, 1000, 0, completions, (count) => delivered?.(count));
+  if (typeof engine === 'number') return assert.fail(`io_uring refused: ${engine}`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aiofs-sqpoll-'));
+  const file = path.join(dir, 'data');
+  const data = Buffer.from(Array.from({ length: 16 * 4096 }, (_, i) => (i * 7 + (i >> 12)) & 0xff));
+  fs.writeFileSync(file, data);
+  const fd = fs.openSync(file, 'r');
+  const pipe = addon.makePipe!(1 << 16);
+  if (typeof pipe === 'number') return assert.fail(`pipe refused: ${pipe}`);
+  const [readEnd, writeEnd] = pipe;
+  /** One completion of slot `user`: the one submitRw reaped, or the next the event loop delivers. */
+  const completion = async (reaped: number, user: number): Promise<number> => {
+    if (reaped === 0) assert.equal(await new Promise<number>((resolve) => (delivered = resolve)), 1);
+    else assert.equal(reaped, 1);
+    assert.equal(completions[0], user);
+    return completions[1];
+  };
+  try {
+    // Cached reads, one at a time: without waiting for the kernel thread, none would be there
+    // when submitRw reaps, nanoseconds after handing the read over.
+    let atOnce = 0;
+    const buffer = Buffer.alloc(4096);
+    for (let i = 0; i < 400; i++) {
+      const offset = ((i * 5) % 16) * 4096;
+      const reaped = engine.submitRw(Op.Read, fd, buffer, offset, 1);
+      if (reaped === 1) atOnce++;
+      assert.equal(await completion(reaped, 1), 4096);
+      assert.ok(buffer.equals(data.subarray(offset, offset + 4096)), `read ${i}`);
+    }
+    assert.ok(atOnce > 0, 'no read came back from submitRw');
+    // A read of an empty pipe waits for a writer: submitRw gives up on it within its bound, and
+    // the event loop delivers it once written, every time.
+    const small = Buffer.alloc(8);
+    for (let i = 0; i < 8; i++) {
+      const start = process.hrtime.bigint();
+      const reaped = engine.submitRw(Op.Read, readEnd, small, 0, 2);
+      assert.ok(process.hrtime.bigint() - start < 200_000_000n, 'submitRw held the thread');
+      assert.equal(reaped, 0);
+      setTimeout(() => fs.writeSync(writeEnd, `late ${i}`), 5);
+      assert.equal(await completion(reaped, 2), 6);
+      assert.equal(small.toString('latin1', 0, 6), `late ${i}`);
+    }
+  } finally {
+    assert.equal(engine.close(), 0);
+    assert.equal(addon.closeFd!(readEnd), 0);
+    assert.equal(addon.closeFd!(writeEnd), 0);
+    fs.closeSync(fd);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 /** An io_uring engine of 8 entries (no SQPOLL) reporting into `completions`, or the test fails. */
 function uringEngine(completions: Int32Array): NativeEngine {
   const engine = loadNative().createUring!(8, false, 0, 0, completions, () => {});
