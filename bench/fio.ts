@@ -19,6 +19,8 @@ export interface FioJob {
   blockSize: number;
   direct: boolean;
   seconds: number;
+  /** io_uring only: a kernel thread polls the submission queue (`--sqthread_poll=1`). */
+  sqpoll?: boolean;
 }
 
 /** A job's IOPS and bandwidth; `--invalidate=0` keeps the page cache that cached cases rely on. */
@@ -37,6 +39,7 @@ export function fioRead(job: FioJob): { iops: number; bytesPerSecond: number } {
     `--iodepth=${job.depth}`,
     `--direct=${job.direct ? 1 : 0}`,
     '--output-format=json',
+    ...(job.sqpoll ? ['--sqthread_poll=1'] : []),
   ];
   const run = spawnSync('fio', args, { encoding: 'utf8', maxBuffer: 64 << 20 });
   if (run.status !== 0) throw new Error(`fio ${job.engine} failed: ${run.stderr.trim() || run.error}`);

@@ -388,11 +388,15 @@ function randomRead(options: {
     extended: concurrency > 32,
     external(params) {
       const fio = fioVersion();
-      return options.fioEngines.map((engine): Row => {
-        const row = { driver: `fio-${engine}`, label: `fio ${engine}, iodepth ${concurrency}` };
+      return options.fioEngines.map((name): Row => {
+        // 'io_uring-sqpoll': io_uring with a kernel thread polling its submission queue, the
+        // limit for aiofs's `sqpoll: true`.
+        const sqpoll = name.endsWith('-sqpoll');
+        const engine = sqpoll ? name.slice(0, -'-sqpoll'.length) : name;
+        const row = { driver: `fio-${name}`, label: `fio ${engine}${sqpoll ? ' + SQPOLL' : ''}, iodepth ${concurrency}` };
         if (!fio) return { ...row, unavailable: 'fio is not installed (apt-get install fio)' };
         try {
-          return { ...row, rate: fioRead({ ...params, engine, depth: concurrency }).iops };
+          return { ...row, rate: fioRead({ ...params, engine, depth: concurrency, sqpoll }).iops };
         } catch (error) {
           return { ...row, unavailable: (error as Error).message };
         }
@@ -409,10 +413,11 @@ export const randomReadCases: Case<RandomReadParams>[] = [
   randomRead({
     concurrency: 1,
     direct: false,
-    fioEngines: ['psync', 'io_uring'],
+    fioEngines: ['psync', 'io_uring', 'io_uring-sqpoll'],
     baselines: nodeBaselines,
     targets: [
       { driver: 'aiofs-uring', baseline: 'fio-io_uring', ratio: 0.85 },
+      { driver: 'aiofs-uring-sqpoll', baseline: 'fio-io_uring-sqpoll', ratio: 0.85 },
       { driver: 'aiofs-promises-filehandle', baseline: 'aiofs-uring', ratio: 0.9 },
       { driver: 'aiofs-aiofile-readinto', baseline: 'aiofs-uring', ratio: 0.9 },
       // A new Buffer per read lands in memory no cache holds: docs/benchmarks.md, "One read at a
@@ -424,7 +429,7 @@ export const randomReadCases: Case<RandomReadParams>[] = [
   randomRead({
     concurrency: 32,
     direct: false,
-    fioEngines: ['psync', 'io_uring', 'libaio'],
+    fioEngines: ['psync', 'io_uring', 'io_uring-sqpoll', 'libaio'],
     baselines: nodeBaselines,
     targets: [
       { driver: 'aiofs-uring', baseline: 'fio-io_uring', ratio: 1 },
