@@ -243,7 +243,7 @@ function engineFloor(): Driver<RandomReadParams> {
 
 /** FileHandle.read on a handle `open` gives: node:fs/promises' or aiofs/promises'. */
 function handleDriver(
-  driver: Pick<Driver<RandomReadParams>, 'name' | 'label' | 'env' | 'backend'>,
+  driver: Pick<Driver<RandomReadParams>, 'name' | 'label' | 'env' | 'backend' | 'optional'>,
   open: (file: string, flags: number) => Promise<Pick<fsp.FileHandle, 'read' | 'close'>>,
 ): Driver<RandomReadParams> {
   return {
@@ -272,9 +272,15 @@ function fileHandle(uvIoUring: boolean): Driver<RandomReadParams> {
 }
 
 /** aiofs/promises' FileHandle.read: the drop-in's path, its reference counting included. */
-function aiofsFileHandle(): Driver<RandomReadParams> {
+function aiofsFileHandle(sqpoll = false): Driver<RandomReadParams> {
   return handleDriver(
-    { name: 'aiofs-promises-filehandle', backend: 'uring', label: 'aiofs/promises FileHandle.read, uring', env: { AIOFS_BACKEND: 'uring' } },
+    {
+      name: `aiofs-promises-filehandle${sqpoll ? '-sqpoll' : ''}`,
+      backend: 'uring',
+      label: `aiofs/promises FileHandle.read, uring${sqpoll ? ' + SQPOLL (AIOFS_SQPOLL=1)' : ''}`,
+      env: { AIOFS_BACKEND: 'uring', AIOFS_SQPOLL: sqpoll ? '1' : '0' },
+      optional: sqpoll,
+    },
     (file, flags) => aiofsPromises.open(file, flags),
   );
 }
@@ -337,6 +343,7 @@ const drivers: readonly Driver<RandomReadParams>[] = [
   aiofs('threads'),
   engineFloor(),
   aiofsFileHandle(),
+  aiofsFileHandle(true),
   aiofile('readInto'),
   aiofile('read'),
   fileHandle(false),

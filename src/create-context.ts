@@ -47,13 +47,30 @@ export function createContext(options?: ContextOptions): IoContext {
 }
 
 let defaultContext: IoContext | undefined;
+let warnedAboutSqpoll = false;
 
 /**
- * One shared context with the automatic backend, created on first use. It does not keep the
- * process alive when idle, and is torn down with the process.
+ * Whether AIOFS_SQPOLL asks the default context for a kernel thread polling its submission
+ * queue: '1' yes, '0' or unset no; any other value warns once and means no.
+ */
+function sqpollFromEnvironment(): boolean {
+  const value = process.env.AIOFS_SQPOLL;
+  if (value === '1') return true;
+  if (value !== undefined && value !== '' && value !== '0' && !warnedAboutSqpoll) {
+    warnedAboutSqpoll = true;
+    process.emitWarning(`AIOFS_SQPOLL=${value} is not 1 or 0; the default context runs without a polling thread`, {
+      code: 'AIOFS_BAD_SQPOLL',
+    });
+  }
+  return false;
+}
+
+/**
+ * One shared context with the automatic backend, created on first use (with `sqpoll` when
+ * AIOFS_SQPOLL=1). It does not keep the process alive when idle, and is torn down with the process.
  */
 export function getDefaultContext(): IoContext {
-  if (!defaultContext || defaultContext.closed) defaultContext = createContext();
+  if (!defaultContext || defaultContext.closed) defaultContext = createContext({ sqpoll: sqpollFromEnvironment() });
   return defaultContext;
 }
 

@@ -85,6 +85,34 @@ it('an unknown AIOFS_BACKEND warns once and falls back to auto', { timeout }, ()
   assert.match(report.warnings[0], /AIOFS_BAD_BACKEND: AIOFS_BACKEND=turbo/);
 });
 
+function defaultContextWith(env: Record<string, string | undefined>) {
+  const run = spawnSync(process.execPath, [fixture('default-context-sqpoll')], {
+    env: { ...process.env, AIOFS_BACKEND: undefined, ...env },
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  assert.equal(run.status, 0, run.stderr);
+  return JSON.parse(run.stdout) as { backend: string; same: boolean; pollers: number; warnings: string[] };
+}
+
+const uringInfo = backends().find((b) => b.name === 'uring')!;
+
+it('AIOFS_SQPOLL=1 gives the default context a kernel thread polling its submission queue; unset or 0, none', { timeout, skip: !uringInfo.available && `uring unavailable: ${uringInfo.reason}` }, () => {
+  const polled = defaultContextWith({ AIOFS_SQPOLL: '1' });
+  assert.deepEqual(polled, { backend: 'uring', same: true, pollers: 1, warnings: [] });
+  for (const value of [undefined, '0']) {
+    assert.deepEqual(defaultContextWith({ AIOFS_SQPOLL: value }), { backend: 'uring', same: true, pollers: 0, warnings: [] }, String(value));
+  }
+});
+
+it('an AIOFS_SQPOLL other than 1 or 0 warns once, and the default context runs without a polling thread', { timeout, skip: process.platform !== 'linux' && 'reads /proc' }, () => {
+  const report = defaultContextWith({ AIOFS_SQPOLL: 'yes' });
+  assert.equal(report.same, true);
+  assert.equal(report.pollers, 0);
+  assert.equal(report.warnings.length, 1, report.warnings.join('\n'));
+  assert.match(report.warnings[0], /AIOFS_BAD_SQPOLL: AIOFS_SQPOLL=yes/);
+});
+
 it(
   'without io_uring (kernel.io_uring_disabled) and without AIO (fs.aio-max-nr), auto falls back and explicit requests say why',
   {

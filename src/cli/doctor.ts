@@ -95,7 +95,7 @@ export function doctor(args: string[]): number {
   const { microseconds, pageTableIsolation: isolation } = report.syscall;
   lines.push(
     `syscall   ${microseconds.toFixed(2)} us from JavaScript${isolation === undefined ? '' : `, page-table isolation ${isolation}`}: ` +
-      'each operation awaited alone pays one and operations started together share one; reads and writes on a context made with { sqpoll: true } pay none while its kernel thread polls, at the cost of a CPU',
+      'each operation awaited alone pays one and operations started together share one; reads and writes on a context with sqpoll (AIOFS_SQPOLL=1 for the default one) pay none while its kernel thread polls, at the cost of a CPU',
   );
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
