@@ -597,6 +597,21 @@ static napi_value js_submit(napi_env env, napi_callback_info info) {
   return make_int(env, e->ops->submit(e->impl));
 }
 
+/*
+ * flush() -> as submit(), at the end of a tick's batch: then, where a kernel thread takes the
+ * submissions (SQPOLL), wait briefly for it to post a first completion (engine.h, await_posted),
+ * so that the reap that follows finds it rather than a turn of the event loop.
+ */
+static napi_value js_flush(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  struct native_engine *e = unwrap(env, info, &argc, NULL);
+  if (!e) return NULL;
+  if (!e->impl) return make_int(env, -EBADF);
+  int ret = e->ops->submit(e->impl);
+  if (ret > 0 && e->ops->await_posted) e->ops->await_posted(e->impl);
+  return make_int(env, ret);
+}
+
 /* pending() -> operations queued but not yet taken by the kernel */
 static napi_value js_pending(napi_env env, napi_callback_info info) {
   size_t argc = 0;
@@ -664,7 +679,7 @@ static napi_status bind_hot_methods(napi_env env, napi_value obj, struct native_
     const char *name;
     napi_callback cb;
   } hot[] = {{"submitRw", js_submit_rw}, {"prepRw", js_prep_rw}, {"submit", js_submit},
-             {"pending", js_pending},    {"reap", js_reap}};
+             {"flush", js_flush},         {"pending", js_pending},    {"reap", js_reap}};
   for (size_t i = 0; i < sizeof(hot) / sizeof(hot[0]); i++) {
     napi_value fn;
     napi_status st = napi_create_function(env, hot[i].name, NAPI_AUTO_LENGTH, hot[i].cb, e, &fn);

@@ -115,11 +115,12 @@ struct aiofs_engine_ops {
   int (*submit)(void *engine);
   /*
    * Optional (NULL for an engine whose completions come only from this thread's system calls).
-   * Called right after a submit that handed over one operation awaited alone: where a kernel
-   * thread takes the submissions (io_uring's SQPOLL), wait a bounded time, polling memory and
-   * making no system call, for a completion to be posted. Returns 1 if one is there to reap, 0
-   * if not (the event loop then learns of it as of any other). How long it waits, and whether,
-   * is the engine's choice, and never long enough to be noticed by the loop.
+   * Called right after a submit that handed over one operation awaited alone, or the batch a
+   * tick of the event loop made: where a kernel thread takes the submissions (io_uring's
+   * SQPOLL), wait a bounded time, polling memory and making no system call, for a completion to
+   * be posted. Returns 1 if one is there to reap, 0 if not (the event loop then learns of it as
+   * of any other). How long it waits, and whether, is the engine's choice, and never long
+   * enough to be noticed by the loop.
    */
   int (*await_posted)(void *engine);
   /* Number of operations queued but not yet taken by the kernel. */

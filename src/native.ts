@@ -33,6 +33,8 @@ export interface NativeEngine {
     user: number,
   ): number;
   submit(): number;
+  /** submit(), at the end of a tick's batch: with SQPOLL, then waits briefly for the kernel thread's first completion. */
+  flush(): number;
   pending(): number;
   reap(): number;
   close(): number;

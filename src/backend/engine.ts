@@ -55,6 +55,12 @@ export class EngineBackend implements Backend {
   private readonly pacer: SubmitPacer;
   private reaping = false;
   private closing = false;
+  /**
+   * The batch the next flush submits holds a read or write: one the kernel may finish at once,
+   * whose completion the flush may wait for (NativeEngine.flush). Metadata operations go to
+   * io_uring's workers, whose completions come too late for that.
+   */
+  private rwQueued = false;
 
   constructor(
     private readonly spec: EngineSpec,
@@ -103,6 +109,7 @@ export class EngineBackend implements Backend {
     if (result < 0) return this.refused(request, slot, result);
     request.slot = slot;
     this.requests[slot] = request;
+    if (request.op <= Op.Writev) this.rwQueued = true;
     if (this.pacer.submitEarly && request.op <= Op.Writev && this.engine!.pending() >= EARLY_SUBMIT) this.engine!.submit();
     this.pacer.scheduleFlush();
     return true;
@@ -256,7 +263,8 @@ export class EngineBackend implements Backend {
     const engine = this.engine;
     this.pacer.flushing(engine ? engine.pending() : 0);
     if (!engine) return;
-    const result = engine.submit();
+    const result = this.rwQueued ? engine.flush() : engine.submit();
+    this.rwQueued = false;
     if (result === -EAGAIN || result === -EBUSY) this.pacer.scheduleRetry();
     this.reapAll();
   };
