@@ -434,6 +434,14 @@ static int prep_rw(napi_env env, struct native_engine *e, napi_value *argv, int 
   return ret;
 }
 
+/* Submit what is queued; then, if the kernel took any and the engine can (SQPOLL), wait briefly
+   for a first completion (engine.h, await_posted). Returns what submit returned. */
+static int submit_awaiting(struct native_engine *e) {
+  int ret = e->ops->submit(e->impl);
+  if (ret > 0 && e->ops->await_posted) e->ops->await_posted(e->impl);
+  return ret;
+}
+
 /* prepRw(op, fd, view, offset, user) -> 0 | -errno */
 static napi_value js_prep_rw(napi_env env, napi_callback_info info) {
   size_t argc = 5;
@@ -457,7 +465,7 @@ static napi_value js_submit_rw(napi_env env, napi_callback_info info) {
   if (!e) return NULL;
   int ret = prep_rw(env, e, argv, 0);
   if (ret != 0) return make_int(env, ret);
-  if (e->ops->submit(e->impl) > 0 && e->ops->await_posted) e->ops->await_posted(e->impl);
+  submit_awaiting(e);
   unsigned n = reap(e);
   /* A page-cache hit is settled already: no references to take and drop again. */
   if (e->in_flight > 0) hold(e);
@@ -607,9 +615,7 @@ static napi_value js_flush(napi_env env, napi_callback_info info) {
   struct native_engine *e = unwrap(env, info, &argc, NULL);
   if (!e) return NULL;
   if (!e->impl) return make_int(env, -EBADF);
-  int ret = e->ops->submit(e->impl);
-  if (ret > 0 && e->ops->await_posted) e->ops->await_posted(e->impl);
-  return make_int(env, ret);
+  return make_int(env, submit_awaiting(e));
 }
 
 /* pending() -> operations queued but not yet taken by the kernel */

@@ -118,11 +118,11 @@ struct aiofs_engine_ops {
    * Called right after a submit that handed over one operation awaited alone, or the batch a
    * tick of the event loop made: where a kernel thread takes the submissions (io_uring's
    * SQPOLL), wait a bounded time, polling memory and making no system call, for a completion to
-   * be posted. Returns 1 if one is there to reap, 0 if not (the event loop then learns of it as
-   * of any other). How long it waits, and whether, is the engine's choice, and never long
+   * be posted; the reap that follows takes it, and a completion posted later reaches the event
+   * loop as any other. How long it waits, and whether, is the engine's choice, and never long
    * enough to be noticed by the loop.
    */
-  int (*await_posted)(void *engine);
+  void (*await_posted)(void *engine);
   /* Number of operations queued but not yet taken by the kernel. */
   unsigned (*pending)(void *engine);
   /* Move up to `max` available completions to `out`; returns how many, never blocks. */

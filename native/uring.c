@@ -612,18 +612,18 @@ static uint64_t monotonic_ns(void) {
  * SQPOLL the completion of a page-cache hit is already posted when the submit returns, and a
  * read that is not can only be waited for in the kernel: nothing to poll for.
  */
-static int uring_await_posted(void *e) {
+static void uring_await_posted(void *e) {
   struct aiofs_uring *r = e;
-  if (sq_ring_needs_enter(r)) return 0;
+  if (sq_ring_needs_enter(r)) return;
   if (r->await_skips > 0) {
     r->await_skips--;
-    return 0;
+    return;
   }
   uint64_t deadline = 0;
   for (unsigned i = 0;; i++) {
     if (__atomic_load_n(r->cq_ktail, __ATOMIC_ACQUIRE) != *r->cq_khead) {
       r->await_misses = 0;
-      return 1;
+      return;
     }
     if ((i & 15) == 0) {
       uint64_t now = monotonic_ns();
@@ -636,7 +636,6 @@ static int uring_await_posted(void *e) {
   }
   if (r->await_misses < AWAIT_MAX_MISSES) r->await_misses++;
   r->await_skips = (1u << r->await_misses) - 1;
-  return 0;
 }
 
 static int uring_submit(void *e) {

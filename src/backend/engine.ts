@@ -109,8 +109,10 @@ export class EngineBackend implements Backend {
     if (result < 0) return this.refused(request, slot, result);
     request.slot = slot;
     this.requests[slot] = request;
-    if (request.op <= Op.Writev) this.rwQueued = true;
-    if (this.pacer.submitEarly && request.op <= Op.Writev && this.engine!.pending() >= EARLY_SUBMIT) this.engine!.submit();
+    if (request.op <= Op.Writev) {
+      this.rwQueued = true;
+      if (this.pacer.submitEarly && this.engine!.pending() >= EARLY_SUBMIT) this.engine!.submit();
+    }
     this.pacer.scheduleFlush();
     return true;
   }
