@@ -203,10 +203,23 @@ static void track(struct native_engine *e, uint32_t user, int op, void *owned) {
   hold(e);
 }
 
+/*
+ * With a waiter thread: let it watch the fd only while a completion is due (an operation the
+ * kernel has and we have not reaped), as on_prepare does for uv_poll on Node. Called after each
+ * reap and after submit(), the calls that change it (flush() relies on the reap its caller makes
+ * next): a read the kernel finishes inside the submit is reaped before the answer is asked, and
+ * never makes the fd wanted, so it wakes no thread.
+ */
+static void watch_due(struct native_engine *e) {
+  if (e->waiter && e->watching && e->impl)
+    aiofs_waiter_want(e->waiter, e->in_flight > e->ops->pending(e->impl));
+}
+
 /* Reap into the shared array; returns how many entries JavaScript should read. */
 static unsigned reap(struct native_engine *e) {
   unsigned n = e->ops->reap(e->impl, e->out, e->out_capacity);
   for (unsigned i = 0; i < n; i++) settle(e, &e->out[i]);
+  watch_due(e);
   return n;
 }
 
@@ -602,13 +615,18 @@ static napi_value js_submit(napi_env env, napi_callback_info info) {
   struct native_engine *e = unwrap(env, info, &argc, NULL);
   if (!e) return NULL;
   if (!e->impl) return make_int(env, -EBADF);
-  return make_int(env, e->ops->submit(e->impl));
+  int ret = e->ops->submit(e->impl);
+  watch_due(e);
+  return make_int(env, ret);
 }
 
 /*
  * flush() -> as submit(), at the end of a tick's batch: then, where a kernel thread takes the
  * submissions (SQPOLL), wait briefly for it to post a first completion (engine.h, await_posted),
- * so that the reap that follows finds it rather than a turn of the event loop.
+ * so that the reap that follows finds it rather than a turn of the event loop. The caller must
+ * reap before control returns to the event loop: on a waiter thread, that reap is what lets the
+ * thread watch for what is still due (watch_due), so that a batch the kernel finished inside the
+ * flush wakes no thread.
  */
 static napi_value js_flush(napi_env env, napi_callback_info info) {
   size_t argc = 0;

@@ -33,7 +33,11 @@ export interface NativeEngine {
     user: number,
   ): number;
   submit(): number;
-  /** submit(), at the end of a tick's batch: with SQPOLL, then waits briefly for the kernel thread's first completion. */
+  /**
+   * submit(), at the end of a tick's batch: with SQPOLL, then waits briefly for the kernel
+   * thread's first completion. A reap must follow before the event loop turns (with a waiter
+   * thread, the reap is what has it watch for completions still due).
+   */
   flush(): number;
   pending(): number;
   reap(): number;

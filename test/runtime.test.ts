@@ -17,6 +17,7 @@ import { runChecked } from './support/child.js';
 
 const timeout = 60_000;
 const smoke = fileURLToPath(new URL('./fixtures/runtime-smoke.js', import.meta.url));
+const waiterWakes = fileURLToPath(new URL('./fixtures/waiter-wakes.js', import.meta.url));
 
 interface SmokeResult {
   runtime: string;
@@ -37,6 +38,11 @@ const runtimes: { name: string; command: string[] | undefined; variable: string 
   { name: 'Deno', command: process.env.AIOFS_TEST_DENO ? [process.env.AIOFS_TEST_DENO, 'run', '-A'] : undefined, variable: 'AIOFS_TEST_DENO' },
 ];
 
+/** The reason to skip a runtime whose binary was not given, else false. */
+function notGiven(runtime: { name: string; command: string[] | undefined; variable: string }): string | false {
+  return runtime.command ? false : `${runtime.name} not given: set ${runtime.variable} to its binary`;
+}
+
 forEachBackend('runtimes', (backend) => {
   for (const delivery of ['poll', 'thread']) {
     it(`Node with completions delivered by ${delivery === 'poll' ? 'the event loop' : 'a waiter thread'}`, { timeout }, () => {
@@ -46,12 +52,27 @@ forEachBackend('runtimes', (backend) => {
     });
   }
   for (const runtime of runtimes) {
-    const skip = runtime.command ? false : `${runtime.name} not given: set ${runtime.variable} to its binary`;
-    it(`${runtime.name}: the smoke test, completions by a waiter thread`, { timeout, skip }, () => {
+    it(`${runtime.name}: the smoke test, completions by a waiter thread`, { timeout, skip: notGiven(runtime) }, () => {
       const result = runSmoke(runtime.command!, { AIOFS_BACKEND: backend, AIOFS_DELIVERY: '' });
       assert.match(result.runtime, new RegExp(runtime.name, 'i'));
       assert.equal(result.backend, backend);
       assert.equal(result.addon.delivery, 'thread');
+    });
+  }
+  if (backend === 'threads') return;
+  // Every wake-up of the waiter is paid for by the thread that posted the completion: cached
+  // reads one at a time, each reaped inside its own call, must leave it asleep (a waiter that
+  // watched the fd all the time woke for 2-20% of them).
+  for (const runner of [{ name: 'Node', command: [process.execPath], variable: '' }, ...runtimes]) {
+    it(`${runner.name}: a waiter thread sleeps through reads finished inside their call, and still delivers a later one`, { timeout, skip: notGiven(runner) }, () => {
+      const { stdout } = runChecked(runner.command![0], [...runner.command!.slice(1), waiterWakes, backend], {
+        env: { ...process.env, AIOFS_DELIVERY: 'thread' },
+        timeout: timeout - 5_000,
+      });
+      const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as { waiters: number; reads: number; wakes: number; late: string };
+      assert.equal(result.waiters, 1);
+      assert.ok(result.wakes <= 20, `the waiter woke ${result.wakes} times in ${result.reads} cached reads`);
+      assert.equal(result.late, 'late');
     });
   }
 });
@@ -61,7 +82,7 @@ it('the loader says what it loaded, and which C library this process runs on', (
   assert.equal(info.error, undefined);
   assert.ok(info.path && fs.existsSync(info.path), info.path);
   assert.ok(info.source === 'build' || info.source === 'env' || info.source === 'prebuilt');
-  assert.equal(info.delivery, 'poll');
+  assert.equal(info.delivery, process.env.AIOFS_DELIVERY === 'thread' ? 'thread' : 'poll');
   if (process.platform === 'linux') {
     const maps = fs.readFileSync('/proc/self/maps', 'utf8');
     assert.equal(libcFamily(), maps.includes('ld-musl') ? 'musl' : 'glibc');
