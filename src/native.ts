@@ -45,6 +45,11 @@ export interface NativeEngine {
 }
 
 export interface NativeAddon {
+  /**
+   * An io_uring engine (a number: -errno, the kernel refused). `handler(count)` is told of the
+   * completions in `completions`; the engine holds it strongly only while something is in flight,
+   * so the caller keeps its own reference (engine.ts: a property of the backend).
+   */
   createUring?(
     entries: number,
     sqpoll: boolean,
@@ -53,6 +58,7 @@ export interface NativeAddon {
     completions: Int32Array,
     handler: (count: number) => void,
   ): NativeEngine | number;
+  /** A Linux AIO engine, as createUring. */
   createAio?(capacity: number, completions: Int32Array, handler: (count: number) => void): NativeEngine | number;
   /** The fd was closed other than by a ring's close: the environment's teardown must not close it. */
   forgetFd?(fd: number): void;
