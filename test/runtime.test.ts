@@ -64,7 +64,7 @@ forEachBackend('runtimes', (backend) => {
   // reads one at a time, each reaped inside its own call, must leave it asleep (a waiter that
   // watched the fd all the time woke for 2-20% of them).
   for (const runner of [{ name: 'Node', command: [process.execPath], variable: '' }, ...runtimes]) {
-    it(`${runner.name}: a waiter thread sleeps through reads finished inside their call, and still delivers a later one`, { timeout, skip: notGiven(runner) }, () => {
+    it(`${runner.name}: a waiter thread sleeps through reads finished inside their call, and still delivers a later one`, { timeout, skip: notGiven(runner) }, (t) => {
       const { stdout } = runChecked(runner.command![0], [...runner.command!.slice(1), waiterWakes, backend], {
         env: { ...process.env, AIOFS_DELIVERY: 'thread' },
         timeout: timeout - 5_000,
@@ -72,7 +72,8 @@ forEachBackend('runtimes', (backend) => {
       const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as { waiters: number; reads: number; wakes: number; late: string };
       assert.equal(result.waiters, 1);
       assert.ok(result.wakes <= 20, `the waiter woke ${result.wakes} times in ${result.reads} cached reads`);
-      assert.equal(result.late, 'late');
+      if (result.late.startsWith('no O_DIRECT')) t.diagnostic(`the later read not checked: ${result.late}`);
+      else assert.equal(result.late, 'late');
     });
   }
 });
