@@ -33,6 +33,9 @@
 #ifndef IORING_SETUP_SINGLE_ISSUER
 #define IORING_SETUP_SINGLE_ISSUER (1U << 12)
 #endif
+#ifndef IORING_SETUP_ATTACH_WQ
+#define IORING_SETUP_ATTACH_WQ (1U << 5)
+#endif
 #ifndef IORING_SQ_TASKRUN
 #define IORING_SQ_TASKRUN (1U << 2)
 #endif
@@ -112,7 +115,33 @@ struct aiofs_uring {
      next calls return at once because of them. */
   unsigned await_misses;
   unsigned await_skips;
+
+  /* The next live SQPOLL ring of the process (sqpoll_rings), when this one has SQPOLL. */
+  struct aiofs_uring *sqpoll_next;
 };
+
+/*
+ * The live SQPOLL rings of the process, newest first. A new SQPOLL ring attaches to the first
+ * (IORING_SETUP_ATTACH_WQ), so that all share one kernel polling thread: a thread per ring would
+ * keep a CPU busy per context (a program with a context per worker, or the default context beside
+ * its own) for sq_thread_idle after each submission. The kernel keeps that thread while any ring
+ * uses it, whichever ring created it and whichever thread has since exited. sqpoll_lock is held
+ * across a setup that attaches (the fd it names must stay open until the kernel has taken its own
+ * reference) and while a ring leaves the list, which it does before its fd is closed.
+ */
+static pthread_mutex_t sqpoll_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct aiofs_uring *sqpoll_rings;
+
+static void sqpoll_leave(struct aiofs_uring *r) {
+  pthread_mutex_lock(&sqpoll_lock);
+  for (struct aiofs_uring **link = &sqpoll_rings; *link; link = &(*link)->sqpoll_next) {
+    if (*link == r) {
+      *link = r->sqpoll_next;
+      break;
+    }
+  }
+  pthread_mutex_unlock(&sqpoll_lock);
+}
 
 /*
  * Whether the kernel takes submitted entries only inside io_uring_enter (liburing's
@@ -242,9 +271,17 @@ int aiofs_uring_create(const struct aiofs_uring_options *o, struct aiofs_uring *
   static const unsigned optional[] = {IORING_SETUP_SUBMIT_ALL,
                                       IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
                                       IORING_SETUP_SINGLE_ISSUER};
-  unsigned nopt = sizeof(optional) / sizeof(optional[0]);
+  const unsigned all_optional = sizeof(optional) / sizeof(optional[0]);
+  unsigned nopt = all_optional;
   struct io_uring_params p;
   int ret;
+  /* With SQPOLL, the process's polling thread when it has one (sqpoll_rings). A refused attach
+     is retried with a thread of the ring's own, after the optional flags for EINVAL. */
+  int attach = 0;
+  if (o->sqpoll) {
+    pthread_mutex_lock(&sqpoll_lock);
+    attach = sqpoll_rings != NULL;
+  }
   for (;;) {
     memset(&p, 0, sizeof(p));
     p.flags = IORING_SETUP_CQSIZE;
@@ -256,13 +293,24 @@ int aiofs_uring_create(const struct aiofs_uring_options *o, struct aiofs_uring *
                    IORING_SETUP_TASKRUN_FLAG);
       p.flags |= IORING_SETUP_SQPOLL;
       p.sq_thread_idle = o->sq_thread_idle;
+      if (attach) {
+        p.flags |= IORING_SETUP_ATTACH_WQ;
+        p.wq_fd = (unsigned)sqpoll_rings->fd;
+      }
     }
     ret = sys_setup(o->entries, &p);
     if (ret >= 0) break;
     ret = -errno;
-    if (ret != -EINVAL || nopt == 0) goto fail;
+    if (attach && (ret != -EINVAL || nopt == 0)) {
+      attach = 0;
+      nopt = all_optional;
+      continue;
+    }
+    if (ret != -EINVAL || nopt == 0) break;
     nopt--;
   }
+  if (o->sqpoll) pthread_mutex_unlock(&sqpoll_lock);
+  if (ret < 0) goto fail;
   r->fd = ret;
   r->setup_flags = p.flags;
   r->features = p.features;
@@ -280,6 +328,12 @@ int aiofs_uring_create(const struct aiofs_uring_options *o, struct aiofs_uring *
   }
 
   register_ring_fd(r);
+  if (r->setup_flags & IORING_SETUP_SQPOLL) {
+    pthread_mutex_lock(&sqpoll_lock);
+    r->sqpoll_next = sqpoll_rings;
+    sqpoll_rings = r;
+    pthread_mutex_unlock(&sqpoll_lock);
+  }
   *cq_entries = p.cq_entries;
   *out = r;
   return 0;
@@ -696,6 +750,7 @@ static int uring_poll_fd(void *e) { return ((struct aiofs_uring *)e)->fd; }
 
 static void uring_destroy(void *e) {
   struct aiofs_uring *r = e;
+  if (r->setup_flags & IORING_SETUP_SQPOLL) sqpoll_leave(r);
   unregister_ring_fd(r);
   unmap(r);
   close(r->fd);

@@ -113,6 +113,15 @@ it('an AIOFS_SQPOLL other than 1 or 0 warns once, and the default context runs w
   assert.match(report.warnings[0], /AIOFS_BAD_SQPOLL: AIOFS_SQPOLL=yes/);
 });
 
+it('contexts with sqpoll share one polling thread, across worker threads, kept while any of them is open', { timeout, skip: !uringInfo.available && `uring unavailable: ${uringInfo.reason}` }, () => {
+  const run = spawnSync(process.execPath, [fixture('sqpoll-shared')], { env: { ...process.env, AIOFS_BACKEND: undefined }, encoding: 'utf8', timeout: 20_000 });
+  assert.equal(run.status, 0, run.stderr);
+  // One thread for the worker's context and the main thread's two; the main thread's contexts
+  // still read the right bytes once the worker that made the thread has closed its context and
+  // exited; and the thread ends once the last context is closed.
+  assert.deepEqual(JSON.parse(run.stdout), { afterWorker: 1, withMain: 1, correct: true, afterExit: 1, afterClose: 0 });
+});
+
 it(
   'without io_uring (kernel.io_uring_disabled) and without AIO (fs.aio-max-nr), auto falls back and explicit requests say why',
   {
