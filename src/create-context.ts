@@ -6,6 +6,7 @@
 import { type BackendName } from './backend/backend.js';
 import { createBackend } from './backend/select.js';
 import { IoContext } from './context.js';
+import { environmentChoice } from './environment.js';
 import { invalidArgValue } from './errors.js';
 import { parseClasses, type ClassOptions } from './sched/classes.js';
 import { validateBoolean, validateInteger, validateKnownKeys, validateObject } from './validate.js';
@@ -47,22 +48,12 @@ export function createContext(options?: ContextOptions): IoContext {
 }
 
 let defaultContext: IoContext | undefined;
-let warnedAboutSqpoll = false;
-
 /**
  * Whether AIOFS_SQPOLL asks the default context for a kernel thread polling its submission
  * queue: '1' yes, '0' or unset no; any other value warns once and means no.
  */
 function sqpollFromEnvironment(): boolean {
-  const value = process.env.AIOFS_SQPOLL;
-  if (value === '1') return true;
-  if (value !== undefined && value !== '' && value !== '0' && !warnedAboutSqpoll) {
-    warnedAboutSqpoll = true;
-    process.emitWarning(`AIOFS_SQPOLL=${value} is not 1 or 0; the default context runs without a polling thread`, {
-      code: 'AIOFS_BAD_SQPOLL',
-    });
-  }
-  return false;
+  return environmentChoice('AIOFS_SQPOLL', ['1', '0'], '0', 'AIOFS_BAD_SQPOLL', 'the default context runs without a polling thread') === '1';
 }
 
 /**

@@ -208,3 +208,15 @@ export function directUnsupported(errno: number, path: string): SystemError {
 export function stringTooLong(): Error & CodedError {
   return coded(new Error(`Cannot create a string longer than 0x${constants.MAX_STRING_LENGTH.toString(16)} characters`), 'ERR_STRING_TOO_LONG');
 }
+
+const warned = new Set<string>();
+
+/**
+ * Emit a warning with `code`, once per code: once per process, and once per worker thread (each
+ * has its own instance of this module), so that a setting read per context does not flood.
+ */
+export function warnOnce(code: string, message: string): void {
+  if (warned.has(code)) return;
+  warned.add(code);
+  process.emitWarning(message, { code });
+}

@@ -7,7 +7,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { nativeUnavailable } from './errors.js';
+import { environmentChoice } from './environment.js';
+import { nativeUnavailable, warnOnce } from './errors.js';
 
 /** A kernel engine as the addon exposes it (native/addon.c documents each method). */
 export interface NativeEngine {
@@ -138,12 +139,19 @@ export type Delivery = 'poll' | 'thread';
  * How completions reach JavaScript. Node's loop is libuv, which the addon watches the engine's fd
  * on (completions reaped inline, no thread hop). Bun has no uv_poll and Deno's reports readiness
  * only once, so there a waiter thread blocks on the fd and wakes JavaScript through a thread-safe
- * function. AIOFS_DELIVERY=thread|poll overrides (the tests run the thread path on Node too).
+ * function. AIOFS_DELIVERY=thread overrides on any runtime (the tests run the thread path on Node
+ * too); `poll` only on Node: elsewhere the addon's first engine would take the process down, so it
+ * warns once and the thread delivers.
  */
 export function deliveryMode(): Delivery {
-  const forced = process.env.AIOFS_DELIVERY;
-  if (forced === 'thread' || forced === 'poll') return forced;
-  return runtime().name === 'Node.js' ? 'poll' : 'thread';
+  const { name } = runtime();
+  const asked = environmentChoice('AIOFS_DELIVERY', ['auto', 'poll', 'thread'], 'auto', 'AIOFS_BAD_DELIVERY', 'the runtime chooses');
+  if (asked === 'thread') return 'thread';
+  if (name === 'Node.js') return 'poll';
+  if (asked === 'poll') {
+    warnOnce('AIOFS_BAD_DELIVERY', `AIOFS_DELIVERY=poll needs Node's event loop (libuv), which ${name} does not have; a waiter thread delivers completions`);
+  }
+  return 'thread';
 }
 
 /** The JavaScript runtime running this: Node, or Bun or Deno through their Node compatibility. */

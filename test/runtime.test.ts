@@ -23,6 +23,7 @@ interface SmokeResult {
   runtime: string;
   backend: string;
   addon: { path?: string; delivery?: string; error?: string };
+  warnings: string[];
   checks: string[];
 }
 
@@ -51,12 +52,26 @@ forEachBackend('runtimes', (backend) => {
       assert.equal(result.addon.delivery, delivery);
     });
   }
+  it('Node with an AIOFS_DELIVERY it does not know: warns once, and the event loop delivers', { timeout }, () => {
+    const result = runSmoke([process.execPath], { AIOFS_BACKEND: backend, AIOFS_DELIVERY: 'fast' });
+    assert.equal(result.addon.delivery, 'poll');
+    assert.deepEqual(result.warnings, ['AIOFS_BAD_DELIVERY: AIOFS_DELIVERY=fast is not one of auto, poll, thread; the runtime chooses']);
+  });
   for (const runtime of runtimes) {
     it(`${runtime.name}: the smoke test, completions by a waiter thread`, { timeout, skip: notGiven(runtime) }, () => {
       const result = runSmoke(runtime.command!, { AIOFS_BACKEND: backend, AIOFS_DELIVERY: '' });
       assert.match(result.runtime, new RegExp(runtime.name, 'i'));
       assert.equal(result.backend, backend);
       assert.equal(result.addon.delivery, 'thread');
+      assert.deepEqual(result.warnings, []);
+    });
+    // Without libuv, the addon's first engine would take the process down (Bun panics on
+    // uv_poll_init, Deno lacks uv_prepare_init).
+    it(`${runtime.name}: AIOFS_DELIVERY=poll, which needs Node's loop, warns once and a waiter thread delivers`, { timeout, skip: notGiven(runtime) }, () => {
+      const result = runSmoke(runtime.command!, { AIOFS_BACKEND: backend, AIOFS_DELIVERY: 'poll' });
+      assert.equal(result.addon.delivery, 'thread');
+      assert.equal(result.warnings.length, 1, result.warnings.join('\n'));
+      assert.match(result.warnings[0], new RegExp(`^AIOFS_BAD_DELIVERY: AIOFS_DELIVERY=poll needs Node's event loop \\(libuv\\), which ${runtime.name}`));
     });
   }
   if (backend === 'threads') return;

@@ -3,7 +3,8 @@
  * building the one a context asks for. `auto` tries uring, then aio, then threads; the
  * AIOFS_BACKEND environment variable overrides `auto`.
  */
-import { backendUnavailable } from '../errors.js';
+import { environmentChoice } from '../environment.js';
+import { backendUnavailable, warnOnce } from '../errors.js';
 import type { Backend, BackendName, CompletionSink } from './backend.js';
 import { defaultThreadsCapacity, ThreadsBackend } from './threads.js';
 import { createAioBackend } from './aio.js';
@@ -62,20 +63,9 @@ export function backends(): BackendInfo[] {
   return probed.map((info) => ({ ...info }));
 }
 
-let warnedAboutEnv = false;
-
 /** The backend AIOFS_BACKEND asks for, or 'auto' (warning once about a value we do not know). */
 function fromEnvironment(): BackendName | 'auto' {
-  const value = process.env.AIOFS_BACKEND;
-  if (value === undefined || value === '' || value === 'auto') return 'auto';
-  if ((backendNames as readonly string[]).includes(value)) return value as BackendName;
-  if (!warnedAboutEnv) {
-    warnedAboutEnv = true;
-    process.emitWarning(`AIOFS_BACKEND=${value} is not one of auto, ${backendNames.join(', ')}; using auto`, {
-      code: 'AIOFS_BAD_BACKEND',
-    });
-  }
-  return 'auto';
+  return environmentChoice('AIOFS_BACKEND', ['auto', ...backendNames], 'auto', 'AIOFS_BAD_BACKEND', 'using auto');
 }
 
 /**
@@ -99,8 +89,6 @@ export function createBackend(requested: BackendName | 'auto', settings: Backend
   throw backendUnavailable('auto', reasons.join('; '));
 }
 
-let warnedAboutAddon = false;
-
 /**
  * Once per process, on Linux only: 'auto' fell back to threads because the addon is missing or
  * does not load. That is a broken install (prebuilt binaries ship for Linux), and silently running
@@ -109,13 +97,12 @@ let warnedAboutAddon = false;
  * other platforms have no kernel engine to miss. `aiofs doctor` says the rest.
  */
 function warnIfAddonMissing(): void {
-  if (warnedAboutAddon || process.platform !== 'linux') return;
+  if (process.platform !== 'linux') return;
   const { error } = nativeInfo();
   if (error === undefined) return;
-  warnedAboutAddon = true;
-  process.emitWarning(
+  warnOnce(
+    'AIOFS_NO_ADDON',
     `aiofs runs every operation on the 'threads' backend (node:fs) because ${error.replace(/^aiofs: /, '')} ` +
       'Run `npx aiofs doctor` for details; AIOFS_BACKEND=threads chooses the pool on purpose and silences this.',
-    { code: 'AIOFS_NO_ADDON' },
   );
 }
