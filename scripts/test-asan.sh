@@ -6,11 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sanitize="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
-CFLAGS="$sanitize" CXXFLAGS="$sanitize" LDFLAGS="$sanitize" npm run --silent build:native >/dev/null
-mkdir -p build-asan
-cp build/Release/aiofs.node build-asan/aiofs.node
-npm run --silent build:native >/dev/null
-npx --no-install tsc -p tsconfig.json
+. scripts/sanitized-build.sh
+build_sanitized "$sanitize" build-asan
 cc=${CC:-gcc}
 export LD_PRELOAD="$($cc -print-file-name=libasan.so) $($cc -print-file-name=libubsan.so)"
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
