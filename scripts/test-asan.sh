@@ -12,8 +12,5 @@ cc=${CC:-gcc}
 export LD_PRELOAD="$($cc -print-file-name=libasan.so) $($cc -print-file-name=libubsan.so)"
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-export AIOFS_NATIVE="$PWD/build-asan/aiofs.node"
-# Tests that bound memory growth skip that bound: ASan keeps freed memory in quarantine.
-export AIOFS_SANITIZED=1
 if [ $# -eq 0 ]; then set -- dist/test/*.test.js; fi
 node --expose-gc --test --test-concurrency=1 "$@"

@@ -18,9 +18,6 @@ build_sanitized "$sanitize" build-tsan
 cc=${CC:-gcc}
 export LD_PRELOAD="$($cc -print-file-name=libtsan.so)"
 export TSAN_OPTIONS="halt_on_error=0:exitcode=0:ignore_noninstrumented_modules=1:report_signal_unsafe=0:log_path=$PWD/build-tsan/report"
-export AIOFS_NATIVE="$PWD/build-tsan/aiofs.node"
-# Tests that bound memory growth skip that bound: the sanitizer's shadow memory grows with the heap.
-export AIOFS_SANITIZED=1
 status=0
 if [ $# -eq 0 ]; then
   node --expose-gc --test --test-concurrency=1 dist/test/runtime.test.js dist/test/native.test.js \
