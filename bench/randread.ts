@@ -14,6 +14,7 @@ import { loadNative } from '../src/native.js';
 import * as aiofsPromises from '../src/promises/index.js';
 import type { Case, Driver, Measurement, Row, Settings } from './case.js';
 import { closedLoop } from './closed-loop.js';
+import { readInWorkers } from './in-workers.js';
 import { fioRead, fioVersion } from './fio.js';
 
 /** What a driver measures in a random-read case. */
@@ -241,6 +242,33 @@ function engineFloor(): Driver<RandomReadParams> {
   };
 }
 
+/** Worker threads in the driver's process, each reading through a context of its own. */
+const READING_WORKERS = 2;
+
+/**
+ * ctx.read from READING_WORKERS worker threads at once, each with its own uring context, each as
+ * many reads at a time as the case: the rows that show what the contexts of one process share.
+ * With `sqpoll`, one kernel polling thread serves every worker's ring (docs/backends.md).
+ */
+function aiofsInWorkers(sqpoll: boolean): Driver<RandomReadParams> {
+  return {
+    name: `aiofs-uring${sqpoll ? '-sqpoll' : ''}-workers`,
+    backend: 'uring',
+    label: `aiofs ctx.read, uring${sqpoll ? ' + SQPOLL' : ''}, ${READING_WORKERS} worker threads with a context each (the case's depth each)`,
+    optional: true,
+    run: (params) =>
+      readInWorkers(READING_WORKERS, params.seconds, {
+        file: params.file,
+        size: params.size,
+        blockSize: params.blockSize,
+        concurrency: params.concurrency,
+        direct: params.direct,
+        backend: 'uring',
+        sqpoll,
+      }),
+  };
+}
+
 /** FileHandle.read on a handle `open` gives: node:fs/promises' or aiofs/promises'. */
 function handleDriver(
   driver: Pick<Driver<RandomReadParams>, 'name' | 'label' | 'env' | 'backend' | 'optional'>,
@@ -342,6 +370,8 @@ const drivers: readonly Driver<RandomReadParams>[] = [
   aiofs('aio'),
   aiofs('threads'),
   engineFloor(),
+  aiofsInWorkers(false),
+  aiofsInWorkers(true),
   aiofsFileHandle(),
   aiofsFileHandle(true),
   aiofile('readInto'),

@@ -124,6 +124,31 @@ it('bench: the reference rows (engine floor, a ring of buffers) read the same by
   }
 });
 
+it('bench: the worker-thread rows read full blocks from two workers at once, with and without SQPOLL, when named', { timeout: 120_000 }, () => {
+  const run = aiofs('bench', 'randread-qd1', 'randread-qd32', '--json', '--seconds', '0.3', '--size', '4M', '--drivers', 'aiofs-uring-workers,aiofs-uring-sqpoll-workers');
+  assert.equal(run.status, 0, run.stderr);
+  const report = JSON.parse(run.stdout) as { results: { case: string; rows: { driver: string; rate?: number; errors?: number; note?: string; unavailable?: string }[] }[] };
+  assert.deepEqual(
+    report.results.map((r) => r.case),
+    ['randread-qd1', 'randread-qd32'],
+  );
+  for (const result of report.results) {
+    assert.deepEqual(
+      result.rows.map((r) => r.driver),
+      ['aiofs-uring-workers', 'aiofs-uring-sqpoll-workers'],
+    );
+    for (const row of result.rows) {
+      if (row.unavailable) {
+        assert.match(row.unavailable, /uring|sqpoll/i, row.driver);
+        continue;
+      }
+      assert.ok(row.rate! > 0, `${result.case} ${row.driver}`);
+      assert.equal(row.errors ?? 0, 0, `${result.case} ${row.driver}`);
+      assert.match(row.note!, /us user \+ [\d.]+ us system per op, all threads/, row.driver);
+    }
+  }
+});
+
 it('bench --rounds runs every driver that many times and shows the median', { timeout: 120_000 }, () => {
   const run = aiofs('bench', 'randread-qd1', '--json', '--seconds', '0.2', '--size', '4M', '--rounds', '3', '--drivers', 'aiofs-threads,node-fsread');
   assert.equal(run.status, 0, run.stderr);

@@ -1,0 +1,123 @@
+/**
+ * A random-read driver run by several worker threads at once, each with an aiofs context of its
+ * own: what a program that reads from its workers gets, and what the contexts of one process
+ * share (one SQPOLL polling thread for all of them, docs/backends.md).
+ *
+ * The driver's own thread only keeps time. Each worker opens the file, makes its context, says
+ * it is ready and runs its closed loop until told to stop, publishing its count of reads (and of
+ * wrong ones) in shared memory after every read. The driver counts what the workers did between
+ * the end of a 0.3 s warm-up and `seconds` later, and the process's CPU time over the same window
+ * (every thread's: the workers', the polling thread's).
+ *
+ * This module is also the workers' entry point: a worker thread that loads it runs `work()`.
+ */
+import fs from 'node:fs';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { createContext, type BackendName } from '../src/index.js';
+import { allocAligned } from '../src/direct/aligned.js';
+import type { Measurement } from './case.js';
+
+/** What each worker reads and how. */
+export interface WorkerReads {
+  file: string;
+  /** Bytes of the file that offsets are drawn from. */
+  size: number;
+  blockSize: number;
+  /** Reads each worker keeps in flight (its closed loop's workers). */
+  concurrency: number;
+  direct: boolean;
+  backend: BackendName;
+  sqpoll: boolean;
+}
+
+interface Setup extends WorkerReads {
+  /** This worker's place in `counts`. */
+  index: number;
+  /** Per worker, one cache line apart: reads, then wrong reads. Then, at STOP, the stop flag. */
+  counts: Int32Array;
+  seed: number;
+}
+
+/** Int32 slots per worker: a cache line each, so that no two workers' stores share one. */
+const STRIDE = 16;
+const WARM_UP_MS = 300;
+
+/** Runs `workers` worker threads reading as `reads` says for `seconds`, and sums what they did. */
+export async function readInWorkers(workers: number, seconds: number, reads: WorkerReads): Promise<Measurement> {
+  const counts = new Int32Array(new SharedArrayBuffer((workers + 1) * STRIDE * 4));
+  const stopAt = workers * STRIDE;
+  const threads = Array.from(
+    { length: workers },
+    (_, index) =>
+      new Worker(new URL(import.meta.url), {
+        workerData: { ...reads, index, counts, seed: 0x9e3779b9 + index * 7919 } satisfies Setup,
+      }),
+  );
+  // A worker that fails at any point fails the driver; one that ends early without saying so too.
+  const ended = threads.map(
+    (thread) =>
+      new Promise<void>((resolve, reject) => {
+        thread.once('error', reject);
+        thread.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`a reading worker exited with code ${code}`))));
+      }),
+  );
+  const failed = Promise.all(ended).then(() => {
+    throw new Error('the reading workers ended before they were told to stop');
+  });
+  try {
+    await Promise.race([failed, Promise.all(threads.map((thread) => new Promise((resolve) => thread.once('message', resolve))))]);
+    await Promise.race([failed, new Promise((resolve) => setTimeout(resolve, WARM_UP_MS))]);
+    const sum = (slot: number) => threads.reduce((total, _, i) => total + Atomics.load(counts, i * STRIDE + slot), 0);
+    const start = performance.now();
+    const cpu = process.cpuUsage();
+    const [ops0, errors0] = [sum(0), sum(1)];
+    await Promise.race([failed, new Promise((resolve) => setTimeout(resolve, seconds * 1000))]);
+    const [ops1, errors1] = [sum(0), sum(1)];
+    const { user, system } = process.cpuUsage(cpu);
+    const elapsed = (performance.now() - start) / 1000;
+    const counted = ops1 - ops0;
+    const perOp = (microseconds: number) => (counted > 0 ? (microseconds / counted).toFixed(2) : '-');
+    return {
+      amount: counted,
+      seconds: elapsed,
+      errors: errors1 - errors0,
+      note: `${perOp(user)} us user + ${perOp(system)} us system per op, all threads`,
+    };
+  } finally {
+    Atomics.store(counts, stopAt, 1);
+    await Promise.allSettled(ended);
+  }
+}
+
+/** A worker's part: its own context and fd, `concurrency` loops, until the stop flag is set. */
+async function work(setup: Setup): Promise<void> {
+  const { counts, index, blockSize } = setup;
+  const ctx = createContext({ backend: setup.backend, sqpoll: setup.sqpoll });
+  const fd = fs.openSync(setup.file, fs.constants.O_RDONLY | (setup.direct ? fs.constants.O_DIRECT : 0));
+  const blocks = Math.floor(setup.size / blockSize);
+  const stopAt = (counts.length / STRIDE - 1) * STRIDE;
+  let ops = 0;
+  let errors = 0;
+  let x = setup.seed | 1;
+  const loop = async () => {
+    const buffer = allocAligned(blockSize);
+    while (Atomics.load(counts, stopAt) === 0) {
+      // xorshift32, as the other random-read drivers draw their offsets.
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      const n = await ctx.read(fd, buffer, ((x >>> 0) % blocks) * blockSize);
+      if (n !== blockSize) Atomics.store(counts, index * STRIDE + 1, ++errors);
+      Atomics.store(counts, index * STRIDE, ++ops);
+    }
+  };
+  try {
+    parentPort!.postMessage('ready');
+    await Promise.all(Array.from({ length: setup.concurrency }, loop));
+  } finally {
+    await ctx.close();
+    fs.closeSync(fd);
+  }
+}
+
+if (!isMainThread && (workerData as Partial<Setup> | null)?.counts instanceof Int32Array) await work(workerData as Setup);
