@@ -40,11 +40,13 @@ Options:
   --drivers a,b      only these drivers (and fio-ENGINE rows)
   --runtime PATH     run the drivers on another JavaScript runtime (a bun or deno binary): its own
                      node:fs is then the baseline
-  --rounds N         run every driver (and fio) N times, taking turns, and show the median (default 1)
+  --rounds N         run every driver (and fio) N times, taking turns, and show the median and
+                     how far the rounds of one driver differ (default 1)
   --json             the results as JSON on stdout instead of tables
   --markdown         begin with a summary table: a line per case, its ratio first, with the
                      machine, the date and the command (what the README shows)
-  --targets          also check the aiofs project's own goals per case (met / missed)
+  --targets          also check the aiofs project's own goals per case (met / missed; with
+                     --rounds, also the ratio within each round)
   --plot FILE.svg    also draw a bar chart per case into FILE.svg
   --keep             keep the data directory
   -h, --help         show this help
@@ -273,7 +275,27 @@ function caseTable(c: Case, rows: Row[], settings: Settings): string {
         : `${formatRate(row.rate)}${row.errors ? ` (${row.errors} wrong results!)` : ''}${row.note ? ` (${row.note})` : ''}`;
     lines.push(`| ${row.label} | ${ratios.map((r) => `${r} | `).join('')}${figure} |`);
   }
+  const spread = widestSpread(rows);
+  if (spread) lines.push('', spread);
   return lines.join('\n');
+}
+
+/**
+ * With --rounds: the row whose rounds differ most, as a line under its table. It tells the reader
+ * how far this run's own noise goes: a ratio nearer than that to 1, or to a target, may land on
+ * the other side in another run.
+ */
+function widestSpread(rows: Row[]): string | undefined {
+  let widest: { row: Row; low: number; high: number } | undefined;
+  for (const row of rows) {
+    if (!row.rounds || row.rounds.length < 2) continue;
+    const low = Math.min(...row.rounds);
+    const high = Math.max(...row.rounds);
+    if (low > 0 && (!widest || high / low > widest.high / widest.low)) widest = { row, low, high };
+  }
+  if (!widest) return undefined;
+  const { row, low, high } = widest;
+  return `The rounds of one driver differ by up to ${(high / low).toFixed(2)}x in this run (${row.label}: ${formatRate(low)} to ${formatRate(high)}).`;
 }
 
 /**
@@ -307,16 +329,29 @@ function summaryTable(results: { case: Case; rows: Row[] }[], machine: Record<st
       } | ${limitRatio === undefined ? '' : `${limitRatio.toFixed(2)}x ${limit!.label}`} |`,
     );
   }
+  const spread = widestSpread(results.flatMap((r) => r.rows));
+  if (spread) lines.push('', spread);
   return lines.join('\n');
 }
 
-/** `--targets`: the project's goals for the case, met or missed. */
+/**
+ * `--targets`: the project's goals for the case, met or missed, by the ratio of the medians. With
+ * --rounds, also the ratio within each round (the two drivers ran minutes apart at most, so a
+ * slow spell of the machine weighs on both) and in how many rounds the goal was met: a verdict
+ * that not every round gives is not settled by this run.
+ */
 function targetLines(c: Case, rows: Row[]): string[] {
   const rates = ratesOf(rows);
   return c.targets.flatMap((t) => {
     const ratio = ratioOf(c, rates, t.driver, t.baseline);
     if (ratio === undefined) return [];
-    return [`target ${c.name}: ${t.driver} >= ${t.ratio}x ${c.lowerIsBetter ? 'lower than ' : ''}${t.baseline}: ${ratio.toFixed(2)}x ${ratio >= t.ratio ? 'met' : 'MISSED'}`];
+    const line = `target ${c.name}: ${t.driver} >= ${t.ratio}x ${c.lowerIsBetter ? 'lower than ' : ''}${t.baseline}: ${ratio.toFixed(2)}x ${ratio >= t.ratio ? 'met' : 'MISSED'}`;
+    const driverRounds = rows.find((r) => r.driver === t.driver)?.rounds;
+    const baselineRounds = rows.find((r) => r.driver === t.baseline)?.rounds;
+    if (!driverRounds || !baselineRounds || driverRounds.length !== baselineRounds.length) return [line];
+    const byRound = driverRounds.map((got, i) => (c.lowerIsBetter ? baselineRounds[i] / got : got / baselineRounds[i]));
+    const met = byRound.filter((r) => r >= t.ratio).length;
+    return [`${line} (by round: ${byRound.map((r) => `${r.toFixed(2)}x`).join(', ')}; met in ${met} of ${byRound.length})`];
   });
 }
 

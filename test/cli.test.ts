@@ -179,9 +179,25 @@ it('bench --markdown begins with the summary table, ratio first; target lines on
   assert.match(run.stdout, /\| driver \| vs node-filehandle \| vs node-fsread \| IOPS \|/);
   assert.match(run.stdout, /us user \+ [\d.]+ us system per op/);
   assert.doesNotMatch(run.stdout, /^target /m);
+  // One round: no spread to tell.
+  assert.doesNotMatch(run.stdout, /The rounds of one driver/);
   const checked = aiofs('bench', 'randread-qd1', '--targets', '--seconds', '0.2', '--size', '4M', '--drivers', 'aiofs-uring,aiofs-promises-filehandle');
   assert.equal(checked.status, 0, checked.stderr);
   assert.match(checked.stdout, /^target randread-qd1: aiofs-promises-filehandle >= 0\.9x aiofs-uring: \d+\.\d\dx (met|MISSED)$/m);
+});
+
+it('bench --rounds says how far the rounds of one driver differ, and --targets gives the ratio within each round', { timeout: 120_000 }, () => {
+  const run = aiofs('bench', 'randread-qd1', '--targets', '--markdown', '--rounds', '2', '--seconds', '0.2', '--size', '4M', '--drivers', 'aiofs-uring,aiofs-promises-filehandle');
+  assert.equal(run.status, 0, run.stderr);
+  // Under the summary table and under the case's table.
+  const spreads = run.stdout.match(/^The rounds of one driver differ by up to (\d+\.\d\d)x in this run \((aiofs[^:]+): [\d.]+(?: [KM])? to [\d.]+(?: [KM])?\)\.$/gm);
+  assert.equal(spreads?.length, 2, run.stdout);
+  const target = /^target randread-qd1: aiofs-promises-filehandle >= 0\.9x aiofs-uring: (\d+\.\d\d)x (met|MISSED) \(by round: (\d+\.\d\d)x, (\d+\.\d\d)x; met in (\d) of 2\)$/m.exec(run.stdout);
+  assert.ok(target, run.stdout);
+  const byRound = [Number(target[3]), Number(target[4])];
+  assert.equal(Number(target[5]), byRound.filter((r) => r >= 0.9).length, 'the count of rounds that met it');
+  // Of two rounds the median is their mean: the ratio of the medians lies between the rounds' ratios, give or take rounding.
+  assert.ok(Number(target[1]) >= Math.min(...byRound) - 0.01 && Number(target[1]) <= Math.max(...byRound) + 0.01, target[0]);
 });
 
 it('bench cp times aiofs cp, cp and fs.copyFile as commands, source cached and not', { timeout: 120_000 }, () => {
