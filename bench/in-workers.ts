@@ -41,6 +41,7 @@ interface Setup extends WorkerReads {
 /** Int32 slots per worker: a cache line each, so that no two workers' stores share one. */
 const STRIDE = 16;
 const WARM_UP_MS = 300;
+const STOP_MS = 10_000;
 
 /** Runs `workers` worker threads reading as `reads` says for `seconds`, and sums what they did. */
 export async function readInWorkers(workers: number, seconds: number, reads: WorkerReads): Promise<Measurement> {
@@ -85,7 +86,18 @@ export async function readInWorkers(workers: number, seconds: number, reads: Wor
     };
   } finally {
     Atomics.store(counts, stopAt, 1);
-    await Promise.allSettled(ended);
+    // Each worker ends within a read of the flag; one that does not (a read that never completes)
+    // is ended here, and the driver fails rather than wait for the bench's own time limit.
+    let stuck: NodeJS.Timeout | undefined;
+    const stopped = await Promise.race([
+      Promise.allSettled(ended).then(() => true),
+      new Promise<false>((resolve) => (stuck = setTimeout(resolve, STOP_MS, false))),
+    ]);
+    clearTimeout(stuck);
+    if (!stopped) {
+      await Promise.all(threads.map((thread) => thread.terminate()));
+      throw new Error(`a reading worker did not stop within ${STOP_MS / 1000} s of being told to`);
+    }
   }
 }
 
