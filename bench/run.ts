@@ -240,6 +240,8 @@ async function main(): Promise<void> {
   if (values.markdown) console.log(summaryTable(results, machine, ['npx aiofs bench', ...process.argv.slice(2)].join(' ')));
   for (const { case: c, rows } of results) console.log(caseTable(c, rows, settings));
   if (values.targets) for (const { case: c, rows } of results) for (const line of targetLines(c, rows)) console.log(line);
+  if (rounds === 1 && results.some((r) => r.case.timed))
+    log('# one round: on a shared machine a figure can move 2x between minutes; --rounds 3 takes turns, shows medians and how far the rounds differ');
 }
 
 type Rates = Map<string, number>;

@@ -179,8 +179,9 @@ it('bench --markdown begins with the summary table, ratio first; target lines on
   assert.match(run.stdout, /\| driver \| vs node-filehandle \| vs node-fsread \| IOPS \|/);
   assert.match(run.stdout, /us user \+ [\d.]+ us system per op/);
   assert.doesNotMatch(run.stdout, /^target /m);
-  // One round: no spread to tell.
+  // One round: no spread to tell, and a word on stderr that one round is not enough here.
   assert.doesNotMatch(run.stdout, /The rounds of one driver/);
+  assert.match(run.stderr, /^# one round: .* --rounds 3 /m);
   const checked = aiofs('bench', 'randread-qd1', '--targets', '--seconds', '0.2', '--size', '4M', '--drivers', 'aiofs-uring,aiofs-promises-filehandle');
   assert.equal(checked.status, 0, checked.stderr);
   assert.match(checked.stdout, /^target randread-qd1: aiofs-promises-filehandle >= 0\.9x aiofs-uring: \d+\.\d\dx (met|MISSED)$/m);
@@ -190,6 +191,7 @@ it('bench --rounds says how far the rounds of one driver differ, and --targets g
   const run = aiofs('bench', 'randread-qd1', '--targets', '--markdown', '--rounds', '2', '--seconds', '0.2', '--size', '4M', '--drivers', 'aiofs-uring,aiofs-promises-filehandle');
   assert.equal(run.status, 0, run.stderr);
   // Under the summary table and under the case's table.
+  assert.doesNotMatch(run.stderr, /# one round/);
   const spreads = run.stdout.match(/^The rounds of one driver differ by up to (\d+\.\d\d)x in this run \((aiofs[^:]+): [\d.]+(?: [KM])? to [\d.]+(?: [KM])?\)\.$/gm);
   assert.equal(spreads?.length, 2, run.stdout);
   const target = /^target randread-qd1: aiofs-promises-filehandle >= 0\.9x aiofs-uring: (\d+\.\d\d)x (met|MISSED) \(by round: (\d+\.\d\d)x, (\d+\.\d\d)x; met in (\d) of 2\)$/m.exec(run.stdout);
