@@ -823,23 +823,29 @@ static napi_value wrap_engine(napi_env env, const struct aiofs_engine_ops *ops, 
 }
 
 /*
- * createUring(entries, sqpoll, sqThreadIdle, refuseOps, completions, handler)
- *   -> NativeEngine | -errno.
+ * createUring(entries, sqpoll, sqThreadIdle, refuseOps, completions, handler, sqpollThreads?)
+ *   -> NativeEngine | -errno. sqpollThreads: aiofs_uring_options.sqpoll_threads (0 or undefined:
+ *   the default).
  * The engine's capacity (completion queue size) is on its `capacity` property.
  */
 static napi_value js_create_uring(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
+  size_t argc = 7;
+  napi_value argv[7];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
   struct aiofs_uring_options o = {0};
   bool sqpoll = false;
+  napi_valuetype threads = napi_undefined;
   if (argc < 6 || napi_get_value_uint32(env, argv[0], &o.entries) != napi_ok ||
       o.entries == 0 || o.entries > 32768 ||
       napi_get_value_bool(env, argv[1], &sqpoll) != napi_ok ||
       napi_get_value_uint32(env, argv[2], &o.sq_thread_idle) != napi_ok ||
-      napi_get_value_uint32(env, argv[3], &o.refuse_ops) != napi_ok) {
+      napi_get_value_uint32(env, argv[3], &o.refuse_ops) != napi_ok ||
+      (argc > 6 && (napi_typeof(env, argv[6], &threads) != napi_ok ||
+                    (threads != napi_undefined &&
+                     napi_get_value_uint32(env, argv[6], &o.sqpoll_threads) != napi_ok)))) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "createUring(entries, sqpoll, idle, "
-                                                       "refuseOps, completions, handler)");
+                                                       "refuseOps, completions, handler, "
+                                                       "sqpollThreads?)");
     return NULL;
   }
   o.sqpoll = sqpoll;

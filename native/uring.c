@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <linux/io_uring.h>
 #include <linux/openat2.h>
 #include <stdlib.h>
@@ -116,21 +117,61 @@ struct aiofs_uring {
   unsigned await_misses;
   unsigned await_skips;
 
-  /* The next live SQPOLL ring of the process (sqpoll_rings), when this one has SQPOLL. */
+  /* The next live SQPOLL ring of the process (sqpoll_rings), when this one has SQPOLL, and which
+     of the process's polling threads serves it (rings that share one have the same number). */
   struct aiofs_uring *sqpoll_next;
+  unsigned sqpoll_thread;
 };
 
 /*
- * The live SQPOLL rings of the process, newest first. A new SQPOLL ring attaches to the first
- * (IORING_SETUP_ATTACH_WQ), so that all share one kernel polling thread: a thread per ring would
- * keep a CPU busy per context (a program with a context per worker, or the default context beside
- * its own) for sq_thread_idle after each submission. The kernel keeps that thread while any ring
- * uses it, whichever ring created it and whichever thread has since exited. sqpoll_lock is held
- * across a setup that attaches (the fd it names must stay open until the kernel has taken its own
- * reference) and while a ring leaves the list, which it does before its fd is closed.
+ * The live SQPOLL rings of the process, newest first. A new SQPOLL ring attaches to a polling
+ * thread that another ring already has (IORING_SETUP_ATTACH_WQ) once the process has as many as
+ * its limit (aiofs_uring_options.sqpoll_threads; by default half the CPUs the creating thread may
+ * run on, at least one): a thread per ring would keep a CPU busy per context (a program with a
+ * context per worker, or the default context beside its own) for sq_thread_idle after each
+ * submission, and on a machine of few CPUs those are the program's own. It attaches to the
+ * thread that serves the fewest rings. Below the limit a ring gets a thread of its own, since one
+ * thread does the kernel's side of every read it submits (the page-cache copy of a cached read
+ * included): on many CPUs, busy rings sharing one thread would be held to what one CPU can copy.
+ * The kernel keeps a thread while any ring uses it, whichever ring created it and whichever
+ * thread has since exited. sqpoll_lock is held from the choice through the setup to the ring's
+ * entry in the list (the fd a setup names must stay open until the kernel has taken its own
+ * reference), and while a ring leaves the list, which it does before its fd is closed.
  */
 static pthread_mutex_t sqpoll_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct aiofs_uring *sqpoll_rings;
+static unsigned sqpoll_threads_made;
+
+/* The default limit: half the CPUs the calling thread may run on, at least one. */
+static unsigned sqpoll_default_limit(void) {
+  cpu_set_t cpus;
+  if (sched_getaffinity(0, sizeof(cpus), &cpus) != 0) return 1;
+  int half = CPU_COUNT(&cpus) / 2;
+  return half > 1 ? (unsigned)half : 1;
+}
+
+/*
+ * Under sqpoll_lock: a ring whose polling thread a new ring should share, or NULL for a thread
+ * of its own, when the process has fewer than `limit` threads. Of the threads, the one that
+ * serves the fewest rings (the newest of those on a tie). Rings are few: quadratic is fine.
+ */
+static struct aiofs_uring *sqpoll_share_with(unsigned limit) {
+  unsigned threads = 0, fewest = 0;
+  struct aiofs_uring *choice = NULL;
+  for (struct aiofs_uring *r = sqpoll_rings; r; r = r->sqpoll_next) {
+    struct aiofs_uring *q = sqpoll_rings;
+    while (q != r && q->sqpoll_thread != r->sqpoll_thread) q = q->sqpoll_next;
+    if (q != r) continue; /* its thread was counted with a newer ring */
+    threads++;
+    unsigned rings = 0;
+    for (q = r; q; q = q->sqpoll_next) rings += q->sqpoll_thread == r->sqpoll_thread;
+    if (!choice || rings < fewest) {
+      choice = r;
+      fewest = rings;
+    }
+  }
+  return threads >= limit ? choice : NULL;
+}
 
 static void sqpoll_leave(struct aiofs_uring *r) {
   pthread_mutex_lock(&sqpoll_lock);
@@ -275,12 +316,14 @@ int aiofs_uring_create(const struct aiofs_uring_options *o, struct aiofs_uring *
   unsigned nopt = all_optional;
   struct io_uring_params p;
   int ret;
-  /* With SQPOLL, the process's polling thread when it has one (sqpoll_rings). A refused attach
-     is retried with a thread of the ring's own, after the optional flags for EINVAL. */
-  int attach = 0;
+  /* With SQPOLL, a polling thread the process has already once it has its limit of them
+     (sqpoll_rings). A refused attach is retried with a thread of the ring's own, after the
+     optional flags for EINVAL. */
+  struct aiofs_uring *share = NULL;
   if (o->sqpoll) {
+    unsigned limit = o->sqpoll_threads ? o->sqpoll_threads : sqpoll_default_limit();
     pthread_mutex_lock(&sqpoll_lock);
-    attach = sqpoll_rings != NULL;
+    share = sqpoll_share_with(limit);
   }
   for (;;) {
     memset(&p, 0, sizeof(p));
@@ -293,21 +336,30 @@ int aiofs_uring_create(const struct aiofs_uring_options *o, struct aiofs_uring *
                    IORING_SETUP_TASKRUN_FLAG);
       p.flags |= IORING_SETUP_SQPOLL;
       p.sq_thread_idle = o->sq_thread_idle;
-      if (attach) {
+      if (share) {
         p.flags |= IORING_SETUP_ATTACH_WQ;
-        p.wq_fd = (unsigned)sqpoll_rings->fd;
+        p.wq_fd = (unsigned)share->fd;
       }
     }
     ret = sys_setup(o->entries, &p);
     if (ret >= 0) break;
     ret = -errno;
-    if (attach && (ret != -EINVAL || nopt == 0)) {
-      attach = 0;
+    if (share && (ret != -EINVAL || nopt == 0)) {
+      share = NULL;
       nopt = all_optional;
       continue;
     }
     if (ret != -EINVAL || nopt == 0) break;
     nopt--;
+  }
+  if (ret >= 0 && (p.flags & IORING_SETUP_SQPOLL)) {
+    /* In the list from now on, so that the next ring's choice sees it (its fd with it); out again
+       on failure. */
+    r->fd = ret;
+    r->setup_flags = p.flags;
+    r->sqpoll_thread = share ? share->sqpoll_thread : ++sqpoll_threads_made;
+    r->sqpoll_next = sqpoll_rings;
+    sqpoll_rings = r;
   }
   if (o->sqpoll) pthread_mutex_unlock(&sqpoll_lock);
   if (ret < 0) goto fail;
@@ -328,17 +380,12 @@ int aiofs_uring_create(const struct aiofs_uring_options *o, struct aiofs_uring *
   }
 
   register_ring_fd(r);
-  if (r->setup_flags & IORING_SETUP_SQPOLL) {
-    pthread_mutex_lock(&sqpoll_lock);
-    r->sqpoll_next = sqpoll_rings;
-    sqpoll_rings = r;
-    pthread_mutex_unlock(&sqpoll_lock);
-  }
   *cq_entries = p.cq_entries;
   *out = r;
   return 0;
 
 fail:
+  if (r->setup_flags & IORING_SETUP_SQPOLL) sqpoll_leave(r);
   unmap(r);
   if (r->fd >= 0) close(r->fd);
   free(r);

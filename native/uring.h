@@ -10,6 +10,8 @@ struct aiofs_uring_options {
   unsigned entries;        /* submission queue size; the completion queue gets twice as many */
   int sqpoll;              /* non-zero: a kernel thread polls the submission queue */
   unsigned sq_thread_idle; /* SQPOLL: milliseconds before that thread sleeps */
+  unsigned sqpoll_threads; /* SQPOLL: the polling threads the process may have before rings share
+                              them; 0: half the CPUs the calling thread may run on, at least 1 */
   unsigned refuse_ops;     /* bit (1 << AIOFS_OP_x): prep answers -EOPNOTSUPP, as for an opcode
                               the kernel lacks; lets tests exercise the thread-pool fallback */
 };

@@ -49,7 +49,9 @@ export interface NativeAddon {
   /**
    * An io_uring engine (a number: -errno, the kernel refused). `handler(count)` is told of the
    * completions in `completions`; the engine holds it strongly only while something is in flight,
-   * so the caller keeps its own reference (engine.ts: a property of the backend).
+   * so the caller keeps its own reference (engine.ts: a property of the backend). With `sqpoll`,
+   * the ring shares a polling thread the process has already once it has `sqpollThreads` of them
+   * (undefined or 0: half the CPUs the calling thread may run on, at least one).
    */
   createUring?(
     entries: number,
@@ -58,6 +60,7 @@ export interface NativeAddon {
     refuseOps: number,
     completions: Int32Array,
     handler: (count: number) => void,
+    sqpollThreads?: number,
   ): NativeEngine | number;
   /** A Linux AIO engine, as createUring. */
   createAio?(capacity: number, completions: Int32Array, handler: (count: number) => void): NativeEngine | number;

@@ -113,13 +113,50 @@ it('an AIOFS_SQPOLL other than 1 or 0 warns once, and the default context runs w
   assert.match(report.warnings[0], /AIOFS_BAD_SQPOLL: AIOFS_SQPOLL=yes/);
 });
 
-it('contexts with sqpoll share one polling thread, across worker threads, kept while any of them is open', { timeout, skip: !uringInfo.available && `uring unavailable: ${uringInfo.reason}` }, () => {
-  const run = spawnSync(process.execPath, [fixture('sqpoll-shared')], { env: { ...process.env, AIOFS_BACKEND: undefined }, encoding: 'utf8', timeout: 20_000 });
+it('at a limit of one (AIOFS_SQPOLL_THREADS=1), contexts with sqpoll share one polling thread, across worker threads, kept while any of them is open', { timeout, skip: !uringInfo.available && `uring unavailable: ${uringInfo.reason}` }, () => {
+  // A limit of one thread, whatever this machine's CPUs would give by default.
+  const run = spawnSync(process.execPath, [fixture('sqpoll-shared')], {
+    env: { ...process.env, AIOFS_BACKEND: undefined, AIOFS_SQPOLL_THREADS: '1' },
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
   assert.equal(run.status, 0, run.stderr);
   // One thread for the worker's context and the main thread's two; the main thread's contexts
   // still read the right bytes once the worker that made the thread has closed its context and
   // exited; and the thread ends once the last context is closed.
   assert.deepEqual(JSON.parse(run.stdout), { afterWorker: 1, withMain: 1, correct: true, afterExit: 1, afterClose: 0 });
+});
+
+function sqpollLimitWith(env: Record<string, string | undefined>): { counts: number[]; correct: boolean; afterClose: number; warnings: string[] } {
+  const run = spawnSync(process.execPath, [fixture('sqpoll-limit')], {
+    env: { ...process.env, AIOFS_BACKEND: undefined, AIOFS_SQPOLL_THREADS: undefined, ...env },
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  assert.equal(run.status, 0, run.stderr);
+  return JSON.parse(run.stdout);
+}
+
+it('SQPOLL contexts get a polling thread each up to AIOFS_SQPOLL_THREADS, then share; by default up to half the CPUs', { timeout, skip: !uringInfo.available && `uring unavailable: ${uringInfo.reason}` }, () => {
+  // Three contexts made in turn: a thread each up to the limit, then a share of one.
+  for (const [limit, counts] of [
+    ['1', [1, 1, 1]],
+    ['2', [1, 2, 2]],
+    ['3', [1, 2, 3]],
+  ] as const) {
+    assert.deepEqual(sqpollLimitWith({ AIOFS_SQPOLL_THREADS: limit }), { counts, correct: true, afterClose: 0, warnings: [] }, `limit ${limit}`);
+  }
+  // Unset: half the CPUs this process may run on, at least one.
+  const limit = Math.max(1, Math.floor(os.availableParallelism() / 2));
+  const counts = [1, 2, 3].map((made) => Math.min(made, limit));
+  assert.deepEqual(sqpollLimitWith({}), { counts, correct: true, afterClose: 0, warnings: [] }, `default limit ${limit}`);
+  // Anything but a whole number from 1 to 1024 warns once, and the default applies.
+  for (const bad of ['0', 'lots', '2.5', '1025']) {
+    const report = sqpollLimitWith({ AIOFS_SQPOLL_THREADS: bad });
+    assert.deepEqual(report.counts, counts, bad);
+    assert.equal(report.warnings.length, 1, report.warnings.join('\n'));
+    assert.match(report.warnings[0], new RegExp(`^AIOFS_BAD_SQPOLL_THREADS: AIOFS_SQPOLL_THREADS=${bad.replace('.', '\\.')} is not a whole number from 1 to 1024`));
+  }
 });
 
 it(

@@ -1,5 +1,6 @@
 /** The io_uring backend: the native ring (native/uring.c) behind the shared engine backend. */
 import { constants } from 'node:os';
+import { environmentCount } from '../environment.js';
 import { backendUnavailable } from '../errors.js';
 import { loadNative } from '../native.js';
 import type { CompletionSink, Op } from './backend.js';
@@ -31,6 +32,15 @@ export function describeUringFailure(errno: number): string {
   }
 }
 
+/**
+ * AIOFS_SQPOLL_THREADS: how many kernel polling threads the process's SQPOLL rings may have
+ * before new ones share them; undefined leaves it to the addon (half the CPUs this thread may run
+ * on, at least one: docs/backends.md).
+ */
+function sqpollThreadsFromEnvironment(): number | undefined {
+  return environmentCount('AIOFS_SQPOLL_THREADS', 1024, 'AIOFS_BAD_SQPOLL_THREADS', 'half the CPUs, at least one, applies');
+}
+
 export function createUringBackend(settings: UringSettings, sink: CompletionSink): EngineBackend {
   const addon = loadNative();
   const createUring = addon.createUring;
@@ -42,7 +52,15 @@ export function createUringBackend(settings: UringSettings, sink: CompletionSink
       // The kernel rounds the SQ up to a power of two; the CQ holds twice as many entries.
       maxCompletions: 2 * 2 ** Math.ceil(Math.log2(settings.entries)),
       create: (completions, handler) =>
-        createUring(settings.entries, settings.sqpoll, settings.sqThreadIdle, refuseOps, completions, handler),
+        createUring(
+          settings.entries,
+          settings.sqpoll,
+          settings.sqThreadIdle,
+          refuseOps,
+          completions,
+          handler,
+          settings.sqpoll ? sqpollThreadsFromEnvironment() : undefined,
+        ),
       // An opcode the kernel lacks answers EOPNOTSUPP at prep; a file type io_uring cannot
       // drive answers EINVAL or EOPNOTSUPP: both are re-run on the thread pool, as libuv does.
       fallbackErrors: new Set([EOPNOTSUPP, EINVAL]),
