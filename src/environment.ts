@@ -1,8 +1,8 @@
 /**
  * Settings read from environment variables (AIOFS_BACKEND, AIOFS_SQPOLL, AIOFS_SQPOLL_THREADS,
- * AIOFS_DELIVERY): each
- * reader says which values it accepts and what applies otherwise; this module parses them and
- * warns about a value it cannot honour. A setting never throws: the program runs with the default.
+ * AIOFS_DELIVERY): each reader says which values it accepts and what applies otherwise; this
+ * module parses them and warns about a value it cannot honour. A setting never throws: the
+ * program runs with the default.
  */
 import { warnOnce } from './errors.js';
 

@@ -38,7 +38,7 @@ export function describeUringFailure(errno: number): string {
  * on, at least one: docs/backends.md).
  */
 function sqpollThreadsFromEnvironment(): number | undefined {
-  return environmentCount('AIOFS_SQPOLL_THREADS', 1024, 'AIOFS_BAD_SQPOLL_THREADS', 'half the CPUs, at least one, applies');
+  return environmentCount('AIOFS_SQPOLL_THREADS', 1024, 'AIOFS_BAD_SQPOLL_THREADS', 'the default applies (half the CPUs, at least one)');
 }
 
 export function createUringBackend(settings: UringSettings, sink: CompletionSink): EngineBackend {
