@@ -197,7 +197,9 @@ it('bench --rounds says how far the rounds of one driver differ, and --targets g
   const target = /^target randread-qd1: aiofs-promises-filehandle >= 0\.9x aiofs-uring: (\d+\.\d\d)x (met|MISSED) \(by round: (\d+\.\d\d)x, (\d+\.\d\d)x; met in (\d) of 2\)$/m.exec(run.stdout);
   assert.ok(target, run.stdout);
   const byRound = [Number(target[3]), Number(target[4])];
-  assert.equal(Number(target[5]), byRound.filter((r) => r >= 0.9).length, 'the count of rounds that met it');
+  // The printed ratios are rounded to 0.01: one printed as 0.90x may be just under the target.
+  const met = Number(target[5]);
+  assert.ok(met >= byRound.filter((r) => r >= 0.905).length && met <= byRound.filter((r) => r >= 0.895).length, target[0]);
   // Of two rounds the median is their mean: the ratio of the medians lies between the rounds' ratios, give or take rounding.
   assert.ok(Number(target[1]) >= Math.min(...byRound) - 0.01 && Number(target[1]) <= Math.max(...byRound) + 0.01, target[0]);
 });
