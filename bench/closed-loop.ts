@@ -36,13 +36,36 @@ export async function closedLoop<R>(
   await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
   const elapsed = (performance.now() - start) / 1000;
   const counted = ops;
-  const { user, system } = process.cpuUsage(cpu);
+  const used = process.cpuUsage(cpu);
   stop = true;
   await Promise.all(workers);
   // The process's CPU time per operation (all its threads: the thread pool's work counts too).
-  const perOp = (microseconds: number) => (counted > 0 ? (microseconds / counted).toFixed(2) : '-');
-  return { amount: counted, seconds: elapsed, errors, note: `${perOp(user)} us user + ${perOp(system)} us system per op` };
+  return { amount: counted, seconds: elapsed, errors, note: cpuPerOperation(used, counted) };
 }
+
+/** `used` (process.cpuUsage over a window) per operation of `count`, as the tables show it. */
+export function cpuPerOperation(used: NodeJS.CpuUsage, count: number): string {
+  const perOp = (microseconds: number) => (count > 0 ? (microseconds / count).toFixed(2) : '-');
+  return `${perOp(used.user)} us user + ${perOp(used.system)} us system per op`;
+}
+
+/**
+ * Random block-aligned offsets below `size` (xorshift32 from `seed`): the same sequence for every
+ * driver given the same seed, and no Math.random in the hot loop.
+ */
+export function randomOffsets(size: number, blockSize: number, seed: number): () => number {
+  const blocks = Math.floor(size / blockSize);
+  let x = seed | 1;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return ((x >>> 0) % blocks) * blockSize;
+  };
+}
+
+/** The seed of closed-loop worker `index`'s offsets: each worker its own sequence, the same in every driver. */
+export const workerSeed = (index: number): number => 0x9e3779b9 + index * 7919;
 
 const MiB = 2 ** 20;
 

@@ -1,7 +1,8 @@
 /**
  * A random-read driver run by several worker threads at once, each with an aiofs context of its
  * own: what a program that reads from its workers gets, and what the contexts of one process
- * share (one SQPOLL polling thread for all of them, docs/backends.md).
+ * share (SQPOLL polling threads, shared once the process has as many as its limit: one on two
+ * CPUs; docs/backends.md).
  *
  * The driver's own thread only keeps time. Each worker opens the file, makes its context, says
  * it is ready and runs its closed loop until told to stop, publishing its count of reads (and of
@@ -16,26 +17,20 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import { createContext, type BackendName } from '../src/index.js';
 import { allocAligned } from '../src/direct/aligned.js';
 import type { Measurement } from './case.js';
+import { cpuPerOperation, randomOffsets, workerSeed } from './closed-loop.js';
+import type { RandomReadParams } from './randread.js';
 
-/** What each worker reads and how. */
-export interface WorkerReads {
-  file: string;
-  /** Bytes of the file that offsets are drawn from. */
-  size: number;
-  blockSize: number;
-  /** Reads each worker keeps in flight (its closed loop's workers). */
-  concurrency: number;
-  direct: boolean;
+/** How each worker reads the case's file: its backend, and whether its ring has a polling thread. */
+export interface WorkerContext {
   backend: BackendName;
   sqpoll: boolean;
 }
 
-interface Setup extends WorkerReads {
+interface Setup extends RandomReadParams, WorkerContext {
   /** This worker's place in `counts`. */
   index: number;
   /** Per worker, one cache line apart: reads, then wrong reads. Then, at STOP, the stop flag. */
   counts: Int32Array;
-  seed: number;
 }
 
 /** Int32 slots per worker: a cache line each, so that no two workers' stores share one. */
@@ -43,15 +38,18 @@ const STRIDE = 16;
 const WARM_UP_MS = 300;
 const STOP_MS = 10_000;
 
-/** Runs `workers` worker threads reading as `reads` says for `seconds`, and sums what they did. */
-export async function readInWorkers(workers: number, seconds: number, reads: WorkerReads): Promise<Measurement> {
+/**
+ * Runs `workers` worker threads, each reading as the case's `params` say (`concurrency` reads at a
+ * time each) through a context made as `context` says, for `params.seconds`, and sums what they did.
+ */
+export async function readInWorkers(workers: number, params: RandomReadParams, context: WorkerContext): Promise<Measurement> {
   const counts = new Int32Array(new SharedArrayBuffer((workers + 1) * STRIDE * 4));
   const stopAt = workers * STRIDE;
   const threads = Array.from(
     { length: workers },
     (_, index) =>
       new Worker(new URL(import.meta.url), {
-        workerData: { ...reads, index, counts, seed: 0x9e3779b9 + index * 7919 } satisfies Setup,
+        workerData: { ...params, ...context, index, counts } satisfies Setup,
       }),
   );
   // A worker that fails at any point fails the driver; one that ends early without saying so too.
@@ -72,18 +70,12 @@ export async function readInWorkers(workers: number, seconds: number, reads: Wor
     const start = performance.now();
     const cpu = process.cpuUsage();
     const [ops0, errors0] = [sum(0), sum(1)];
-    await Promise.race([failed, new Promise((resolve) => setTimeout(resolve, seconds * 1000))]);
+    await Promise.race([failed, new Promise((resolve) => setTimeout(resolve, params.seconds * 1000))]);
     const [ops1, errors1] = [sum(0), sum(1)];
-    const { user, system } = process.cpuUsage(cpu);
+    const used = process.cpuUsage(cpu);
     const elapsed = (performance.now() - start) / 1000;
     const counted = ops1 - ops0;
-    const perOp = (microseconds: number) => (counted > 0 ? (microseconds / counted).toFixed(2) : '-');
-    return {
-      amount: counted,
-      seconds: elapsed,
-      errors: errors1 - errors0,
-      note: `${perOp(user)} us user + ${perOp(system)} us system per op, all threads`,
-    };
+    return { amount: counted, seconds: elapsed, errors: errors1 - errors0, note: `${cpuPerOperation(used, counted)}, all threads` };
   } finally {
     Atomics.store(counts, stopAt, 1);
     // Each worker ends within a read of the flag; one that does not (a read that never completes)
@@ -106,19 +98,14 @@ async function work(setup: Setup): Promise<void> {
   const { counts, index, blockSize } = setup;
   const ctx = createContext({ backend: setup.backend, sqpoll: setup.sqpoll });
   const fd = fs.openSync(setup.file, fs.constants.O_RDONLY | (setup.direct ? fs.constants.O_DIRECT : 0));
-  const blocks = Math.floor(setup.size / blockSize);
+  const next = randomOffsets(setup.size, blockSize, workerSeed(index));
   const stopAt = (counts.length / STRIDE - 1) * STRIDE;
   let ops = 0;
   let errors = 0;
-  let x = setup.seed | 1;
   const loop = async () => {
     const buffer = allocAligned(blockSize);
     while (Atomics.load(counts, stopAt) === 0) {
-      // xorshift32, as the other random-read drivers draw their offsets.
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      const n = await ctx.read(fd, buffer, ((x >>> 0) % blocks) * blockSize);
+      const n = await ctx.read(fd, buffer, next());
       if (n !== blockSize) Atomics.store(counts, index * STRIDE + 1, ++errors);
       Atomics.store(counts, index * STRIDE, ++ops);
     }

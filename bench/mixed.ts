@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import { allocAligned, createContext } from '../src/index.js';
 import type { Case, Driver, Measurement } from './case.js';
+import { randomOffsets, workerSeed } from './closed-loop.js';
 import { dataFile } from './randread.js';
 
 export interface MixedParams {
@@ -44,16 +45,12 @@ async function mixed(params: MixedParams, withClasses: boolean): Promise<Measure
       if (counting) bulkBytes += n;
     }
   };
-  const interactive = async (seed: number) => {
+  const interactive = async (index: number) => {
     const buffer = allocAligned(BLOCK);
-    const blocks = Math.floor(params.size / BLOCK);
-    let x = seed;
+    const next = randomOffsets(params.size, BLOCK, workerSeed(index));
     while (!stop) {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
       const start = performance.now();
-      const n = await context.read(fd, buffer, ((x >>> 0) % blocks) * BLOCK, interactiveOptions);
+      const n = await context.read(fd, buffer, next(), interactiveOptions);
       if (counting) {
         latencies.push(performance.now() - start);
         if (n !== BLOCK) errors++;
@@ -62,7 +59,7 @@ async function mixed(params: MixedParams, withClasses: boolean): Promise<Measure
   };
   const workers = [
     ...Array.from({ length: BULK_DEPTH }, bulk),
-    ...Array.from({ length: INTERACTIVE_WORKERS }, (_, i) => interactive(0x9e3779b9 + i * 7919)),
+    ...Array.from({ length: INTERACTIVE_WORKERS }, (_, i) => interactive(i)),
   ];
   await new Promise((resolve) => setTimeout(resolve, 300));
   counting = true;

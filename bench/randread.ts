@@ -13,7 +13,7 @@ import { Op } from '../src/backend/op.js';
 import { loadNative } from '../src/native.js';
 import * as aiofsPromises from '../src/promises/index.js';
 import type { Case, Driver, Measurement, Row, Settings } from './case.js';
-import { closedLoop } from './closed-loop.js';
+import { closedLoop, randomOffsets, workerSeed } from './closed-loop.js';
 import { readInWorkers } from './in-workers.js';
 import { fioRead, fioVersion } from './fio.js';
 
@@ -28,18 +28,6 @@ export interface RandomReadParams {
   direct: boolean;
 }
 
-
-/** xorshift32: the same offsets for every driver, no Math.random in the hot loop. */
-function offsets(params: RandomReadParams, seed: number): () => number {
-  const blocks = Math.floor(params.size / params.blockSize);
-  let x = seed | 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return ((x >>> 0) % blocks) * params.blockSize;
-  };
-}
 
 /**
  * The closed loop with xorshift offsets per worker; a read of anything but a full block is an
@@ -56,7 +44,7 @@ function randomLoop<R>(
     params.concurrency,
     params.seconds,
     (index) => {
-      const next = offsets(params, 0x9e3779b9 + index * 7919);
+      const next = randomOffsets(params.size, params.blockSize, workerSeed(index));
       return () => step(index, next);
     },
     (result) => bytes(result) === params.blockSize,
@@ -248,7 +236,8 @@ const READING_WORKERS = 2;
 /**
  * ctx.read from READING_WORKERS worker threads at once, each with its own uring context, each as
  * many reads at a time as the case: the rows that show what the contexts of one process share.
- * With `sqpoll`, one kernel polling thread serves every worker's ring (docs/backends.md).
+ * With `sqpoll`, the workers' rings share the process's polling threads once it has its limit of
+ * them (one on two CPUs, docs/backends.md).
  */
 function aiofsInWorkers(sqpoll: boolean): Driver<RandomReadParams> {
   return {
@@ -256,16 +245,7 @@ function aiofsInWorkers(sqpoll: boolean): Driver<RandomReadParams> {
     backend: 'uring',
     label: `aiofs ctx.read, uring${sqpoll ? ' + SQPOLL' : ''}, ${READING_WORKERS} worker threads with a context each (the case's depth each)`,
     optional: true,
-    run: (params) =>
-      readInWorkers(READING_WORKERS, params.seconds, {
-        file: params.file,
-        size: params.size,
-        blockSize: params.blockSize,
-        concurrency: params.concurrency,
-        direct: params.direct,
-        backend: 'uring',
-        sqpoll,
-      }),
+    run: (params) => readInWorkers(READING_WORKERS, params, { backend: 'uring', sqpoll }),
   };
 }
 
