@@ -826,7 +826,8 @@ static napi_value wrap_engine(napi_env env, const struct aiofs_engine_ops *ops, 
  * createUring(entries, sqpoll, sqThreadIdle, refuseOps, completions, handler, sqpollThreads?)
  *   -> NativeEngine | -errno. sqpollThreads: aiofs_uring_options.sqpoll_threads (0 or undefined:
  *   the default).
- * The engine's capacity (completion queue size) is on its `capacity` property.
+ * The engine's capacity (completion queue size) is on its `capacity` property, and whether a
+ * kernel thread polls its submission queue on `sqpoll` (not on one CPU: aiofs_uring_polls).
  */
 static napi_value js_create_uring(napi_env env, napi_callback_info info) {
   size_t argc = 7;
@@ -853,7 +854,13 @@ static napi_value js_create_uring(napi_env env, napi_callback_info info) {
   unsigned cq_entries;
   int ret = aiofs_uring_create(&o, &ring, &cq_entries);
   if (ret < 0) return make_int(env, ret);
-  return wrap_engine(env, &aiofs_uring_ops, ring, cq_entries, argv[4], argv[5]);
+  int polls = aiofs_uring_polls(ring);
+  napi_value engine = wrap_engine(env, &aiofs_uring_ops, ring, cq_entries, argv[4], argv[5]);
+  napi_value value;
+  if (!engine || napi_get_boolean(env, polls, &value) != napi_ok ||
+      napi_set_named_property(env, engine, "sqpoll", value) != napi_ok)
+    return NULL;
+  return engine;
 }
 
 /* createAio(capacity, completions, handler) -> NativeEngine | -errno */

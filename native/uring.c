@@ -142,12 +142,17 @@ static pthread_mutex_t sqpoll_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct aiofs_uring *sqpoll_rings;
 static unsigned sqpoll_threads_made;
 
-/* The default limit: half the CPUs the calling thread may run on, at least one. */
-static unsigned sqpoll_default_limit(void) {
+/* How many CPUs the calling thread may run on (0 if the kernel does not say). A polling thread
+   may run only on those: the kernel gives it the affinity of the thread that set up its ring. */
+static unsigned affinity_cpus(void) {
   cpu_set_t cpus;
-  if (sched_getaffinity(0, sizeof(cpus), &cpus) != 0) return 1;
-  int half = CPU_COUNT(&cpus) / 2;
-  return half > 1 ? (unsigned)half : 1;
+  if (sched_getaffinity(0, sizeof(cpus), &cpus) != 0) return 0;
+  return (unsigned)CPU_COUNT(&cpus);
+}
+
+/* The default limit: half the CPUs the calling thread may run on, at least one. */
+static unsigned sqpoll_default_limit(unsigned cpus) {
+  return cpus / 2 > 1 ? cpus / 2 : 1;
 }
 
 /*
@@ -301,6 +306,10 @@ static void unregister_ring_fd(struct aiofs_uring *r) {
   r->enter_flags = 0;
 }
 
+int aiofs_uring_polls(const struct aiofs_uring *r) {
+  return !sq_ring_needs_enter(r);
+}
+
 int aiofs_uring_create(const struct aiofs_uring_options *o, struct aiofs_uring **out,
                        unsigned *cq_entries) {
   struct aiofs_uring *r = calloc(1, sizeof(*r));
@@ -320,8 +329,13 @@ int aiofs_uring_create(const struct aiofs_uring_options *o, struct aiofs_uring *
      (sqpoll_rings). A refused attach is retried with a thread of the ring's own, after the
      optional flags for EINVAL. */
   struct aiofs_uring *share = NULL;
-  if (o->sqpoll) {
-    unsigned limit = o->sqpoll_threads ? o->sqpoll_threads : sqpoll_default_limit();
+  /* On one CPU the polling thread can only run when the program does not: it would take that
+     CPU away from the program without ever working beside it (a loop of cached reads one at a
+     time ran 4x slower so). The ring is then set up without it (aiofs_uring_polls says so). */
+  unsigned cpus = o->sqpoll ? affinity_cpus() : 0;
+  const int sqpoll = o->sqpoll && cpus != 1;
+  if (sqpoll) {
+    unsigned limit = o->sqpoll_threads ? o->sqpoll_threads : sqpoll_default_limit(cpus);
     pthread_mutex_lock(&sqpoll_lock);
     share = sqpoll_share_with(limit);
   }
@@ -330,7 +344,7 @@ int aiofs_uring_create(const struct aiofs_uring_options *o, struct aiofs_uring *
     p.flags = IORING_SETUP_CQSIZE;
     p.cq_entries = o->entries * 2;
     for (unsigned i = 0; i < nopt; i++) p.flags |= optional[i];
-    if (o->sqpoll) {
+    if (sqpoll) {
       /* A kernel thread submits for us: SINGLE_ISSUER and COOP_TASKRUN do not apply. */
       p.flags &= ~(IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN |
                    IORING_SETUP_TASKRUN_FLAG);
@@ -361,7 +375,7 @@ int aiofs_uring_create(const struct aiofs_uring_options *o, struct aiofs_uring *
     r->sqpoll_next = sqpoll_rings;
     sqpoll_rings = r;
   }
-  if (o->sqpoll) pthread_mutex_unlock(&sqpoll_lock);
+  if (sqpoll) pthread_mutex_unlock(&sqpoll_lock);
   if (ret < 0) goto fail;
   r->fd = ret;
   r->setup_flags = p.flags;

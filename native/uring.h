@@ -8,7 +8,8 @@ struct aiofs_uring;
 
 struct aiofs_uring_options {
   unsigned entries;        /* submission queue size; the completion queue gets twice as many */
-  int sqpoll;              /* non-zero: a kernel thread polls the submission queue */
+  int sqpoll;              /* non-zero: a kernel thread polls the submission queue, unless the
+                              calling thread may run on one CPU only (aiofs_uring_polls) */
   unsigned sq_thread_idle; /* SQPOLL: milliseconds before that thread sleeps */
   unsigned sqpoll_threads; /* SQPOLL: the polling threads the process may have before rings share
                               them; 0: half the CPUs the calling thread may run on, at least 1 */
@@ -28,6 +29,10 @@ extern const struct aiofs_engine_ops aiofs_uring_ops;
  */
 int aiofs_uring_create(const struct aiofs_uring_options *options, struct aiofs_uring **out,
                        unsigned *cq_entries);
+
+/* Whether a kernel thread polls the ring's submission queue: options.sqpoll asked for it, and
+   the calling thread could run on more than one CPU. */
+int aiofs_uring_polls(const struct aiofs_uring *ring);
 
 
 #endif

@@ -13,6 +13,8 @@ import { nativeUnavailable, warnOnce } from './errors.js';
 /** A kernel engine as the addon exposes it (native/addon.c documents each method). */
 export interface NativeEngine {
   readonly capacity: number;
+  /** io_uring: whether a kernel thread polls the submission queue (asked for, and this thread may run on more than one CPU). */
+  readonly sqpoll?: boolean;
   prepRw(op: number, fd: number, buffer: ArrayBufferView, offset: number | bigint, user: number): number;
   prepRwv(op: number, fd: number, buffers: ArrayBufferView[], offset: number | bigint, user: number): number;
   /** prepRw, then submit what is queued, then reap: the completions now in the shared array, or -errno (refused, not in flight). */
@@ -51,7 +53,8 @@ export interface NativeAddon {
    * completions in `completions`; the engine holds it strongly only while something is in flight,
    * so the caller keeps its own reference (engine.ts: a property of the backend). With `sqpoll`,
    * the ring shares a polling thread the process has already once it has `sqpollThreads` of them
-   * (undefined or 0: half the CPUs the calling thread may run on, at least one).
+   * (undefined or 0: half the CPUs the calling thread may run on, at least one). Where the
+   * calling thread may run on one CPU only, the ring has no polling thread (engine.sqpoll false).
    */
   createUring?(
     entries: number,

@@ -14,6 +14,7 @@ import { createUringBackend } from '../src/backend/uring.js';
 import { forEachBackend } from './support/backends.js';
 import { openFifo, openWith, pattern } from './support/files.js';
 import { hostChangesRefused } from './support/host.js';
+import { oneCpu } from './support/sqpoll.js';
 
 const timeout = 30_000;
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}.js`, import.meta.url));
@@ -127,8 +128,12 @@ it('at a limit of one (AIOFS_SQPOLL_THREADS=1), contexts with sqpoll share one p
   assert.deepEqual(JSON.parse(run.stdout), { afterWorker: 1, withMain: 1, correct: true, afterExit: 1, afterClose: 0 });
 });
 
-function sqpollLimitWith(env: Record<string, string | undefined>): { counts: number[]; correct: boolean; afterClose: number; warnings: string[] } {
-  const run = spawnSync(process.execPath, [fixture('sqpoll-limit')], {
+function sqpollLimitWith(
+  env: Record<string, string | undefined>,
+  prefix: string[] = [],
+): { counts: number[]; correct: boolean; afterClose: number; warnings: string[] } {
+  const [command, ...args] = [...prefix, process.execPath, fixture('sqpoll-limit')];
+  const run = spawnSync(command, args, {
     env: { ...process.env, AIOFS_BACKEND: undefined, AIOFS_SQPOLL_THREADS: undefined, ...env },
     encoding: 'utf8',
     timeout: 20_000,
@@ -156,6 +161,17 @@ it('SQPOLL contexts get a polling thread each up to AIOFS_SQPOLL_THREADS, then s
     assert.deepEqual(report.counts, counts, bad);
     assert.equal(report.warnings.length, 1, report.warnings.join('\n'));
     assert.match(report.warnings[0], new RegExp(`^AIOFS_BAD_SQPOLL_THREADS: AIOFS_SQPOLL_THREADS=${bad.replace('.', '\\.')} is not a whole number from 1 to 1024`));
+  }
+});
+
+it('a context asking for sqpoll in a process pinned to one CPU runs without a polling thread, and warns once', { timeout, skip: (!uringInfo.available && `uring unavailable: ${uringInfo.reason}`) || oneCpu().skip }, () => {
+  const pin = oneCpu() as { cpu: string };
+  // The polling thread could only run when the program does not (one read at a time was 4x
+  // slower so): three contexts, no thread, the right bytes, one warning, whatever the limit.
+  for (const limit of [undefined, '3']) {
+    const report = sqpollLimitWith({ AIOFS_SQPOLL_THREADS: limit }, ['taskset', '-c', pin.cpu]);
+    assert.deepEqual({ ...report, warnings: report.warnings.length }, { counts: [0, 0, 0], correct: true, afterClose: 0, warnings: 1 }, `limit ${limit}`);
+    assert.match(report.warnings[0], /^AIOFS_SQPOLL_ONE_CPU: sqpoll is ignored: this thread may run on one CPU only/);
   }
 });
 

@@ -1,8 +1,8 @@
 /** The io_uring backend: the native ring (native/uring.c) behind the shared engine backend. */
 import { constants } from 'node:os';
 import { environmentCount } from '../environment.js';
-import { backendUnavailable } from '../errors.js';
-import { loadNative } from '../native.js';
+import { backendUnavailable, warnOnce } from '../errors.js';
+import { loadNative, type NativeAddon } from '../native.js';
 import type { CompletionSink, Op } from './backend.js';
 import { EngineBackend } from './engine.js';
 
@@ -41,6 +41,31 @@ function sqpollThreadsFromEnvironment(): number | undefined {
   return environmentCount('AIOFS_SQPOLL_THREADS', 1024, 'AIOFS_BAD_SQPOLL_THREADS', 'the default applies (half the CPUs, at least one)');
 }
 
+const ONE_CPU = 'this thread may run on one CPU only, and a polling thread would take that CPU from the program (taskset, cpuset)';
+
+/** sqpoll was asked for where the addon sets rings up without it: the creating thread may run on one CPU only. */
+function warnSqpollOnOneCpu(): void {
+  warnOnce('AIOFS_SQPOLL_ONE_CPU', `sqpoll is ignored: ${ONE_CPU}; the context submits with system calls`);
+}
+
+/**
+ * Whether a context made here (on this thread) with `sqpoll: true` gets a kernel thread polling
+ * its ring, or why not: a small ring is set up with it, asked, and closed (aiofs doctor).
+ */
+export function sqpollAvailability(): { available: boolean; reason?: string } {
+  let createUring: NativeAddon['createUring'];
+  try {
+    createUring = loadNative().createUring;
+  } catch (error) {
+    return { available: false, reason: (error as Error).message };
+  }
+  if (!createUring) return { available: false, reason: `io_uring exists only on Linux (this is ${process.platform})` };
+  const engine = createUring(4, true, 0, 0, new Int32Array(16), () => {});
+  if (typeof engine === 'number') return { available: false, reason: describeUringFailure(engine) };
+  engine.close();
+  return engine.sqpoll === false ? { available: false, reason: ONE_CPU } : { available: true };
+}
+
 export function createUringBackend(settings: UringSettings, sink: CompletionSink): EngineBackend {
   const addon = loadNative();
   const createUring = addon.createUring;
@@ -51,8 +76,8 @@ export function createUringBackend(settings: UringSettings, sink: CompletionSink
       name: 'uring',
       // The kernel rounds the SQ up to a power of two; the CQ holds twice as many entries.
       maxCompletions: 2 * 2 ** Math.ceil(Math.log2(settings.entries)),
-      create: (completions, handler) =>
-        createUring(
+      create: (completions, handler) => {
+        const engine = createUring(
           settings.entries,
           settings.sqpoll,
           settings.sqThreadIdle,
@@ -60,7 +85,10 @@ export function createUringBackend(settings: UringSettings, sink: CompletionSink
           completions,
           handler,
           settings.sqpoll ? sqpollThreadsFromEnvironment() : undefined,
-        ),
+        );
+        if (settings.sqpoll && typeof engine !== 'number' && engine.sqpoll === false) warnSqpollOnOneCpu();
+        return engine;
+      },
       // An opcode the kernel lacks answers EOPNOTSUPP at prep; a file type io_uring cannot
       // drive answers EINVAL or EOPNOTSUPP: both are re-run on the thread pool, as libuv does.
       fallbackErrors: new Set([EOPNOTSUPP, EINVAL]),

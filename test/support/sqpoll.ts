@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import type { IoContext } from '../../src/index.js';
 import { threadsNamed } from './threads.js';
 
@@ -45,4 +46,15 @@ export function randomDataFile(prefix: string): { file: string; fd: number; expe
       fs.rmSync(directory, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The first CPU this process may run on, to pin a child to with taskset(1) (a polling thread
+ * then shares that one CPU), or why a child cannot be pinned here.
+ */
+export function oneCpu(): { cpu: string; skip: false } | { skip: string } {
+  if (process.platform !== 'linux') return { skip: 'taskset and CPU affinity are Linux' };
+  if (spawnSync('taskset', ['--version']).error) return { skip: 'needs taskset (util-linux)' };
+  const allowed = /^Cpus_allowed_list:\s*(\d+)/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+  return allowed ? { cpu: allowed[1], skip: false } : { skip: 'the kernel does not say which CPUs this process may run on' };
 }
