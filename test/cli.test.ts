@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { it } from 'node:test';
 import { directUnsupported, othersCanRead, pattern, scratchDir, scratchPath } from './support/files.js';
+import { oneCpu } from './support/sqpoll.js';
 
 const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const aiofs = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120_000 });
@@ -334,6 +335,7 @@ it('doctor says what runs here and why the rest does not, as text and as JSON', 
   for (const name of ['uring', 'aio', 'threads']) assert.match(text.stdout, new RegExp(`^backend {3}${name} +(available|unavailable: .+)$`, 'm'));
   assert.match(text.stdout, /^auto {6}(uring|aio|threads)/m);
   assert.match(text.stdout, /^syscall {3}\d+\.\d\d us from JavaScript(, page-table isolation [^:]+)?: /m);
+  assert.match(text.stdout, /^sqpoll {4}(available: |unavailable: .+)/m);
   const json = aiofs('doctor', '--json');
   assert.equal(json.status, 0, json.stderr);
   const report = JSON.parse(json.stdout);
@@ -342,6 +344,14 @@ it('doctor says what runs here and why the rest does not, as text and as JSON', 
   for (const b of report.backends) assert.ok(b.available || b.reason, JSON.stringify(b));
   if (process.platform === 'linux') assert.match(report.limits.memlock, /bytes|unlimited/);
   assert.ok(Number.isFinite(report.syscall.microseconds) && report.syscall.microseconds >= 0, JSON.stringify(report.syscall));
+  assert.ok(report.sqpoll.available === true || (report.sqpoll.available === false && report.sqpoll.reason), JSON.stringify(report.sqpoll));
+  // Pinned to one CPU, sqpoll is ignored, and doctor says why.
+  const pin = oneCpu();
+  if (report.sqpoll.available && pin.skip === false) {
+    const pinned = spawnSync('taskset', ['-c', pin.cpu, process.execPath, cli, 'doctor', '--json'], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(pinned.status, 0, pinned.stderr);
+    assert.deepEqual(JSON.parse(pinned.stdout).sqpoll, { available: false, reason: 'this thread may run on one CPU only, and a polling thread would take that CPU from the program (taskset, cpuset)' });
+  }
   const wrong = aiofs('doctor', '--bogus');
   assert.equal(wrong.status, 2);
   assert.match(wrong.stderr, /Usage: aiofs doctor/);

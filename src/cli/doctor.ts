@@ -3,19 +3,22 @@
  * the addon loaded (path, where it came from, C library, how completions arrive) or why none
  * loaded, each backend with its reason, what 'auto' picks, and the kernel settings that decide
  * whether the kernel engines run (io_uring_disabled, the AIO context limit, the memlock limit),
- * and what a system call costs here (host.ts), which bounds one operation at a time.
+ * what a system call costs here (host.ts), which bounds one operation at a time, and whether a
+ * context with sqpoll, which makes none, gets its polling thread here.
  */
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { backends } from '../index.js';
+import { sqpollAvailability } from '../backend/uring.js';
 import { libcFamily, nativeInfo, runtime } from '../native.js';
 import { pageTableIsolation, syscallMicroseconds } from './host.js';
 
 export const doctorUsage = `Usage: aiofs doctor [--json]
 
 Print what aiofs can use on this machine: the runtime, the native addon, each backend (and why
-one is unavailable), the kernel settings that matter, and what a system call costs here.
+one is unavailable), the kernel settings that matter, what a system call costs here, and
+whether a context with sqpoll gets a kernel thread polling its ring.
 
 Options:
   --json   one JSON object instead of text
@@ -65,6 +68,7 @@ export function doctorReport() {
       })(),
       memlock: memlockLimit(),
     },
+    sqpoll: sqpollAvailability(),
     syscall: {
       microseconds: Math.round(syscallMicroseconds() * 100) / 100,
       pageTableIsolation: pageTableIsolation(),
@@ -95,7 +99,12 @@ export function doctor(args: string[]): number {
   const { microseconds, pageTableIsolation: isolation } = report.syscall;
   lines.push(
     `syscall   ${microseconds.toFixed(2)} us from JavaScript${isolation === undefined ? '' : `, page-table isolation ${isolation}`}: ` +
-      'each operation awaited alone pays one and operations started together share one; reads and writes on a context with sqpoll (AIOFS_SQPOLL=1 for the default one) pay none while its kernel thread polls, at the cost of a CPU',
+      'each operation awaited alone pays one and operations started together share one',
+  );
+  lines.push(
+    report.sqpoll.available
+      ? 'sqpoll    available: reads and writes on a context with sqpoll (AIOFS_SQPOLL=1 for the default one) make no system call while its kernel thread polls, at the cost of a CPU'
+      : `sqpoll    unavailable: ${report.sqpoll.reason}`,
   );
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
