@@ -827,7 +827,8 @@ static napi_value wrap_engine(napi_env env, const struct aiofs_engine_ops *ops, 
  *   -> NativeEngine | -errno. sqpollThreads: aiofs_uring_options.sqpoll_threads (0 or undefined:
  *   the default).
  * The engine's capacity (completion queue size) is on its `capacity` property, and whether a
- * kernel thread polls its submission queue on `sqpoll` (not on one CPU: aiofs_uring_polls).
+ * kernel thread polls its submission queue on `sqpoll` (not on one CPU: aiofs_uring_polls), and
+ * on `sqpollRefused` the errno with which the kernel refused that thread (0: it did not).
  */
 static napi_value js_create_uring(napi_env env, napi_callback_info info) {
   size_t argc = 7;
@@ -854,11 +855,12 @@ static napi_value js_create_uring(napi_env env, napi_callback_info info) {
   unsigned cq_entries;
   int ret = aiofs_uring_create(&o, &ring, &cq_entries);
   if (ret < 0) return make_int(env, ret);
-  int polls = aiofs_uring_polls(ring);
+  int polls = aiofs_uring_polls(ring), refused = aiofs_uring_sqpoll_refused(ring);
   napi_value engine = wrap_engine(env, &aiofs_uring_ops, ring, cq_entries, argv[4], argv[5]);
   napi_value value;
   if (!engine || napi_get_boolean(env, polls, &value) != napi_ok ||
-      napi_set_named_property(env, engine, "sqpoll", value) != napi_ok)
+      napi_set_named_property(env, engine, "sqpoll", value) != napi_ok ||
+      set_uint(env, engine, "sqpollRefused", (uint32_t)refused) != napi_ok)
     return NULL;
   return engine;
 }

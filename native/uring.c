@@ -121,6 +121,8 @@ struct aiofs_uring {
      of the process's polling threads serves it (rings that share one have the same number). */
   struct aiofs_uring *sqpoll_next;
   unsigned sqpoll_thread;
+  /* errno of the kernel's refusal of the polling thread asked for (0: none); the ring has none. */
+  int sqpoll_refused;
 };
 
 /*
@@ -306,6 +308,52 @@ static void unregister_ring_fd(struct aiofs_uring *r) {
   r->enter_flags = 0;
 }
 
+/*
+ * io_uring_setup with the flags worth having, dropped one by one (last first) while the kernel
+ * answers EINVAL. sq_thread_idle >= 0: with SQPOLL, attached to *share's polling thread if there
+ * is one; a refused attach is retried with a thread of the ring's own (*share becomes NULL),
+ * after the optional flags for EINVAL. Returns the ring's fd (p filled in) or -errno.
+ */
+static int setup_ring(unsigned entries, long sq_thread_idle, struct aiofs_uring **share,
+                      struct io_uring_params *p) {
+  static const unsigned optional[] = {IORING_SETUP_SUBMIT_ALL,
+                                      IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
+                                      IORING_SETUP_SINGLE_ISSUER};
+  const unsigned all_optional = sizeof(optional) / sizeof(optional[0]);
+  unsigned nopt = all_optional;
+  for (;;) {
+    memset(p, 0, sizeof(*p));
+    p->flags = IORING_SETUP_CQSIZE;
+    p->cq_entries = entries * 2;
+    for (unsigned i = 0; i < nopt; i++) p->flags |= optional[i];
+    if (sq_thread_idle >= 0) {
+      /* A kernel thread submits for us: SINGLE_ISSUER and COOP_TASKRUN do not apply. */
+      p->flags &= ~(IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN |
+                    IORING_SETUP_TASKRUN_FLAG);
+      p->flags |= IORING_SETUP_SQPOLL;
+      p->sq_thread_idle = (unsigned)sq_thread_idle;
+      if (*share) {
+        p->flags |= IORING_SETUP_ATTACH_WQ;
+        p->wq_fd = (unsigned)(*share)->fd;
+      }
+    }
+    int ret = sys_setup(entries, p);
+    if (ret >= 0) return ret;
+    ret = -errno;
+    if (*share && (ret != -EINVAL || nopt == 0)) {
+      *share = NULL;
+      nopt = all_optional;
+      continue;
+    }
+    if (ret != -EINVAL || nopt == 0) return ret;
+    nopt--;
+  }
+}
+
+int aiofs_uring_sqpoll_refused(const struct aiofs_uring *r) {
+  return r->sqpoll_refused;
+}
+
 int aiofs_uring_polls(const struct aiofs_uring *r) {
   return !sq_ring_needs_enter(r);
 }
@@ -317,21 +365,12 @@ int aiofs_uring_create(const struct aiofs_uring_options *o, struct aiofs_uring *
   r->fd = -1;
   r->refuse_ops = o->refuse_ops;
 
-  /* Flags worth having, dropped one by one (last first) while the kernel answers EINVAL. */
-  static const unsigned optional[] = {IORING_SETUP_SUBMIT_ALL,
-                                      IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
-                                      IORING_SETUP_SINGLE_ISSUER};
-  const unsigned all_optional = sizeof(optional) / sizeof(optional[0]);
-  unsigned nopt = all_optional;
   struct io_uring_params p;
-  int ret;
   /* With SQPOLL, a polling thread the process has already once it has its limit of them
-     (sqpoll_rings). A refused attach is retried with a thread of the ring's own, after the
-     optional flags for EINVAL. */
+     (sqpoll_rings). On one CPU the polling thread could only run when the program does not: it
+     would take that CPU away from the program without ever working beside it (a loop of cached
+     reads one at a time ran 4x slower so), and the ring is set up without it. */
   struct aiofs_uring *share = NULL;
-  /* On one CPU the polling thread can only run when the program does not: it would take that
-     CPU away from the program without ever working beside it (a loop of cached reads one at a
-     time ran 4x slower so). The ring is then set up without it (aiofs_uring_polls says so). */
   unsigned cpus = o->sqpoll ? affinity_cpus() : 0;
   const int sqpoll = o->sqpoll && cpus != 1;
   if (sqpoll) {
@@ -339,33 +378,9 @@ int aiofs_uring_create(const struct aiofs_uring_options *o, struct aiofs_uring *
     pthread_mutex_lock(&sqpoll_lock);
     share = sqpoll_share_with(limit);
   }
-  for (;;) {
-    memset(&p, 0, sizeof(p));
-    p.flags = IORING_SETUP_CQSIZE;
-    p.cq_entries = o->entries * 2;
-    for (unsigned i = 0; i < nopt; i++) p.flags |= optional[i];
-    if (sqpoll) {
-      /* A kernel thread submits for us: SINGLE_ISSUER and COOP_TASKRUN do not apply. */
-      p.flags &= ~(IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN |
-                   IORING_SETUP_TASKRUN_FLAG);
-      p.flags |= IORING_SETUP_SQPOLL;
-      p.sq_thread_idle = o->sq_thread_idle;
-      if (share) {
-        p.flags |= IORING_SETUP_ATTACH_WQ;
-        p.wq_fd = (unsigned)share->fd;
-      }
-    }
-    ret = sys_setup(o->entries, &p);
-    if (ret >= 0) break;
-    ret = -errno;
-    if (share && (ret != -EINVAL || nopt == 0)) {
-      share = NULL;
-      nopt = all_optional;
-      continue;
-    }
-    if (ret != -EINVAL || nopt == 0) break;
-    nopt--;
-  }
+  int ret = sqpoll && (o->refuse_ops & AIOFS_URING_REFUSE_SQPOLL)
+                ? -EPERM
+                : setup_ring(o->entries, sqpoll ? (long)o->sq_thread_idle : -1, &share, &p);
   if (ret >= 0 && (p.flags & IORING_SETUP_SQPOLL)) {
     /* In the list from now on, so that the next ring's choice sees it (its fd with it); out again
        on failure. */
@@ -376,6 +391,13 @@ int aiofs_uring_create(const struct aiofs_uring_options *o, struct aiofs_uring *
     sqpoll_rings = r;
   }
   if (sqpoll) pthread_mutex_unlock(&sqpoll_lock);
+  if (ret < 0 && sqpoll) {
+    /* The kernel refused the polling thread (before 5.11 it needs CAP_SYS_ADMIN: EPERM): a ring
+       without one, the refusal kept for aiofs_uring_sqpoll_refused. */
+    r->sqpoll_refused = -ret;
+    share = NULL;
+    ret = setup_ring(o->entries, -1, &share, &p);
+  }
   if (ret < 0) goto fail;
   r->fd = ret;
   r->setup_flags = p.flags;

@@ -14,8 +14,12 @@ struct aiofs_uring_options {
   unsigned sqpoll_threads; /* SQPOLL: the polling threads the process may have before rings share
                               them; 0: half the CPUs the calling thread may run on, at least 1 */
   unsigned refuse_ops;     /* bit (1 << AIOFS_OP_x): prep answers -EOPNOTSUPP, as for an opcode
-                              the kernel lacks; lets tests exercise the thread-pool fallback */
+                              the kernel lacks; lets tests exercise the thread-pool fallback.
+                              AIOFS_URING_REFUSE_SQPOLL: the SQPOLL setup answers -EPERM */
 };
+
+/* refuse_ops: the setup with SQPOLL fails with EPERM, as before Linux 5.11 without CAP_SYS_ADMIN. */
+#define AIOFS_URING_REFUSE_SQPOLL (1u << 31)
 
 extern const struct aiofs_engine_ops aiofs_uring_ops;
 
@@ -30,9 +34,13 @@ extern const struct aiofs_engine_ops aiofs_uring_ops;
 int aiofs_uring_create(const struct aiofs_uring_options *options, struct aiofs_uring **out,
                        unsigned *cq_entries);
 
-/* Whether a kernel thread polls the ring's submission queue: options.sqpoll asked for it, and
-   the calling thread could run on more than one CPU. */
+/* Whether a kernel thread polls the ring's submission queue: options.sqpoll asked for it, the
+   calling thread could run on more than one CPU, and the kernel set it up. */
 int aiofs_uring_polls(const struct aiofs_uring *ring);
+
+/* The errno with which the kernel refused the polling thread options.sqpoll asked for (the ring
+   was then set up without one), or 0. */
+int aiofs_uring_sqpoll_refused(const struct aiofs_uring *ring);
 
 
 #endif

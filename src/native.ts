@@ -15,6 +15,8 @@ export interface NativeEngine {
   readonly capacity: number;
   /** io_uring: whether a kernel thread polls the submission queue (asked for, and this thread may run on more than one CPU). */
   readonly sqpoll?: boolean;
+  /** io_uring: the errno with which the kernel refused the polling thread asked for (the ring has none), or 0. */
+  readonly sqpollRefused?: number;
   prepRw(op: number, fd: number, buffer: ArrayBufferView, offset: number | bigint, user: number): number;
   prepRwv(op: number, fd: number, buffers: ArrayBufferView[], offset: number | bigint, user: number): number;
   /** prepRw, then submit what is queued, then reap: the completions now in the shared array, or -errno (refused, not in flight). */
@@ -54,7 +56,8 @@ export interface NativeAddon {
    * so the caller keeps its own reference (engine.ts: a property of the backend). With `sqpoll`,
    * the ring shares a polling thread the process has already once it has `sqpollThreads` of them
    * (undefined or 0: half the CPUs the calling thread may run on, at least one). Where the
-   * calling thread may run on one CPU only, the ring has no polling thread (engine.sqpoll false).
+   * calling thread may run on one CPU only, or where the kernel refuses the polling thread
+   * (engine.sqpollRefused), the ring has none (engine.sqpoll false).
    */
   createUring?(
     entries: number,

@@ -175,6 +175,21 @@ it('a context asking for sqpoll in a process pinned to one CPU runs without a po
   }
 });
 
+it('a context whose polling thread the kernel refuses (EPERM before Linux 5.11) runs on a ring without one, and warns once', { timeout, skip: !uringInfo.available && `uring unavailable: ${uringInfo.reason}` }, () => {
+  const run = spawnSync(process.execPath, [fixture('sqpoll-refused')], {
+    env: { ...process.env, AIOFS_BACKEND: undefined, AIOFS_SQPOLL_THREADS: undefined },
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  assert.equal(run.status, 0, run.stderr);
+  assert.deepEqual(JSON.parse(run.stdout), {
+    backends: ['uring', 'uring'],
+    threads: 0,
+    correct: true,
+    warnings: ['AIOFS_SQPOLL_REFUSED: sqpoll is ignored: the kernel refused the polling thread (EPERM: before Linux 5.11 it needs CAP_SYS_ADMIN); the context submits with system calls'],
+  });
+});
+
 it(
   'without io_uring (kernel.io_uring_disabled) and without AIO (fs.aio-max-nr), auto falls back and explicit requests say why',
   {

@@ -14,7 +14,12 @@ export interface UringSettings {
   sqThreadIdle: number;
   /** Operations to treat as unsupported by the kernel (tests use it to exercise the fallback). */
   refuseOps?: readonly Op[];
+  /** Have the addon's SQPOLL setup fail with EPERM, as kernels before 5.11 do without CAP_SYS_ADMIN (tests). */
+  refuseSqpoll?: boolean;
 }
+
+/** The addon's refuseOps bit for refuseSqpoll (native/uring.h, AIOFS_URING_REFUSE_SQPOLL). */
+const REFUSE_SQPOLL = 2 ** 31;
 
 /** Why io_uring_setup failed, in words a user can act on. */
 export function describeUringFailure(errno: number): string {
@@ -43,9 +48,12 @@ function sqpollThreadsFromEnvironment(): number | undefined {
 
 const ONE_CPU = 'this thread may run on one CPU only, and a polling thread would take that CPU from the program (taskset, cpuset)';
 
-/** sqpoll was asked for where the addon sets rings up without it: the creating thread may run on one CPU only. */
-function warnSqpollOnOneCpu(): void {
-  warnOnce('AIOFS_SQPOLL_ONE_CPU', `sqpoll is ignored: ${ONE_CPU}; the context submits with system calls`);
+/** Why a ring set up with sqpoll asked for has no polling thread: the kernel refused it (`refused`, an errno), or one CPU only. */
+function sqpollDeclined(refused: number): { code: string; reason: string } {
+  if (refused === 0) return { code: 'AIOFS_SQPOLL_ONE_CPU', reason: ONE_CPU };
+  const name = Object.entries(constants.errno).find(([, value]) => value === refused)?.[0] ?? `errno ${refused}`;
+  const why = refused === EPERM ? ': before Linux 5.11 it needs CAP_SYS_ADMIN' : '';
+  return { code: 'AIOFS_SQPOLL_REFUSED', reason: `the kernel refused the polling thread (${name}${why})` };
 }
 
 /**
@@ -63,14 +71,14 @@ export function sqpollAvailability(): { available: boolean; reason?: string } {
   const engine = createUring(4, true, 0, 0, new Int32Array(16), () => {});
   if (typeof engine === 'number') return { available: false, reason: describeUringFailure(engine) };
   engine.close();
-  return engine.sqpoll === false ? { available: false, reason: ONE_CPU } : { available: true };
+  return engine.sqpoll === false ? { available: false, reason: sqpollDeclined(engine.sqpollRefused ?? 0).reason } : { available: true };
 }
 
 export function createUringBackend(settings: UringSettings, sink: CompletionSink): EngineBackend {
   const addon = loadNative();
   const createUring = addon.createUring;
   if (!createUring) throw backendUnavailable('uring', `io_uring exists only on Linux (this is ${process.platform})`);
-  const refuseOps = (settings.refuseOps ?? []).reduce<number>((mask, op) => mask | (1 << op), 0);
+  const refuseOps = ((settings.refuseOps ?? []).reduce<number>((mask, op) => mask | (1 << op), 0) | (settings.refuseSqpoll ? REFUSE_SQPOLL : 0)) >>> 0;
   return new EngineBackend(
     {
       name: 'uring',
@@ -86,7 +94,11 @@ export function createUringBackend(settings: UringSettings, sink: CompletionSink
           handler,
           settings.sqpoll ? sqpollThreadsFromEnvironment() : undefined,
         );
-        if (settings.sqpoll && typeof engine !== 'number' && engine.sqpoll === false) warnSqpollOnOneCpu();
+        if (settings.sqpoll && typeof engine !== 'number' && engine.sqpoll === false) {
+          // A ring all the same, without the polling thread: say why, once.
+          const { code, reason } = sqpollDeclined(engine.sqpollRefused ?? 0);
+          warnOnce(code, `sqpoll is ignored: ${reason}; the context submits with system calls`);
+        }
         return engine;
       },
       // An opcode the kernel lacks answers EOPNOTSUPP at prep; a file type io_uring cannot
