@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { it } from 'node:test';
 import { directUnsupported, othersCanRead, pattern, scratchDir, scratchPath } from './support/files.js';
 import { oneCpu } from './support/sqpoll.js';
+import { backends } from '../src/index.js';
 
 const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const aiofs = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120_000 });
@@ -236,6 +237,20 @@ it('bench --backend threads runs the threads drivers and the baselines only', { 
     rows.map((r) => r.driver),
     ['aiofs-threads', 'node-fsread'],
   );
+});
+
+it('bench: pinned to one CPU, the SQPOLL rows say sqpoll is unavailable and why, and the others measure', { timeout: 120_000, skip: oneCpu().skip || (!backends()[0].available && 'uring unavailable') }, () => {
+  const pin = oneCpu() as { cpu: string };
+  const drivers = ['aiofs-uring', 'aiofs-uring-sqpoll', 'aiofs-uring-sqpoll-workers', 'aiofs-promises-filehandle-sqpoll'];
+  const run = spawnSync('taskset', ['-c', pin.cpu, process.execPath, cli, 'bench', 'randread-qd1', '--json', '--seconds', '0.2', '--size', '4M', '--drivers', drivers.join(',')], {
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  assert.equal(run.status, 0, run.stderr);
+  const rows = JSON.parse(run.stdout).results[0].rows as { driver: string; rate?: number; unavailable?: string }[];
+  assert.deepEqual(rows.map((r) => r.driver), drivers);
+  assert.ok(rows[0].rate! > 0, JSON.stringify(rows[0]));
+  for (const row of rows.slice(1)) assert.match(row.unavailable ?? '', /sqpoll is unavailable here: this thread may run on one CPU only/, row.driver);
 });
 
 /** Copies a 3 MiB file with each set of options; the copy must be the same bytes and mode. */
