@@ -9,7 +9,8 @@ struct aiofs_uring;
 struct aiofs_uring_options {
   unsigned entries;        /* submission queue size; the completion queue gets twice as many */
   int sqpoll;              /* non-zero: a kernel thread polls the submission queue, unless the
-                              calling thread may run on one CPU only (aiofs_uring_polls) */
+                              calling thread may run on one CPU only or the kernel refuses the
+                              thread (aiofs_uring_polls, aiofs_uring_sqpoll_refused) */
   unsigned sq_thread_idle; /* SQPOLL: milliseconds before that thread sleeps */
   unsigned sqpoll_threads; /* SQPOLL: the polling threads the process may have before rings share
                               them; 0: half the CPUs the calling thread may run on, at least 1 */
