@@ -92,9 +92,12 @@ forEachBackend('worker threads', (backend) => {
       // (Not under the sanitizers, whose quarantine keeps freed memory on purpose.)
       if (process.env.AIOFS_SANITIZED) return;
       // (With two arenas, 8 at a time on Node 24: 106-138 MiB in total, -16 to 22 MiB over the
-      // second half.)
+      // second half; 1 at a time on uring, -11 to 56 MiB alone and 78 MiB once in CI, with no
+      // leak: the build before the change under test gave the same spread.) The second half's
+      // bound is what a leak would pass: a worker kept alive holds 8-12 MiB here (Node 20 and 24),
+      // so 128 MiB over 100 workers is 1.3 MiB each; rings and fds are counted exactly above.
       assert.ok(growth.rssGrowthMiB < 256, `resident set grew by ${growth.rssGrowthMiB.toFixed(1)} MiB`);
-      assert.ok(growth.secondHalfRssGrowthMiB < 64, `resident set grew by ${growth.secondHalfRssGrowthMiB.toFixed(1)} MiB over the second 100 workers`);
+      assert.ok(growth.secondHalfRssGrowthMiB < 128, `resident set grew by ${growth.secondHalfRssGrowthMiB.toFixed(1)} MiB over the second 100 workers`);
     });
   }
 });
