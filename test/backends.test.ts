@@ -17,6 +17,8 @@ import { hostChangesRefused } from './support/host.js';
 import { oneCpu } from './support/sqpoll.js';
 
 const timeout = 30_000;
+/** Where a child can be pinned to one CPU (taskset), or why not: asked once. */
+const pin = oneCpu();
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}.js`, import.meta.url));
 const isRoot = process.getuid?.() === 0;
 
@@ -164,12 +166,12 @@ it('SQPOLL contexts get a polling thread each up to AIOFS_SQPOLL_THREADS, then s
   }
 });
 
-it('a context asking for sqpoll in a process pinned to one CPU runs without a polling thread, and warns once', { timeout, skip: (!uringInfo.available && `uring unavailable: ${uringInfo.reason}`) || oneCpu().skip }, () => {
-  const pin = oneCpu() as { cpu: string };
+it('a context asking for sqpoll in a process pinned to one CPU runs without a polling thread, and warns once', { timeout, skip: (!uringInfo.available && `uring unavailable: ${uringInfo.reason}`) || pin.skip }, () => {
+  const { cpu } = pin as { cpu: string };
   // The polling thread could only run when the program does not (one read at a time was 4x
   // slower so): three contexts, no thread, the right bytes, one warning, whatever the limit.
   for (const limit of [undefined, '3']) {
-    const report = sqpollLimitWith({ AIOFS_SQPOLL_THREADS: limit }, ['taskset', '-c', pin.cpu]);
+    const report = sqpollLimitWith({ AIOFS_SQPOLL_THREADS: limit }, ['taskset', '-c', cpu]);
     assert.deepEqual({ ...report, warnings: report.warnings.length }, { counts: [0, 0, 0], correct: true, afterClose: 0, warnings: 1 }, `limit ${limit}`);
     assert.match(report.warnings[0], /^AIOFS_SQPOLL_ONE_CPU: sqpoll is ignored: this thread may run on one CPU only/);
   }

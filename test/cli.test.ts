@@ -14,6 +14,8 @@ const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const aiofs = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120_000 });
 const aiofsBytes = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { timeout: 60_000 });
 const isRoot = process.getuid?.() === 0;
+/** Where a child can be pinned to one CPU (taskset), or why not: asked once. */
+const pin = oneCpu();
 
 /** Well-formed XML, as far as an SVG of elements, attributes and text goes: every tag closed in order, one root. */
 function assertWellFormed(xml: string): void {
@@ -239,10 +241,10 @@ it('bench --backend threads runs the threads drivers and the baselines only', { 
   );
 });
 
-it('bench: pinned to one CPU, the SQPOLL rows say sqpoll is unavailable and why, and the others measure', { timeout: 120_000, skip: oneCpu().skip || (!backends()[0].available && 'uring unavailable') }, () => {
-  const pin = oneCpu() as { cpu: string };
+it('bench: pinned to one CPU, the SQPOLL rows say sqpoll is unavailable and why, and the others measure', { timeout: 120_000, skip: pin.skip || (!backends()[0].available && 'uring unavailable') }, () => {
+  const { cpu } = pin as { cpu: string };
   const drivers = ['aiofs-uring', 'aiofs-uring-sqpoll', 'aiofs-uring-sqpoll-workers', 'aiofs-promises-filehandle-sqpoll'];
-  const run = spawnSync('taskset', ['-c', pin.cpu, process.execPath, cli, 'bench', 'randread-qd1', '--json', '--seconds', '0.2', '--size', '4M', '--drivers', drivers.join(',')], {
+  const run = spawnSync('taskset', ['-c', cpu, process.execPath, cli, 'bench', 'randread-qd1', '--json', '--seconds', '0.2', '--size', '4M', '--drivers', drivers.join(',')], {
     encoding: 'utf8',
     timeout: 120_000,
   });
@@ -361,7 +363,6 @@ it('doctor says what runs here and why the rest does not, as text and as JSON', 
   assert.ok(Number.isFinite(report.syscall.microseconds) && report.syscall.microseconds >= 0, JSON.stringify(report.syscall));
   assert.ok(report.sqpoll.available === true || (report.sqpoll.available === false && report.sqpoll.reason), JSON.stringify(report.sqpoll));
   // Pinned to one CPU, sqpoll is ignored, and doctor says why.
-  const pin = oneCpu();
   if (report.sqpoll.available && pin.skip === false) {
     const pinned = spawnSync('taskset', ['-c', pin.cpu, process.execPath, cli, 'doctor', '--json'], { encoding: 'utf8', timeout: 30_000 });
     assert.equal(pinned.status, 0, pinned.stderr);

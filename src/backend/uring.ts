@@ -46,6 +46,7 @@ function sqpollThreadsFromEnvironment(): number | undefined {
   return environmentCount('AIOFS_SQPOLL_THREADS', 1024, 'AIOFS_BAD_SQPOLL_THREADS', 'the default applies (half the CPUs, at least one)');
 }
 
+const NOT_LINUX = `io_uring exists only on Linux (this is ${process.platform})`;
 const ONE_CPU = 'this thread may run on one CPU only, and a polling thread would take that CPU from the program (taskset, cpuset)';
 
 /** Why a ring set up with sqpoll asked for has no polling thread: the kernel refused it (`refused`, an errno), or one CPU only. */
@@ -67,7 +68,7 @@ export function sqpollAvailability(): { available: boolean; reason?: string } {
   } catch (error) {
     return { available: false, reason: (error as Error).message };
   }
-  if (!createUring) return { available: false, reason: `io_uring exists only on Linux (this is ${process.platform})` };
+  if (!createUring) return { available: false, reason: NOT_LINUX };
   const engine = createUring(4, true, 0, 0, new Int32Array(16), () => {});
   if (typeof engine === 'number') return { available: false, reason: describeUringFailure(engine) };
   engine.close();
@@ -77,7 +78,7 @@ export function sqpollAvailability(): { available: boolean; reason?: string } {
 export function createUringBackend(settings: UringSettings, sink: CompletionSink): EngineBackend {
   const addon = loadNative();
   const createUring = addon.createUring;
-  if (!createUring) throw backendUnavailable('uring', `io_uring exists only on Linux (this is ${process.platform})`);
+  if (!createUring) throw backendUnavailable('uring', NOT_LINUX);
   const refuseOps = ((settings.refuseOps ?? []).reduce<number>((mask, op) => mask | (1 << op), 0) | (settings.refuseSqpoll ? REFUSE_SQPOLL : 0)) >>> 0;
   return new EngineBackend(
     {
