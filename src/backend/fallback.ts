@@ -4,10 +4,13 @@
  * would block), run again on the thread pool, transparently, as libuv does; for a transfer that
  * stopped short, the rest asked for until it is done, at end of file, or must go to the pool.
  */
+import { constants } from 'node:os';
 import { forgetFd } from '../native.js';
 import { type CompletionSink, Op, type Request } from './backend.js';
 import { remainder, requestedBytes } from './short-transfer.js';
 import { ThreadsBackend } from './threads.js';
+
+const { ECANCELED } = constants.errno;
 
 export interface FallbackPolicy {
   /** Results that mean "run this on the thread pool instead" rather than a real failure. */
@@ -36,7 +39,10 @@ export class Fallback {
   /** Complete `request` with the kernel's `result`, or finish it another way. */
   settle(request: Request, result: number): void {
     if (request.continues) return this.settleContinuation(request, result);
-    if (result < 0 && this.policy.fallbackErrors.has(-result) && !request.abortRequested) {
+    if (result < 0 && this.policy.fallbackErrors.has(-result)) {
+      // Not done, and no longer wanted once aborted: the caller's abort is the outcome, not the
+      // engine's refusal (a metadata operation on aio was rejected with EOPNOTSUPP so).
+      if (request.abortRequested) return this.sink.complete(request, -ECANCELED);
       this.runOnPool(request);
       return;
     }
