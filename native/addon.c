@@ -545,8 +545,9 @@ static napi_value js_prep_fsync(napi_env env, napi_callback_info info) {
 
 /*
  * prepMeta(op, dirfd, path, dirfd2, path2, flags, mode, offset, length, statx, user) -> 0 | -errno
- * Paths are byte views copied here, so JavaScript may drop or reuse them at once; `statx` (a view
- * of at least 256 bytes, or null) must be kept alive by JavaScript until the completion.
+ * Paths are strings (written as UTF-8) or byte views, copied here, so JavaScript may drop or reuse
+ * them at once; `statx` (a view of at least 256 bytes, or null) must be kept alive by JavaScript
+ * until the completion.
  */
 static napi_value js_prep_meta(napi_env env, napi_callback_info info) {
   size_t argc = 11;
@@ -571,16 +572,19 @@ static napi_value js_prep_meta(napi_env env, napi_callback_info info) {
     if ((ret = get_memory(env, argv[9], &l.statx, &length)) < 0) return make_int(env, ret);
     if (length < 256) return make_int(env, -EINVAL);
   }
-  size_t room = view_length(env, argv[2]) + view_length(env, argv[4]) + 2;
-  if (room > 2 * (PATH_MAX + 1)) return make_int(env, -ENAMETOOLONG);
+  struct path_arg p1, p2;
+  if ((ret = path_arg(env, argv[2], &p1)) || (ret = path_arg(env, argv[4], &p2)))
+    return make_int(env, ret);
+  if (p1.length > PATH_MAX || p2.length > PATH_MAX) return make_int(env, -ENAMETOOLONG);
+  size_t room = p1.length + p2.length + 2;
   /* OPENAT2's struct open_how lives in the same block as the paths, first (its alignment). */
   size_t how_room = op == AIOFS_OP_OPENAT2 ? sizeof(struct open_how) : 0;
   char *block = malloc(how_room + room);
   if (!block) return make_int(env, -ENOMEM);
   char *paths = block + how_room;
   if (how_room) l.how = block;
-  int used = copy_path(env, argv[2], paths, room, &l.path);
-  int used2 = used < 0 ? used : copy_path(env, argv[4], paths + used, room - used, &l.path2);
+  int used = copy_path(env, &p1, paths, room, &l.path);
+  int used2 = used < 0 ? used : copy_path(env, &p2, paths + used, room - used, &l.path2);
   ret = used < 0 ? used : used2 < 0 ? used2 : name_meta_args(op, &l, &m);
   if (ret == 0) ret = e->ops->prep_meta(e->impl, &m, user);
   if (ret == 0) {
@@ -702,8 +706,9 @@ static napi_status bind_hot_methods(napi_env env, napi_value obj, struct native_
   static const struct {
     const char *name;
     napi_callback cb;
-  } hot[] = {{"submitRw", js_submit_rw}, {"prepRw", js_prep_rw}, {"submit", js_submit},
-             {"flush", js_flush},         {"pending", js_pending},    {"reap", js_reap}};
+  } hot[] = {{"submitRw", js_submit_rw}, {"prepRw", js_prep_rw},   {"prepRwv", js_prep_rwv},
+             {"prepFsync", js_prep_fsync}, {"prepMeta", js_prep_meta}, {"submit", js_submit},
+             {"flush", js_flush},          {"pending", js_pending},    {"reap", js_reap}};
   for (size_t i = 0; i < sizeof(hot) / sizeof(hot[0]); i++) {
     napi_value fn;
     napi_status st = napi_create_function(env, hot[i].name, NAPI_AUTO_LENGTH, hot[i].cb, e, &fn);

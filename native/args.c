@@ -82,37 +82,44 @@ int get_memory(napi_env env, napi_value v, void **data, size_t *length) {
   return get_memory_of(env, v, data, length, NULL);
 }
 
-/*
- * Copy the bytes of a path (an ArrayBufferView, no NUL inside) to `dst` with a NUL after them.
- * Returns the bytes used, or -errno. `view` undefined or null: no path, returns 0 and sets *out
- * to NULL.
- */
-int copy_path(napi_env env, napi_value view, char *dst, size_t room, const char **out) {
+int path_arg(napi_env env, napi_value v, struct path_arg *out) {
   napi_valuetype t;
-  if (napi_typeof(env, view, &t) != napi_ok) return -EINVAL;
-  if (t == napi_undefined || t == napi_null) {
+  out->view = NULL;
+  out->string = NULL;
+  out->length = 0;
+  if (napi_typeof(env, v, &t) != napi_ok) return -EINVAL;
+  if (t == napi_undefined || t == napi_null) return 0;
+  if (t == napi_string) {
+    out->string = v;
+    /* The length of its UTF-8 form (lone surrogates become U+FFFD, as Buffer.from makes them). */
+    return napi_get_value_string_utf8(env, v, NULL, 0, &out->length) == napi_ok ? 0 : -EINVAL;
+  }
+  void *data;
+  int ret = get_memory(env, v, &data, &out->length);
+  if (ret < 0) return ret;
+  /* An empty view may have no memory at all (data == NULL): neither memchr nor memcpy may see it. */
+  out->view = out->length > 0 ? data : "";
+  return 0;
+}
+
+int copy_path(napi_env env, const struct path_arg *p, char *dst, size_t room, const char **out) {
+  if (!p->view && !p->string) {
     *out = NULL;
     return 0;
   }
-  void *data;
-  size_t length;
-  int ret = get_memory(env, view, &data, &length);
-  if (ret < 0) return ret;
-  if (length + 1 > room) return -ENAMETOOLONG;
-  /* An empty view may have no memory at all (data == NULL): neither memchr nor memcpy may see it. */
-  if (length > 0) {
-    if (memchr(data, 0, length)) return -EINVAL;
-    memcpy(dst, data, length);
+  if (p->length + 1 > room) return -ENAMETOOLONG;
+  if (p->string) {
+    size_t copied;
+    if (napi_get_value_string_utf8(env, p->string, dst, p->length + 1, &copied) != napi_ok ||
+        copied != p->length)
+      return -EINVAL;
+  } else {
+    memcpy(dst, p->view, p->length);
   }
-  dst[length] = 0;
+  if (memchr(dst, 0, p->length)) return -EINVAL;
+  dst[p->length] = 0;
   *out = dst;
-  return (int)length + 1;
-}
-
-size_t view_length(napi_env env, napi_value view) {
-  void *data;
-  size_t length;
-  return get_memory(env, view, &data, &length) == 0 ? length : 0;
+  return (int)p->length + 1;
 }
 
 int name_meta_args(int op, const struct meta_list *l, struct aiofs_meta *m) {

@@ -21,11 +21,19 @@ int get_offset(napi_env env, napi_value v, int64_t *out);
    its ArrayBuffer; a detached one is refused. */
 int get_memory_of(napi_env env, napi_value v, void **data, size_t *length, napi_value *owner);
 int get_memory(napi_env env, napi_value v, void **data, size_t *length);
-/* Copy a path view (no NUL inside) to `dst` with a NUL after it; bytes used, 0 and *out = NULL
-   for undefined or null, or -errno. */
-int copy_path(napi_env env, napi_value view, char *dst, size_t room, const char **out);
-/* A view's byte length, 0 for anything else. */
-size_t view_length(napi_env env, napi_value view);
+/*
+ * A path argument: a string (copied as UTF-8), a byte view, or undefined or null for none.
+ * path_arg reads it once and measures it (`length`, bytes without the NUL); copy_path then copies
+ * it to `dst` with a NUL after it and returns the bytes used, or 0 with *out = NULL for none.
+ * Both return -errno for anything else; a path with a NUL inside is -EINVAL.
+ */
+struct path_arg {
+  const void *view;
+  napi_value string;
+  size_t length;
+};
+int path_arg(napi_env env, napi_value v, struct path_arg *out);
+int copy_path(napi_env env, const struct path_arg *p, char *dst, size_t room, const char **out);
 
 /*
  * The boundary's argument list, read as the system call each operation stands for names its

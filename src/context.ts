@@ -302,7 +302,7 @@ export class IoContext {
    * -> EXDEV; procfs magic links -> ELOOP). Rejects with EOPNOTSUPP where the backend cannot.
    */
   [openBeneath](dirfd: number, path: string, errorPath: string): Promise<number> {
-    return this.#internal(meta.openAt2(dirfd, Buffer.from(path), O_RDONLY_CLOEXEC, 0, meta.RESOLVE_BENEATH | meta.RESOLVE_NO_MAGICLINKS, errorPath), undefined);
+    return this.#internal(meta.openAt2(dirfd, path, O_RDONLY_CLOEXEC, 0, meta.RESOLVE_BENEATH | meta.RESOLVE_NO_MAGICLINKS, errorPath), undefined);
   }
 
   /** A metadata operation the library itself made (no options to check), queued in the default class. */

@@ -27,9 +27,9 @@ export interface NativeEngine {
   prepMeta(
     op: number,
     dirfd: number,
-    path: Buffer | null,
+    path: string | Buffer | null,
     dirfd2: number,
-    path2: Buffer | null,
+    path2: string | Buffer | null,
     flags: number,
     mode: number,
     offset: number,

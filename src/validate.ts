@@ -116,13 +116,18 @@ export function validateBoolean(value: unknown, name: string): boolean {
   return value;
 }
 
-/** A path as node:fs takes it (string, Buffer or Uint8Array, file: URL), as bytes and as text for messages. */
-export function validatePath(path: unknown, name = 'path'): { bytes: Buffer; text: string } {
+/**
+ * A path as node:fs takes it (string, Buffer or Uint8Array, file: URL), as the engines take it
+ * (`bytes`: a string, which the addon writes as UTF-8 as Buffer.from would, or the bytes of any
+ * other form) and as text for messages.
+ */
+export function validatePath(path: unknown, name = 'path'): { bytes: string | Buffer; text: string } {
   let bytes: Buffer;
   if (typeof path === 'string') {
-    // The common case, checked before it is encoded (a NUL byte is a NUL character).
+    // The common case, passed on as it is: encoding it here would make a Buffer per call for the
+    // addon to copy again. A NUL byte is a NUL character.
     if (path.includes('\0')) throw invalidArgValue(name, path, 'must be a string, Uint8Array, or URL without null bytes');
-    return { bytes: Buffer.from(path, 'utf8'), text: path };
+    return { bytes: path, text: path };
   } else if (path instanceof URL) {
     if (path.protocol !== 'file:') throw invalidArgType(name, ['string', 'Buffer', 'URL'], path);
     bytes = Buffer.from(fileURLToPath(path), 'utf8');

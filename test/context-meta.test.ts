@@ -82,6 +82,28 @@ forEachBackend('IoContext metadata', (backend) => {
     await assert.rejects(ctx.stat(fd), expectCode('EBADF'));
   });
 
+  it('names files as node:fs does: UTF-8 strings (a lone surrogate as U+FFFD), bytes that are no UTF-8, paths too long', { timeout }, async () => {
+    const text = path.join(dir, 'caf\u00e9 \u2713 \ud800');
+    fs.writeFileSync(text, 'one');
+    assert.deepStrictEqual(await ctx.stat(text), fs.statSync(text));
+    assert.deepStrictEqual(await ctx.stat(Buffer.from(text)), fs.statSync(text));
+    const bytes = Buffer.concat([Buffer.from(path.join(dir, 'raw-')), Buffer.from([0xff, 0xfe])]);
+    fs.writeFileSync(bytes, 'two');
+    assert.deepStrictEqual(await ctx.stat(bytes), fs.statSync(bytes));
+    const renamed = path.join(dir, '\u00fcber');
+    await ctx.rename(bytes, renamed);
+    assert.equal(fs.readFileSync(renamed, 'utf8'), 'two');
+    const fd = await ctx.open(text);
+    assert.equal((await ctx.read(fd, Buffer.alloc(3), 0)), 3);
+    await ctx.closeFd(fd);
+    await ctx.unlink(text);
+    assert.equal(fs.existsSync(text), false);
+    const long = path.join(dir, '\u00e9'.repeat(2100)); // 4200 bytes, 2100 characters
+    await sameFailure(ctx.stat(long), fsp.stat(long));
+    await sameFailure(ctx.open(long), fsp.open(long));
+    await sameFailure(ctx.rename(renamed, long), fsp.rename(renamed, long));
+  });
+
   it('renames, links, unlinks, makes and removes directories as node:fs does', { timeout }, async () => {
     const a = path.join(dir, 'a');
     const b = path.join(dir, 'b');

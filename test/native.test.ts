@@ -233,9 +233,44 @@ it('submitRw refuses with -EINVAL a view of a detached buffer and an offset that
   }
 });
 
+it('prepMeta takes a path as a string (written as UTF-8, as Buffer.from writes it) or as bytes; a NUL inside, a path past PATH_MAX or anything else is -errno, never a throw', { timeout: 10_000, skip: uringSkip }, async () => {
+  const { ENAMETOOLONG } = os.constants.errno;
+  const AT_FDCWD = -100;
+  const completions = new Int32Array(2 * 16);
+  let wake = () => {};
+  const engine = loadNative().createUring!(8, false, 0, 0, completions, () => wake());
+  if (typeof engine === 'number') return assert.fail(`io_uring refused: ${engine}`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aiofs-paths-'));
+  // A lone surrogate: node:fs names the file with U+FFFD's three bytes.
+  const name = path.join(dir, 'caf\u00e9-\ud800');
+  fs.writeFileSync(name, 'x'.repeat(77));
+  /** statx of `target` through the engine: its result and the size it wrote. */
+  const statx = async (target: unknown): Promise<[number, number]> => {
+    const buffer = Buffer.alloc(256);
+    const ret = engine.prepMeta(Op.Stat, AT_FDCWD, target as string, AT_FDCWD, null, 0, 0x7ff, 0, 0, buffer, 1);
+    if (ret < 0) return [ret, 0];
+    const done = new Promise<void>((resolve) => (wake = resolve));
+    assert.equal(engine.submit(), 1);
+    if (engine.reap() === 0) await done;
+    return [completions[1], buffer.readUInt32LE(40)];
+  };
+  try {
+    assert.deepEqual(await statx(name), [0, 77]);
+    assert.deepEqual(await statx(Buffer.from(name)), [0, 77]);
+    assert.deepEqual(await statx(`${name}\0tail`), [-EINVAL, 0]);
+    assert.deepEqual(await statx(Buffer.from(`${name}\0tail`)), [-EINVAL, 0]);
+    assert.deepEqual(await statx('/' + 'a'.repeat(5000)), [-ENAMETOOLONG, 0]);
+    assert.deepEqual(await statx('/' + '\u00e9'.repeat(2100)), [-ENAMETOOLONG, 0], 'measured in bytes, not characters');
+    for (const bad of [42, {}, Symbol('p'), 1n]) assert.deepEqual(await statx(bad), [-EINVAL, 0], String(bad));
+  } finally {
+    assert.equal(engine.close(), 0);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 it("an engine's own methods, kept after the engine was closed and collected, answer -EBADF", { timeout: 10_000, skip: uringSkip || (!globalThis.gc && 'needs --expose-gc') }, async () => {
   let engine: NativeEngine | undefined = uringEngine(new Int32Array(2 * 16));
-  const { submitRw, prepRw, submit, flush, pending, reap } = engine;
+  const { submitRw, prepRw, prepRwv, prepFsync, prepMeta, submit, flush, pending, reap } = engine;
   assert.equal(engine.close(), 0);
   engine = undefined;
   for (let i = 0; i < 3; i++) {
@@ -245,6 +280,9 @@ it("an engine's own methods, kept after the engine was closed and collected, ans
   const buffer = Buffer.alloc(16);
   assert.equal(submitRw(Op.Read, 0, buffer, 0, 0), -EBADF);
   assert.equal(prepRw(Op.Read, 0, buffer, 0, 0), -EBADF);
+  assert.equal(prepRwv(Op.Readv, 0, [buffer], 0, 0), -EBADF);
+  assert.equal(prepFsync(0, false, 0), -EBADF);
+  assert.equal(prepMeta(Op.Close, 0, null, 0, null, 0, 0, 0, 0, null, 0), -EBADF);
   assert.equal(submit(), -EBADF);
   assert.equal(flush(), -EBADF);
   assert.equal(pending(), 0);

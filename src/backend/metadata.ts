@@ -14,6 +14,12 @@ export const AT_SYMLINK_NOFOLLOW = 0x100;
 export const AT_REMOVEDIR = 0x200;
 export const AT_EMPTY_PATH = 0x1000;
 
+/**
+ * A path as the engines and node:fs take it: a string (the addon writes it as UTF-8, as
+ * Buffer.from would) or its bytes.
+ */
+export type PathArg = string | Buffer;
+
 /** What every metadata operation's errors name: node:fs's syscall, `path` and `dest`. */
 interface Named {
   readonly syscall: string;
@@ -25,7 +31,7 @@ interface Named {
 export interface OpenAt extends Named {
   readonly op: typeof Op.Open;
   readonly dirfd: number;
-  readonly path: Buffer;
+  readonly path: PathArg;
   readonly flags: number;
   readonly mode: number;
 }
@@ -44,7 +50,7 @@ export interface Close extends Named {
 export interface Statx extends Named {
   readonly op: typeof Op.Stat;
   readonly dirfd: number;
-  readonly path: Buffer;
+  readonly path: PathArg;
   readonly flags: number;
   readonly mask: number;
   readonly statx: Buffer;
@@ -57,9 +63,9 @@ export interface Statx extends Named {
 export interface TwoPaths extends Named {
   readonly op: typeof Op.Rename | typeof Op.Link;
   readonly olddirfd: number;
-  readonly oldpath: Buffer;
+  readonly oldpath: PathArg;
   readonly newdirfd: number;
-  readonly newpath: Buffer;
+  readonly newpath: PathArg;
   readonly flags: number;
 }
 
@@ -67,7 +73,7 @@ export interface TwoPaths extends Named {
 export interface UnlinkAt extends Named {
   readonly op: typeof Op.Unlink;
   readonly dirfd: number;
-  readonly path: Buffer;
+  readonly path: PathArg;
   readonly flags: number;
 }
 
@@ -75,16 +81,16 @@ export interface UnlinkAt extends Named {
 export interface MkdirAt extends Named {
   readonly op: typeof Op.Mkdir;
   readonly dirfd: number;
-  readonly path: Buffer;
+  readonly path: PathArg;
   readonly mode: number;
 }
 
 /** symlinkat(target, newdirfd, linkpath). */
 export interface SymlinkAt extends Named {
   readonly op: typeof Op.Symlink;
-  readonly target: Buffer;
+  readonly target: PathArg;
   readonly newdirfd: number;
-  readonly linkpath: Buffer;
+  readonly linkpath: PathArg;
 }
 
 /** fallocate(fd, mode, offset, length). */
@@ -132,7 +138,7 @@ export interface Poll extends Named {
 export interface OpenAt2 extends Named {
   readonly op: typeof Op.Openat2;
   readonly dirfd: number;
-  readonly path: Buffer;
+  readonly path: PathArg;
   readonly flags: number;
   readonly mode: number;
   readonly resolve: number;
@@ -144,7 +150,7 @@ export const RESOLVE_NO_MAGICLINKS = 0x02;
 
 export type Meta = OpenAt | Close | Statx | TwoPaths | UnlinkAt | MkdirAt | SymlinkAt | Fallocate | Ftruncate | Splice | Poll | OpenAt2;
 
-export function openAt(path: Buffer, flags: number, mode: number, errorPath: string): OpenAt {
+export function openAt(path: PathArg, flags: number, mode: number, errorPath: string): OpenAt {
   return { op: Op.Open, dirfd: AT_FDCWD, path, flags, mode, syscall: 'open', errorPath, errorDest: undefined };
 }
 
@@ -152,11 +158,11 @@ export function close(fd: number): Close {
   return { op: Op.Close, fd, syscall: 'close', errorPath: undefined, errorDest: undefined };
 }
 
-const EMPTY_PATH = Buffer.alloc(0);
+const EMPTY_PATH = '';
 
 /** stat(2) of a path, lstat(2) with `nofollow`, or fstat(2) of `fd` (path undefined). */
 export function statx(
-  target: { fd: number; path?: undefined; errorPath?: undefined } | { fd?: undefined; path: Buffer; errorPath: string },
+  target: { fd: number; path?: undefined; errorPath?: undefined } | { fd?: undefined; path: PathArg; errorPath: string },
   nofollow: boolean,
   mask: number,
   buffer: Buffer,
@@ -171,22 +177,22 @@ export function statx(
   return { op: Op.Stat, dirfd: AT_FDCWD, path: target.path, flags, mask, statx: buffer, bigint, stats: undefined, syscall, errorPath: target.errorPath, errorDest: undefined };
 }
 
-export function twoPaths(op: TwoPaths['op'], oldpath: Buffer, newpath: Buffer, errorPath: string, errorDest: string): TwoPaths {
+export function twoPaths(op: TwoPaths['op'], oldpath: PathArg, newpath: PathArg, errorPath: string, errorDest: string): TwoPaths {
   const syscall = op === Op.Rename ? 'rename' : 'link';
   return { op, olddirfd: AT_FDCWD, oldpath, newdirfd: AT_FDCWD, newpath, flags: 0, syscall, errorPath, errorDest };
 }
 
 /** unlink(2), or rmdir(2) with `directory`. */
-export function unlinkAt(path: Buffer, directory: boolean, errorPath: string): UnlinkAt {
+export function unlinkAt(path: PathArg, directory: boolean, errorPath: string): UnlinkAt {
   const flags = directory ? AT_REMOVEDIR : 0;
   return { op: Op.Unlink, dirfd: AT_FDCWD, path, flags, syscall: directory ? 'rmdir' : 'unlink', errorPath, errorDest: undefined };
 }
 
-export function mkdirAt(path: Buffer, mode: number, errorPath: string): MkdirAt {
+export function mkdirAt(path: PathArg, mode: number, errorPath: string): MkdirAt {
   return { op: Op.Mkdir, dirfd: AT_FDCWD, path, mode, syscall: 'mkdir', errorPath, errorDest: undefined };
 }
 
-export function symlinkAt(target: Buffer, linkpath: Buffer, errorPath: string, errorDest: string): SymlinkAt {
+export function symlinkAt(target: PathArg, linkpath: PathArg, errorPath: string, errorDest: string): SymlinkAt {
   return { op: Op.Symlink, target, newdirfd: AT_FDCWD, linkpath, syscall: 'symlink', errorPath, errorDest };
 }
 
@@ -202,7 +208,7 @@ export function splice(fdIn: number, offIn: number | null, fdOut: number, length
   return { op: Op.Splice, fdIn, offIn, fdOut, length, flags, syscall: 'splice', errorPath: undefined, errorDest: undefined };
 }
 
-export function openAt2(dirfd: number, path: Buffer, flags: number, mode: number, resolve: number, errorPath: string): OpenAt2 {
+export function openAt2(dirfd: number, path: PathArg, flags: number, mode: number, resolve: number, errorPath: string): OpenAt2 {
   return { op: Op.Openat2, dirfd, path, flags, mode, resolve, syscall: 'open', errorPath, errorDest: undefined };
 }
 
