@@ -7,7 +7,7 @@
 import fs, { type BigIntStats, type Stats } from 'node:fs';
 import { type Backend, type BackendName, type CompletionSink, Op, Request } from './backend/backend.js';
 import * as meta from './backend/metadata.js';
-import { STATX_MASK, STATX_SIZE, statsFromStatx } from './backend/stats.js';
+import { releaseStatx, STATX_MASK, statsFromStatx, type StatxBuffer, takeStatx } from './backend/stats.js';
 import { Dispatcher } from './dispatcher.js';
 import { invalidArgType, invalidArgValue, invalidState, systemError } from './errors.js';
 import { closeOwnedFd } from './native.js';
@@ -395,17 +395,20 @@ export class IoContext {
 
   #stat(target: unknown, options: unknown, lstat: boolean): Promise<Stats | BigIntStats> {
     let stat: meta.Statx;
+    let statx: StatxBuffer;
     return this.#metaCall(options, (checked) => {
       const bigint = checked.bigint === undefined ? false : validateBoolean(checked.bigint, 'options.bigint');
-      const statx = Buffer.allocUnsafe(STATX_SIZE); // read only once the kernel filled it
-      if (typeof target === 'number' && !lstat) {
-        stat = meta.statx({ fd: validateFd(target) }, false, STATX_MASK, statx, bigint);
-      } else {
-        const { bytes, text } = validatePath(target);
-        stat = meta.statx({ path: bytes, errorPath: text }, lstat, STATX_MASK, statx, bigint);
-      }
+      const fd = typeof target === 'number' && !lstat ? validateFd(target) : -1;
+      const path = fd === -1 ? validatePath(target) : undefined;
+      statx = takeStatx(); // read only once the kernel filled it, given back only then
+      if (path === undefined) stat = meta.statx({ fd }, false, STATX_MASK, statx.bytes, bigint);
+      else stat = meta.statx({ path: path.bytes, errorPath: path.text }, lstat, STATX_MASK, statx.bytes, bigint);
       return stat;
-    }, statOptionKeys, () => (stat.stats as Stats | BigIntStats | undefined) ?? statsFromStatx(stat.statx, stat.bigint));
+    }, statOptionKeys, () => {
+      const stats = (stat.stats as Stats | BigIntStats | undefined) ?? statsFromStatx(statx, stat.bigint);
+      releaseStatx(statx);
+      return stats;
+    });
   }
 
   /**

@@ -104,6 +104,22 @@ forEachBackend('IoContext metadata', (backend) => {
     await sameFailure(ctx.rename(renamed, long), fsp.rename(renamed, long));
   });
 
+  it('gives every one of many stats at once its own file, again and again (statx buffers are reused)', { timeout }, async () => {
+    const many = path.join(dir, 'many');
+    fs.mkdirSync(many);
+    const files = Array.from({ length: 150 }, (_, i) => path.join(many, `f${i}`));
+    files.forEach((file, i) => fs.writeFileSync(file, Buffer.alloc(i * 7)));
+    for (let round = 0; round < 3; round++) {
+      // An abandoned stat beside them: its buffer is the kernel's until its completion.
+      const abandoned = new AbortController();
+      const aborted = assert.rejects(ctx.stat(many, { signal: abandoned.signal }), expectCode('ABORT_ERR'));
+      abandoned.abort();
+      const sizes = await Promise.all(files.map(async (file, i) => (await ctx.stat(i % 2 ? file : Buffer.from(file), { bigint: i % 3 === 0 })).size));
+      assert.deepEqual(sizes.map(Number), files.map((_, i) => i * 7));
+      await aborted;
+    }
+  });
+
   it('renames, links, unlinks, makes and removes directories as node:fs does', { timeout }, async () => {
     const a = path.join(dir, 'a');
     const b = path.join(dir, 'b');

@@ -54,12 +54,38 @@ const TIMES = [
   ['birthtime', 80],
 ] as const;
 
-export function statsFromStatx(buffer: Buffer, bigint: false): Stats;
-export function statsFromStatx(buffer: Buffer, bigint: true): BigIntStats;
-export function statsFromStatx(buffer: Buffer, bigint: boolean): Stats | BigIntStats;
-export function statsFromStatx(buffer: Buffer, bigint: boolean): Stats | BigIntStats {
-  const view = new DataView(buffer.buffer, buffer.byteOffset, STATX_SIZE);
-  return bigint ? bigIntStats(view) : numberStats(view);
+/** Memory for one struct statx, and the view that reads it. */
+export interface StatxBuffer {
+  readonly bytes: Buffer;
+  readonly view: DataView;
+}
+
+/**
+ * statx buffers given back once read, for the next stat: a Buffer and a DataView made per call
+ * cost about 0.13 us here, 4-5% of a stat() 64 at a time. Only a buffer whose completion was
+ * reaped comes back (releaseStatx), never one the kernel may still write: an operation that
+ * failed or was abandoned leaves its buffer to the garbage collector.
+ */
+const spareStatx: StatxBuffer[] = [];
+const MAX_SPARE_STATX = 1024;
+
+export function takeStatx(): StatxBuffer {
+  const spare = spareStatx.pop();
+  if (spare) return spare;
+  const bytes = Buffer.allocUnsafe(STATX_SIZE);
+  return { bytes, view: new DataView(bytes.buffer, bytes.byteOffset, STATX_SIZE) };
+}
+
+/** Give back a statx buffer that nothing will write or read again. */
+export function releaseStatx(statx: StatxBuffer): void {
+  if (spareStatx.length < MAX_SPARE_STATX) spareStatx.push(statx);
+}
+
+export function statsFromStatx(statx: StatxBuffer, bigint: false): Stats;
+export function statsFromStatx(statx: StatxBuffer, bigint: true): BigIntStats;
+export function statsFromStatx(statx: StatxBuffer, bigint: boolean): Stats | BigIntStats;
+export function statsFromStatx(statx: StatxBuffer, bigint: boolean): Stats | BigIntStats {
+  return bigint ? bigIntStats(statx.view) : numberStats(statx.view);
 }
 
 /** A u64 as a Number (exact up to 2^53, like Node's Stats). */
