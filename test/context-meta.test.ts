@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
+import fc from 'fast-check';
 import path from 'node:path';
 import { after, before, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
@@ -102,6 +103,27 @@ forEachBackend('IoContext metadata', (backend) => {
     await sameFailure(ctx.stat(long), fsp.stat(long));
     await sameFailure(ctx.open(long), fsp.open(long));
     await sameFailure(ctx.rename(renamed, long), fsp.rename(renamed, long));
+  });
+
+  it('finds by any string the file node:fs made by that string (property: any UTF-16, lone surrogates too)', { timeout }, async () => {
+    const names = fc
+      .oneof(fc.string({ unit: 'binary', minLength: 1, maxLength: 16 }), fc.string16bits({ minLength: 1, maxLength: 16 }))
+      .filter((name) => !/[/\0]/.test(name) && name !== '.' && name !== '..');
+    const home = path.join(dir, 'named');
+    fs.mkdirSync(home);
+    await fc.assert(
+      fc.asyncProperty(names, fc.nat(64), async (name, size) => {
+        const file = path.join(home, name);
+        fs.writeFileSync(file, Buffer.alloc(size));
+        assert.deepStrictEqual(await ctx.stat(file), fs.statSync(file));
+        const fd = await ctx.open(file, 'r');
+        assert.equal(await ctx.read(fd, Buffer.alloc(size + 1), 0), size);
+        await ctx.closeFd(fd);
+        await ctx.unlink(file);
+        assert.equal(fs.existsSync(file), false);
+      }),
+      { numRuns: 150 },
+    );
   });
 
   it('gives every one of many stats at once its own file, again and again (statx buffers are reused)', { timeout }, async () => {
