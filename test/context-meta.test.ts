@@ -239,3 +239,27 @@ it('re-runs on the thread pool every metadata operation the ring refuses', { tim
   assert.equal(backend!.fallbacks, 14);
   await ctx.close();
 });
+
+it('an operation the ring refuses, aborted in the tick of its call, rejects with AbortError rather than the refusal', { timeout, skip: !backends()[0].available && 'uring unavailable' }, async () => {
+  const ctx = new IoContext((sink) => createUringBackend({ entries: 8, sqpoll: false, sqThreadIdle: 0, refuseOps: [Op.Stat, Op.Open, Op.Read] }, sink));
+  const fd = fs.openSync(process.execPath, 'r');
+  try {
+    const calls: [string, (signal: AbortSignal) => Promise<unknown>][] = [
+      ['stat', (signal) => ctx.stat(process.execPath, { signal })],
+      ['open', (signal) => ctx.open(process.execPath, 'r', 0o666, { signal })],
+      ['read', (signal) => ctx.read(fd, Buffer.alloc(16), 0, { signal })],
+    ];
+    for (const [name, call] of calls) {
+      const controller = new AbortController();
+      const pending = call(controller.signal);
+      controller.abort();
+      await assert.rejects(pending, expectCode('ABORT_ERR'), name);
+      // Not aborted, the same operation runs on the thread pool.
+      const done = await call(new AbortController().signal);
+      if (name === 'open') await ctx.closeFd(done as number);
+    }
+  } finally {
+    fs.closeSync(fd);
+    await ctx.close();
+  }
+});
