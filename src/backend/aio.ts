@@ -50,6 +50,7 @@ export function createAioBackend(entries: number, sink: CompletionSink): EngineB
       fallbackErrors: new Set([EAGAIN, EOPNOTSUPP, EINVAL]),
       continueShortTransfers: true,
       bindsCredentials: false,
+      metadata: false,
     },
     sink,
     (errno) => backendUnavailable('aio', describeAioFailure(errno)),

@@ -30,6 +30,11 @@ export interface EngineSpec extends FallbackPolicy {
    * process changes its ids, the engine is replaced by one created under the new ids.
    */
   bindsCredentials: boolean;
+  /**
+   * The engine has commands for metadata operations (io_uring). Without them (Linux AIO), each
+   * goes to the thread pool from the start rather than after a refusal by the addon.
+   */
+  metadata: boolean;
 }
 
 export class EngineBackend implements Backend {
@@ -87,6 +92,10 @@ export class EngineBackend implements Backend {
   }
 
   start(request: Request): boolean {
+    if (request.meta && !this.spec.metadata) {
+      this.fallback.startOnPool(request);
+      return true;
+    }
     if (this.spec.bindsCredentials && this.credentials !== credentialsGeneration() && !this.renewEngine()) {
       this.fallback.runOnPool(request);
       return true;

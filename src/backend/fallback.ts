@@ -53,6 +53,16 @@ export class Fallback {
     this.sink.complete(request, result);
   }
 
+  /**
+   * Start `request` on the thread pool, never having offered it to the engine (an operation the
+   * engine has no command for): an abort made in the tick of the call still wins there.
+   */
+  startOnPool(request: Request): void {
+    this.count++;
+    if (request.meta?.op === Op.Close) forgetFd(request.meta.fd);
+    this.threads.start(request);
+  }
+
   /** Run `request` on the thread pool instead of the engine, whoever started it. */
   runOnPool(request: Request): void {
     if (request.continues) this.restToPool(request);

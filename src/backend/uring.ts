@@ -107,6 +107,7 @@ export function createUringBackend(settings: UringSettings, sink: CompletionSink
       fallbackErrors: new Set([EOPNOTSUPP, EINVAL]),
       continueShortTransfers: false,
       bindsCredentials: true,
+      metadata: true,
     },
     sink,
     (errno) => backendUnavailable('uring', describeUringFailure(errno)),
