@@ -41,7 +41,7 @@ export class Fallback {
     if (request.continues) return this.settleContinuation(request, result);
     if (result < 0 && this.policy.fallbackErrors.has(-result)) {
       // Not done, and no longer wanted once aborted: the caller's abort is the outcome, not the
-      // engine's refusal (a metadata operation on aio was rejected with EOPNOTSUPP so).
+      // engine's refusal (an opcode the ring lacks, an aio read that would block).
       if (request.abortRequested) return this.sink.complete(request, -ECANCELED);
       this.runOnPool(request);
       return;
