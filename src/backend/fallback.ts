@@ -58,8 +58,7 @@ export class Fallback {
    * engine has no command for): an abort made in the tick of the call still wins there.
    */
   startOnPool(request: Request): void {
-    this.count++;
-    if (request.meta?.op === Op.Close) forgetFd(request.meta.fd);
+    this.handOver(request);
     this.threads.start(request);
   }
 
@@ -69,14 +68,19 @@ export class Fallback {
     else this.toPool(request, (result) => this.sink.complete(request, result));
   }
 
+  /** Run `request` on the thread pool. */
+  private toPool(request: Request, done: (result: number) => void): void {
+    this.handOver(request);
+    this.threads.perform(request, done);
+  }
+
   /**
-   * Run `request` on the thread pool. A close done there must not be repeated when the
+   * Count `request` as run on the thread pool. A close done there must not be repeated when the
    * environment tears down (the addon closes the fds its rings opened and nobody closed).
    */
-  private toPool(request: Request, done: (result: number) => void): void {
+  private handOver(request: Request): void {
     this.count++;
     if (request.meta?.op === Op.Close) forgetFd(request.meta.fd);
-    this.threads.perform(request, done);
   }
 
   /**
