@@ -435,7 +435,7 @@ static int prep_rw(napi_env env, struct native_engine *e, napi_value *argv, int 
   int ret;
   if ((ret = get_i32(env, argv[0], &op)) || (ret = get_i32(env, argv[1], &fd)) ||
       (ret = get_memory(env, argv[2], &data, &length)) ||
-      (ret = get_offset(env, argv[3], &offset)) || (ret = get_u32(env, argv[4], &user)) ||
+      (ret = get_position(env, argv[3], &offset)) || (ret = get_u32(env, argv[4], &user)) ||
       (ret = check_user(e, user)))
     return ret;
   ret = e->ops->prep_rw(e->impl, op, fd, data, (uint32_t)length, offset,
@@ -497,7 +497,7 @@ static napi_value js_prep_rwv(napi_env env, napi_callback_info info) {
   int ret;
   bool is_array;
   if ((ret = get_i32(env, argv[0], &op)) || (ret = get_i32(env, argv[1], &fd)) ||
-      (ret = get_offset(env, argv[3], &offset)) || (ret = get_u32(env, argv[4], &user)) ||
+      (ret = get_position(env, argv[3], &offset)) || (ret = get_u32(env, argv[4], &user)) ||
       (ret = check_user(e, user)))
     return make_int(env, ret);
   if (napi_is_array(env, argv[2], &is_array) != napi_ok || !is_array ||
@@ -1077,7 +1077,7 @@ static napi_value js_use_waiter_thread(napi_env env, napi_callback_info info) {
 #define METHOD(name, fn) {name, NULL, fn, NULL, NULL, NULL, napi_default_method, NULL}
 
 /*
- * exports.constants: { ops: { READ: 0, ... }, maxRwCount, iovMax, maxRegistered }, the numbers
+ * exports.constants: { ops: { READ: 0, ... }, maxRwCount, iovMax, maxRegistered, currentPosition }, the numbers
  * JavaScript must share with this core (engine.h, limits.h); test/native.test.ts
  * compares them with src/backend/backend.ts and src/limits.ts.
  */
@@ -1115,6 +1115,8 @@ static napi_status export_constants(napi_env env, napi_value exports) {
     st = napi_create_uint32(env, limits[i].value, &value);
     if (st == napi_ok) st = napi_set_named_property(env, constants, limits[i].name, value);
   }
+  if (st == napi_ok) st = napi_create_int64(env, AIOFS_CURRENT_POSITION, &value);
+  if (st == napi_ok) st = napi_set_named_property(env, constants, "currentPosition", value);
   if (st == napi_ok) st = napi_set_named_property(env, exports, "constants", constants);
   return st;
 }

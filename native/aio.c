@@ -101,6 +101,7 @@ static int aio_prep_rw(void *e, int op, int fd, void *buf, uint32_t len, int64_t
                        int buf_index, uint32_t user) {
   (void)buf_index; /* never set: aio_register_buffers refuses */
   if (op != AIOFS_OP_READ && op != AIOFS_OP_WRITE) return -EINVAL;
+  if (offset < 0) return -EOPNOTSUPP; /* AIO has no "the file's own position" */
   struct iocb *cb = prepare(e, user, fd, op == AIOFS_OP_READ ? IOCB_CMD_PREAD : IOCB_CMD_PWRITE);
   if (!cb) return -EBUSY;
   cb->aio_buf = (uintptr_t)buf;
@@ -113,6 +114,7 @@ static int aio_prep_rw(void *e, int op, int fd, void *buf, uint32_t len, int64_t
 static int aio_prep_rwv(void *e, int op, int fd, const struct iovec *iov, unsigned iovcnt,
                         int64_t offset, uint32_t user) {
   if (op != AIOFS_OP_READV && op != AIOFS_OP_WRITEV) return -EINVAL;
+  if (offset < 0) return -EOPNOTSUPP;
   struct iocb *cb =
       prepare(e, user, fd, op == AIOFS_OP_READV ? IOCB_CMD_PREADV : IOCB_CMD_PWRITEV);
   if (!cb) return -EBUSY;

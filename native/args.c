@@ -44,6 +44,17 @@ int get_offset(napi_env env, napi_value v, int64_t *out) {
   return -EINVAL;
 }
 
+/* A transfer's position: an offset as get_offset takes it, or the number -1 for the file's own
+   position (AIOFS_CURRENT_POSITION). */
+int get_position(napi_env env, napi_value v, int64_t *out) {
+  double d;
+  if (napi_get_value_double(env, v, &d) == napi_ok && d == -1) {
+    *out = AIOFS_CURRENT_POSITION;
+    return 0;
+  }
+  return get_offset(env, v, out);
+}
+
 /* The memory behind an ArrayBufferView (and, if `owner` is set, its ArrayBuffer); a detached one is refused. */
 int get_memory_of(napi_env env, napi_value v, void **data, size_t *length, napi_value *owner) {
   bool is;

@@ -17,6 +17,8 @@ int get_u32(napi_env env, napi_value v, uint32_t *out);
 int get_i32(napi_env env, napi_value v, int32_t *out);
 /* A non-negative integral number up to 2^53, or a non-negative int64 bigint. */
 int get_offset(napi_env env, napi_value v, int64_t *out);
+/* get_offset, or the number -1: AIOFS_CURRENT_POSITION. */
+int get_position(napi_env env, napi_value v, int64_t *out);
 /* The memory behind an ArrayBufferView (at most MAX_RW_COUNT of it), and, if `owner` is set,
    its ArrayBuffer; a detached one is refused. */
 int get_memory_of(napi_env env, napi_value v, void **data, size_t *length, napi_value *owner);

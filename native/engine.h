@@ -72,6 +72,9 @@ struct aiofs_meta {
   } args;
 };
 
+/* The offset of a transfer at the file's own position (read(2) rather than pread(2)). */
+#define AIOFS_CURRENT_POSITION ((int64_t)-1)
+
 /* One completion as delivered to JavaScript: two int32 per entry. */
 struct aiofs_completion {
   int32_t user;
@@ -85,7 +88,9 @@ struct aiofs_engine_ops {
    * until then too (the kernel may read it late). Returns 0, or -EBUSY when the submission queue
    * is full (call submit, then try again), or another -errno for an operation the engine refuses.
    * `buf_index` >= 0 says that [buf, buf + len) lies inside the registered buffer of that index
-   * (see register_buffers); -1 for any other memory.
+   * (see register_buffers); -1 for any other memory. `offset` AIOFS_CURRENT_POSITION (prep_rw and
+   * prep_rwv) reads or writes at the file's own position and moves it, as read(2) and write(2)
+   * do; an engine that cannot answers -EOPNOTSUPP, and the caller does it another way.
    */
   int (*prep_rw)(void *engine, int op, int fd, void *buf, uint32_t len, int64_t offset,
                  int buf_index, uint32_t user);

@@ -449,6 +449,8 @@ static struct io_uring_sqe *get_sqe(struct aiofs_uring *r, unsigned opcode, int 
 static int uring_prep_rw(void *e, int op, int fd, void *buf, uint32_t len, int64_t offset,
                          int buf_index, uint32_t user) {
   if (op != AIOFS_OP_READ && op != AIOFS_OP_WRITE) return -EINVAL;
+  if (offset == AIOFS_CURRENT_POSITION && !(((struct aiofs_uring *)e)->features & IORING_FEAT_RW_CUR_POS))
+    return -EOPNOTSUPP;
   unsigned opcode = buf_index >= 0 ? (op == AIOFS_OP_READ ? IORING_OP_READ_FIXED : IORING_OP_WRITE_FIXED)
                                    : (op == AIOFS_OP_READ ? IORING_OP_READ : IORING_OP_WRITE);
   int error;
@@ -476,6 +478,8 @@ static int uring_register_buffers(void *e, const struct iovec *iov, unsigned n) 
 static int uring_prep_rwv(void *e, int op, int fd, const struct iovec *iov, unsigned iovcnt,
                           int64_t offset, uint32_t user) {
   if (op != AIOFS_OP_READV && op != AIOFS_OP_WRITEV) return -EINVAL;
+  if (offset == AIOFS_CURRENT_POSITION && !(((struct aiofs_uring *)e)->features & IORING_FEAT_RW_CUR_POS))
+    return -EOPNOTSUPP;
   unsigned opcode = op == AIOFS_OP_READV ? IORING_OP_READV : IORING_OP_WRITEV;
   int error;
   struct io_uring_sqe *sqe = get_sqe(e, opcode, op, &error);

@@ -24,7 +24,7 @@ import {
   validateFd,
   validateKnownKeys,
   validateObject,
-  validateOffset,
+  validatePosition,
   validateSignal,
 } from './validate.js';
 
@@ -106,41 +106,54 @@ export class IoContext {
     this.backend = this.#dispatcher.backend.name;
   }
 
-  /** Read into `buffer` (all of it) from `offset`; resolves with the number of bytes read (0 at EOF). */
-  read(fd: number, buffer: ArrayBufferView, offset?: number | bigint, options?: OperationOptions): Promise<number> {
+  /**
+   * Read into `buffer` (all of it) from `offset` (default 0; null: from the file's own position,
+   * which the read moves, as read(2)); resolves with the number of bytes read (0 at EOF).
+   */
+  read(fd: number, buffer: ArrayBufferView, offset?: number | bigint | null, options?: OperationOptions): Promise<number> {
     try {
       this.#checkOpen();
-      return this.#submitData(Op.Read, validateFd(fd), validateBuffer(buffer), validateOffset(offset), options);
+      return this.#submitData(Op.Read, validateFd(fd), validateBuffer(buffer), validatePosition(offset), options);
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
-  /** Write all of `buffer` at `offset`; resolves with the number of bytes written (a short write is possible). */
-  write(fd: number, buffer: ArrayBufferView, offset?: number | bigint, options?: OperationOptions): Promise<number> {
+  /**
+   * Write all of `buffer` at `offset` (default 0; null: at the file's own position, which the
+   * write moves, as write(2)); resolves with the number of bytes written (a short write is possible).
+   */
+  write(fd: number, buffer: ArrayBufferView, offset?: number | bigint | null, options?: OperationOptions): Promise<number> {
     try {
       this.#checkOpen();
-      return this.#submitData(Op.Write, validateFd(fd), validateBuffer(buffer), validateOffset(offset), options);
+      return this.#submitData(Op.Write, validateFd(fd), validateBuffer(buffer), validatePosition(offset), options);
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
-  /** Scatter read into `buffers` in order (at most 1024 of them are used, as IOV_MAX allows). */
-  readv(fd: number, buffers: ArrayBufferView[], offset?: number | bigint, options?: OperationOptions): Promise<number> {
+  /**
+   * Scatter read into `buffers` in order from `offset` (as read()): one readv(2), so at most the
+   * first IOV_MAX (1024) buffers are filled, and the count says how far it got.
+   */
+  readv(fd: number, buffers: ArrayBufferView[], offset?: number | bigint | null, options?: OperationOptions): Promise<number> {
     try {
       this.#checkOpen();
-      return this.#submitData(Op.Readv, validateFd(fd), validateBufferArray(buffers), validateOffset(offset), options);
+      return this.#submitData(Op.Readv, validateFd(fd), validateBufferArray(buffers), validatePosition(offset), options);
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
-  /** Gather write from `buffers` in order (at most 1024 of them are used, as IOV_MAX allows). */
-  writev(fd: number, buffers: ArrayBufferView[], offset?: number | bigint, options?: OperationOptions): Promise<number> {
+  /**
+   * Gather write from `buffers` in order at `offset` (as write()): one writev(2), so at most the
+   * first IOV_MAX (1024) buffers are written, and a count short of the total says so: write the
+   * rest with another call (aiofs/promises' writev does).
+   */
+  writev(fd: number, buffers: ArrayBufferView[], offset?: number | bigint | null, options?: OperationOptions): Promise<number> {
     try {
       this.#checkOpen();
-      return this.#submitData(Op.Writev, validateFd(fd), validateBufferArray(buffers), validateOffset(offset), options);
+      return this.#submitData(Op.Writev, validateFd(fd), validateBufferArray(buffers), validatePosition(offset), options);
     } catch (error) {
       return Promise.reject(error);
     }

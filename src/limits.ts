@@ -11,3 +11,8 @@ export const IOV_MAX = 1024;
 export const MAX_REGISTERED_BUFFERS = 16384;
 /** The largest buffer io_uring registers (1 GiB). */
 export const MAX_REGISTERED_BYTES = 1 << 30;
+/**
+ * The offset of a transfer at the file's own position, which it moves (read(2) and write(2) rather
+ * than pread(2) and pwrite(2)): what node:fs's position null means (AIOFS_CURRENT_POSITION).
+ */
+export const CURRENT_POSITION = -1;

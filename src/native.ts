@@ -87,7 +87,7 @@ export interface NativeAddon {
   /** Engines made from now on deliver completions through a waiter thread instead of uv_poll. */
   useWaiterThread?(): void;
   /** The numbers shared with JavaScript (native/engine.h, native/limits.h); Linux builds only. */
-  constants?: { ops: Record<string, number>; maxRwCount: number; iovMax: number; maxRegistered: number };
+  constants?: { ops: Record<string, number>; maxRwCount: number; iovMax: number; maxRegistered: number; currentPosition: number };
   misalignment?(view: ArrayBufferView, alignment: number): number;
   setDirect?(fd: number, enable: boolean): number;
   directInfo?(fd: number): NativeDirectInfo | number;

@@ -38,7 +38,7 @@ forEachBackend('IoContext errors', (backend) => {
     for (const offset of [-1, 0.5, NaN, Infinity, 2 ** 53, -1n, 2n ** 63n]) {
       await assert.rejects(ctx.read(fd, buffer, offset as number), expectCode('ERR_OUT_OF_RANGE', RangeError), String(offset));
     }
-    for (const offset of ['0', null, {}, [0]]) {
+    for (const offset of ['0', {}, [0]]) {
       await assert.rejects(ctx.write(fd, buffer, offset as never), expectCode('ERR_INVALID_ARG_TYPE', TypeError), String(offset));
     }
   });
@@ -118,7 +118,7 @@ forEachBackend('IoContext errors', (backend) => {
     fs.closeSync(dir);
     const readOnly = openWith(pattern(10), 'r').fd;
     await assert.rejects(ctx.write(readOnly, Buffer.alloc(1), 0), { code: 'EBADF', syscall: 'write' });
-    await assert.rejects(ctx.writev(readOnly, [Buffer.alloc(1)], 0), { code: 'EBADF', syscall: 'writev' });
+    await assert.rejects(ctx.writev(readOnly, [Buffer.alloc(1)], 0), { code: 'EBADF', syscall: 'write' });
     fs.closeSync(readOnly);
     await assert.rejects(ctx.fsync(closed), { code: 'EBADF', syscall: 'fsync' });
     await assert.rejects(ctx.fdatasync(closed), { code: 'EBADF', syscall: 'fdatasync' });

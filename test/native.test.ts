@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { it } from 'node:test';
 import { Op } from '../src/backend/backend.js';
-import { IOV_MAX, MAX_REGISTERED_BUFFERS, MAX_RW_COUNT } from '../src/limits.js';
+import { CURRENT_POSITION, IOV_MAX, MAX_REGISTERED_BUFFERS, MAX_RW_COUNT } from '../src/limits.js';
 import { backends } from '../src/index.js';
 import { loadNative, nativeInfo, type NativeEngine } from '../src/native.js';
 
@@ -52,8 +52,8 @@ it('operation codes agree, one for one', { skip }, () => {
 
 it('limits agree', { skip }, () => {
   assert.deepEqual(
-    { maxRwCount: constants!.maxRwCount, iovMax: constants!.iovMax, maxRegistered: constants!.maxRegistered },
-    { maxRwCount: MAX_RW_COUNT, iovMax: IOV_MAX, maxRegistered: MAX_REGISTERED_BUFFERS },
+    { maxRwCount: constants!.maxRwCount, iovMax: constants!.iovMax, maxRegistered: constants!.maxRegistered, currentPosition: constants!.currentPosition },
+    { maxRwCount: MAX_RW_COUNT, iovMax: IOV_MAX, maxRegistered: MAX_REGISTERED_BUFFERS, currentPosition: CURRENT_POSITION },
   );
 });
 
@@ -209,7 +209,7 @@ it('io_uring engines past the 16 ring fds a thread may register each read correc
   }
 });
 
-it('submitRw refuses with -EINVAL a view of a detached buffer and an offset that is no integer in range; an empty view reads nothing', { timeout: 10_000, skip: uringSkip }, () => {
+it('submitRw refuses with -EINVAL a view of a detached buffer and an offset that is no integer in range (-1 is the file\'s own position); an empty view reads nothing', { timeout: 10_000, skip: uringSkip }, () => {
   const completions = new Int32Array(2 * 16);
   const engine = uringEngine(completions);
   const fd = fs.openSync(process.execPath, 'r');
@@ -220,7 +220,7 @@ it('submitRw refuses with -EINVAL a view of a detached buffer and an offset that
     };
     assert.equal(engine.submitRw(Op.Read, fd, detached(new Uint8Array(4096)), 0, 1), -EINVAL);
     assert.equal(engine.submitRw(Op.Read, fd, detached(new DataView(new ArrayBuffer(64))), 0, 1), -EINVAL);
-    for (const offset of ['1', {}, null, undefined, 1.5, -1, 2 ** 54, -2n, 2n ** 64n]) {
+    for (const offset of ['1', {}, null, undefined, 1.5, -2, -1n, 2 ** 54, -2n, 2n ** 64n]) {
       assert.equal(engine.submitRw(Op.Read, fd, Buffer.alloc(8), offset as number, 1), -EINVAL, String(offset));
     }
     assert.equal(engine.submitRw(Op.Read, fd, new Uint8Array(0), 0, 1), 1);

@@ -51,6 +51,7 @@ export function createAioBackend(entries: number, sink: CompletionSink): EngineB
       continueShortTransfers: true,
       bindsCredentials: false,
       metadata: false,
+      currentPosition: false,
     },
     sink,
     (errno) => backendUnavailable('aio', describeAioFailure(errno)),

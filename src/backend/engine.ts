@@ -8,6 +8,7 @@
  * fallback.ts's.
  */
 import { constants } from 'node:os';
+import { CURRENT_POSITION } from '../limits.js';
 import type { NativeEngine } from '../native.js';
 import { byteLengthOf } from '../views.js';
 import { type Backend, type CompletionSink, Op, type Request, StartNow } from './backend.js';
@@ -35,6 +36,12 @@ export interface EngineSpec extends FallbackPolicy {
    * goes to the thread pool from the start rather than after a refusal by the addon.
    */
   metadata: boolean;
+  /**
+   * The engine reads and writes at a file's own position (CURRENT_POSITION: io_uring since Linux
+   * 5.6; the addon refuses it on older kernels, and the refusal sends it to the pool). Without
+   * (Linux AIO, whose iocb has only an offset), such a transfer goes to the thread pool from the start.
+   */
+  currentPosition: boolean;
 }
 
 export class EngineBackend implements Backend {
@@ -92,7 +99,7 @@ export class EngineBackend implements Backend {
   }
 
   start(request: Request): boolean {
-    if (request.meta && !this.spec.metadata) {
+    if ((request.meta && !this.spec.metadata) || (request.offset === CURRENT_POSITION && !this.spec.currentPosition)) {
       this.fallback.startOnPool(request);
       return true;
     }
@@ -144,7 +151,12 @@ export class EngineBackend implements Backend {
    * answered as it is, and only any other outcome makes the Request that carries it.
    */
   startNow(op: Op, fd: number, data: ArrayBufferView, offset: number | bigint): number {
-    if (op > Op.Write || (this.spec.bindsCredentials && this.credentials !== credentialsGeneration()) || !this.pacer.mayGoAlone(this.reaping)) {
+    if (
+      op > Op.Write ||
+      (offset === CURRENT_POSITION && !this.spec.currentPosition) ||
+      (this.spec.bindsCredentials && this.credentials !== credentialsGeneration()) ||
+      !this.pacer.mayGoAlone(this.reaping)
+    ) {
       return StartNow.Declined;
     }
     const slot = this.freeSlots.pop();

@@ -25,12 +25,15 @@ export const Op = {
 } as const;
 export type Op = (typeof Op)[keyof typeof Op];
 
-/** The system call named in errors, per operation, as node:fs names them (a metadata operation names its own: see metadata.ts). */
+/**
+ * The system call named in errors, per operation, as node:fs names them: 'read' and 'write' for
+ * its vectored calls too (a metadata operation names its own: see metadata.ts).
+ */
 export const syscallOf: Readonly<Record<Op, string>> = [
   'read',
   'write',
-  'readv',
-  'writev',
+  'read',
+  'write',
   'fsync',
   'fdatasync',
   'open',

@@ -3,13 +3,14 @@
  * transfer past MAX_RW_COUNT): what it was asked to move, and the rest of it as a request of its
  * own, which the engine backend finishes on the thread pool and adds up (engine.ts).
  */
-import { IOV_MAX, MAX_RW_COUNT } from '../limits.js';
+import { CURRENT_POSITION, IOV_MAX, MAX_RW_COUNT } from '../limits.js';
 import { byteLengthOf, bytesAfter, bytesFrom } from '../views.js';
 import { Request } from './backend.js';
 
-/** The part of `request` after its first `done` bytes, as a request of its own. */
+/** The part of `request` after its first `done` bytes, as a request of its own (at the file's own position, moved by them, if it was). */
 export function remainder(request: Request, done: number): Request {
-  const offset = typeof request.offset === 'bigint' ? request.offset + BigInt(done) : request.offset + done;
+  const offset =
+    typeof request.offset === 'bigint' ? request.offset + BigInt(done) : request.offset === CURRENT_POSITION ? CURRENT_POSITION : request.offset + done;
   if (!Array.isArray(request.data)) {
     return new Request(request.op, request.fd, bytesFrom(request.data!, done), offset, undefined);
   }

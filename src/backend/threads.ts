@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import { constants } from 'node:os';
-import { IOV_MAX, MAX_RW_COUNT } from '../limits.js';
+import { CURRENT_POSITION, IOV_MAX, MAX_RW_COUNT } from '../limits.js';
 import { bytesFrom } from '../views.js';
 import { type Backend, type CompletionSink, Op, type Request } from './backend.js';
 import { AT_EMPTY_PATH, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW, type Meta } from './metadata.js';
@@ -56,7 +56,7 @@ export class ThreadsBackend implements Backend {
   /** Run `request` through node:fs and call `done` with its result, whoever owns the request. */
   perform(request: Request, done: (result: number) => void): void {
     if (request.meta) this.runMeta(request.meta, done);
-    else this.run(request, request.offset, done);
+    else this.run(request, request.offset === CURRENT_POSITION ? null : request.offset, done);
   }
 
   /** A metadata operation through the node:fs call that does the same. */
@@ -128,9 +128,9 @@ export class ThreadsBackend implements Backend {
   }
 
   /**
-   * `position` null means the fd's own position: used for files that cannot seek (pipes, FIFOs,
-   * terminals), where pread answers ESPIPE. io_uring ignores the offset on such files, and so
-   * does this backend, so that every backend reads a FIFO the same way.
+   * `position` null means the fd's own position: asked for (CURRENT_POSITION), or for files that
+   * cannot seek (pipes, FIFOs, terminals), where pread answers ESPIPE. io_uring ignores the offset
+   * on such files, and so does this backend, so that every backend reads a FIFO the same way.
    */
   private run(request: Request, position: number | bigint | null, finish: (result: number) => void): void {
     const done = (error: NodeJS.ErrnoException | null, result?: number) => {

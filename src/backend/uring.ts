@@ -108,6 +108,7 @@ export function createUringBackend(settings: UringSettings, sink: CompletionSink
       continueShortTransfers: false,
       bindsCredentials: true,
       metadata: true,
+      currentPosition: true,
     },
     sink,
     (errno) => backendUnavailable('uring', describeUringFailure(errno)),
