@@ -5,6 +5,7 @@
 import { constants as fsConstants } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { invalidArgType, invalidArgValue, outOfRange } from './errors.js';
+import { CURRENT_POSITION } from './limits.js';
 import { isTypedArray } from './views.js';
 
 const INT32_MAX = 2 ** 31 - 1;
@@ -39,6 +40,11 @@ export function validateOffset(offset: unknown, name = 'offset'): number | bigin
   if (offset === undefined) return 0;
   if (typeof offset === 'number' && offset >= 0 && offset <= Number.MAX_SAFE_INTEGER && Number.isInteger(offset)) return offset;
   return otherOffset(offset, name);
+}
+
+/** A transfer's position: an offset as validateOffset takes it, or null for the file's own position (CURRENT_POSITION). */
+export function validatePosition(position: unknown): number | bigint {
+  return position === null ? CURRENT_POSITION : validateOffset(position);
 }
 
 /** validateOffset for a bigint, or an invalid offset. */
@@ -117,29 +123,33 @@ export function validateBoolean(value: unknown, name: string): boolean {
 }
 
 /**
- * A path as node:fs takes it (string, Buffer or Uint8Array, file: URL), as the engines take it
- * (`bytes`: a string, which the addon writes as UTF-8 as Buffer.from would, or the bytes of any
- * other form) and as text for messages.
+ * A path as node:fs takes it (string, Buffer or Uint8Array, a file: URL or an object node:fs
+ * reads as one), with node:fs's errors; as the engines take it (`bytes`: a string, which the addon
+ * writes as UTF-8 as Buffer.from would, or the bytes of any other form) and as text for messages.
  */
 export function validatePath(path: unknown, name = 'path'): { bytes: string | Buffer; text: string } {
-  let bytes: Buffer;
   if (typeof path === 'string') {
     // The common case, passed on as it is: encoding it here would make a Buffer per call for the
     // addon to copy again. A NUL byte is a NUL character.
     if (path.includes('\0')) throw invalidArgValue(name, path, 'must be a string, Uint8Array, or URL without null bytes');
     return { bytes: path, text: path };
-  } else if (path instanceof URL) {
-    if (path.protocol !== 'file:') throw invalidArgType(name, ['string', 'Buffer', 'URL'], path);
-    bytes = Buffer.from(fileURLToPath(path), 'utf8');
-  } else if (path instanceof Uint8Array) {
-    validateBuffer(path, name); // a detached one is refused here, with a code
-    bytes = Buffer.from(path.buffer, path.byteOffset, path.byteLength);
   }
-  else throw invalidArgType(name, ['string', 'Buffer', 'URL'], path);
-  if (bytes.includes(0)) {
-    throw invalidArgValue(name, path, 'must be a string, Uint8Array, or URL without null bytes');
+  if (isUrlLike(path)) {
+    // node:url's own conversion, with its errors (another scheme, an encoded slash, a host).
+    return validatePath(fileURLToPath(path as URL), name);
   }
-  return { bytes, text: typeof path === 'string' ? path : bytes.toString() };
+  if (!(path instanceof Uint8Array)) throw invalidArgType(name, ['string', 'Buffer', 'URL'], path);
+  validateBuffer(path, name); // a detached one is refused here, with a code
+  const bytes = Buffer.from(path.buffer, path.byteOffset, path.byteLength);
+  if (bytes.includes(0)) throw invalidArgValue(name, path, 'must be a string, Uint8Array, or URL without null bytes');
+  return { bytes, text: bytes.toString() };
+}
+
+/** What node:fs reads as a URL (a URL, or any object shaped like one), as its own check does. */
+function isUrlLike(value: unknown): boolean {
+  if (value instanceof URL) return true;
+  const url = value as { href?: unknown; protocol?: unknown; auth?: unknown; path?: unknown } | null | undefined;
+  return Boolean(url?.href && url.protocol && url.auth === undefined && url.path === undefined);
 }
 
 const { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_APPEND, O_EXCL, O_SYNC } = fsConstants;
@@ -177,12 +187,47 @@ export function validateOpenFlags(flags: unknown, name = 'flags'): number {
   throw invalidArgValue(name, flags);
 }
 
-/** A permission mode: an integer, or an octal string as node:fs accepts ('644'). */
+/** Whether `flags` is one of node:fs's string flags ('r', 'wx+', 'as'...). */
+export function isStringFlag(flags: string): boolean {
+  return Object.hasOwn(stringFlags, flags);
+}
+
+/**
+ * A permission mode: an integer, or an octal string as node:fs accepts ('644'), with Node's
+ * errors; and, unlike node:fs, refused from 2^31 up: Node's validation takes those and its binding
+ * then aborts the process (an int32 assertion in open, mkdir, chmod, fchmod, writeFile).
+ */
 export function validateMode(mode: unknown, name: string, fallback: number): number {
   if (mode === undefined || mode === null) return fallback;
   if (typeof mode === 'string') {
     if (!/^[0-7]+$/.test(mode)) throw invalidArgValue(name, mode, 'must be a 32-bit unsigned integer or an octal string');
     mode = Number.parseInt(mode, 8);
   }
-  return validateInteger(mode, name, 0, 2 ** 32 - 1);
+  const checked = validateInteger(mode, name, 0, 2 ** 32 - 1);
+  if (checked > INT32_MAX) throw outOfRange(name, `>= 0 && <= ${INT32_MAX}`, mode);
+  return checked;
+}
+
+/**
+ * `mode` as node:fs may be given it without aborting the process: -0 as 0 (its binding's int32
+ * check fails on -0), and from 2^31 up refused as validateMode refuses it; any other value is
+ * node:fs's to answer, and is returned as it is.
+ */
+export function nodeSafeMode(mode: unknown, name = 'mode'): unknown {
+  if (Object.is(mode, -0)) return 0;
+  const value = typeof mode === 'string' && /^[0-7]+$/.test(mode) ? Number.parseInt(mode, 8) : mode;
+  if (typeof value === 'number' && Number.isInteger(value) && value > INT32_MAX && value <= 2 ** 32 - 1) validateMode(mode, name, 0);
+  return mode;
+}
+
+/**
+ * Options of writeFile, appendFile, readFile or mkdir as node:fs may be given them: a copy with
+ * nodeSafeMode's mode and a flag of -0 as 0 where they differ, else the options themselves.
+ */
+export function nodeSafeOptions<T>(options: T): T {
+  if (options === null || typeof options !== 'object') return options;
+  const { mode, flag } = options as { mode?: unknown; flag?: unknown };
+  const safeMode = nodeSafeMode(mode);
+  if (safeMode === mode && !Object.is(flag, -0)) return options;
+  return { ...options, mode: safeMode, ...(Object.is(flag, -0) && { flag: 0 }) };
 }

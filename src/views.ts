@@ -29,6 +29,17 @@ export function isTypedArray(value: unknown): value is Exclude<ArrayBufferView, 
   return typedArrayTag.call(value) !== undefined;
 }
 
+/** Whether a view's memory is still there: it has bytes, or it never had any (an empty view is not detached). */
+export function hasMemory(view: ArrayBufferView): boolean {
+  if (byteLengthOf(view) !== 0) return true;
+  try {
+    new Uint8Array(view.buffer); // throws only on a detached buffer (of any realm; a shared one never is)
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The bytes of a view's memory; 0 once detached. */
 export function byteLengthOf(view: ArrayBufferView): number {
   if (isTypedArray(view)) return typedArrayLength.call(view);

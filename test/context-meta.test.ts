@@ -193,7 +193,9 @@ forEachBackend('IoContext metadata', (backend) => {
     const submitted = ctx.stats().submitted;
     await assert.rejects(ctx.open('a\0b'), expectCode('ERR_INVALID_ARG_VALUE', TypeError));
     await assert.rejects(ctx.open(42 as never), expectCode('ERR_INVALID_ARG_TYPE', TypeError));
-    await assert.rejects(ctx.open(new URL('http://x/y') as never), expectCode('ERR_INVALID_ARG_TYPE', TypeError));
+    await assert.rejects(ctx.open(new URL('http://x/y') as never), expectCode('ERR_INVALID_URL_SCHEME', TypeError));
+    await assert.rejects(ctx.open({ href: 'http://x/y', protocol: 'http:' } as never), expectCode('ERR_INVALID_URL_SCHEME', TypeError));
+    await assert.rejects(ctx.open(dir, 'r', 2 ** 31), expectCode('ERR_OUT_OF_RANGE', RangeError));
     await assert.rejects(ctx.open(dir, 'q'), expectCode('ERR_INVALID_ARG_VALUE', TypeError));
     await assert.rejects(ctx.open(dir, 'r', '999'), expectCode('ERR_INVALID_ARG_VALUE', TypeError));
     await assert.rejects(ctx.open(dir, 'r', -1), expectCode('ERR_OUT_OF_RANGE', RangeError));

@@ -50,6 +50,8 @@ export interface AIOFileOptions {
 }
 
 const openOptionKeys: ReadonlySet<string> = new Set(['encoding', 'context', 'direct']);
+/** The package-internal way to make an AIOFile over an fd the library opened (AIOFile[adoptFd]). */
+export const adoptFd: unique symbol = Symbol('aiofs.adoptFd');
 const O_ACCMODE = 3;
 /** What a buffered file asks of its transfers: nothing. */
 const UNALIGNED: Alignment = Object.freeze({ memory: 1, offset: 1 });
@@ -231,14 +233,28 @@ export class AIOFile<T extends string | Buffer = string | Buffer> {
     }
     const wantsDirect = direct !== false && !parsed.append ? direct : undefined;
     const fd = await openFor(context, name, parsed, wantsDirect !== undefined);
+    return AIOFile.#over(fd, name, parsed, encoding, context, wantsDirect);
+  }
+
+  /**
+   * @internal An AIOFile over `fd`, which the library opened itself with flags `mode` reads and
+   * writes with (aiofs cp opens its destination without truncating it, to compare it with the
+   * source first), finished as open() finishes (O_DIRECT when `direct` asks). The file owns the
+   * fd from then on: it is closed here if this fails.
+   */
+  static [adoptFd](fd: number, name: string, mode: BinaryMode, context: IoContext, direct: boolean): Promise<AIOFile<Buffer>> {
+    return AIOFile.#over(fd, name, parseMode(mode), 'utf8', context, direct ? true : undefined) as Promise<AIOFile<Buffer>>;
+  }
+
+  static async #over(fd: number, name: string, mode: OpenMode, encoding: Encoding, context: IoContext, direct: true | 'auto' | undefined): Promise<AIOFile> {
     let alignment: Alignment | undefined;
     try {
-      if (wantsDirect) alignment = await applyDirect(fd, wantsDirect, name);
+      if (direct) alignment = await applyDirect(fd, direct, name);
     } catch (error) {
       await context.closeFd(fd).catch(() => {});
       throw error;
     }
-    return new AIOFile(fd, name, parsed, encoding, context, alignment);
+    return new AIOFile(fd, name, mode, encoding, context, alignment);
   }
 
   /** The file descriptor; -1 once the file is closed. */

@@ -7,6 +7,7 @@
  */
 import { type IoContext, readNow } from '../context.js';
 import { systemError } from '../errors.js';
+import { CURRENT_POSITION, IOV_MAX } from '../limits.js';
 import type { PositionalFile } from '../positional.js';
 import { byteLengthOf, bytesAfter, bytesFrom } from '../views.js';
 
@@ -20,13 +21,26 @@ export function bufferedIo(context: IoContext, fd: number): PositionalFile {
   };
 }
 
+/**
+ * `position` moved on by `done` bytes: a bigint past 2^53, where a number would lose bytes. (A
+ * file opened to append takes writes at any position, and the kernel leaves it to the caller to
+ * go on from there, as libuv does for Node.)
+ */
+function advanced(position: number, done: number): number | bigint {
+  const next = position + done;
+  return next <= Number.MAX_SAFE_INTEGER ? next : BigInt(position) + BigInt(done);
+}
+
 /** A write that makes no progress this many times in a row is an error, not a loop. */
 const MAX_ZERO_WRITES = 3;
 const EIO = 5;
 
-/** Fill `view` from `position`; resolves with the bytes read, fewer than its length only at end of file. */
-export function readFully(context: IoContext, fd: number, view: ArrayBufferView, position: number): Promise<number> {
-  return readFullyThen(context, fd, view, position, identity);
+/**
+ * Fill `view` from `position` (null: from the file's own position, which each read moves);
+ * resolves with the bytes read, fewer than its length only at end of file.
+ */
+export function readFully(context: IoContext, fd: number, view: ArrayBufferView, position: number | null): Promise<number> {
+  return readFullyThen(context, fd, view, position ?? CURRENT_POSITION, identity);
 }
 
 const identity = (n: number): number => n;
@@ -77,10 +91,11 @@ export function readOnThen<R>(
   }
 }
 
+/** `position` CURRENT_POSITION: each read from the file's own position. */
 async function readRest(context: IoContext, fd: number, view: ArrayBufferView, position: number, done: number): Promise<number> {
   const bytes = bytesFrom(view, 0);
   while (done < bytes.length) {
-    const n = await context.read(fd, bytes.subarray(done), position + done);
+    const n = await context.read(fd, bytes.subarray(done), position === CURRENT_POSITION ? null : advanced(position, done));
     if (n === 0) break;
     done += n;
   }
@@ -100,26 +115,52 @@ export function readvFully(context: IoContext, fd: number, views: Uint8Array[], 
 
 async function readvRest(context: IoContext, fd: number, views: Uint8Array[], position: number, done: number, total: number): Promise<number> {
   while (done < total) {
-    const n = await context.readv(fd, bytesAfter(views, done), position + done);
+    const n = await context.readv(fd, bytesAfter(views, done), advanced(position, done));
     if (n === 0) break;
     done += n;
   }
   return done;
 }
 
-/** Write all of `bytes` at `position`; resolves with its length, or rejects with what stopped it. */
-export function writeFully(context: IoContext, fd: number, bytes: Uint8Array, position: number): Promise<number> {
+/**
+ * Write all of `bytes` at `position` (null: at the file's own position, which each write moves);
+ * resolves with its length, or rejects with what stopped it.
+ */
+export function writeFully(context: IoContext, fd: number, bytes: Uint8Array, position: number | null): Promise<number> {
   if (bytes.length === 0) return Promise.resolve(0);
   return context.write(fd, bytes, position).then((n) => (n >= bytes.length ? n : writeRest(context, fd, bytes, position, n)));
 }
 
-async function writeRest(context: IoContext, fd: number, bytes: Uint8Array, position: number, done: number): Promise<number> {
+async function writeRest(context: IoContext, fd: number, bytes: Uint8Array, position: number | null, done: number): Promise<number> {
   let stalls = done === 0 ? 1 : 0;
   while (done < bytes.length) {
-    const n = await context.write(fd, bytes.subarray(done), position + done);
+    const n = await context.write(fd, bytes.subarray(done), position === null ? null : advanced(position, done));
     if (n === 0 && ++stalls >= MAX_ZERO_WRITES) throw systemError(-EIO, 'write');
     if (n > 0) stalls = 0;
     done += n;
   }
   return done;
+}
+
+/**
+ * Write every byte of `views` in order at `position` (null: at the file's own position), however
+ * many views there are: the kernel takes IOV_MAX of them per call, and a call may stop short;
+ * each call after the first starts where the one before stopped (libuv writes Node's writev so).
+ * Resolves with the bytes written in all, or rejects with what stopped it.
+ */
+export async function writevFully(context: IoContext, fd: number, views: readonly ArrayBufferView[], position: number | null): Promise<number> {
+  let rest = views;
+  let total = 0;
+  let stalls = 0;
+  while (rest.length > 0) {
+    const batch = rest.length > IOV_MAX ? rest.slice(0, IOV_MAX) : rest;
+    let wanted = 0;
+    for (const view of batch) wanted += byteLengthOf(view);
+    const n = wanted === 0 ? 0 : await context.writev(fd, batch as ArrayBufferView[], position === null ? null : advanced(position, total));
+    if (wanted > 0 && n === 0 && ++stalls >= MAX_ZERO_WRITES) throw systemError(-EIO, 'write');
+    if (n > 0) stalls = 0;
+    total += n;
+    rest = n >= wanted ? rest.slice(batch.length) : [...bytesAfter(batch, n), ...rest.slice(batch.length)];
+  }
+  return total;
 }

@@ -3,10 +3,13 @@
  * IoContext. Like Node's it counts operations in flight, so close() waits for them, and rejects
  * anything called after close() with EBADF "file closed".
  *
- * A position of null or -1 means "the current position", as in Node; but where Node lets the
- * kernel's fd offset move under concurrent calls (nodejs/node#55113: position-less writes issued
- * together land in any order), the handle keeps its own cursor and reserves each position-less
- * call's range when it is made, so such calls land one after another in call order.
+ * Each method takes the everyday shapes of its arguments itself (a typed array, offsets and
+ * lengths inside it, a position null, -1 or a safe integer); any other call is answered by Node's
+ * own FileHandle method on the same handle (see #otherwise), so that validation, errors and the
+ * odd values each release reads its own way are Node's. A position of null or -1 is the file's
+ * own position, as in Node (read(2) and write(2), which move it; an 'a' or 'a+' handle's writes
+ * land at the end); the handle starts its position-less calls one after another, in call order,
+ * where node:fs lets them race (nodejs/node#55113).
  */
 import { EventEmitter } from 'node:events';
 import fs, { type BigIntStats, type Stats } from 'node:fs';
@@ -15,14 +18,37 @@ import { devNull } from 'node:os';
 import readline from 'node:readline';
 import { ReadableStream as WebReadableStream, type ReadableStream } from 'node:stream/web';
 import { promisify } from 'node:util';
-import { closeFile, type IoContext, readNow } from '../context.js';
-import { abortError, closedOnGarbageCollection, fileClosed, fileTooLarge, invalidArgType, invalidArgValue, invalidState, invalidThis, outOfRange } from '../errors.js';
-import { forgetFd } from '../native.js';
+import { constants } from 'node:os';
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { closeFile, type IoContext, readNow } from '../context.js';
+import {
+  abortError,
+  closedOnGarbageCollection,
+  fileClosed,
+  fileTooLarge,
+  invalidArgType,
+  invalidArgValue,
+  invalidState,
+  invalidThis,
+  outOfRange,
+  systemError,
+} from '../errors.js';
 import { bytesOf, validateEncoding } from '../file/text.js';
-import { readFully, readOnThen, writeFully } from '../file/transfer.js';
-import { validateBoolean, validateBuffer, validateInteger, validateMode, validateObject, validateSignal } from '../validate.js';
-import { byteLengthOf, bytesWithin, isTypedArray, ownByteLength } from '../views.js';
+import { readFully, readOnThen, writeFully, writevFully } from '../file/transfer.js';
+import { CURRENT_POSITION } from '../limits.js';
+import { forgetFd } from '../native.js';
+import {
+  isStringFlag,
+  nodeSafeMode,
+  validateBoolean,
+  validateBuffer,
+  validateBufferArray,
+  validateInteger,
+  validateMode,
+  validateObject,
+  validateSignal,
+} from '../validate.js';
+import { byteLengthOf, bytesWithin, hasMemory, isTypedArray, ownByteLength } from '../views.js';
 
 /** Reactions of this promise run in the next microtask, and it costs no allocation of its own. */
 const settledAlready = Promise.resolve();
@@ -35,7 +61,9 @@ function readResult<T extends ArrayBufferView>(bytesRead: number, buffer: T): Re
   return read;
 }
 
+const { EINVAL } = constants.errno;
 const MAX_POSITION = Number.MAX_SAFE_INTEGER;
+const toVoid = (): void => undefined;
 const READ_CHUNK = 1 << 16;
 /** The largest file readFile reads (Node's kIoMaxLength): a Buffer cannot hold more. */
 const MAX_READ_FILE = 2 ** 31 - 1;
@@ -76,16 +104,6 @@ export interface FileOptions {
 
 /** Node's data argument of writeFile: text, bytes, or an (async) iterable or stream of them. */
 export type WriteData = string | ArrayBufferView | Iterable<string | ArrayBufferView> | AsyncIterable<string | ArrayBufferView>;
-
-/** Node's position argument: null/-1/undefined for "the current position", else a non-negative integer (or bigint). */
-function positionOrCurrent(position: unknown): number | null {
-  if (position === undefined || position === null || position === -1 || position === -1n) return null;
-  if (typeof position === 'bigint') {
-    if (position < 0n || position > BigInt(MAX_POSITION)) throw outOfRange('position', `>= 0 && <= ${MAX_POSITION}`, position);
-    return Number(position);
-  }
-  return validateInteger(position, 'position', 0, MAX_POSITION);
-}
 
 /** writeFile's data: text, bytes, or an (async) iterable of them. Checked before any I/O, as Node does. */
 export function validateWriteData(data: unknown): WriteData {
@@ -147,12 +165,13 @@ async function learnNodeFileHandle() {
       transfer: named(inherited, 'messaging_transfer_symbol'),
       transferList: named(inherited, 'messaging_transfer_list_symbol'),
     };
-    if ([symbols.handle, symbols.fd, symbols.refs, symbols.closePromise].every((symbol) => own.includes(symbol))) return { Base, ...symbols };
+    if ([symbols.handle, symbols.fd, symbols.refs, symbols.closePromise].every((symbol) => own.includes(symbol))) return { Base, native: true, ...symbols };
   } catch {
     // No null device, or no FileHandle class: the plain base below.
   }
   return {
     Base: EventEmitter as unknown as new (handle: NativeLikeHandle) => EventEmitter,
+    native: false,
     handle: Symbol('kHandle'),
     fd: Symbol('kFd'),
     refs: Symbol('kRefs'),
@@ -215,6 +234,8 @@ const kUnref: unique symbol = node.unref as never;
 const kTransfer: unique symbol = node.transfer as never;
 const kTransferList: unique symbol = node.transferList as never;
 const baseMethods = node.Base.prototype as unknown as Record<symbol, ((this: unknown) => unknown) | undefined>;
+/** Node's own FileHandle methods, where the runtime has Node's class (FileHandle.#otherwise). */
+const nodeMethods = node.native ? (node.Base.prototype as unknown as Record<string, ((...args: unknown[]) => Promise<unknown>) | undefined>) : undefined;
 
 /**
  * Node 26 made closing a FileHandle on garbage collection an error (Node 24 still warns). Taken
@@ -257,7 +278,6 @@ export class FileHandle extends node.Base {
   readonly #context: IoContext;
   readonly #fd: number;
   #ring!: RingHandle;
-  #cursor = 0;
   #closeResolve: (() => void) | undefined;
   #closeReject: ((error: unknown) => void) | undefined;
   #webStreamLocked = false;
@@ -346,11 +366,11 @@ export class FileHandle extends node.Base {
     // one over the context's read, as every positioned read comes this way.
     let buffer: ArrayBufferView;
     let view: ArrayBufferView;
-    let at: number | null;
+    let at: number;
     if (
       // The common call, read(typedArray, offset, length, position) with integers in range on an
-      // open handle: what the checks below accept as it is, tested inline. Worth 2-6% of a cached
-      // 4 KiB read one at a time (alternating in one process, 8-10 rounds, 2026-12-03).
+      // open handle: what transferOf() below accepts as it is, tested inline. Worth 2-6% of a
+      // cached 4 KiB read one at a time (alternating in one process, 8-10 rounds, 2026-12-03).
       typeof second === 'number' &&
       typeof third === 'number' &&
       typeof fourth === 'number' &&
@@ -364,8 +384,8 @@ export class FileHandle extends node.Base {
       Number.isInteger(second) &&
       Number.isInteger(third) &&
       Number.isInteger(fourth) &&
-      // Its own byteLength, as Node's check reads it (one that throws takes the general path,
-      // which rejects with it), and its memory, which part() then takes without a check.
+      // Its own byteLength, as Node's check reads it (one that throws is the runtime's to answer),
+      // and its memory, which part() then takes without a check.
       second + third <= ownByteLength(first) &&
       second + third <= byteLengthOf(first)
     ) {
@@ -373,57 +393,39 @@ export class FileHandle extends node.Base {
       view = part(first, second, third);
       at = fourth;
     } else {
-      try {
-        FileHandle.#check(this, 'read');
-      } catch (error) {
-        return Promise.reject(error);
-      }
-      try {
-        let offset: unknown;
-        let length: unknown;
-        let position: unknown;
-        if (ArrayBuffer.isView(first)) {
-          buffer = first;
-          if (second !== null && typeof second === 'object') {
-            ({ offset, length, position } = second as ReadOptions<T>);
-          } else {
-            offset = second;
-            length = third;
-            position = fourth;
-          }
-        } else {
-          const options = validateObject(first ?? {}, 'options')!;
-          buffer = options.buffer === undefined ? Buffer.alloc(16384) : validateBuffer(options.buffer);
-          ({ offset, length, position } = options as ReadOptions<T>);
+      const call = FileHandle.#isOpen(this)
+        ? isTypedArray(first)
+          ? transferOf(first, second, third, fourth)
+          : first !== null && typeof first === 'object' && !ArrayBuffer.isView(first)
+            ? readOptionsOf(first)
+            : undefined
+        : undefined;
+      if (call === undefined) {
+        let args: unknown[];
+        try {
+          args = readArgsNodeSurvives(first, second, third, fourth);
+        } catch (error) {
+          return Promise.reject(error);
         }
-        validateBuffer(buffer);
-        // Node's order: nothing to read succeeds at once; an empty buffer cannot take any bytes.
-        const wanted = length ?? buffer.byteLength - (typeof offset === 'number' ? offset : 0);
-        if (wanted === 0) return Promise.resolve(result({ bytesRead: 0, buffer: buffer as T }));
-        if (buffer.byteLength === 0) throw invalidArgValue('buffer', buffer, 'is empty and cannot be written');
-        const start = offset === undefined || offset === null ? 0 : validateInteger(offset, 'offset', 0, buffer.byteLength);
-        const count =
-          length === undefined || length === null
-            ? buffer.byteLength - start
-            : validateInteger(length, 'length', 0, buffer.byteLength - start);
-        at = positionOrCurrent(position);
-        view = part(buffer, start, count);
-      } catch (error) {
-        return Promise.reject(error);
+        return FileHandle.#otherwise(this, 'read', args) as Promise<ReadResult<T>>;
       }
+      ({ buffer, view, position: at } = call);
     }
     this[kRef]();
-    if (at !== null) {
-      const first = this.#context[readNow](this.#fd, view, at);
-      if (typeof first === 'number' && (first === 0 || first >= byteLengthOf(view))) {
-        // Read inside this call (a page-cache hit): the handle stays in use, as Node's would,
-        // until the promise's reactions may run (postMessage refuses to transfer it until then).
-        void settledAlready.then(this.#unref);
-        return Promise.resolve(readResult(first, buffer as T));
-      }
-      return readOnThen(this.#context, this.#fd, view, at, first, (n) => this.#released(readResult(n, buffer as T)) as ReadResult<T>, this.#releasedAfterError);
+    if (at === CURRENT_POSITION) {
+      return this.#atCursor(() => this.#context[readNow](this.#fd, view, CURRENT_POSITION)).then(
+        (n) => this.#released(readResult(n, buffer as T)) as ReadResult<T>,
+        this.#releasedAfterError,
+      );
     }
-    return this.#transferAtCursor(view, false).then((n) => this.#released(readResult(n, buffer as T)) as ReadResult<T>, this.#releasedAfterError);
+    const first_ = this.#context[readNow](this.#fd, view, at);
+    if (typeof first_ === 'number' && (first_ === 0 || first_ >= byteLengthOf(view))) {
+      // Read inside this call (a page-cache hit): the handle stays in use, as Node's would,
+      // until the promise's reactions may run (postMessage refuses to transfer it until then).
+      void settledAlready.then(this.#unref);
+      return Promise.resolve(readResult(first_, buffer as T));
+    }
+    return readOnThen(this.#context, this.#fd, view, at, first_, (n) => this.#released(readResult(n, buffer as T)) as ReadResult<T>, this.#releasedAfterError);
   }
 
   write<T extends ArrayBufferView>(
@@ -434,102 +436,113 @@ export class FileHandle extends node.Base {
   ): Promise<WriteResult<T>>;
   write<T extends ArrayBufferView>(buffer: T, options?: { offset?: number; length?: number; position?: number | null }): Promise<WriteResult<T>>;
   write(data: string, position?: number | null, encoding?: BufferEncoding | null): Promise<WriteResult<string>>;
-  write(data: unknown, ...rest: unknown[]): Promise<WriteResult<unknown>> {
-    return FileHandle.#run(this, 'write', () => {
-      let view: Uint8Array;
-      let at: number | null;
-      if (typeof data === 'string') {
-        // As Node: an encoding it does not know (a number, say) means utf8, a position that is
-        // not a non-negative number means the current position; hex needs an even length.
-        const encoding = typeof rest[1] === 'string' && Buffer.isEncoding(rest[1]) ? (rest[1] as BufferEncoding) : 'utf8';
-        if (encoding.toLowerCase() === 'hex' && data.length % 2 !== 0) {
-          throw invalidArgValue('encoding', rest[1], `is invalid for data of length ${data.length}`);
-        }
-        view = Buffer.from(data, encoding);
-        at = typeof rest[0] === 'number' && rest[0] >= 0 ? positionOrCurrent(Math.trunc(rest[0])) : null;
-      } else if (ArrayBuffer.isView(data)) {
-        validateBuffer(data);
-        let offset: unknown;
-        let length: unknown;
-        let position: unknown;
-        if (rest[0] !== null && typeof rest[0] === 'object') ({ offset, length, position } = rest[0] as Record<string, unknown>);
-        else [offset, length, position] = rest;
-        const start = offset === undefined || offset === null ? 0 : validateInteger(offset, 'offset', 0, data.byteLength);
-        const count =
-          length === undefined || length === null ? data.byteLength - start : validateInteger(length, 'length', 0, data.byteLength - start);
-        view = within(data, start, count);
-        at = positionOrCurrent(position);
-      } else {
-        throw invalidArgType('buffer', ['string', 'Buffer', 'TypedArray', 'DataView'], data);
+  write(data: unknown, second?: unknown, third?: unknown, fourth?: unknown): Promise<WriteResult<unknown>> {
+    let call: Transfer | undefined;
+    if (FileHandle.#isOpen(this)) {
+      if (isTypedArray(data)) call = transferOf(data, second, third, fourth, true);
+      else if (typeof data === 'string' && data !== '' && isUtf8(third)) {
+        const at = second === undefined || second === null ? CURRENT_POSITION : second;
+        if (isPosition(at)) call = { buffer: data as never, view: Buffer.from(data, 'utf8'), position: at };
       }
-      return this.#transfer(view, at, true).then((bytesWritten) => result({ bytesWritten, buffer: data }));
-    });
+    }
+    if (call === undefined) return FileHandle.#otherwise(this, 'write', [data, second, third, fourth]) as Promise<WriteResult<unknown>>;
+    const { view, position } = call;
+    // One write, as Node's: a short count (a full disk, a file size limit reached) is the answer.
+    return FileHandle.#run(this, 'write', () =>
+      (position === CURRENT_POSITION ? this.#atCursor(() => this.#context.write(this.#fd, view, null)) : this.#context.write(this.#fd, view, position)).then(
+        (bytesWritten) => result({ bytesWritten, buffer: data }),
+      ),
+    );
   }
 
   readv<T extends ArrayBufferView[]>(buffers: T, position?: number | null): Promise<{ bytesRead: number; buffers: T }> {
-    return FileHandle.#run(this, 'readv', () => this.#vector(buffers, position, false)).then((bytesRead) => result({ bytesRead, buffers }));
+    const at = FileHandle.#isOpen(this) ? vectorOf(buffers, position) : undefined;
+    if (at === undefined) return FileHandle.#otherwise(this, 'readv', [buffers, position]) as Promise<{ bytesRead: number; buffers: T }>;
+    // One vectored read, as Node's (of the first IOV_MAX buffers, as the kernel takes them).
+    return FileHandle.#run(this, 'readv', () =>
+      (at === CURRENT_POSITION ? this.#atCursor(() => this.#context.readv(this.#fd, buffers, null)) : this.#context.readv(this.#fd, buffers, at)).then((bytesRead) =>
+        result({ bytesRead, buffers }),
+      ),
+    );
   }
 
   writev<T extends ArrayBufferView[]>(buffers: T, position?: number | null): Promise<{ bytesWritten: number; buffers: T }> {
-    return FileHandle.#run(this, 'writev', () => this.#vector(buffers, position, true)).then((bytesWritten) => result({ bytesWritten, buffers }));
+    const at = FileHandle.#isOpen(this) ? vectorOf(buffers, position) : undefined;
+    if (at === undefined) return FileHandle.#otherwise(this, 'writev', [buffers, position]) as Promise<{ bytesWritten: number; buffers: T }>;
+    // Every buffer, however many (the kernel takes IOV_MAX at a time), as libuv writes them for Node.
+    return FileHandle.#run(this, 'writev', () =>
+      (at === CURRENT_POSITION ? this.#atCursor(() => writevFully(this.#context, this.#fd, buffers, null)) : writevFully(this.#context, this.#fd, buffers, at)).then(
+        (bytesWritten) => result({ bytesWritten, buffers }),
+      ),
+    );
   }
 
   /** The rest of the file from the current position (Node reads from there too). */
   readFile(options?: FileOptions | BufferEncoding | null): Promise<string | Buffer> {
-    return FileHandle.#run(this, 'read', () => {
-      const { encoding, signal } = fileOptions(options, 'r');
-      return readAll(this.#sequential(), signal).then((bytes) => (encoding ? bytes.toString(encoding) : bytes));
-    });
+    const checked = FileHandle.#isOpen(this) ? everydayFileOptions(options, 'readFile') : undefined;
+    if (checked === undefined) return FileHandle.#otherwise(this, 'readFile', [options]) as Promise<string | Buffer>;
+    const { encoding, signal } = checked;
+    return FileHandle.#run(this, 'readFile', () =>
+      this.#atCursor(() => readAll(new FdCursor(this.#context, this.#fd, null), signal, true)).then((bytes) => (encoding ? bytes.toString(encoding) : bytes)),
+    );
   }
 
   /** Writes at the current position; `flush` is validated and, as in Node, applies to paths only. */
   writeFile(data: WriteData, options?: FileOptions | BufferEncoding | null): Promise<void> {
-    return FileHandle.#run(this, 'write', () => {
-      validateWriteData(data);
-      const { encoding, signal } = fileOptions(options, 'w', true);
-      return writeAll(this.#sequential(), data, encoding ?? 'utf8', signal);
-    });
+    const checked = FileHandle.#isOpen(this) && isWriteData(data) ? everydayFileOptions(options, 'writeFile') : undefined;
+    if (checked === undefined) return FileHandle.#otherwise(this, 'writeFile', [data, options]) as Promise<void>;
+    const { encoding, signal } = checked;
+    return FileHandle.#run(this, 'writeFile', () =>
+      this.#atCursor(() => writeAll(new FdCursor(this.#context, this.#fd, null), data, encoding ?? 'utf8', signal)),
+    );
   }
 
   appendFile(data: WriteData, options?: FileOptions | BufferEncoding | null): Promise<void> {
+    const checked = FileHandle.#isOpen(this) && isWriteData(data) ? everydayFileOptions(options, 'writeFile') : undefined;
+    if (checked === undefined) return FileHandle.#otherwise(this, 'appendFile', [data, options]) as Promise<void>;
     return this.writeFile(data, options);
   }
 
   stat(options?: { bigint?: false }): Promise<Stats>;
   stat(options: { bigint: true }): Promise<BigIntStats>;
   stat(options?: { bigint?: boolean }): Promise<Stats | BigIntStats> {
-    return FileHandle.#run(this, 'fstat', () => this.#context.stat(this.#fd, options));
+    const bigint = FileHandle.#isOpen(this) ? bigintOption(options) : undefined;
+    if (bigint === undefined) return FileHandle.#otherwise(this, 'stat', [options]) as Promise<Stats>;
+    return FileHandle.#run(this, 'fstat', () => this.#context.stat(this.#fd, bigint ? BIGINT : undefined));
   }
 
   truncate(len = 0): Promise<void> {
-    return FileHandle.#run(this, 'ftruncate', () => {
-      const length = Math.max(0, validateInteger(len, 'len', -MAX_POSITION, MAX_POSITION));
-      return this.#context.ftruncate(this.#fd, length);
-    });
+    if (!FileHandle.#isOpen(this) || !Number.isSafeInteger(len)) return FileHandle.#otherwise(this, 'truncate', [len]) as Promise<void>;
+    return FileHandle.#run(this, 'ftruncate', () => this.#context.ftruncate(this.#fd, Math.max(0, len)));
   }
 
   sync(): Promise<void> {
-    return FileHandle.#run(this, 'fsync', () => this.#context.fsync(this.#fd).then(() => undefined));
+    if (!FileHandle.#isOpen(this)) return FileHandle.#otherwise(this, 'sync', []) as Promise<void>;
+    return FileHandle.#run(this, 'fsync', () => this.#context.fsync(this.#fd).then(toVoid));
   }
 
   datasync(): Promise<void> {
-    return FileHandle.#run(this, 'fdatasync', () => this.#context.fdatasync(this.#fd).then(() => undefined));
+    if (!FileHandle.#isOpen(this)) return FileHandle.#otherwise(this, 'datasync', []) as Promise<void>;
+    return FileHandle.#run(this, 'fdatasync', () => this.#context.fdatasync(this.#fd).then(toVoid));
   }
 
-  /** The permission bits (07777) of `mode`: node:fs's binding aborts the process on a mode of 2^31 or more. */
+  /** A mode node:fs's binding would abort the process on is refused (2^31 and up) or made safe (-0): nodeSafeMode. */
   chmod(mode: number | string): Promise<void> {
-    return FileHandle.#run(this, 'fchmod', () => {
-      const bits = validateMode(mode, 'mode', 0) & 0o7777;
-      return fchmod(this.#fd, bits);
-    });
+    let safe: unknown;
+    try {
+      safe = nodeSafeMode(mode);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return FileHandle.#otherwise(this, 'chmod', [safe]) as Promise<void>;
   }
 
   chown(uid: number, gid: number): Promise<void> {
-    return FileHandle.#run(this, 'fchown', () => fchown(this.#fd, uid, gid));
+    return FileHandle.#otherwise(this, 'chown', [uid, gid]) as Promise<void>;
   }
 
   utimes(atime: number | string | Date, mtime: number | string | Date): Promise<void> {
-    return FileHandle.#run(this, 'futime', () => futimes(this.#fd, atime, mtime));
+    return FileHandle.#otherwise(this, 'utimes', [atime, mtime]) as Promise<void>;
   }
 
   /**
@@ -537,7 +550,8 @@ export class FileHandle extends node.Base {
    * Emits 'close' at once, as Node's does.
    */
   close(): Promise<void> {
-    if (typeof this !== 'object' || this === null || !(#context in this)) return Promise.reject(invalidThis('FileHandle'));
+    // Node's own close is a function of each handle (no prototype method answers a wrong receiver).
+    if (!FileHandle.#isHandle(this)) return Promise.reject(invalidThis('FileHandle'));
     if (this[kFd] === -1) return Promise.resolve();
     if (this[kClosePromise]) return this[kClosePromise];
     const clear = () => {
@@ -618,16 +632,112 @@ export class FileHandle extends node.Base {
     return this[kFd] === -1 || Boolean(this[kClosePromise]);
   }
 
-  /** readFile and writeFile of this handle: from its cursor, which they move. */
-  #sequential(): Cursor {
-    return { transfer: (view, writing) => this.#transfer(view, null, writing), size: () => this.#context.stat(this.#fd).then((stats) => stats.size) };
+  /**
+   * Position-less transfers of this handle (read and write at null, readFile, writeFile...), each
+   * started once the one before it settled: the file's own position, which each moves, is then
+   * where the caller's previous call left it, and calls land in call order (node:fs lets them
+   * race: nodejs/node#55113). Undefined while none is in flight.
+   */
+  #cursorTail: Promise<void> | undefined;
+
+  /** `start` now, or once the handle's position-less transfers before it settled. */
+  #atCursor<R>(start: () => R | Promise<R>): Promise<R> {
+    const tail = this.#cursorTail;
+    let run: Promise<R>;
+    if (tail === undefined) {
+      try {
+        run = Promise.resolve(start());
+      } catch (error) {
+        run = Promise.reject(error);
+      }
+    } else {
+      run = tail.then(start);
+    }
+    const settled = run.then(toVoid, toVoid);
+    this.#cursorTail = settled;
+    void settled.then(() => {
+      if (this.#cursorTail === settled) this.#cursorTail = undefined;
+    });
+    return run;
+  }
+
+  /**
+   * What answers a call our own paths do not take (odd argument values, a closed handle, a wrong
+   * receiver): Node's own FileHandle method, on this handle, whose fd and reference count are
+   * Node's own fields (kFd, kRefs): its validation, its errors and its reading of odd values,
+   * release by release, on its thread pool. Where the runtime has no such class (Bun, Deno), or
+   * where Node would abort the process (a view whose own byteLength claims more than its memory
+   * holds: its binding checks the memory against what its JavaScript read), ours, validated as
+   * Node 22 and later validate, against the view's real memory.
+   */
+  static #otherwise(handle: unknown, name: string, args: unknown[]): Promise<unknown> {
+    const method = nodeMethods?.[name];
+    if (method && !misleadingView(name, args)) {
+      return method.apply(handle, name === 'read' || name === 'write' || name === 'readv' || name === 'writev' ? numbersNodeSurvives(args) : args);
+    }
+    return FileHandle.#run(handle as FileHandle, ownSyscalls[name], () => (handle as FileHandle).#own(name, args));
+  }
+
+  /** #otherwise on a runtime without Node's FileHandle class: validates (a throw), then starts the call. */
+  #own(name: string, args: unknown[]): Promise<unknown> {
+    const context = this.#context;
+    const fd = this.#fd;
+    switch (name) {
+      case 'read':
+      case 'write': {
+        const writing = name === 'write';
+        const call = writing ? ownWriteArgs(args) : ownReadArgs(args);
+        if (call.view === undefined) return Promise.resolve(writing ? result({ bytesWritten: 0, buffer: call.buffer }) : result({ bytesRead: 0, buffer: call.buffer }));
+        const { view, position } = call;
+        const moved = position === CURRENT_POSITION ? this.#atCursor(() => (writing ? context.write(fd, view, null) : context.read(fd, view, null))) : writing ? context.write(fd, view, position) : readFully(context, fd, view, position);
+        return moved.then((n) => (writing ? result({ bytesWritten: n, buffer: call.buffer }) : result({ bytesRead: n, buffer: call.buffer })));
+      }
+      case 'readv':
+      case 'writev': {
+        const buffers = validateBufferArray(args[0]);
+        const position = ownPosition(args[1]);
+        const writing = name === 'writev';
+        if (buffers.length === 0) {
+          if (!writing) throw systemError(-EINVAL, 'read');
+          return Promise.resolve(result({ bytesWritten: 0, buffers }));
+        }
+        const at = position === CURRENT_POSITION ? null : position;
+        const moved = () => (writing ? writevFully(context, fd, buffers, at) : context.readv(fd, buffers, at));
+        return (at === null ? this.#atCursor(moved) : moved()).then((n) => (writing ? result({ bytesWritten: n, buffers }) : result({ bytesRead: n, buffers })));
+      }
+      case 'readFile': {
+        const { encoding, signal } = fileOptions(args[0], 'r');
+        return this.#atCursor(() => readAll(new FdCursor(context, fd, null), signal, true)).then((bytes) => (encoding ? bytes.toString(encoding) : bytes));
+      }
+      case 'writeFile':
+      case 'appendFile': {
+        const data = validateWriteData(args[0]);
+        const { encoding, signal } = fileOptions(args[1], 'w', true);
+        return this.#atCursor(() => writeAll(new FdCursor(context, fd, null), data, encoding ?? 'utf8', signal));
+      }
+      case 'stat': {
+        const options = validateObject(args[0] ?? {}, 'options')!;
+        return context.stat(fd, options.bigint ? BIGINT : undefined);
+      }
+      case 'truncate':
+        return context.ftruncate(fd, Math.max(0, validateInteger(args[0] ?? 0, 'len', -MAX_POSITION, MAX_POSITION)));
+      case 'sync':
+        return context.fsync(fd).then(toVoid);
+      case 'datasync':
+        return context.fdatasync(fd).then(toVoid);
+      case 'chmod':
+        return fchmod(fd, validateMode(args[0], 'mode', 0) & 0o7777);
+      case 'chown':
+        return fchown(fd, args[0] as number, args[1] as number);
+      default:
+        return futimes(fd, args[0] as number, args[1] as number);
+    }
   }
 
   /**
    * Run an operation of `handle`, holding a reference to it as Node's fsCall does, so that a close
    * waits for it. `start` validates (a throw becomes the rejection) and starts the operation.
-   * One promise reaction over the operation's, through handlers made once per handle: this is
-   * every read's path.
+   * One promise reaction over the operation's, through handlers made once per handle.
    */
   static #run<R>(handle: FileHandle, syscall: string, start: () => Promise<R>): Promise<R> {
     try {
@@ -656,6 +766,10 @@ export class FileHandle extends node.Base {
     return typeof handle === 'object' && handle !== null && #context in handle;
   }
 
+  static #isOpen(handle: unknown): handle is FileHandle {
+    return FileHandle.#isHandle(handle) && handle[kFd] !== -1;
+  }
+
   readonly #unref = (): void => {
     this[kUnref]();
   };
@@ -669,39 +783,275 @@ export class FileHandle extends node.Base {
     this[kUnref]();
     throw error;
   };
+}
 
-  /** One read or write of `view` at `position`, or at the cursor (reserved now) when null. */
-  #transfer(view: Uint8Array, position: number | null, writing: boolean): Promise<number> {
-    if (position !== null) return writing ? writeFully(this.#context, this.#fd, view, position) : readFully(this.#context, this.#fd, view, position);
-    return this.#transferAtCursor(view, writing);
-  }
+/** The system call a closed handle's error names per method, as Node 22's fsCall names it. */
+const ownSyscalls: Record<string, string> = {
+  read: 'read',
+  write: 'write',
+  readv: 'readv',
+  writev: 'writev',
+  readFile: 'readFile',
+  writeFile: 'writeFile',
+  appendFile: 'writeFile',
+  stat: 'fstat',
+  truncate: 'ftruncate',
+  sync: 'fsync',
+  datasync: 'fdatasync',
+  chmod: 'fchmod',
+  chown: 'fchown',
+  utimes: 'futimes',
+};
 
-  /** `view` is a Uint8Array when writing. */
-  async #transferAtCursor(view: ArrayBufferView, writing: boolean): Promise<number> {
-    const at = this.#cursor;
-    const length = byteLengthOf(view);
-    this.#cursor += length;
-    const n = writing ? await writeFully(this.#context, this.#fd, view as Uint8Array, at) : await readFully(this.#context, this.#fd, view, at);
-    // A short read gives back what it reserved, unless a later call already moved on from there.
-    if (n < length && this.#cursor === at + length) this.#cursor = at + n;
-    return n;
+/**
+ * Whether read() or write() is given a view whose own byteLength (which Node's JavaScript reads)
+ * claims more than its memory holds: Node's binding then finds the range outside the memory and
+ * aborts the process.
+ */
+function misleadingView(name: string, [first]: unknown[]): boolean {
+  if (name !== 'read' && name !== 'write') return false;
+  let view = first;
+  if (!ArrayBuffer.isView(view) && name === 'read' && view !== null && typeof view === 'object') {
+    try {
+      view = (view as { buffer?: unknown }).buffer;
+    } catch {
+      return false; // Node's own destructuring throws the same, before its binding
+    }
   }
+  // One whose getter throws is refused by Node's JavaScript first (NaN compares false here).
+  return ArrayBuffer.isView(view) && ownByteLength(view) > byteLengthOf(view);
+}
 
-  /** readv/writev: validates (a throw), then starts the operation. */
-  #vector(buffers: unknown, position: unknown, writing: boolean): Promise<number> {
-    if (!Array.isArray(buffers)) throw invalidArgType('buffers', ['ArrayBufferView[]'], buffers);
-    buffers.forEach((b, i) => validateBuffer(b, `buffers[${i}]`));
-    const at = positionOrCurrent(position);
-    const views = buffers as ArrayBufferView[];
-    const total = views.reduce((sum, b) => sum + byteLengthOf(b), 0);
-    return (async () => {
-      const start = at ?? this.#cursor;
-      if (at === null) this.#cursor += total;
-      const n = writing ? await this.#context.writev(this.#fd, views, start) : await this.#context.readv(this.#fd, views, start);
-      if (at === null && n < total && this.#cursor === start + total) this.#cursor = start + n;
-      return n;
-    })();
+/**
+ * The offset, length and position of read, write, readv and writev (positional, or fields of an
+ * options object) as Node may be given them: -0 as 0. Node's validation takes -0 as the 0 it
+ * equals, and its binding's int32 checks (a write's length) then abort the process on it.
+ */
+function numbersNodeSurvives(args: unknown[]): unknown[] {
+  const zeroed = (value: unknown) => (Object.is(value, -0) ? 0 : value);
+  return args.map((arg, i) => {
+    if (i === 0 || i > 3) return arg;
+    if (arg === null || typeof arg !== 'object' || ArrayBuffer.isView(arg) || Array.isArray(arg)) return zeroed(arg);
+    const { offset, length, position } = arg as { offset?: unknown; length?: unknown; position?: unknown };
+    if (![offset, length, position].some((v) => Object.is(v, -0))) return arg;
+    return { ...arg, offset: zeroed(offset), length: zeroed(length), position: zeroed(position) };
+  });
+}
+
+/**
+ * read()'s arguments as Node may be given them: a length that is not an integer (1.5, NaN, a
+ * string) passes Node's validation before 24 and then aborts the process in its binding (an
+ * int32 assertion); Node 24 and later make it `length | 0` first, and so do we, for every
+ * release (a bigint length is then the TypeError that `|` throws on it, as in Node 24).
+ */
+function readArgsNodeSurvives(first: unknown, second: unknown, third: unknown, fourth: unknown): unknown[] {
+  const odd = (length: unknown) => length !== undefined && length !== null && !Number.isInteger(length);
+  const coerced = (length: unknown) => (length as number) | 0;
+  const withLength = (options: object) => {
+    const { length } = options as { length?: unknown };
+    return odd(length) ? { ...options, length: coerced(length) } : options;
+  };
+  if (ArrayBuffer.isView(first)) {
+    if (second !== null && typeof second === 'object') return [first, withLength(second), third, fourth];
+    return [first, second, odd(third) ? coerced(third) : third, fourth];
   }
+  if (first !== null && typeof first === 'object') return [withLength(first), second, third, fourth];
+  return [first, second, third, fourth];
+}
+
+/** A read or write of part of one typed array: its bytes, and the position (CURRENT_POSITION: the file's own). */
+interface Transfer {
+  buffer: ArrayBufferView;
+  view: ArrayBufferView;
+  position: number;
+}
+
+/** A position node:fs takes as it is in every release: -1 (the file's own) or a safe integer >= 0. */
+function isPosition(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= CURRENT_POSITION && value <= MAX_POSITION;
+}
+
+/**
+ * read() or write() of `buffer` with (offset, length, position) or (options), when every value is
+ * one node:fs takes as it is in every release: a typed array whose bytes its own byteLength
+ * tells, an offset and a length of at least one byte inside it (null or undefined: the defaults),
+ * a position from isPosition (null or undefined: the file's own). Anything else is undefined, and
+ * the runtime's own FileHandle answers (FileHandle.#otherwise): what releases do with 1.5, -2 or
+ * a bigint differs, and the answer is theirs to give.
+ */
+function transferOf(buffer: Exclude<ArrayBufferView, DataView>, offset: unknown, length: unknown, position: unknown, writing = false): Transfer | undefined {
+  // write() reads an offset of null as an empty options object (all of the buffer, at the file's
+  // own position, whatever `length` and `position` say); read() as the offset 0.
+  if (writing && offset === null) [offset, length, position] = [undefined, undefined, undefined];
+  if (offset !== null && typeof offset === 'object') {
+    try {
+      ({ offset, length, position } = offset as { offset?: unknown; length?: unknown; position?: unknown });
+    } catch {
+      return undefined;
+    }
+    if (offset !== null && typeof offset === 'object') return undefined;
+  }
+  const size = byteLengthOf(buffer);
+  if (size !== ownByteLength(buffer)) return undefined;
+  const start = offset ?? 0;
+  if (typeof start !== 'number' || !Number.isInteger(start) || start < 0) return undefined;
+  const count = length ?? size - start;
+  if (typeof count !== 'number' || !Number.isInteger(count) || count <= 0 || start + count > size) return undefined;
+  const at = position ?? CURRENT_POSITION;
+  if (!isPosition(at)) return undefined;
+  return { buffer, view: part(buffer, start, count), position: at };
+}
+
+/** read({ buffer, offset, length, position }) with a typed array as transferOf takes it; else undefined. */
+function readOptionsOf(options: object): Transfer | undefined {
+  let fields: ReadOptions<ArrayBufferView>;
+  try {
+    const { buffer, offset, length, position } = options as ReadOptions<ArrayBufferView>;
+    fields = { buffer, offset, length, position };
+  } catch {
+    return undefined;
+  }
+  if (!isTypedArray(fields.buffer) || (fields.offset !== null && typeof fields.offset === 'object')) return undefined;
+  return transferOf(fields.buffer, fields.offset, fields.length, fields.position);
+}
+
+/** readv/writev's position when the buffers are a non-empty array of typed arrays with bytes and the position one isPosition takes (null, undefined: the file's own); else undefined. */
+function vectorOf(buffers: unknown, position: unknown): number | undefined {
+  if (!Array.isArray(buffers) || buffers.length === 0) return undefined;
+  for (let i = 0; i < buffers.length; i++) if (!isTypedArray(buffers[i]) || byteLengthOf(buffers[i]) === 0) return undefined;
+  const at = position ?? CURRENT_POSITION;
+  return isPosition(at) ? at : undefined;
+}
+
+/** write(string, position, encoding)'s encoding when it is UTF-8, as Node reads it: absent, null or named so. */
+function isUtf8(encoding: unknown): boolean {
+  return encoding === undefined || encoding === null || encoding === 'utf8' || encoding === 'utf-8';
+}
+
+/** Whether writeFile's data is what node:fs takes as it is: text, bytes, or an (async) iterable. */
+export function isWriteData(data: unknown): data is WriteData {
+  if (typeof data === 'string') return true;
+  if (ArrayBuffer.isView(data)) return hasMemory(data);
+  if (data === null || typeof data !== 'object') return false;
+  const candidate = data as { [Symbol.iterator]?: unknown; [Symbol.asyncIterator]?: unknown };
+  return typeof candidate[Symbol.iterator] === 'function' || typeof candidate[Symbol.asyncIterator] === 'function';
+}
+
+/** The options of readFile, and of writeFile and appendFile, this module reads itself. */
+const fileOptionKeys: Readonly<Record<'readFile' | 'writeFile', ReadonlySet<string>>> = {
+  readFile: new Set(['encoding', 'flag', 'signal']),
+  writeFile: new Set(['encoding', 'flag', 'mode', 'signal', 'flush']),
+};
+const noFileOptions = Object.freeze({ encoding: undefined, flag: undefined, mode: undefined, signal: undefined, flush: false });
+
+/**
+ * readFile/writeFile options in a shape node:fs takes as it is in every release: none, an encoding
+ * Buffer knows, or an object of the call's keys only, each absent or of its everyday type. Else
+ * undefined, and the runtime's own function answers.
+ */
+export function everydayFileOptions(
+  options: unknown,
+  call: 'readFile' | 'writeFile',
+): { encoding: BufferEncoding | undefined; flag: string | number | undefined; mode: unknown; signal: AbortSignal | undefined; flush: boolean } | undefined {
+  if (options === undefined || options === null) return noFileOptions;
+  if (typeof options === 'string') return Buffer.isEncoding(options) ? { ...noFileOptions, encoding: options } : undefined;
+  if (typeof options !== 'object' || !ownKeysWithin(options, fileOptionKeys[call])) return undefined;
+  const { encoding, flag, mode, signal, flush } = options as Record<string, unknown>;
+  if (encoding !== undefined && encoding !== null && !(typeof encoding === 'string' && Buffer.isEncoding(encoding))) return undefined;
+  if (flag !== undefined && flag !== null && !isEverydayFlag(flag)) return undefined;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) return undefined;
+  if (flush !== undefined && flush !== null && typeof flush !== 'boolean') return undefined;
+  // Releases check a mode at different points (Node 26 first of all): a mode that is not one
+  // is theirs to refuse; a valid one, or one that would abort Node, is validateMode's to answer.
+  if (mode !== undefined && mode !== null && !isMode(mode)) return undefined;
+  return { encoding: (encoding ?? undefined) as BufferEncoding | undefined, flag: (flag ?? undefined) as string | number | undefined, mode, signal, flush: flush ?? false };
+}
+
+/** stat()'s `bigint` when the options are absent or { bigint: boolean } (or undefined); else undefined. */
+export function bigintOption(options: unknown): boolean | undefined {
+  if (options === undefined) return false;
+  if (options === null || typeof options !== 'object' || Array.isArray(options) || !ownKeysWithin(options, bigintKeys)) return undefined;
+  const { bigint } = options as { bigint?: unknown };
+  if (bigint === undefined) return false;
+  return typeof bigint === 'boolean' ? bigint : undefined;
+}
+
+export const BIGINT = Object.freeze({ bigint: true });
+const bigintKeys: ReadonlySet<string> = new Set(['bigint']);
+
+/** Whether every own key of `options` is in `keys`. */
+export function ownKeysWithin(options: object, keys: ReadonlySet<string>): boolean {
+  for (const key of Object.keys(options)) if (!keys.has(key)) return false;
+  return true;
+}
+
+/** A position as Node 22 validates it for read, readv and writev: null, undefined or -1 the file's own. */
+function ownPosition(position: unknown): number {
+  if (position === undefined || position === null) return CURRENT_POSITION;
+  if (typeof position === 'bigint') {
+    if (position < -1n || position > BigInt(MAX_POSITION)) throw outOfRange('position', `>= -1 && <= ${MAX_POSITION}`, position);
+    return Number(position);
+  }
+  return validateInteger(position, 'position', -1, MAX_POSITION);
+}
+
+/** read()'s arguments as Node 22 validates them; `view` undefined: nothing to read (0 at once). */
+function ownReadArgs([first, second, third, fourth]: unknown[]): { buffer: ArrayBufferView; view?: ArrayBufferView; position: number } {
+  let buffer: ArrayBufferView;
+  let offset: unknown;
+  let length: unknown;
+  let position: unknown;
+  if (ArrayBuffer.isView(first)) {
+    buffer = first;
+    if (second !== null && typeof second === 'object') ({ offset, length, position } = second as ReadOptions<ArrayBufferView>);
+    else [offset, length, position] = [second, third, fourth];
+  } else {
+    const options = validateObject(first ?? {}, 'options')!;
+    buffer = options.buffer === undefined ? Buffer.alloc(16384) : validateBuffer(options.buffer);
+    ({ offset, length, position } = options as ReadOptions<ArrayBufferView>);
+  }
+  validateBuffer(buffer);
+  // Its own byteLength, as Node's checks read it; within() then finds whether the memory is there.
+  const size = buffer.byteLength;
+  const wanted = length ?? size - (typeof offset === 'number' ? offset : 0);
+  if (wanted === 0) return { buffer, position: CURRENT_POSITION };
+  if (size === 0) throw invalidArgValue('buffer', buffer, 'is empty and cannot be written');
+  const start = offset === undefined || offset === null ? 0 : validateInteger(offset, 'offset', 0, size);
+  const count = length === undefined || length === null ? size - start : validateInteger(length, 'length', 0, size - start);
+  return { buffer, view: within(buffer, start, count), position: ownPosition(position) };
+}
+
+/** write()'s arguments as Node 22 validates them; `view` undefined: nothing to write (0 at once). */
+function ownWriteArgs([data, second, third, fourth]: unknown[]): { buffer: ArrayBufferView; view?: ArrayBufferView; position: number } {
+  if (typeof data === 'string') {
+    // As Node: an encoding it does not know means utf8, a position that is not a number the file's own.
+    const encoding = typeof third === 'string' && Buffer.isEncoding(third) ? third : 'utf8';
+    if (encoding.toLowerCase() === 'hex' && data.length % 2 !== 0) throw invalidArgValue('encoding', third, `is invalid for data of length ${data.length}`);
+    const view = Buffer.from(data, encoding);
+    return { buffer: data as never, view: view.length === 0 ? undefined : view, position: typeof second === 'number' && second >= 0 ? Math.trunc(second) : CURRENT_POSITION };
+  }
+  if (!ArrayBuffer.isView(data)) throw invalidArgType('buffer', ['string', 'Buffer', 'TypedArray', 'DataView'], data);
+  validateBuffer(data);
+  let offset: unknown;
+  let length: unknown;
+  let position: unknown;
+  if (second !== null && typeof second === 'object') ({ offset, length, position } = second as Record<string, unknown>);
+  else [offset, length, position] = [second, third, fourth];
+  const size = data.byteLength; // its own, as Node's checks read it
+  const start = offset === undefined || offset === null ? 0 : validateInteger(offset, 'offset', 0, size);
+  const count = typeof length === 'number' ? validateInteger(length, 'length', 0, size - start) : size - start;
+  return { buffer: data, view: count === 0 ? undefined : within(data, start, count), position: typeof position === 'number' ? ownPosition(position) : CURRENT_POSITION };
+}
+
+/** A mode node:fs takes (an integer from 0 to 2^32 - 1, or an octal string), or one it would take and then abort on, which validateMode refuses. */
+function isMode(mode: unknown): boolean {
+  const value = typeof mode === 'string' && /^[0-7]+$/.test(mode) ? Number.parseInt(mode, 8) : mode;
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 2 ** 32 - 1;
+}
+
+/** node:fs's string flags and int32 numbers: what open() takes as it is. */
+function isEverydayFlag(flag: unknown): boolean {
+  return typeof flag === 'number' ? Number.isInteger(flag) && flag >= -(2 ** 31) && flag < 2 ** 31 : typeof flag === 'string' && isStringFlag(flag);
 }
 
 /** readFile/writeFile options: a string is the encoding; `flag` defaults per call. */
@@ -729,55 +1079,73 @@ export function fileOptions(
 export interface Cursor {
   /** Read into, or write, all of `view` at the cursor and move it; a read is short only at end of file. */
   transfer(view: Uint8Array, writing: boolean): Promise<number>;
-  /** The file's size now (fstat). */
+  /** The file's size now (fstat) if it is a regular file; 0 for any other (a size that says nothing). */
   size(): Promise<number>;
 }
 
-/** A cursor from the start of an fd: readFile and writeFile of a path need no FileHandle. */
+/**
+ * A cursor over an fd: from `position` (readFile and writeFile of a path, from 0), or with null
+ * at the file's own position, which the kernel moves (a FileHandle's readFile and writeFile).
+ */
 export class FdCursor implements Cursor {
-  #position = 0;
-
   constructor(
     private readonly context: IoContext,
     private readonly fd: number,
+    private position: number | null,
   ) {}
 
   async transfer(view: Uint8Array, writing: boolean): Promise<number> {
-    const at = this.#position;
+    const at = this.position;
     const n = writing ? await writeFully(this.context, this.fd, view, at) : await readFully(this.context, this.fd, view, at);
-    this.#position = at + n;
+    if (at !== null) this.position = at + n;
     return n;
   }
 
   async size(): Promise<number> {
-    return (await this.context.stat(this.fd)).size;
+    const stats = await this.context.stat(this.fd);
+    return stats.isFile() ? stats.size : 0;
   }
 }
 
-/** Everything from the cursor to end of file, in growing reads (the size asked only past 16 MiB). */
-export async function readAll(file: Cursor, signal?: AbortSignal): Promise<Buffer> {
+/**
+ * Everything from the cursor to end of file. A file that fills the first read is asked its size
+ * (a small file never is), which refuses one too large for a Buffer before reading more, and
+ * reads the rest in one (in chunks of WRITE_CHUNK with a signal, which is checked between them);
+ * a file without a size (procfs, a pipe) is read in growing chunks. `sizeFirst` asks the size
+ * before any read, as node:fs does (a FileHandle's readFile, whose position a read would move).
+ */
+export async function readAll(file: Cursor, signal?: AbortSignal, sizeFirst = false): Promise<Buffer> {
   const parts: Buffer[] = [];
   let total = 0;
-  let size = READ_CHUNK;
-  let sizeChecked = false;
+  let want = READ_CHUNK;
+  let size = -1;
+  if (sizeFirst) {
+    // A handle's position moves with every read: a file too large must be refused before any.
+    checkAborted(signal);
+    size = await file.size();
+    checkAborted(signal);
+    if (size > MAX_READ_FILE) throw fileTooLarge(size);
+    if (size > 0) want = signal ? Math.min(size, WRITE_CHUNK) : size;
+  }
   for (;;) {
     // Node reads on the thread pool, so an abort from the next tick or a timer comes between
     // its chunks; ours may complete without a turn of the loop: give it that turn.
     if (signal) await nextTurn();
     checkAborted(signal);
-    if (!sizeChecked && total >= SIZE_CHECK_AFTER) {
-      sizeChecked = true;
-      const fileSize = await file.size();
-      if (fileSize > MAX_READ_FILE) throw fileTooLarge(fileSize);
-    }
-    const chunk = Buffer.allocUnsafe(size);
+    const chunk = Buffer.allocUnsafe(want);
     const n = await file.transfer(chunk, false);
-    if (n > 0) parts.push(n === size ? chunk : chunk.subarray(0, n));
+    if (n > 0) parts.push(n === want ? chunk : chunk.subarray(0, n));
     total += n;
     if (total > MAX_READ_FILE) throw fileTooLarge(total); // a file that reports no size
     // A short transfer means the kernel already answered 0: the end of the file.
-    if (n < size) break;
-    if (size < 1 << 24) size *= 2;
+    if (n < want || total === size) break;
+    if (size === -1) {
+      size = await file.size();
+      if (size > MAX_READ_FILE) throw fileTooLarge(size);
+    }
+    if (size <= total) size = 0; // no size, or it grew: read on until the end
+    if (size > total) want = signal ? Math.min(size - total, WRITE_CHUNK) : size - total;
+    else if (want < 1 << 24) want *= 2;
   }
   return parts.length === 1 ? parts[0] : Buffer.concat(parts, total);
 }

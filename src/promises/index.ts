@@ -4,6 +4,12 @@
  * with io_uring: open, stat, read, write, close, rename, unlink, mkdir... each one round trip,
  * most of them finished inside the submitting system call when the data is cached). Every other
  * export of node:fs/promises is re-exported as it is, so that the module is complete.
+ *
+ * Each function takes the everyday shapes of its arguments itself; any other call (an option
+ * this module does not know, an odd value each Node release reads its own way) is handed to
+ * node:fs/promises' own function, whose validation and errors are then Node's by construction.
+ * One exception: a mode of 2^31 or more is refused with ERR_OUT_OF_RANGE, where Node's own
+ * validation takes it and its binding then aborts the process.
  */
 import fsp from 'node:fs/promises';
 import fs, { type BigIntStats, type Stats } from 'node:fs';
@@ -12,21 +18,36 @@ import path from 'node:path';
 import type { PathLike } from '../context.js';
 import { getDefaultContext } from '../create-context.js';
 import { systemError, type SystemError } from '../errors.js';
-import { validateBoolean, validateInteger, validateMode, validateObject, validateOpenFlags, validatePath } from '../validate.js';
-import { checkAborted, FdCursor, FileHandle, fileOptions, type FileOptions, readAll, validateWriteData, writeAll, type WriteData } from './file-handle.js';
+import { nodeSafeMode, nodeSafeOptions, validateMode, validatePath } from '../validate.js';
+import {
+  BIGINT,
+  bigintOption,
+  checkAborted,
+  everydayFileOptions,
+  FdCursor,
+  FileHandle,
+  type FileOptions,
+  isWriteData,
+  ownKeysWithin,
+  readAll,
+  writeAll,
+  type WriteData,
+} from './file-handle.js';
 
 export * from 'node:fs/promises';
 export { FileHandle } from './file-handle.js';
 export type { FileOptions, ReadOptions, ReadResult, WriteData, WriteResult } from './file-handle.js';
 
-const { COPYFILE_EXCL, COPYFILE_FICLONE, COPYFILE_FICLONE_FORCE } = fs.constants;
+const { COPYFILE_EXCL, COPYFILE_FICLONE, COPYFILE_FICLONE_FORCE, O_CREAT, O_EXCL, O_WRONLY } = fs.constants;
+const { EACCES, EEXIST, ENOENT, ENOSPC, ENOTDIR, EPERM } = os.constants.errno;
 const COPY_CHUNK = 1 << 20;
+const rmKeys: ReadonlySet<string> = new Set(['recursive', 'force']);
+const mkdirKeys: ReadonlySet<string> = new Set(['recursive', 'mode']);
 
 /** Open `path` with node:fs flags (default 'r') and `mode` (default 0o666); a FileHandle. */
 export async function open(path: PathLike, flags?: string | number, mode?: string | number): Promise<FileHandle> {
   const context = getDefaultContext();
-  // The context validates path, then flags, then mode, in Node's order; the flags are parsed
-  // again (a table lookup) only to learn whether the handle appends.
+  // The context validates path, then flags, then mode, in Node's order.
   const fd = await context.open(path, flags ?? 'r', mode ?? 0o666);
   return new FileHandle(fd, context, validatePath(path).text);
 }
@@ -34,12 +55,14 @@ export async function open(path: PathLike, flags?: string | number, mode?: strin
 /** The whole file (a path or a FileHandle), as a Buffer or, with an encoding, a string. */
 export async function readFile(file: PathLike | FileHandle, options?: FileOptions | BufferEncoding | null): Promise<string | Buffer> {
   if (file instanceof FileHandle) return file.readFile(options);
-  const { encoding, flag, signal } = fileOptions(options, 'r');
+  const checked = isPathLike(file) ? everydayFileOptions(options, 'readFile') : undefined;
+  if (checked === undefined) return fsp.readFile(file as PathLike, nodeSafeOptions(options) as never);
+  const { encoding, flag, signal } = checked;
   checkAborted(signal);
   const context = getDefaultContext();
-  const fd = await context.open(file, validateOpenFlags(flag, 'flags'), 0o666);
+  const fd = await context.open(file, flag || 'r', 0o666);
   try {
-    const bytes = await readAll(new FdCursor(context, fd), signal);
+    const bytes = await readAll(new FdCursor(context, fd, 0), signal);
     return encoding ? bytes.toString(encoding) : bytes;
   } catch (error) {
     throw await withReadFilePath(error, file);
@@ -79,15 +102,21 @@ export async function appendFile(file: PathLike | FileHandle, data: WriteData, o
   return writeWith(file, data, options, 'a');
 }
 
-async function writeWith(file: PathLike | FileHandle, data: WriteData, options: unknown, defaultFlag: string): Promise<void> {
-  if (file instanceof FileHandle) return file.writeFile(data, options as FileOptions);
-  validateWriteData(data);
-  const { encoding, flag, mode, signal, flush } = fileOptions(options, defaultFlag, true);
+async function writeWith(file: PathLike | FileHandle, data: WriteData, options: unknown, defaultFlag: 'w' | 'a'): Promise<void> {
+  if (file instanceof FileHandle) return defaultFlag === 'w' ? file.writeFile(data, options as FileOptions) : file.appendFile(data, options as FileOptions);
+  const checked = isPathLike(file) && isWriteData(data) ? everydayFileOptions(options, 'writeFile') : undefined;
+  if (checked === undefined) {
+    const safe = nodeSafeOptions(options);
+    return defaultFlag === 'w' ? fsp.writeFile(file as PathLike, data as never, safe as never) : fsp.appendFile(file as PathLike, data as never, safe as never);
+  }
+  // A falsy flag (0, '') is the default, as Node's `options.flag || 'w'`.
+  const { encoding, flag, mode, signal, flush } = checked;
   checkAborted(signal);
   const context = getDefaultContext();
-  const fd = await context.open(file, validateOpenFlags(flag, 'flags'), validateMode(mode, 'mode', 0o666));
+  // The context checks the path, then the mode (refusing one that would abort Node), as Node's open.
+  const fd = await context.open(file, flag || defaultFlag, (mode ?? 0o666) as number);
   try {
-    await writeAll(new FdCursor(context, fd), data, encoding ?? 'utf8', signal);
+    await writeAll(new FdCursor(context, fd, 0), data, encoding ?? 'utf8', signal);
     if (flush) await context.fsync(fd);
   } finally {
     await context.closeFd(fd);
@@ -98,32 +127,18 @@ export function stat(path: PathLike, options?: { bigint?: false }): Promise<Stat
 export function stat(path: PathLike, options: { bigint: true }): Promise<BigIntStats>;
 export function stat(path: PathLike, options?: { bigint?: boolean }): Promise<Stats | BigIntStats>;
 export function stat(path: PathLike, options?: { bigint?: boolean }): Promise<Stats | BigIntStats> {
-  try {
-    if (typeof path === 'number') validatePath(path); // a path here, never an fd: throws Node's error
-    return getDefaultContext().stat(path, statOptions(options));
-  } catch (error) {
-    return Promise.reject(error);
-  }
+  const bigint = isPathLike(path) ? bigintOption(options) : undefined;
+  if (bigint === undefined) return fsp.stat(path, options);
+  return getDefaultContext().stat(path, bigint ? BIGINT : undefined);
 }
 
 export function lstat(path: PathLike, options?: { bigint?: false }): Promise<Stats>;
 export function lstat(path: PathLike, options: { bigint: true }): Promise<BigIntStats>;
 export function lstat(path: PathLike, options?: { bigint?: boolean }): Promise<Stats | BigIntStats>;
 export function lstat(path: PathLike, options?: { bigint?: boolean }): Promise<Stats | BigIntStats> {
-  try {
-    return getDefaultContext().lstat(path, statOptions(options));
-  } catch (error) {
-    return Promise.reject(error);
-  }
-}
-
-const BIGINT = Object.freeze({ bigint: true });
-
-/** The context's options for stat/lstat (none for the common case: no object to check there). */
-function statOptions(options: unknown): { bigint: true } | undefined {
-  if (options === undefined || options === null) return undefined;
-  const checked = validateObject(options, 'options')!;
-  return (checked.bigint === undefined ? false : validateBoolean(checked.bigint, 'options.bigint')) ? BIGINT : undefined;
+  const bigint = isPathLike(path) ? bigintOption(options) : undefined;
+  if (bigint === undefined) return fsp.lstat(path, options);
+  return getDefaultContext().lstat(path, bigint ? BIGINT : undefined);
 }
 
 export function rename(oldPath: PathLike, newPath: PathLike): Promise<void> {
@@ -138,15 +153,16 @@ export function link(existingPath: PathLike, newPath: PathLike): Promise<void> {
   return getDefaultContext().link(existingPath, newPath);
 }
 
-/** `type` only matters on Windows, where node:fs does the work. */
+/** `type` only matters on Windows, where node:fs does the work; a type Node does not know is Node's to refuse. */
 export function symlink(target: PathLike, path: PathLike, type?: string | null): Promise<void> {
-  if (process.platform === 'win32') return fsp.symlink(target, path, type);
+  const everyday = type === undefined || type === null || type === 'file' || type === 'dir' || type === 'junction';
+  if (process.platform === 'win32' || !everyday) return fsp.symlink(target, path, type);
   return getDefaultContext().symlink(target, path);
 }
 
-/** Remove an empty directory; `recursive` (deprecated in Node) is handed to node:fs. */
+/** Remove an empty directory; any option (`recursive`, deprecated in Node) is handed to node:fs. */
 export function rmdir(path: PathLike, options?: fs.RmDirOptions): Promise<void> {
-  if (options?.recursive) return fsp.rmdir(path, options);
+  if (options !== undefined) return fsp.rmdir(path, options);
   return getDefaultContext().rmdir(path);
 }
 
@@ -155,48 +171,85 @@ export function rmdir(path: PathLike, options?: fs.RmDirOptions): Promise<void> 
  * directory made (undefined if it existed), as Node does.
  */
 export async function mkdir(path: PathLike, options?: fs.MakeDirectoryOptions | fs.Mode | null): Promise<string | undefined> {
-  const checked = typeof options === 'object' && options !== null ? validateObject(options, 'options')! : { mode: options };
-  const mode = validateMode(checked.mode, 'mode', 0o777);
-  const recursive = checked.recursive === undefined ? false : validateBoolean(checked.recursive, 'options.recursive');
-  const context = getDefaultContext();
+  let mode: unknown;
+  let recursive: unknown = false;
+  if (typeof options === 'number' || typeof options === 'string') mode = options;
+  else if (options !== undefined && options !== null) {
+    if (typeof options !== 'object' || !ownKeysWithin(options, mkdirKeys)) return fsp.mkdir(path, nodeSafeOptions(options) as fs.MakeDirectoryOptions);
+    ({ mode, recursive = false } = options);
+  }
+  if (typeof recursive !== 'boolean') return fsp.mkdir(path, nodeSafeOptions(options) as fs.MakeDirectoryOptions);
   if (!recursive) {
-    await context.mkdir(path, mode);
+    // The context checks the path, then the mode, as Node's mkdir.
+    await getDefaultContext().mkdir(path, (mode ?? 0o777) as number);
     return undefined;
   }
-  return makeTree(validatePath(path).text, mode);
-}
-
-async function makeTree(dir: string, mode: number): Promise<string | undefined> {
-  const context = getDefaultContext();
-  try {
-    await context.mkdir(dir, mode);
-    return dir;
-  } catch (error) {
-    const code = (error as SystemError).code;
-    if (code === 'EEXIST') {
-      const existing = await context.stat(dir).catch(() => undefined);
-      if (existing?.isDirectory()) return undefined;
-      throw error;
-    }
-    const parent = path.dirname(dir);
-    if (code !== 'ENOENT' || parent === dir) throw error;
-    const first = await makeTree(parent, mode);
-    await context.mkdir(dir, mode).catch((again: SystemError) => {
-      if (again.code !== 'EEXIST') throw again;
-    });
-    return first ?? dir;
-  }
+  const { text } = validatePath(path);
+  return makeTree(text, validateMode(mode, 'mode', 0o777) & 0o7777);
 }
 
 /**
- * Remove a file, or with `recursive` a tree (its listing through node:fs, every removal on the
- * ring). `force` ignores a path that does not exist. A directory without `recursive` gets
- * node:fs's own ERR_FS_EISDIR.
+ * mkdir -p of `target`, as Node's own (its MKDirpAsync, step for step): missing parents made
+ * from the top down, an existing one accepted only if it is a directory (else ENOTDIR), and the
+ * last name accepted if it exists as a directory; resolves with the first directory made.
+ * Errors are mkdir's, naming the path being made when it failed.
+ */
+async function makeTree(target: string, mode: number): Promise<string | undefined> {
+  const context = getDefaultContext();
+  const failed = (errno: number, at: string) => systemError(errno, 'mkdir', at);
+  const stack = [target];
+  let first: string | undefined;
+  while (stack.length > 0) {
+    const next = stack.pop()!;
+    let errno = await context.mkdir(next, mode).then(
+      () => 0,
+      (error: SystemError) => error.errno,
+    );
+    if (errno === 0) {
+      first ??= next;
+      continue;
+    }
+    if (errno === -ENOENT) {
+      const cut = next.lastIndexOf(path.sep);
+      const parent = cut === -1 ? next : next.slice(0, cut);
+      if (parent !== next) {
+        stack.push(next, parent);
+        continue;
+      }
+      if (stack.length > 0) continue;
+      errno = -EEXIST;
+    } else if (errno === -EACCES || errno === -ENOSPC || errno === -ENOTDIR || errno === -EPERM) {
+      throw failed(errno, next);
+    }
+    // It exists, or another failure: what is there now decides.
+    const found = await context.stat(next).catch((error: SystemError) => error.errno);
+    if (errno === -EEXIST && stack.length > 0) {
+      if (typeof found !== 'number' && found.isDirectory()) continue;
+      throw failed(-ENOTDIR, next);
+    }
+    if (typeof found === 'number') throw failed(found, next);
+    if (!found.isDirectory()) throw failed(-EEXIST, next);
+    return first;
+  }
+  return first;
+}
+
+/**
+ * Remove a file, or with `recursive` a tree, as Node's rm does it step for step (its rimraf):
+ * what the path names is asked with lstat, never followed, so that a symbolic link is removed
+ * and not what it points to; a directory is first tried with rmdir, and only one that is not
+ * empty has its entries listed (through node:fs: io_uring has no readdir) and removed one by one.
+ * Every lstat, unlink and rmdir runs on the context. `force` ignores a path that does not exist.
+ * Other options (maxRetries, retryDelay) are node:fs's to apply.
  */
 export async function rm(target: PathLike, options?: fs.RmOptions): Promise<void> {
-  const checked = validateObject(options ?? {}, 'options')!;
-  const recursive = checked.recursive === undefined ? false : validateBoolean(checked.recursive, 'options.recursive');
-  const force = checked.force === undefined ? false : validateBoolean(checked.force, 'options.force');
+  let recursive: unknown = false;
+  let force: unknown = false;
+  if (options !== undefined) {
+    if (options === null || typeof options !== 'object' || Array.isArray(options) || !ownKeysWithin(options, rmKeys)) return fsp.rm(target, options);
+    ({ recursive = false, force = false } = options);
+  }
+  if (typeof recursive !== 'boolean' || typeof force !== 'boolean' || !isPathLike(target)) return fsp.rm(target, options);
   const context = getDefaultContext();
   const where = validatePath(target).text;
   let stats: Stats;
@@ -206,21 +259,73 @@ export async function rm(target: PathLike, options?: fs.RmOptions): Promise<void
     if (force && (error as SystemError).code === 'ENOENT') return;
     throw error;
   }
-  if (!stats.isDirectory()) return context.unlink(where);
-  if (!recursive) return fsp.rm(target, options);
-  const entries = await fsp.readdir(where);
-  await Promise.all(entries.map((entry) => rm(path.join(where, entry), { recursive: true, force: true })));
-  await context.rmdir(where);
+  // node:fs's own ERR_FS_EISDIR, with its message and fields.
+  if (stats.isDirectory() && !recursive) return fsp.rm(target, options);
+  return removeTree(validatePath(target).bytes);
 }
 
 /**
- * Copy `src` to `dest` (mode bits included): COPYFILE_EXCL refuses an existing `dest`;
- * COPYFILE_FICLONE tries nothing more than a copy; COPYFILE_FICLONE_FORCE, which needs a reflink
- * ioctl, is handed to node:fs. Errors name both paths, syscall 'copyfile', as Node's do.
+ * Remove what `target` names (never following a final symbolic link): Node's rimraf, step for
+ * step, so that every outcome is node:fs's. An entry already gone is success.
  */
-export async function copyFile(src: PathLike, dest: PathLike, mode = 0): Promise<void> {
-  const flags = validateInteger(mode, 'mode', 0, COPYFILE_EXCL | COPYFILE_FICLONE | COPYFILE_FICLONE_FORCE);
-  if (flags & COPYFILE_FICLONE_FORCE) return fsp.copyFile(src, dest, flags);
+async function removeTree(target: string | Buffer): Promise<void> {
+  const context = getDefaultContext();
+  let stats: Stats | undefined;
+  try {
+    stats = await context.lstat(target);
+  } catch (error) {
+    if ((error as SystemError).code === 'ENOENT') return;
+  }
+  if (stats?.isDirectory()) return removeDirectory(target, undefined);
+  try {
+    await context.unlink(target);
+  } catch (error) {
+    const code = (error as SystemError).code;
+    if (code === 'ENOENT') return;
+    // unlink(2) of a directory is EISDIR; of one the caller may not unlink, EPERM: try it as a directory.
+    if (code === 'EISDIR' || code === 'EPERM') return removeDirectory(target, error);
+    throw error;
+  }
+}
+
+/**
+ * rmdir `dir`; one that is not empty has its entries removed first. ENOTDIR (what `dir` names is
+ * not a directory: a symbolic link to one, named with a trailing slash) ends it with
+ * `original`, the error that brought us here, or with nothing, as Node's rimraf does.
+ */
+async function removeDirectory(dir: string | Buffer, original: unknown): Promise<void> {
+  const context = getDefaultContext();
+  try {
+    await context.rmdir(dir);
+    return;
+  } catch (error) {
+    const code = (error as SystemError).code;
+    if (code === 'ENOTDIR') {
+      if (original !== undefined) throw original;
+      return;
+    }
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST' && code !== 'EPERM') throw error;
+  }
+  const prefix = Buffer.concat([Buffer.from(dir), Buffer.from(path.sep)]);
+  const entries = await fsp.readdir(Buffer.from(dir), { encoding: 'buffer' });
+  await Promise.all(entries.map((entry) => removeTree(Buffer.concat([prefix, entry]))));
+  await context.rmdir(dir);
+}
+
+/**
+ * Copy `src` to `dest`, as libuv does it for Node: the destination is opened without truncating
+ * it and compared with the source first, so that a copy onto the same file (by any name: a link,
+ * a symbolic link) leaves it as it is; then truncated, given the source's mode, and filled.
+ * COPYFILE_EXCL refuses an existing `dest`; COPYFILE_FICLONE tries nothing more than a copy;
+ * COPYFILE_FICLONE_FORCE, which needs a reflink ioctl, and any other mode are handed to node:fs.
+ * A failure after the destination was opened removes it, as Node's does. Errors name both paths,
+ * syscall 'copyfile', as Node's do.
+ */
+export async function copyFile(src: PathLike, dest: PathLike, mode?: number): Promise<void> {
+  const flags = mode ?? 0;
+  if (typeof flags !== 'number' || !Number.isInteger(flags) || flags < 0 || flags > (COPYFILE_EXCL | COPYFILE_FICLONE) || !isPathLike(src) || !isPathLike(dest)) {
+    return fsp.copyFile(src, dest, mode);
+  }
   const from = validatePath(src, 'src').text;
   const to = validatePath(dest, 'dest').text;
   const asCopyfile = (error: unknown): never => {
@@ -228,29 +333,51 @@ export async function copyFile(src: PathLike, dest: PathLike, mode = 0): Promise
     if (typeof e.errno !== 'number') throw error;
     throw systemError(e.errno, 'copyfile', from, to);
   };
-  const source = await open(from, 'r').catch(asCopyfile);
+  const context = getDefaultContext();
+  const source = await context.open(src, 'r').catch(asCopyfile);
+  let target: number | undefined;
   try {
-    const stats = await source.stat().catch(asCopyfile);
-    const target = await open(to, (flags & COPYFILE_EXCL ? 'wx' : 'w'), stats.mode & 0o7777).catch(asCopyfile);
-    try {
-      const chunk = Buffer.allocUnsafe(Math.min(COPY_CHUNK, Math.max(stats.size, 1)));
-      for (let position = 0; ; ) {
-        const { bytesRead } = await source.read(chunk, 0, chunk.length, position).catch(asCopyfile);
-        if (bytesRead === 0) break;
-        await target.write(chunk, 0, bytesRead, position).catch(asCopyfile);
-        position += bytesRead;
-      }
-    } finally {
-      await target.close();
+    const stats = await context.stat(source).catch(asCopyfile);
+    const permissions = stats.mode & 0o7777;
+    target = await context.open(dest, O_WRONLY | O_CREAT | (flags & COPYFILE_EXCL ? O_EXCL : 0), permissions).catch(asCopyfile);
+    const existing = await context.stat(target).catch(asCopyfile);
+    if (existing.dev === stats.dev && existing.ino === stats.ino) return;
+    if (existing.size > 0) await context.ftruncate(target).catch(asCopyfile);
+    if ((existing.mode & 0o7777) !== permissions) await fchmod(target, permissions).catch(asCopyfile);
+    const chunk = Buffer.allocUnsafe(Math.min(COPY_CHUNK, Math.max(stats.size, 1)));
+    for (let position = 0; ; ) {
+      const n = await context.read(source, chunk, position).catch(asCopyfile);
+      if (n === 0) break;
+      for (let written = 0; written < n; ) written += await context.write(target, chunk.subarray(written, n), position + written).catch(asCopyfile);
+      position += n;
     }
+  } catch (error) {
+    if (target !== undefined) {
+      const opened = target;
+      target = undefined;
+      await context.closeFd(opened).catch(() => {});
+      await context.unlink(dest).catch(() => {});
+    }
+    throw error;
   } finally {
-    await source.close();
+    if (target !== undefined) await context.closeFd(target).catch(asCopyfile);
+    await context.closeFd(source).catch(() => {});
   }
 }
 
+function fchmod(fd: number, mode: number): Promise<void> {
+  return new Promise((resolve, reject) => fs.fchmod(fd, mode, (error) => (error ? reject(error) : resolve())));
+}
+
+/** node:fs's chmod, with a mode its binding would abort the process on refused (2^31 and up) or made safe (-0): nodeSafeMode. */
+export async function chmod(path: PathLike, mode: fs.Mode): Promise<void> {
+  return fsp.chmod(path, nodeSafeMode(mode) as fs.Mode);
+}
+
 /** Cut or extend the file at `path` to `len` bytes (default 0). */
-export async function truncate(path: PathLike, len = 0): Promise<void> {
-  const length = Math.max(0, validateInteger(len, 'len', -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER));
+export async function truncate(path: PathLike, len?: number): Promise<void> {
+  const length = len === undefined ? 0 : len;
+  if (!Number.isSafeInteger(length)) return fsp.truncate(path, len);
   const handle = await open(path, 'r+');
   try {
     await handle.truncate(length);
@@ -258,6 +385,12 @@ export async function truncate(path: PathLike, len = 0): Promise<void> {
     await handle.close();
   }
 }
+
+/** A path value the context takes itself (its validation is node:fs's for these); any other is node:fs's to answer. */
+function isPathLike(value: unknown): value is PathLike {
+  return typeof value === 'string' || value instanceof Uint8Array || value instanceof URL;
+}
+
 
 const ours = {
   open,
@@ -274,6 +407,7 @@ const ours = {
   mkdir,
   rm,
   copyFile,
+  chmod,
   truncate,
   FileHandle,
 };
