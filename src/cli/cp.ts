@@ -4,17 +4,19 @@
  * cache stay busy. Blocks are 256 KiB by default (32 in flight): buffered writes of 512 KiB and
  * more into a new file's page cache ran 2-4x slower on the development VM, and 1 MiB writes made
  * the copy 1.5x slower than 256 KiB ones (docs/benchmarks.md, "aiofs cp"). With --direct there is
- * no page cache to fill, and 1 MiB blocks (8 in flight) copy faster than 256 KiB ones. The copy
- * gets SRC's permission bits. On any error the partial DST is removed and the command fails with
- * `aiofs: PATH: message`.
+ * no page cache to fill, and 1 MiB blocks (8 in flight) copy faster than 256 KiB ones.
+ *
+ * The destination is treated as GNU cp treats it: an existing one is written in place and keeps
+ * its inode, owner and mode; a new one gets SRC's permission bits less the umask. On any error
+ * the command fails with `aiofs: PATH: message`, and removes DST only if it made it.
  *
  * With --direct both files are opened as direct AIOFiles (O_DIRECT, aligned buffers, the last
  * partial block through the bounce path), which keeps a large copy out of the page cache.
  */
-import fs from 'node:fs';
+import { constants } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { AIOFile } from '../file/aiofile.js';
+import { adoptFd, AIOFile } from '../file/aiofile.js';
 import { positionalIo } from '../positional.js';
 import { getDefaultContext, type IoContext } from '../index.js';
 import { CliError } from './errors.js';
@@ -23,7 +25,9 @@ import { parseSize } from './size.js';
 
 export const cpUsage = `Usage: aiofs cp SRC DST [--direct] [--block SIZE]
 
-Copy the file SRC to DST (or into DST, if DST is a directory), keeping SRC's mode.
+Copy the file SRC to DST (or into DST, if DST is a directory). An existing DST is
+overwritten in place and keeps its mode and owner; a new one gets SRC's mode, less the umask.
+On failure, DST is removed only if this copy created it.
 
 Options:
   --block SIZE  bytes per read and write (default 256K, with --direct 1M; with --direct, best a
@@ -34,6 +38,7 @@ Options:
 `;
 
 /** Bytes of blocks in flight, and the bounds on how many blocks that is. */
+const { O_CREAT, O_EXCL, O_RDWR, O_WRONLY } = constants;
 const IN_FLIGHT_BYTES = 8 << 20;
 const MIN_IN_FLIGHT = 2;
 const MAX_IN_FLIGHT = 32;
@@ -77,26 +82,53 @@ async function copy(ctx: IoContext, src: string, requested: string, block: numbe
   if (source.isDirectory()) throw new CopyError(src, new Error('is a directory (not copied)'));
   const existing = await ctx.stat(requested).catch(() => undefined);
   const dst = existing?.isDirectory() ? path.join(requested, path.basename(src)) : requested;
-  const target = existing?.isDirectory() ? await ctx.stat(dst).catch(() => undefined) : existing;
-  if (target && target.dev === source.dev && target.ino === source.ino) {
-    throw new CopyError(dst, new Error(`'${src}' and '${dst}' are the same file`));
-  }
-  const options = { context: ctx, direct };
-  const input = await AIOFile.open(src, 'rb', options).catch(at(src));
-  let output: AIOFile | undefined;
+  const input = await AIOFile.open(src, 'rb', { context: ctx, direct }).catch(at(src));
+  let output: AIOFile<Buffer> | undefined;
+  let created = false;
   try {
-    output = await AIOFile.open(dst, 'wb', options).catch(at(dst));
+    const opened = await openDestination(ctx, dst, source.mode & 0o7777, direct);
+    created = opened.created;
+    // Compared on the open files, so that no name swapped meanwhile can make the copy its own source.
+    const [from, to] = await Promise.all([ctx.stat(input.fd), ctx.stat(opened.fd)]).catch(at(dst));
+    if (from.dev === to.dev && from.ino === to.ino) {
+      await ctx.closeFd(opened.fd).catch(() => {});
+      throw new CopyError(dst, new Error(`'${src}' and '${dst}' are the same file`));
+    }
+    if (!created && to.isFile() && to.size > 0) await ctx.ftruncate(opened.fd, 0).catch(at(dst));
+    output = await AIOFile[adoptFd](opened.fd, dst, 'wb', ctx, direct).catch(at(dst));
     await copyBlocks(input, output, source.size, block, src, dst);
-    const fd = output.fd;
-    await new Promise<void>((resolve, reject) => fs.fchmod(fd, source.mode & 0o7777, (e) => (e ? reject(e) : resolve()))).catch(at(dst));
     await output.close().catch(at(dst));
   } catch (error) {
     if (output) await output.close().catch(() => {});
-    await ctx.unlink(dst).catch(() => {});
+    // Only what this copy made is removed: an existing destination keeps its inode, owner and mode.
+    if (created) await ctx.unlink(dst).catch(() => {});
     throw error;
   } finally {
     await input.close().catch(() => {});
   }
+}
+
+/**
+ * The destination open for writing, as GNU cp opens it: an existing file (or device, or a file a
+ * symbolic link names) in place, not truncated yet, so that it can be compared with the source
+ * first; else a new file with the source's permission bits (less the umask), made here, never
+ * over one made meanwhile (O_EXCL). A symbolic link to nothing is not written through. With
+ * `direct`, read-write where allowed (the last partial block of an O_DIRECT copy may be read back).
+ */
+async function openDestination(ctx: IoContext, dst: string, mode: number, direct: boolean): Promise<{ fd: number; created: boolean }> {
+  for (const access of direct ? [O_RDWR, O_WRONLY] : [O_WRONLY]) {
+    try {
+      return { fd: await ctx.open(dst, access), created: false };
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EACCES' && access === O_RDWR) continue;
+      if (code !== 'ENOENT') throw new CopyError(dst, error);
+      break;
+    }
+  }
+  const link = await ctx.lstat(dst).catch(() => undefined);
+  if (link?.isSymbolicLink()) throw new CopyError(dst, new Error('not writing through a symbolic link to nothing'));
+  return { fd: await ctx.open(dst, O_WRONLY | O_CREAT | O_EXCL, mode).catch(at(dst)), created: true };
 }
 
 /**
