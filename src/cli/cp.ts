@@ -128,7 +128,7 @@ async function openDestination(ctx: IoContext, dst: string, mode: number, direct
   }
   const link = await ctx.lstat(dst).catch(() => undefined);
   if (link?.isSymbolicLink()) throw new CopyError(dst, new Error('not writing through a symbolic link to nothing'));
-  return { fd: await ctx.open(dst, O_WRONLY | O_CREAT | O_EXCL, mode).catch(at(dst)), created: true };
+  return { fd: await ctx.open(dst, (direct ? O_RDWR : O_WRONLY) | O_CREAT | O_EXCL, mode).catch(at(dst)), created: true };
 }
 
 /**
