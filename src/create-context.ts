@@ -4,7 +4,7 @@
  * first use with the automatic backend, which aiofs/promises and files opened without a context use.
  */
 import { type BackendName } from './backend/backend.js';
-import { createBackend } from './backend/select.js';
+import { createBackend, retryAutoChoice } from './backend/select.js';
 import { IoContext } from './context.js';
 import { environmentChoice } from './environment.js';
 import { invalidArgValue } from './errors.js';
@@ -48,6 +48,8 @@ export function createContext(options?: ContextOptions): IoContext {
 }
 
 let defaultContext: IoContext | undefined;
+/** The default context was made by getDefaultContext (not given by replaceDefaultContext). */
+let madeHere = false;
 /**
  * Whether AIOFS_SQPOLL asks the default context for a kernel thread polling its submission
  * queue: '1' yes, '0' or unset no; any other value warns once and means no.
@@ -61,11 +63,17 @@ function sqpollFromEnvironment(): boolean {
  * AIOFS_SQPOLL=1). It does not keep the process alive when idle, and is torn down with the process.
  */
 export function getDefaultContext(): IoContext {
-  if (!defaultContext || defaultContext.closed) defaultContext = createContext({ sqpoll: sqpollFromEnvironment() });
+  if (!defaultContext || defaultContext.closed || (madeHere && defaultContext.backend === 'threads' && retryAutoChoice())) {
+    // Made again when auto settled for the pool only because a better backend lacked an fd for
+    // a moment: the old context has nothing to release, and its operations finish as they are.
+    defaultContext = createContext({ sqpoll: sqpollFromEnvironment() });
+    madeHere = true;
+  }
   return defaultContext;
 }
 
 /** @internal For the test suite, which runs aiofs/promises once per backend. */
 export function replaceDefaultContext(context: IoContext | undefined): void {
   defaultContext = context;
+  madeHere = false;
 }

@@ -149,13 +149,26 @@ export function invalidState(what: string): Error & CodedError {
 }
 
 /** A backend that was asked for by name but cannot run here; `reason` says why. */
-export function backendUnavailable(name: string, reason: string): Error & CodedError {
-  return coded(new Error(`aiofs: the '${name}' backend is not available: ${reason}`), 'ERR_AIOFS_BACKEND_UNAVAILABLE');
+export function backendUnavailable(name: string, reason: string, transient = false): Error & CodedError & { transient: boolean } {
+  const error = coded(new Error(`aiofs: the '${name}' backend is not available: ${reason}`), 'ERR_AIOFS_BACKEND_UNAVAILABLE') as Error & CodedError & { transient: boolean };
+  error.transient = transient;
+  return error;
 }
 
-/** The compiled addon could not be loaded; `detail` names where we looked and what failed. */
-export function nativeUnavailable(detail: string): Error & CodedError {
-  return coded(new Error(`aiofs: the native addon could not be loaded: ${detail}`), 'ERR_AIOFS_NATIVE');
+/**
+ * The compiled addon could not be loaded; `detail` names where we looked and what failed.
+ * `transient`: the process lacked something for a moment (a file descriptor, memory), and a
+ * later try may load it.
+ */
+export function nativeUnavailable(detail: string, transient = false): Error & CodedError & { transient: boolean } {
+  const error = coded(new Error(`aiofs: the native addon could not be loaded: ${detail}`), 'ERR_AIOFS_NATIVE') as Error & CodedError & { transient: boolean };
+  error.transient = transient;
+  return error;
+}
+
+/** Whether an error says the process lacked a resource for a moment (EMFILE, ENFILE): a later try may succeed. */
+export function isTransient(error: unknown): boolean {
+  return (error as { transient?: unknown })?.transient === true;
 }
 
 /**

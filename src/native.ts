@@ -109,23 +109,25 @@ let failure: Error | undefined;
 
 let libc: { family: 'glibc' | 'musl' | undefined } | undefined;
 
-/** Which C library this process runs on: the one mapped into it (Linux only). Read once. */
+/**
+ * Which C library this process runs on: the one mapped into it (Linux only). Read once it could
+ * be read: a read that failed (no fd to spare for a moment, no /proc) is tried again next time.
+ */
 export function libcFamily(): 'glibc' | 'musl' | undefined {
-  libc ??= { family: readLibcFamily() };
-  return libc.family;
-}
-
-function readLibcFamily(): 'glibc' | 'musl' | undefined {
-  if (process.platform !== 'linux') return undefined;
-  let maps = '';
+  if (libc) return libc.family;
+  if (process.platform !== 'linux') {
+    libc = { family: undefined };
+    return undefined;
+  }
+  let maps: string;
   try {
     maps = readFileSync('/proc/self/maps', 'utf8');
   } catch {
     return undefined;
   }
-  if (/\/ld-musl-[^/\s]*\.so|\/libc\.musl-/.test(maps)) return 'musl';
-  if (/\/libc\.so\.6|\/libc-2\.\d+\.so/.test(maps)) return 'glibc';
-  return undefined;
+  const family = /\/ld-musl-[^/\s]*\.so|\/libc\.musl-/.test(maps) ? 'musl' : /\/libc\.so\.6|\/libc-2\.\d+\.so/.test(maps) ? 'glibc' : undefined;
+  libc = { family };
+  return family;
 }
 
 /** Where a loaded addon came from, or why none loaded (`aiofs doctor` prints it). */
@@ -285,7 +287,13 @@ export function loadNative(): NativeAddon {
       loadedFrom = { path: candidate.path, source: candidate.source, ...(candidate.libc && { libc: candidate.libc }), delivery };
       return loaded;
     } catch (error) {
-      tried.push(`${candidate.path} (${(error as Error).message})`);
+      const message = (error as Error).message;
+      if (TRANSIENT.test(message)) {
+        // No fd (or memory) to spare for a moment: not a fact about the install. Said as it
+        // is, and not kept: the next operation tries again.
+        throw nativeUnavailable(`${candidate.path} could not be loaded just now (${message}); the next operation tries again`, true);
+      }
+      tried.push(`${candidate.path} (${message})`);
     }
   }
   failure = nativeUnavailable(
@@ -295,3 +303,6 @@ export function loadNative(): NativeAddon {
   );
   throw failure;
 }
+
+/** dlopen's words (strerror) for a resource the process lacked for a moment: EMFILE, ENFILE, ENOMEM. */
+const TRANSIENT = /Too many open files|Cannot allocate memory|failed to map segment/;

@@ -12,7 +12,7 @@ import { createAioBackend } from '../src/backend/aio.js';
 import type { EngineBackend } from '../src/backend/engine.js';
 import { createUringBackend } from '../src/backend/uring.js';
 import { forEachBackend } from './support/backends.js';
-import { openFifo, openWith, pattern } from './support/files.js';
+import { openFifo, openWith, pattern, scratchPath } from './support/files.js';
 import { hostChangesRefused } from './support/host.js';
 import { oneCpu } from './support/sqpoll.js';
 
@@ -86,6 +86,32 @@ it('an unknown AIOFS_BACKEND warns once and falls back to auto', { timeout }, ()
   assert.equal(report.twice, report.auto);
   assert.equal(report.warnings.length, 1, report.warnings.join('\n'));
   assert.match(report.warnings[0], /AIOFS_BAD_BACKEND: AIOFS_BACKEND=turbo/);
+});
+
+it('file descriptors all in use at the first operation (EMFILE for a moment) cost that operation at most: auto and an explicit backend recover once they are free', { timeout, skip: process.platform !== 'linux' && 'EMFILE for a moment at the first operation: tested on Linux' }, () => {
+  const file = scratchPath('emfile');
+  fs.writeFileSync(file, 'read me');
+  const expected = backends().find((b) => b.available)!.name;
+  const run = (env: Record<string, string | undefined>) => {
+    const child = spawnSync('bash', ['-c', 'ulimit -n 256 && exec "$@"', 'emfile', process.execPath, fixture('fds-exhausted'), file], {
+      env: { ...process.env, AIOFS_BACKEND: undefined, ...env },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    assert.equal(child.status, 0, child.stderr);
+    return JSON.parse(child.stdout) as { first: { ok?: string; backend?: string; error?: string }; later: { ok?: string; backend?: string; error?: string }; warnings: string[] };
+  };
+  // The first operation fails as node:fs would (EMFILE), and nothing of it is kept: a later one,
+  // once fds are free, runs on the backend this machine has, auto or asked for, with no warning
+  // about a broken install.
+  for (const name of ['auto', 'uring', 'aio'] as const) {
+    if (name !== 'auto' && !backends().find((b) => b.name === name)?.available) continue;
+    const report = run(name === 'auto' ? {} : { AIOFS_BACKEND: name });
+    assert.match(report.first.error ?? '', /EMFILE|just now|just then/, JSON.stringify(report));
+    assert.equal(report.later.ok, 'read me', JSON.stringify(report));
+    assert.equal(report.later.backend, name === 'auto' ? expected : name, JSON.stringify(report));
+    assert.deepEqual(report.warnings, [], JSON.stringify(report));
+  }
 });
 
 function defaultContextWith(env: Record<string, string | undefined>) {

@@ -11,7 +11,7 @@ import { loadNative } from '../native.js';
 import type { CompletionSink } from './backend.js';
 import { EngineBackend } from './engine.js';
 
-const { EAGAIN, ENOSYS, EINVAL, EOPNOTSUPP, ENOMEM } = constants.errno;
+const { EAGAIN, ENOSYS, EINVAL, EOPNOTSUPP, ENOMEM, EMFILE, ENFILE } = constants.errno;
 
 function sysctl(name: string): string {
   try {
@@ -29,6 +29,9 @@ export function describeAioFailure(errno: number): string {
       return 'the kernel has no Linux AIO (CONFIG_AIO off), or seccomp refuses io_setup (ENOSYS)';
     case ENOMEM:
       return 'the kernel could not allocate the AIO context (ENOMEM)';
+    case EMFILE:
+    case ENFILE:
+      return `the process had no file descriptor to spare for the engine just then (${-errno === EMFILE ? 'EMFILE' : 'ENFILE'}); later contexts try again`;
     default:
       return `io_setup failed with errno ${-errno}`;
   }
@@ -54,6 +57,6 @@ export function createAioBackend(entries: number, sink: CompletionSink): EngineB
       currentPosition: false,
     },
     sink,
-    (errno) => backendUnavailable('aio', describeAioFailure(errno)),
+    (errno) => backendUnavailable('aio', describeAioFailure(errno), -errno === EMFILE || -errno === ENFILE),
   );
 }

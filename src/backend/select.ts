@@ -4,7 +4,8 @@
  * AIOFS_BACKEND environment variable overrides `auto`.
  */
 import { environmentChoice } from '../environment.js';
-import { backendUnavailable, warnOnce } from '../errors.js';
+import { performance } from 'node:perf_hooks';
+import { backendUnavailable, isTransient, warnOnce } from '../errors.js';
 import type { Backend, BackendName, CompletionSink } from './backend.js';
 import { defaultThreadsCapacity, ThreadsBackend } from './threads.js';
 import { createAioBackend } from './aio.js';
@@ -44,23 +45,44 @@ const probeSink: CompletionSink = {
 };
 
 let probed: BackendInfo[] | undefined;
+/**
+ * When an automatic choice last fell back past a backend that failed only for a moment (no fd to
+ * spare: EMFILE): performance.now(), or undefined. The default context is then made again once a
+ * second has passed (retryAutoChoice).
+ */
+let transientFallbackAt: number | undefined;
 
 function reasonOf(error: unknown): string {
   const message = (error as Error).message ?? String(error);
   return message.replace(/^aiofs: the '\w+' backend is not available: /, '');
 }
 
-/** Each backend, whether it works on this machine, and if not, why. Probed once per process. */
+/**
+ * Each backend, whether it works on this machine, and if not, why. Probed once per process; a
+ * probe that failed only for a moment (no fd to spare) is not kept, and the next call asks again.
+ */
 export function backends(): BackendInfo[] {
-  probed ??= backendNames.map((name) => {
+  if (probed) return probed.map((info) => ({ ...info }));
+  let lasting = true;
+  const found = backendNames.map((name) => {
     try {
       factories[name]({ entries: 4, sqpoll: false, sqThreadIdle: 0 }, probeSink).close();
       return { name, available: true };
     } catch (error) {
+      if (isTransient(error)) lasting = false;
       return { name, available: false, reason: reasonOf(error) };
     }
   });
-  return probed.map((info) => ({ ...info }));
+  if (lasting) probed = found;
+  return found.map((info) => ({ ...info }));
+}
+
+/**
+ * Whether an automatic choice should be made again: the last one fell back past a backend that
+ * failed only for a moment, at least a second ago.
+ */
+export function retryAutoChoice(): boolean {
+  return transientFallbackAt !== undefined && performance.now() - transientFallbackAt >= 1000;
 }
 
 /** The backend AIOFS_BACKEND asks for, or 'auto' (warning once about a value we do not know). */
@@ -76,13 +98,16 @@ export function createBackend(requested: BackendName | 'auto', settings: Backend
   const name = requested === 'auto' ? fromEnvironment() : requested;
   if (name !== 'auto') return factories[name](settings, sink);
   const reasons: string[] = [];
+  let transient = false;
   for (const candidate of backendNames) {
     if (probed?.find((info) => info.name === candidate)?.available === false) continue;
     try {
       const backend = factories[candidate](settings, sink);
-      if (candidate === 'threads') warnIfAddonMissing();
+      transientFallbackAt = transient ? performance.now() : undefined;
+      if (candidate === 'threads' && !transient) warnIfAddonMissing();
       return backend;
     } catch (error) {
+      if (isTransient(error)) transient = true;
       reasons.push(`${candidate}: ${reasonOf(error)}`);
     }
   }

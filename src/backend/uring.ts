@@ -6,7 +6,7 @@ import { loadNative, type NativeAddon } from '../native.js';
 import type { CompletionSink, Op } from './backend.js';
 import { EngineBackend } from './engine.js';
 
-const { ENOSYS, EPERM, ENOMEM, EINVAL, EOPNOTSUPP } = constants.errno;
+const { ENOSYS, EPERM, ENOMEM, EINVAL, EOPNOTSUPP, EMFILE, ENFILE } = constants.errno;
 
 export interface UringSettings {
   entries: number;
@@ -32,6 +32,9 @@ export function describeUringFailure(errno: number): string {
       return 'the kernel could not allocate the ring: raise the locked-memory limit (ulimit -l) or use fewer entries (ENOMEM)';
     case EINVAL:
       return 'the kernel refused the ring parameters (EINVAL)';
+    case EMFILE:
+    case ENFILE:
+      return `the process had no file descriptor to spare for the ring just then (${-errno === EMFILE ? 'EMFILE' : 'ENFILE'}); later contexts try again`;
     default:
       return `io_uring_setup failed with errno ${-errno}`;
   }
@@ -111,6 +114,6 @@ export function createUringBackend(settings: UringSettings, sink: CompletionSink
       currentPosition: true,
     },
     sink,
-    (errno) => backendUnavailable('uring', describeUringFailure(errno)),
+    (errno) => backendUnavailable('uring', describeUringFailure(errno), -errno === EMFILE || -errno === ENFILE),
   );
 }
