@@ -5,20 +5,24 @@
  * throws generated paths at it: every 200 is a file under the root, byte for byte.
  */
 import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
-import { constants } from 'node:os';
+import os, { constants } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, it } from 'node:test';
+import zlib from 'node:zlib';
+import compression from 'compression';
 import fc from 'fast-check';
 import { spliceFd } from '../src/context.js';
-import { createContext, type IoContext } from '../src/index.js';
+import { backends, createContext, type IoContext } from '../src/index.js';
 import { sendFile, serveStatic } from '../src/http/index.js';
 import { spliceCounts } from '../src/http/splice-body.js';
 import { closeOwnedFd, makePipe, spliceResident } from '../src/native.js';
 import { forEachBackend } from './support/backends.js';
-import { pattern, scratchPath } from './support/files.js';
+import { othersCanRead, pattern, scratchPath } from './support/files.js';
 
 const timeout = 60_000;
 const { EBADF, ENOSYS, EOPNOTSUPP } = constants.errno;
@@ -67,6 +71,18 @@ function raw(port: number, target: string, method = 'GET', headers: Record<strin
     const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
     socket.write(`${method} ${target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n${extra}\r\n`, 'latin1');
   });
+}
+
+/** A chunked body's bytes (RFC 9112 7.1), without the chunk sizes. */
+function dechunk(body: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  for (let at = 0; ; ) {
+    const line = body.indexOf('\r\n', at);
+    const size = Number.parseInt(body.subarray(at, line).toString('latin1'), 16);
+    if (!size) return Buffer.concat(parts);
+    parts.push(body.subarray(line + 2, line + 2 + size));
+    at = line + 2 + size + 2;
+  }
 }
 
 function listen(handler: http.RequestListener): Promise<{ server: http.Server; port: number }> {
@@ -435,6 +451,94 @@ forEachBackend('aiofs/http', (backend) => {
     }
   });
 
+  it('a FIFO, a Unix socket or a file named with a trailing slash is 404, and a FIFO never holds a thread (five requests, then a file)', { timeout }, async () => {
+    const fifo = path.join(root, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const socketPath = path.join(root, 'sock');
+    const listening = net.createServer().listen(socketPath);
+    try {
+      for (let i = 0; i < 5; i++) assert.equal((await raw(port, '/fifo')).status, 404);
+      assert.equal((await raw(port, '/sock')).status, 404);
+      assert.equal((await raw(port, '/a.txt/')).status, 404);
+      const file = await raw(port, '/a.txt');
+      assert.equal(file.status, 200);
+      assert.ok(file.body.equals(files.get('a.txt')!));
+    } finally {
+      listening.close();
+      fs.unlinkSync(fifo);
+    }
+  });
+
+  it('If-Modified-Since that is no HTTP-date is ignored (200); each of the three date forms is read', { timeout }, async () => {
+    const mtime = Math.floor(fs.statSync(path.join(root, 'a.txt')).mtimeMs / 1000) * 1000;
+    const later = new Date(mtime + 3600_000);
+    for (const value of ['99999', '1', 'tomorrow', '2999', `${later.toUTCString()} junk`]) {
+      assert.equal((await raw(port, '/a.txt', 'GET', { 'If-Modified-Since': value })).status, 200, value);
+    }
+    const day = later.toUTCString().slice(0, 3);
+    const long = { Mon: 'Monday', Tue: 'Tuesday', Wed: 'Wednesday', Thu: 'Thursday', Fri: 'Friday', Sat: 'Saturday', Sun: 'Sunday' }[day]!;
+    const [, dd, mon, yyyy, time] = later.toUTCString().split(' ');
+    const forms = [later.toUTCString(), `${long}, ${dd}-${mon}-${yyyy.slice(2)} ${time} GMT`, `${day} ${mon} ${String(Number(dd)).padStart(2, ' ')} ${time} ${yyyy}`];
+    for (const value of forms) assert.equal((await raw(port, '/a.txt', 'GET', { 'If-Modified-Since': value })).status, 304, value);
+  });
+
+  it('behind a response-wrapping middleware (compression), every body goes through it: gzip a client can decode, large ones too', { timeout }, async () => {
+    const zipped = compression({ threshold: 0, filter: () => true });
+    const handler = serveStatic(root, { context });
+    const { server: other, port: otherPort } = await listen((req, res) => zipped(req as never, res as never, () => void handler(req, res)));
+    try {
+      for (const name of ['a.txt', 'big.bin']) {
+        const reply = await raw(otherPort, `/${name}`, 'GET', { 'Accept-Encoding': 'gzip' });
+        assert.equal(reply.status, 200);
+        assert.equal(reply.headers['content-encoding'], 'gzip', name);
+        const body = reply.headers['transfer-encoding'] === 'chunked' ? dechunk(reply.body) : reply.body;
+        assert.ok(zlib.gunzipSync(body).equals(files.get(name)!), name);
+      }
+    } finally {
+      other.closeAllConnections();
+      await new Promise((resolve) => other.close(resolve));
+    }
+  });
+
+  it('a root that is replaced (mv root root.old; mkdir root) or re-pointed (an atomic deploy swapping a symbolic link) is followed from the next request', { timeout }, async () => {
+    const top = scratchPath('deploys');
+    fs.mkdirSync(path.join(top, 'releases', '1'), { recursive: true });
+    fs.mkdirSync(path.join(top, 'releases', '2'), { recursive: true });
+    fs.writeFileSync(path.join(top, 'releases', '1', 'v.txt'), 'one');
+    fs.writeFileSync(path.join(top, 'releases', '2', 'v.txt'), 'two');
+    fs.symlinkSync('releases/1', path.join(top, 'current'));
+    const plain = path.join(top, 'plain');
+    fs.mkdirSync(plain);
+    fs.writeFileSync(path.join(plain, 'v.txt'), 'old');
+    const byLink = serveStatic(path.join(top, 'current'), { context });
+    const byName = serveStatic(plain, { context });
+    const { server: other, port: otherPort } = await listen((req, res) => void (req.url!.startsWith('/link/') ? byLink : byName)(Object.assign(req, { url: req.url!.replace(/^\/(link|name)/, '') }), res));
+    const body = async (url: string) => (await raw(otherPort, url)).body.toString();
+    try {
+      assert.equal(await body('/link/v.txt'), 'one');
+      assert.equal(await body('/name/v.txt'), 'old');
+      // The deploy: a new link renamed over the old one, atomically.
+      fs.symlinkSync('releases/2', path.join(top, 'next'));
+      fs.renameSync(path.join(top, 'next'), path.join(top, 'current'));
+      fs.renameSync(plain, `${plain}.old`);
+      fs.mkdirSync(plain);
+      fs.writeFileSync(path.join(plain, 'v.txt'), 'new');
+      assert.equal(await body('/link/v.txt'), 'two');
+      assert.equal(await body('/name/v.txt'), 'new');
+      // A link out of the new root is still refused.
+      fs.symlinkSync(path.join(top, 'releases', '1', 'v.txt'), path.join(top, 'releases', '2', 'out'));
+      assert.equal((await raw(otherPort, '/link/out')).status, 404);
+      // A root that is gone is a miss, and back again is served.
+      fs.renameSync(plain, `${plain}.gone`);
+      assert.equal((await raw(otherPort, '/name/v.txt')).status, 404);
+      fs.renameSync(`${plain}.gone`, plain);
+      assert.equal(await body('/name/v.txt'), 'new');
+    } finally {
+      other.closeAllConnections();
+      await new Promise((resolve) => other.close(resolve));
+    }
+  });
+
   it('sendFile: root, start/end, headers; next() from serveStatic on a miss', { timeout }, async () => {
     const { server: other, port: otherPort } = await listen((req, res) => {
       if (req.url === '/report') void sendFile(res, 'big.bin', { root, context, start: 100, end: 199, headers: { 'Cache-Control': 'max-age=60' } });
@@ -477,4 +581,36 @@ it('bad arguments are TypeErrors with codes', { timeout }, async () => {
   assert.throws(() => serveStatic('.', { context: {} } as never), { code: 'ERR_INVALID_ARG_TYPE' });
   assert.throws(() => serveStatic('.', { etag: 'yes' } as never), { code: 'ERR_INVALID_ARG_TYPE' });
   await assert.rejects(sendFile({} as never, '/x'), { code: 'ERR_INVALID_ARG_TYPE' });
+});
+
+it('many slow clients on uring: an unprivileged server\'s pipes stay within a quarter of the user\'s pipe budget, so that other processes of the user keep full-size pipes; a client holds its socket and file beyond that', { timeout, skip: (!backends()[0].available && 'uring unavailable') || (process.platform !== 'linux' && 'Linux pipes') }, (t) => {
+  const fixture = fileURLToPath(new URL('./fixtures/slow-clients.js', import.meta.url));
+  const top = fs.mkdtempSync(path.join(os.tmpdir(), 'aiofs-slow-'));
+  try {
+    fs.chmodSync(top, 0o755);
+    fs.writeFileSync(path.join(top, 'slow.bin'), pattern(4 << 20, 7), { mode: 0o644 });
+    const count = 80; // at 1 MiB a pipe, more than the user's whole budget
+    const run = (asNobody: boolean) => {
+      const argv = [process.execPath, fixture, top, String(count)];
+      const child = asNobody ? spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', ...argv], { encoding: 'utf8', timeout: 60_000 }) : spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', timeout: 60_000 });
+      assert.equal(child.status, 0, child.stderr);
+      return JSON.parse(child.stdout) as { holdings: { bytes: number; budget: number | null }; extraFds: number; otherPipe: number };
+    };
+    const check = (report: ReturnType<typeof run>) => {
+      const piped = Math.ceil(report.holdings.bytes / (1 << 20));
+      // Each client: its socket on both ends and the file; a spliced body's pipe (two fds) and socket duplicate besides.
+      assert.ok(report.extraFds <= 3 * count + 3 * piped + 4, `${report.extraFds} fds for ${count} slow clients (${piped} pipes)`);
+    };
+    check(run(false));
+    if (process.getuid?.() !== 0) return t.skip('the budget run needs root, to run as nobody (a user the kernel counts pipes for)');
+    if (!othersCanRead(fixture)) return t.skip('this checkout is in a directory other users cannot enter, so the server cannot run as nobody');
+    const unprivileged = run(true);
+    check(unprivileged);
+    const budget = (Number(fs.readFileSync('/proc/sys/fs/pipe-user-pages-soft', 'utf8')) * 4096) / 4;
+    assert.equal(unprivileged.holdings.budget, budget);
+    assert.ok(unprivileged.holdings.bytes <= budget, `pipes hold ${unprivileged.holdings.bytes} bytes, over the budget of ${budget}`);
+    if (unprivileged.otherPipe !== 0) assert.equal(unprivileged.otherPipe, 65536, 'another process of the user gets a full-size pipe');
+  } finally {
+    fs.rmSync(top, { recursive: true, force: true });
+  }
 });

@@ -9,14 +9,15 @@
  *   app.get('/report', (req, res) => sendFile(res, 'report.pdf', { root: 'reports' }));
  *   fastify.get('/*', (req, reply) => { reply.hijack(); handler(req.raw, reply.raw); });
  */
-import fs from 'node:fs';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { IoContext } from '../context.js';
 import { invalidArgType, invalidArgValue, invalidState } from '../errors.js';
 import { validateBoolean, validateKnownKeys, validateObject, validateSignal } from '../validate.js';
 import { namePath, requestPath } from './request-path.js';
-import { serveFile, type ServeSettings, sendStatus } from './send.js';
+import { type Outcome, serveFile, type ServeSettings, sendStatus } from './send.js';
+import { ServedRoot } from './root.js';
+import { getDefaultContext } from '../create-context.js';
 
 export { contentType } from './content-type.js';
 
@@ -73,13 +74,34 @@ function settingsOf(options: Record<string, unknown>, name: string): ServeSettin
   };
 }
 
-/** The real path of a root directory, made once: the prefix every served file's real path must have. */
-function realRoot(root: unknown, name: string): string {
-  if (typeof root !== 'string' || root === '') throw invalidArgType(name, ['string'], root);
+/** sendFile's roots, by the path given (at most MAX_ROOTS, the first ones): each followed as serveStatic's is. */
+const sendFileRoots = new Map<string, ServedRoot>();
+const MAX_ROOTS = 64;
+
+function sendFileRoot(root: unknown): ServedRoot {
+  const served = new ServedRoot(root, 'options.root');
+  const known = sendFileRoots.get(served.path);
+  if (known) return known;
+  if (sendFileRoots.size < MAX_ROOTS) sendFileRoots.set(served.path, served);
+  return served;
+}
+
+/**
+ * Serve `file` under what `served` names now (see ServedRoot): a miss while it names nothing.
+ * `segments` are the file's names below the root.
+ */
+async function serveUnder(req: IncomingMessage, res: ServerResponse, served: ServedRoot, segments: string[], settings: ServeSettings, index: string | false, directoryOnly: boolean): Promise<Outcome> {
+  const context = settings.context ?? getDefaultContext();
+  const directory = await served.enter(context);
+  if (directory === undefined) return 'missing';
   try {
-    return fs.realpathSync(path.resolve(root));
-  } catch {
-    return path.resolve(root); // not there yet: every request is a miss until it is
+    const confinement = { real: directory.real, dirfd: () => served.fdOf(directory) };
+    const file = path.join(directory.real, ...segments);
+    let outcome = await serveFile(req, res, file, confinement, settings, directoryOnly);
+    if (outcome === 'directory' && index !== false) outcome = await serveFile(req, res, path.join(file, index), confinement, settings);
+    return outcome;
+  } finally {
+    served.leave(directory);
   }
 }
 
@@ -97,21 +119,19 @@ export async function sendFile(res: ServerResponse, file: string, options?: Send
   const settings = settingsOf(checked, 'options');
   const req = res.req;
   if (res.headersSent) throw invalidState('the response has already been sent');
-  let target: string;
-  let root: string | undefined;
+  let outcome: Outcome;
   if (checked.root !== undefined) {
-    root = realRoot(checked.root, 'options.root');
+    const served = sendFileRoot(checked.root);
     const named = namePath(file);
     if (!named.ok) {
       sendStatus(req, res, named.status);
       return;
     }
-    target = path.join(root, ...named.segments);
+    outcome = await serveUnder(req, res, served, named.segments, settings, false, false);
   } else {
     if (!path.isAbsolute(file)) throw invalidArgValue('file', file, 'must be absolute, or relative to options.root');
-    target = file;
+    outcome = await serveFile(req, res, file, undefined, settings);
   }
-  const outcome = await serveFile(req, res, target, root, settings);
   if (outcome !== 'sent') sendStatus(req, res, 404);
 }
 
@@ -124,7 +144,7 @@ export type StaticHandler = (req: IncomingMessage, res: ServerResponse, next?: (
  * 400: see request-path.ts. Never lists a directory.
  */
 export function serveStatic(root: string, options?: ServeStaticOptions): StaticHandler {
-  const base = realRoot(root, 'root');
+  const served = new ServedRoot(root, 'root');
   const checked = validateObject(options ?? {}, 'options')!;
   validateKnownKeys(checked, staticKeys, 'options');
   const settings = settingsOf(checked, 'options');
@@ -150,9 +170,7 @@ export function serveStatic(root: string, options?: ServeStaticOptions): StaticH
         miss();
         return;
       }
-      const file = path.join(base, ...requested.segments);
-      let outcome = await serveFile(req, res, file, base, settings);
-      if (outcome === 'directory' && index !== false) outcome = await serveFile(req, res, path.join(file, index), base, settings);
+      const outcome = await serveUnder(req, res, served, requested.segments, settings, index, requested.trailingSlash && requested.segments.length > 0);
       if (outcome !== 'sent') miss();
     } catch (error) {
       if (next) next(error);

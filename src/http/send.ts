@@ -45,12 +45,38 @@ export interface ServeSettings {
 /** What became of a request for a file. 'missing' and 'directory' have sent nothing yet. */
 export type Outcome = 'sent' | 'missing' | 'directory';
 
+/** The directory a served file must stay in: its real path, and a directory fd of it for openat2 where one can be had. */
+export interface Confinement {
+  readonly real: string;
+  dirfd(): number | undefined;
+}
+
 /**
- * Serve `file` (absolute) for `req` on `res`. `root` is the real path of the directory it must
- * stay in (when settings.symlinks is 'inside'). Errors other than a missing file are answered
- * (403, 500); a missing file or a directory is left to the caller.
+ * Open flags of a served file: read only, and without waiting. A FIFO (or a device that waits for
+ * a peer) opened for reading blocks its open until a writer comes; on the thread pool that is a
+ * pool thread lost for good, four of them every later request. O_NONBLOCK opens it at once, and
+ * the file type check then refuses it; on a regular file the flag changes nothing. io_uring
+ * opens without waiting by itself (a first attempt made non-blocking), and its reads are left
+ * exactly as they are.
  */
-export async function serveFile(req: IncomingMessage, res: ServerResponse, file: string, root: string | undefined, settings: ServeSettings): Promise<Outcome> {
+function openFlags(context: IoContext): number {
+  return context.backend === 'uring' ? fs.constants.O_RDONLY : fs.constants.O_RDONLY | fs.constants.O_NONBLOCK;
+}
+
+/**
+ * Serve `file` (absolute) for `req` on `res`. `root` is the directory it must stay in (when
+ * settings.symlinks is 'inside'). Errors other than a missing file are answered (403, 500); a
+ * missing file or a directory is left to the caller. With `directoryOnly` (a URL that ends in a
+ * slash), a file is missing, as it is to the kernel ('file.txt/' is ENOTDIR) and to send.
+ */
+export async function serveFile(
+  req: IncomingMessage,
+  res: ServerResponse,
+  file: string,
+  root: Confinement | undefined,
+  settings: ServeSettings,
+  directoryOnly = false,
+): Promise<Outcome> {
   const context = settings.context ?? getDefaultContext();
   const confine = root !== undefined && settings.symlinks === 'inside';
   let fd: number;
@@ -59,16 +85,16 @@ export async function serveFile(req: IncomingMessage, res: ServerResponse, file:
   try {
     const beneath = confine ? await openUnder(context, root!, file) : undefined;
     confined = beneath !== undefined;
-    fd = beneath ?? (await context.open(file, 'r'));
+    fd = beneath ?? (await context.open(file, openFlags(context)));
   } catch (error) {
     return failed(res, req, error);
   }
   let inFlight: Promise<unknown> | undefined;
   try {
-    if (confine && !confined && !inside(await realPathOf(fd, file), root!)) return 'missing';
+    if (confine && !confined && !inside(await realPathOf(fd, file), root!.real)) return 'missing';
     const stats = await context.stat(fd);
     if (stats.isDirectory()) return 'directory';
-    if (!stats.isFile()) return 'missing'; // a FIFO or a device: never read on behalf of a client
+    if (!stats.isFile() || directoryOnly) return 'missing'; // a FIFO, a device, a socket: never read on behalf of a client
     const sent = respond(req, res, context, fd, file, stats, settings);
     inFlight = sent;
     await sent;
@@ -86,7 +112,8 @@ export async function serveFile(req: IncomingMessage, res: ServerResponse, file:
 /** Answer an error from opening or reading: 404 is the caller's ('missing'), the rest is ours. */
 function failed(res: ServerResponse, req: IncomingMessage, error: unknown): Outcome {
   const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ENAMETOOLONG' || code === 'ELOOP' || code === 'EISDIR') return 'missing';
+  // ENXIO: a Unix socket (or a device without its driver), which open(2) refuses: no file to serve.
+  if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ENAMETOOLONG' || code === 'ELOOP' || code === 'EISDIR' || code === 'ENXIO' || code === 'ENODEV') return 'missing';
   sendStatus(req, res, code === 'EACCES' || code === 'EPERM' ? 403 : 500);
   return 'sent';
 }
@@ -107,25 +134,8 @@ const statusText: Record<number, string> = {
   500: 'Internal Server Error',
 };
 
-/** Roots' directory fds for openat2, by real path, kept for the process (at most MAX_ROOTS). */
-const rootFds = new Map<string, number>();
-const MAX_ROOTS = 64;
 /** Contexts whose backend or kernel has no openat2. */
 const withoutOpenat2 = new WeakSet<IoContext>();
-
-function rootFd(root: string): number | undefined {
-  let fd = rootFds.get(root);
-  if (fd === undefined && rootFds.size < MAX_ROOTS) {
-    try {
-      // Once per root, on the loop: a directory's open has no data to wait for.
-      fd = fs.openSync(root, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
-      rootFds.set(root, fd);
-    } catch {
-      return undefined; // not there (yet): the open by name decides
-    }
-  }
-  return fd;
-}
 
 /**
  * Open `file` (under `root`) so that the kernel refuses any way out of the root while resolving
@@ -134,12 +144,12 @@ function rootFd(root: string): number | undefined {
  * procfs check does: a symbolic link (an absolute one, even pointing inside, is refused here), a
  * missing name (the root may have been replaced since its fd was opened), no openat2.
  */
-async function openUnder(context: IoContext, root: string, file: string): Promise<number | undefined> {
+async function openUnder(context: IoContext, root: Confinement, file: string): Promise<number | undefined> {
   if (context.backend !== 'uring' || withoutOpenat2.has(context)) return undefined;
-  const dirfd = rootFd(root);
+  const dirfd = root.dirfd();
   if (dirfd === undefined) return undefined;
   try {
-    return await context[openBeneath](dirfd, path.relative(root, file) || '.', file);
+    return await context[openBeneath](dirfd, path.relative(root.real, file) || '.', file);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EOPNOTSUPP' || code === 'ENOSYS' || code === 'EINVAL') withoutOpenat2.add(context);
@@ -222,8 +232,23 @@ function notModified(req: IncomingMessage, etag: string | undefined, stats: Stat
   }
   const since = req.headers['if-modified-since'];
   if (since === undefined) return false;
-  const time = Date.parse(since);
+  const time = httpDate(since);
   return !Number.isNaN(time) && Math.floor(stats.mtimeMs / 1000) * 1000 <= time;
+}
+
+/**
+ * An HTTP-date (RFC 9110 5.6.7: IMF-fixdate, or the obsolete RFC 850 and asctime forms) as
+ * milliseconds, NaN for anything else: Date.parse alone takes '99999' as a year, which made a
+ * header that is no date answer 304; a recipient must ignore such a header.
+ */
+function httpDate(value: string): number {
+  const text = value.trim();
+  const imf = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
+  const rfc850 = /^(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), \d{2}-(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)-\d{2} \d{2}:\d{2}:\d{2} GMT$/;
+  const asctime = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d \d{2}:\d{2}:\d{2} \d{4}$/;
+  if (imf.test(text) || rfc850.test(text)) return Date.parse(text);
+  if (asctime.test(text)) return Date.parse(`${text} GMT`);
+  return NaN;
 }
 
 /**

@@ -7,8 +7,10 @@
  * In order with node:http: the headers are handed to Node and sent before the first spliced
  * byte, and Node writes nothing to the socket until res.end(), after the last one; a pipelined
  * response waiting for the socket (res.socket not yet its own) is sent through memory. The socket
- * is spliced to through a duplicate of its fd, so that operations already queued never reach
- * another file should Node close the socket meanwhile.
+ * is spliced to through a duplicate of its fd made for the body, so that operations already
+ * queued never reach another file should Node close the socket meanwhile. The pipes of all
+ * bodies together hold at most a quarter of the user's pipe budget (see budget()); past that a
+ * body goes through memory, so that other processes of the same user keep full-size pipes.
  *
  * The socket is corked (TCP_CORK) from the headers until the first pipe-full of the body (the
  * whole body, up to a megabyte) is on the socket, as nginx does around sendfile: the headers then
@@ -18,8 +20,9 @@
  * reads per round trip) at a segment or two, so that the body leaves one segment per
  * acknowledgement (docs/benchmarks.md, serve).
  */
-import type { ServerResponse } from 'node:http';
+import { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { type IoContext, pollFd, spliceFd } from '../context.js';
 import { systemError } from '../errors.js';
@@ -41,8 +44,45 @@ const PIPE_SIZE = 1 << 20;
 const idlePipes: [number, number, number][] = [];
 const IDLE_PIPES = 64;
 
+/**
+ * The bytes of pipe the process may hold, in use and idle: a quarter of the user's budget. The
+ * kernel lets an unprivileged user's pipes hold pipe-user-pages-soft pages (16,384 by default,
+ * 64 MiB) and past that gives every new pipe of that user, in this process and in any other, two
+ * pages only. A body that would take more is sent through memory. A process with CAP_SYS_RESOURCE
+ * or CAP_SYS_ADMIN (root) is not counted so, and neither are the other processes of its user:
+ * no bound then. Read once; a soft limit of 0 (none) is taken as the default.
+ */
+let pipeBudget: number | undefined;
+/** The capacity of the pipes the process holds now (in use and idle). */
+let pipeBytes = 0;
+
+function budget(): number {
+  if (pipeBudget === undefined) {
+    let pages = 16384;
+    let exempt = false;
+    try {
+      pages = Number.parseInt(readFileSync('/proc/sys/fs/pipe-user-pages-soft', 'utf8'), 10) || 16384;
+      const effective = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+      exempt = effective !== undefined && (BigInt(`0x${effective}`) & (CAP_SYS_RESOURCE | CAP_SYS_ADMIN)) !== 0n;
+    } catch {
+      // no procfs: the kernel's default, counted
+    }
+    pipeBudget = exempt ? Infinity : (pages * 4096) / 4;
+  }
+  return pipeBudget;
+}
+
+const CAP_SYS_ADMIN = 1n << 21n;
+const CAP_SYS_RESOURCE = 1n << 24n;
+
+/** An empty pipe for a body, or -errno: -EAGAIN when the budget is spent (the body goes through memory). */
 function takePipe(): [number, number, number] | number {
-  return idlePipes.pop() ?? makePipe(PIPE_SIZE);
+  const idle = idlePipes.pop();
+  if (idle) return idle;
+  if (pipeBytes + PIPE_SIZE > budget()) return -EAGAIN;
+  const pipe = makePipe(PIPE_SIZE);
+  if (typeof pipe !== 'number') pipeBytes += pipe[2];
+  return pipe;
 }
 
 function releasePipe(pipe: [number, number, number], empty: boolean): void {
@@ -52,6 +92,12 @@ function releasePipe(pipe: [number, number, number], empty: boolean): void {
   }
   closeOwnedFd(pipe[0]);
   closeOwnedFd(pipe[1]);
+  pipeBytes -= pipe[2];
+}
+
+/** What the process holds for spliced bodies now (tests, diagnostics): pipes in use and idle, and their bytes. */
+export function pipeHoldings(): { idle: number; bytes: number; budget: number } {
+  return { idle: idlePipes.length, bytes: pipeBytes, budget: budget() };
 }
 
 /**
@@ -63,9 +109,15 @@ export const spliceCounts = { bytes: 0, resident: 0, waits: 0, fallbacks: 0 };
 
 type NodeSocket = Socket & { encrypted?: boolean; _handle?: { fd?: number } | null; _httpMessage?: unknown };
 
-/** The fd of `res`'s socket when the body may be spliced to it, else undefined. */
+/**
+ * The fd of `res`'s socket when the body may be spliced to it, else undefined. Never when
+ * something wraps the response (the compression middleware replaces res.write and res.end with
+ * its own, which encode what they are given): a spliced body would skip them, and leave raw bytes
+ * under their headers.
+ */
 export function spliceTarget(res: ServerResponse, context: IoContext): number | undefined {
   if (context.backend !== 'uring' || process.platform !== 'linux') return undefined;
+  if (res.write !== ServerResponse.prototype.write || res.end !== ServerResponse.prototype.end) return undefined;
   const socket = res.socket as NodeSocket | null;
   // Only while this response owns the socket (a pipelined one waits), and never under TLS.
   if (!socket || socket.encrypted || socket._httpMessage !== res || socket.destroyed) return undefined;
@@ -90,13 +142,17 @@ export async function spliceBody(
   signal: AbortSignal | undefined,
 ): Promise<{ sent: number; unsupported: boolean }> {
   const socket = res.socket as NodeSocket;
-  const connection = connectionOf(socket, socketFd);
-  if (!connection) return { sent: 0, unsupported: true };
+  const connection = connectionOf(socket);
   const pipe = takePipe();
   if (typeof pipe === 'number') return { sent: 0, unsupported: true };
+  // Our own duplicate of the socket's fd for this body: should Node close the socket meanwhile,
+  // no operation of ours can reach another file given its number.
+  const sock = dupFd(socketFd);
+  if (sock < 0) {
+    releasePipe(pipe, true);
+    return { sent: 0, unsupported: true };
+  }
   const [pipeIn, pipeOut, capacity] = pipe;
-  const sock = connection.fd;
-  connection.busy = true;
   // Corked for the headers and the first pipe-full (the module's comment says why); a socket that refuses still works.
   let corked = corkFd(sock, true) === 0;
   const linked = signal && either(signal, connection.closed);
@@ -163,37 +219,27 @@ export async function spliceBody(
     // Clearing the cork sends the body's last partial segment now.
     if (corked && !connection.closed.aborted) corkFd(sock, false);
     releasePipe(pipe, inPipe === 0);
-    connection.busy = false;
-    if (connection.closed.aborted) closeOwnedFd(sock);
+    closeOwnedFd(sock);
   }
 }
 
 /**
- * What the bodies of one connection share (a keep-alive connection sends many; an AbortController,
- * a listener and a duplicate fd per body cost more than a megabyte's splice): our duplicate of the
- * socket's fd, closed once the socket is closed and no body uses it; and a signal that aborts when
- * the socket closes, which cancels an operation stuck on a client that stopped reading.
+ * What the bodies of one connection share (a keep-alive connection sends many; an AbortController
+ * and a listener per body cost more than a megabyte's splice): a signal that aborts when the
+ * socket closes, which cancels an operation stuck on a client that stopped reading.
  */
 interface Connection {
-  fd: number;
   closed: AbortSignal;
-  /** A body is being spliced (one at a time: a response splices only while it owns the socket). */
-  busy: boolean;
 }
 const connections = new WeakMap<Socket, Connection>();
 
-function connectionOf(socket: Socket, socketFd: number): Connection | undefined {
+function connectionOf(socket: Socket): Connection {
   const known = connections.get(socket);
   if (known) return known;
-  const fd = dupFd(socketFd);
-  if (fd < 0) return undefined;
   const controller = new AbortController();
-  const connection: Connection = { fd, closed: controller.signal, busy: false };
+  const connection: Connection = { closed: controller.signal };
   connections.set(socket, connection);
-  socket.once('close', () => {
-    controller.abort();
-    if (!connection.busy) closeOwnedFd(fd);
-  });
+  socket.once('close', () => controller.abort());
   return connection;
 }
 
