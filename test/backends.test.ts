@@ -68,6 +68,15 @@ it('backends() lists uring, aio and threads, each available or with a reason', {
   assert.equal(list.find((b) => b.name === 'threads')!.available, true);
 });
 
+it('every backend AIOFS_EXPECT_BACKENDS names is available (CI names those its machine has, so that a missing one fails the run rather than skip its tests)', { timeout, skip: !process.env.AIOFS_EXPECT_BACKENDS && 'AIOFS_EXPECT_BACKENDS is not set' }, () => {
+  const expected = process.env.AIOFS_EXPECT_BACKENDS!.split(',').map((name) => name.trim()).filter(Boolean);
+  for (const name of expected) {
+    const info = backends().find((b) => b.name === name);
+    assert.ok(info, `AIOFS_EXPECT_BACKENDS names '${name}', which is no backend`);
+    assert.ok(info.available, `${name} backend unavailable: ${info.reason}`);
+  }
+});
+
 it('auto picks the first available backend in the order uring, aio, threads', { timeout }, () => {
   const report = whichBackend({ AIOFS_BACKEND: undefined });
   const first = report.backends.find((b) => b.available)!.name;

@@ -121,7 +121,7 @@ forEachBackend('aiofs/promises', (backend) => {
   });
 
   it('open: every flag, and the FileHandle read/write overloads', { timeout }, async () => {
-    for (const flag of ['r', 'r+', 'w', 'wx', 'w+', 'a', 'ax', 'a+', 'rs+']) {
+    for (const flag of ['r', 'r+', 'rs', 'sr', 'rs+', 'sr+', 'w', 'wx', 'xw', 'w+', 'wx+', 'xw+', 'a', 'ax', 'xa', 'as', 'sa', 'a+', 'ax+', 'xa+', 'as+', 'sa+']) {
       for (const exists of [true, false]) {
         const files = pair(`open-${flag}-${exists}`, exists ? '0123456789' : undefined);
         await same(`open ${flag} ${exists}`, async (f, p) => {
