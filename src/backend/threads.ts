@@ -17,6 +17,17 @@ function memoryOf(views: NodeJS.ArrayBufferView[]): Uint8Array[] {
   return views.slice(0, IOV_MAX).map((view) => bytesFrom(view, 0));
 }
 
+/** Whether `fd` was opened with O_APPEND (Linux: /proc/self/fdinfo; elsewhere, not known: false). */
+function appends(fd: number): boolean {
+  if (process.platform !== 'linux') return false;
+  try {
+    const flags = /^flags:\s*([0-7]+)$/m.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1];
+    return flags !== undefined && (Number.parseInt(flags, 8) & fs.constants.O_APPEND) !== 0;
+  } catch {
+    return false;
+  }
+}
+
 export function defaultThreadsCapacity(): number {
   const pool = Number.parseInt(process.env.UV_THREADPOOL_SIZE ?? '', 10);
   return 4 * (Number.isInteger(pool) && pool > 0 ? pool : 4);
@@ -138,12 +149,17 @@ export class ThreadsBackend implements Backend {
       finish(error ? (error.errno ?? -constants.errno.EIO) : (result ?? 0));
     };
     const { fd } = request;
-    const offset = position;
+    let offset = position;
     if (typeof offset === 'bigint' && request.op !== Op.Read) {
       // Offsets beyond 2^53 arrive as bigint; node:fs's write, readv and writev would silently
-      // treat one as "the current position", so refuse instead of writing in the wrong place.
-      queueMicrotask(() => finish(-constants.errno.EOVERFLOW));
-      return;
+      // treat one as "the current position", so refuse instead of writing in the wrong place:
+      // unless the fd appends, where the kernel ignores the offset and every write lands at
+      // the end (a transfer continuing past 2^53 on one, as libuv goes on for Node).
+      if (!appends(fd)) {
+        queueMicrotask(() => finish(-constants.errno.EOVERFLOW));
+        return;
+      }
+      offset = null;
     }
     if (Array.isArray(request.data) && request.data.length === 0) {
       // The kernel answers an empty vector with 0; libuv would say EINVAL.

@@ -36,7 +36,7 @@ import {
 import { bytesOf, validateEncoding } from '../file/text.js';
 import { readFully, readOnThen, writeFully, writevFully } from '../file/transfer.js';
 import { CURRENT_POSITION } from '../limits.js';
-import { forgetFd } from '../native.js';
+import { forgetFd, runtime } from '../native.js';
 import {
   isStringFlag,
   nodeSafeMode,
@@ -139,23 +139,32 @@ export function checkAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw abortError(signal);
 }
 
+/** The fields and methods Node's FileHandle keeps under symbols of its own (internal/fs/promises). */
+interface NodeFileHandleClass {
+  Base: new (handle: NativeLikeHandle) => EventEmitter;
+  handle: symbol;
+  fd: symbol;
+  refs: symbol;
+  closePromise: symbol;
+  ref: symbol;
+  unref: symbol;
+  transfer: symbol;
+  transferList: symbol;
+}
+
 /**
- * node:fs/promises' own FileHandle class, learned once from a handle of the null device when this
- * module loads, so that ours is an instance of it and Node's APIs that take a FileHandle
- * (fs.createReadStream(null, { fd: handle }), http2's respondWithFD, handle.createReadStream())
- * take ours. Its internal symbols are found by name, so that Node's streams' reference counting
- * (kRef, kUnref) reaches our implementation. Where the runtime has no such class, the base is a
- * plain EventEmitter and the symbols are our own.
+ * node:fs/promises' own FileHandle class and its internal symbols, found by name on a handle of
+ * the null device (open and close, once); undefined where the runtime has no such class.
  */
-async function learnNodeFileHandle() {
-  const named = (symbols: symbol[], name: string) => symbols.find((symbol) => symbol.description === name) ?? Symbol(name);
+async function probeNodeFileHandle(): Promise<NodeFileHandleClass | undefined> {
+  const named = (symbols: symbol[], name: string) => symbols.find((symbol) => symbol.description === name);
   try {
     const probe = await fsPromises.open(devNull, 'r');
     await probe.close();
-    const Base = probe.constructor as new (handle: NativeLikeHandle) => EventEmitter;
+    const Base = probe.constructor as NodeFileHandleClass['Base'];
     const own = Object.getOwnPropertySymbols(probe);
     const inherited = Object.getOwnPropertySymbols(Base.prototype);
-    const symbols = {
+    const found = {
       handle: named(own, 'kHandle'),
       fd: named(own, 'kFd'),
       refs: named(own, 'kRefs'),
@@ -165,22 +174,64 @@ async function learnNodeFileHandle() {
       transfer: named(inherited, 'messaging_transfer_symbol'),
       transferList: named(inherited, 'messaging_transfer_list_symbol'),
     };
-    if ([symbols.handle, symbols.fd, symbols.refs, symbols.closePromise].every((symbol) => own.includes(symbol))) return { Base, native: true, ...symbols };
+    if (Object.values(found).every((symbol) => symbol !== undefined)) return { Base, ...(found as Omit<NodeFileHandleClass, 'Base'>) };
   } catch {
-    // No null device, or no FileHandle class: the plain base below.
+    // No null device, or no FileHandle class: our own base stays.
   }
-  return {
-    Base: EventEmitter as unknown as new (handle: NativeLikeHandle) => EventEmitter,
-    native: false,
-    handle: Symbol('kHandle'),
-    fd: Symbol('kFd'),
-    refs: Symbol('kRefs'),
-    closePromise: Symbol('kClosePromise'),
-    ref: Symbol('kRef'),
-    unref: Symbol('kUnref'),
-    transfer: Symbol('messaging_transfer_symbol'),
-    transferList: Symbol('messaging_transfer_list_symbol'),
-  };
+  return undefined;
+}
+
+let learning: Promise<void> | undefined;
+/** learnNodeFileHandle() has settled: a handle made now is made as it ever will be. */
+export let learned = false;
+
+/**
+ * Make our FileHandle an instance of node:fs/promises' own class, so that Node's APIs that take a
+ * FileHandle (fs.createReadStream(null, { fd: handle }), http2's respondWithFD,
+ * handle.createReadStream()) take ours: learned once, by the first open() (not at import: require()
+ * of an ES module cannot wait, and a process that opens no handle opens nothing for this). Our
+ * class's parent then becomes Node's, and Node's internal symbols reach our fields and our
+ * reference counting. Where the runtime has no such class (Bun, Deno), the base stays a plain
+ * EventEmitter. The probe is an open of Node's own: a worker terminated while it is on the thread
+ * pool loses that fd, as Node loses the fd of any open in flight when a worker is terminated.
+ */
+export function learnNodeFileHandle(): Promise<void> {
+  learning ??= probeNodeFileHandle().then((found) => {
+    learned = true;
+    if (!found) return;
+    const { Base } = found;
+    Object.setPrototypeOf(FileHandle, Base);
+    Object.setPrototypeOf(FileHandle.prototype, Base.prototype);
+    const prototype = FileHandle.prototype as unknown as Record<symbol, unknown>;
+    // Node's fields, as Node's code reads and writes them, are ours.
+    for (const [theirs, ours] of [
+      [found.handle, kHandle],
+      [found.fd, kFd],
+      [found.refs, kRefs],
+      [found.closePromise, kClosePromise],
+    ] as const) {
+      Object.defineProperty(prototype, theirs, {
+        get(this: Record<symbol, unknown>) {
+          return this[ours];
+        },
+        set(this: Record<symbol, unknown>, value: unknown) {
+          this[ours] = value;
+        },
+      });
+    }
+    // Node's methods under its symbols are ours (its streams' reference counting, transfers).
+    for (const [theirs, ours] of [
+      [found.ref, kRef],
+      [found.unref, kUnref],
+      [found.transfer, kTransfer],
+      [found.transferList, kTransferList],
+    ] as const) {
+      Object.defineProperty(prototype, theirs, { value: prototype[ours], writable: true, configurable: true });
+    }
+    nodeClass = found;
+    nodeMethods = Base.prototype as unknown as Record<string, ((...args: unknown[]) => Promise<unknown>) | undefined>;
+  });
+  return learning;
 }
 
 /** Node's native FileHandle, made from an fd without opening anything: what a transfer moves. */
@@ -224,24 +275,27 @@ class RingHandle implements NativeLikeHandle {
   }
 }
 
-const node = await learnNodeFileHandle();
-const kHandle: unique symbol = node.handle as never;
-const kFd: unique symbol = node.fd as never;
-const kRefs: unique symbol = node.refs as never;
-const kClosePromise: unique symbol = node.closePromise as never;
-const kRef: unique symbol = node.ref as never;
-const kUnref: unique symbol = node.unref as never;
-const kTransfer: unique symbol = node.transfer as never;
-const kTransferList: unique symbol = node.transferList as never;
-const baseMethods = node.Base.prototype as unknown as Record<symbol, ((this: unknown) => unknown) | undefined>;
+// Our own symbols for the fields and methods Node keeps under its own: learnNodeFileHandle()
+// makes Node's reach these.
+const kHandle: unique symbol = Symbol('kHandle');
+const kFd: unique symbol = Symbol('kFd');
+const kRefs: unique symbol = Symbol('kRefs');
+const kClosePromise: unique symbol = Symbol('kClosePromise');
+const kRef: unique symbol = Symbol('kRef');
+const kUnref: unique symbol = Symbol('kUnref');
+const kTransfer: unique symbol = Symbol('messaging_transfer_symbol');
+const kTransferList: unique symbol = Symbol('messaging_transfer_list_symbol');
+/** Node's FileHandle class and symbols, once learned (learnNodeFileHandle). */
+let nodeClass: NodeFileHandleClass | undefined;
 /** Node's own FileHandle methods, where the runtime has Node's class (FileHandle.#otherwise). */
-const nodeMethods = node.native ? (node.Base.prototype as unknown as Record<string, ((...args: unknown[]) => Promise<unknown>) | undefined>) : undefined;
+let nodeMethods: Record<string, ((...args: unknown[]) => Promise<unknown>) | undefined> | undefined;
 
 /**
  * Node 26 made closing a FileHandle on garbage collection an error (Node 24 still warns). Taken
- * from the running Node's version: asking Node itself would take an uncaught exception.
+ * from the running Node's version (asking Node itself would take an uncaught exception); Bun and
+ * Deno report a Node version they imitate, and are not Node.
  */
-const GC_CLOSE_IS_ERROR = Number(process.versions.node.split('.')[0]) >= 26;
+const GC_CLOSE_IS_ERROR = runtime().name === 'Node.js' && Number(process.versions.node.split('.')[0]) >= 26;
 
 /**
  * Handles dropped without close(): closed when collected, as Node closes its own, with its
@@ -269,7 +323,7 @@ const dropped = new FinalizationRegistry<RingHandle>(({ fd, context, path, relea
 });
 let warnedDropped = false;
 
-export class FileHandle extends node.Base {
+export class FileHandle extends (EventEmitter as unknown as new (handle: NativeLikeHandle) => EventEmitter) {
   declare [kHandle]: NativeLikeHandle;
   declare [kFd]: number;
   declare [kRefs]: number;
@@ -332,18 +386,29 @@ export class FileHandle extends node.Base {
    */
   [kTransferList](): unknown {
     this.#prepareTransfer();
-    return baseMethods[kTransferList]!.call(this);
+    return FileHandle.#base(nodeClass?.transferList).call(this);
   }
 
   [kTransfer](): unknown {
     this.#prepareTransfer();
-    const transferred = baseMethods[kTransfer]!.call(this);
+    const transferred = FileHandle.#base(nodeClass?.transfer).call(this);
     this.#ring.released = true;
     forgetFd(this.#fd);
     return transferred;
   }
 
   #native: NodeNativeHandle | undefined;
+
+  /** Node's method under `symbol` (a transfer's); where there is none, one that refuses as a structured clone would. */
+  static #base(symbol: symbol | undefined): (this: unknown) => unknown {
+    const method = symbol && (nodeClass!.Base.prototype as unknown as Record<symbol, ((this: unknown) => unknown) | undefined>)[symbol];
+    return (
+      method ??
+      (() => {
+        throw new DOMException('This runtime cannot transfer an aiofs FileHandle', 'DataCloneError');
+      })
+    );
+  }
 
   #prepareTransfer(): void {
     if (this.#native || this[kFd] === -1 || this[kClosePromise] || this[kRefs] > 1) return; // Node's checks speak

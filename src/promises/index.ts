@@ -28,6 +28,8 @@ import {
   FileHandle,
   type FileOptions,
   isWriteData,
+  learned,
+  learnNodeFileHandle,
   ownKeysWithin,
   readAll,
   writeAll,
@@ -48,7 +50,9 @@ const mkdirKeys: ReadonlySet<string> = new Set(['recursive', 'mode']);
 export async function open(path: PathLike, flags?: string | number, mode?: string | number): Promise<FileHandle> {
   const context = getDefaultContext();
   // The context validates path, then flags, then mode, in Node's order.
-  const fd = await context.open(path, flags ?? 'r', mode ?? 0o666);
+  const opening = context.open(path, flags ?? 'r', mode ?? 0o666);
+  // The first open also learns Node's FileHandle class, beside its own (learnNodeFileHandle).
+  const fd = learned ? await opening : (await Promise.all([opening, learnNodeFileHandle()]))[0];
   return new FileHandle(fd, context, validatePath(path).text);
 }
 
