@@ -277,6 +277,18 @@ it('cp --direct copies byte for byte', { timeout: 60_000, skip: noDirect && `O_D
   copiesExactly([['--direct'], ['--direct', '--block', '8K']]);
 });
 
+it('cp copies a file of more blocks than are in flight at once, byte for byte (20 MiB: 80 blocks of 256 KiB, 32 in flight)', { timeout: 60_000 }, () => {
+  const src = scratchPath('many-blocks');
+  const data = pattern(20 * (1 << 20) + 777, 3);
+  fs.writeFileSync(src, data);
+  for (const options of [[], ['--block', '100K']]) {
+    const dst = scratchPath('many-blocks-copy');
+    const run = aiofs('cp', ...options, src, dst);
+    assert.equal(run.status, 0, run.stderr);
+    assert.ok(fs.readFileSync(dst).equals(data), `${options}: bytes`);
+  }
+});
+
 it('cp copies byte for byte, keeps the mode, and copies into a directory', { timeout: 60_000 }, () => {
   const { src, data } = copiesExactly([[], ['--block', '64K'], ['--block', '1000'], ['--block', '3M']]);
   const empty = scratchPath('empty');

@@ -9,7 +9,7 @@
  * type Node reads its own way. The one difference allowed: a mode node:fs would take and then
  * abort the process on, which aiofs refuses with ERR_OUT_OF_RANGE (it is never given to Node).
  *
- * AIOFS_DIFF_RUNS sets the number of sequences per backend (150 in npm test; npm run fuzz runs
+ * AIOFS_DIFF_RUNS sets the number of sequences per backend (400 in npm test; npm run fuzz runs
  * more); AIOFS_DIFF_SEED replays a failing run's seed.
  */
 import assert from 'node:assert/strict';
@@ -23,7 +23,7 @@ import { forEachBackend } from './support/backends.js';
 import { scratchDir } from './support/files.js';
 import { asNodeSurvives, carriesAbortingMode, errorOf, openings, type Fs, make, reduce, removeRoot, type Step, step, treeOf, type Twin, twinRoots } from './support/twins.js';
 
-const runs = Number(process.env.AIOFS_DIFF_RUNS ?? 150);
+const runs = Number(process.env.AIOFS_DIFF_RUNS ?? 400);
 const seed = process.env.AIOFS_DIFF_SEED === undefined ? undefined : Number(process.env.AIOFS_DIFF_SEED);
 const timeout = 1_800_000;
 

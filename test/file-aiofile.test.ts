@@ -1,12 +1,13 @@
 /** AIOFile: open modes, positional round trips, text decoding at character boundaries, errors, close. */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
 import { after, before, it } from 'node:test';
 import { AIOFile, createContext, type IoContext } from '../src/index.js';
 import { addressOf } from '../src/direct/alignment.js';
+import { positionalIo } from '../src/positional.js';
 import { forEachBackend } from './support/backends.js';
 import { expectCode } from './support/errors.js';
 import { fileWith, pattern, scratchPath } from './support/files.js';
@@ -143,6 +144,31 @@ forEachBackend('AIOFile', (backend) => {
     assert.ok(a.equals(data.subarray(wanted[0].offset, wanted[0].offset + wanted[0].size)), 'the result itself is intact');
     assert.ok(b.equals(data.subarray(wanted[1].offset, wanted[1].offset + wanted[1].size)), 'so is its neighbour');
     await f.close();
+  });
+
+  it('readInto and readvInto go on after a short read until the view is full: a FIFO whose writer sends the bytes in two parts', { timeout, skip: process.platform === 'win32' && 'FIFOs' }, async () => {
+    const fifo = scratchPath('parts');
+    execFileSync('mkfifo', [fifo]);
+    const writer = fs.openSync(fifo, fs.constants.O_RDWR); // open both ends without waiting
+    const f = await AIOFile.open(fifo, 'rb', { context });
+    try {
+      fs.writeSync(writer, Buffer.from('01234'));
+      const whole = Buffer.alloc(10);
+      const reading = f.readInto(whole, 0);
+      setTimeout(() => fs.writeSync(writer, Buffer.from('56789')), 50);
+      assert.equal(await reading, 10);
+      assert.equal(whole.toString(), '0123456789');
+      // The same across views: the second part fills the rest of the first view and the second.
+      fs.writeSync(writer, Buffer.from('abc'));
+      const views = [Buffer.alloc(4), Buffer.alloc(4)];
+      const vectored = f[positionalIo]().readvInto!(views, 0);
+      setTimeout(() => fs.writeSync(writer, Buffer.from('defgh')), 50);
+      assert.equal(await vectored, 8);
+      assert.equal(Buffer.concat(views).toString(), 'abcdefgh');
+    } finally {
+      await f.close();
+      fs.closeSync(writer);
+    }
   });
 
   it('reads to end of file, including files that report size 0', { timeout }, async () => {
