@@ -25,7 +25,7 @@ import {
   checkAborted,
   everydayFileOptions,
   FdCursor,
-  FileHandle,
+  FileHandle as AiofsFileHandle,
   type FileOptions,
   isWriteData,
   learned,
@@ -37,7 +37,6 @@ import {
 } from './file-handle.js';
 
 export * from 'node:fs/promises';
-export { FileHandle } from './file-handle.js';
 export type { FileOptions, ReadOptions, ReadResult, WriteData, WriteResult } from './file-handle.js';
 
 const { COPYFILE_EXCL, COPYFILE_FICLONE, COPYFILE_FICLONE_FORCE, O_CREAT, O_EXCL, O_WRONLY } = fs.constants;
@@ -47,18 +46,18 @@ const rmKeys: ReadonlySet<string> = new Set(['recursive', 'force']);
 const mkdirKeys: ReadonlySet<string> = new Set(['recursive', 'mode']);
 
 /** Open `path` with node:fs flags (default 'r') and `mode` (default 0o666); a FileHandle. */
-export async function open(path: PathLike, flags?: string | number, mode?: string | number): Promise<FileHandle> {
+async function open(path: PathLike, flags?: string | number, mode?: string | number): Promise<AiofsFileHandle> {
   const context = getDefaultContext();
   // The context validates path, then flags, then mode, in Node's order.
   const opening = context.open(path, flags ?? 'r', mode ?? 0o666);
   // The first open also learns Node's FileHandle class, beside its own (learnNodeFileHandle).
   const fd = learned ? await opening : (await Promise.all([opening, learnNodeFileHandle()]))[0];
-  return new FileHandle(fd, context, validatePath(path).text);
+  return new AiofsFileHandle(fd, context, validatePath(path).text);
 }
 
 /** The whole file (a path or a FileHandle), as a Buffer or, with an encoding, a string. */
-export async function readFile(file: PathLike | FileHandle, options?: FileOptions | BufferEncoding | null): Promise<string | Buffer> {
-  if (file instanceof FileHandle) return file.readFile(options);
+async function readFile(file: PathLike | AiofsFileHandle, options?: FileOptions | BufferEncoding | null): Promise<string | Buffer> {
+  if (file instanceof AiofsFileHandle) return file.readFile(options);
   const checked = isPathLike(file) ? everydayFileOptions(options, 'readFile') : undefined;
   if (checked === undefined) return fsp.readFile(file as PathLike, nodeSafeOptions(options) as never);
   const { encoding, flag, signal } = checked;
@@ -97,17 +96,17 @@ async function withReadFilePath(error: unknown, file: PathLike): Promise<unknown
 }
 
 /** Replace the file's contents with `data` (flag 'w' unless told otherwise). */
-export async function writeFile(file: PathLike | FileHandle, data: WriteData, options?: FileOptions | BufferEncoding | null): Promise<void> {
+async function writeFile(file: PathLike | AiofsFileHandle, data: WriteData, options?: FileOptions | BufferEncoding | null): Promise<void> {
   return writeWith(file, data, options, 'w');
 }
 
 /** Append `data` to the file, creating it (flag 'a' unless told otherwise). */
-export async function appendFile(file: PathLike | FileHandle, data: WriteData, options?: FileOptions | BufferEncoding | null): Promise<void> {
+async function appendFile(file: PathLike | AiofsFileHandle, data: WriteData, options?: FileOptions | BufferEncoding | null): Promise<void> {
   return writeWith(file, data, options, 'a');
 }
 
-async function writeWith(file: PathLike | FileHandle, data: WriteData, options: unknown, defaultFlag: 'w' | 'a'): Promise<void> {
-  if (file instanceof FileHandle) return defaultFlag === 'w' ? file.writeFile(data, options as FileOptions) : file.appendFile(data, options as FileOptions);
+async function writeWith(file: PathLike | AiofsFileHandle, data: WriteData, options: unknown, defaultFlag: 'w' | 'a'): Promise<void> {
+  if (file instanceof AiofsFileHandle) return defaultFlag === 'w' ? file.writeFile(data, options as FileOptions) : file.appendFile(data, options as FileOptions);
   const checked = isPathLike(file) && isWriteData(data) ? everydayFileOptions(options, 'writeFile') : undefined;
   if (checked === undefined) {
     const safe = nodeSafeOptions(options);
@@ -127,45 +126,45 @@ async function writeWith(file: PathLike | FileHandle, data: WriteData, options: 
   }
 }
 
-export function stat(path: PathLike, options?: { bigint?: false }): Promise<Stats>;
-export function stat(path: PathLike, options: { bigint: true }): Promise<BigIntStats>;
-export function stat(path: PathLike, options?: { bigint?: boolean }): Promise<Stats | BigIntStats>;
-export function stat(path: PathLike, options?: { bigint?: boolean }): Promise<Stats | BigIntStats> {
+function stat(path: PathLike, options?: { bigint?: false }): Promise<Stats>;
+function stat(path: PathLike, options: { bigint: true }): Promise<BigIntStats>;
+function stat(path: PathLike, options?: { bigint?: boolean }): Promise<Stats | BigIntStats>;
+function stat(path: PathLike, options?: { bigint?: boolean }): Promise<Stats | BigIntStats> {
   const bigint = isPathLike(path) ? bigintOption(options) : undefined;
   if (bigint === undefined) return fsp.stat(path, options);
   return getDefaultContext().stat(path, bigint ? BIGINT : undefined);
 }
 
-export function lstat(path: PathLike, options?: { bigint?: false }): Promise<Stats>;
-export function lstat(path: PathLike, options: { bigint: true }): Promise<BigIntStats>;
-export function lstat(path: PathLike, options?: { bigint?: boolean }): Promise<Stats | BigIntStats>;
-export function lstat(path: PathLike, options?: { bigint?: boolean }): Promise<Stats | BigIntStats> {
+function lstat(path: PathLike, options?: { bigint?: false }): Promise<Stats>;
+function lstat(path: PathLike, options: { bigint: true }): Promise<BigIntStats>;
+function lstat(path: PathLike, options?: { bigint?: boolean }): Promise<Stats | BigIntStats>;
+function lstat(path: PathLike, options?: { bigint?: boolean }): Promise<Stats | BigIntStats> {
   const bigint = isPathLike(path) ? bigintOption(options) : undefined;
   if (bigint === undefined) return fsp.lstat(path, options);
   return getDefaultContext().lstat(path, bigint ? BIGINT : undefined);
 }
 
-export function rename(oldPath: PathLike, newPath: PathLike): Promise<void> {
+function rename(oldPath: PathLike, newPath: PathLike): Promise<void> {
   return getDefaultContext().rename(oldPath, newPath);
 }
 
-export function unlink(path: PathLike): Promise<void> {
+function unlink(path: PathLike): Promise<void> {
   return getDefaultContext().unlink(path);
 }
 
-export function link(existingPath: PathLike, newPath: PathLike): Promise<void> {
+function link(existingPath: PathLike, newPath: PathLike): Promise<void> {
   return getDefaultContext().link(existingPath, newPath);
 }
 
 /** `type` only matters on Windows, where node:fs does the work; a type Node does not know is Node's to refuse. */
-export function symlink(target: PathLike, path: PathLike, type?: string | null): Promise<void> {
+function symlink(target: PathLike, path: PathLike, type?: string | null): Promise<void> {
   const everyday = type === undefined || type === null || type === 'file' || type === 'dir' || type === 'junction';
   if (process.platform === 'win32' || !everyday) return fsp.symlink(target, path, type);
   return getDefaultContext().symlink(target, path);
 }
 
 /** Remove an empty directory; any option (`recursive`, deprecated in Node) is handed to node:fs. */
-export function rmdir(path: PathLike, options?: fs.RmDirOptions): Promise<void> {
+function rmdir(path: PathLike, options?: fs.RmDirOptions): Promise<void> {
   if (options !== undefined) return fsp.rmdir(path, options);
   return getDefaultContext().rmdir(path);
 }
@@ -174,7 +173,7 @@ export function rmdir(path: PathLike, options?: fs.RmDirOptions): Promise<void> 
  * Make a directory; with `recursive`, its missing parents too, resolving with the first
  * directory made (undefined if it existed), as Node does.
  */
-export async function mkdir(path: PathLike, options?: fs.MakeDirectoryOptions | fs.Mode | null): Promise<string | undefined> {
+async function mkdir(path: PathLike, options?: fs.MakeDirectoryOptions | fs.Mode | null): Promise<string | undefined> {
   let mode: unknown;
   let recursive: unknown = false;
   if (typeof options === 'number' || typeof options === 'string') mode = options;
@@ -246,7 +245,7 @@ async function makeTree(target: string, mode: number): Promise<string | undefine
  * Every lstat, unlink and rmdir runs on the context. `force` ignores a path that does not exist.
  * Other options (maxRetries, retryDelay) are node:fs's to apply.
  */
-export async function rm(target: PathLike, options?: fs.RmOptions): Promise<void> {
+async function rm(target: PathLike, options?: fs.RmOptions): Promise<void> {
   let recursive: unknown = false;
   let force: unknown = false;
   if (options !== undefined) {
@@ -325,7 +324,7 @@ async function removeDirectory(dir: string | Buffer, original: unknown): Promise
  * A failure after the destination was opened removes it, as Node's does. Errors name both paths,
  * syscall 'copyfile', as Node's do.
  */
-export async function copyFile(src: PathLike, dest: PathLike, mode?: number): Promise<void> {
+async function copyFile(src: PathLike, dest: PathLike, mode?: number): Promise<void> {
   const flags = mode ?? 0;
   if (typeof flags !== 'number' || !Number.isInteger(flags) || flags < 0 || flags > (COPYFILE_EXCL | COPYFILE_FICLONE) || !isPathLike(src) || !isPathLike(dest)) {
     return fsp.copyFile(src, dest, mode);
@@ -374,12 +373,12 @@ function fchmod(fd: number, mode: number): Promise<void> {
 }
 
 /** node:fs's chmod, with a mode its binding would abort the process on refused (2^31 and up) or made safe (-0): nodeSafeMode. */
-export async function chmod(path: PathLike, mode: fs.Mode): Promise<void> {
+async function chmod(path: PathLike, mode: fs.Mode): Promise<void> {
   return fsp.chmod(path, nodeSafeMode(mode) as fs.Mode);
 }
 
 /** Cut or extend the file at `path` to `len` bytes (default 0). */
-export async function truncate(path: PathLike, len?: number): Promise<void> {
+async function truncate(path: PathLike, len?: number): Promise<void> {
   const length = len === undefined ? 0 : len;
   if (!Number.isSafeInteger(length)) return fsp.truncate(path, len);
   const handle = await open(path, 'r+');
@@ -396,26 +395,75 @@ function isPathLike(value: unknown): value is PathLike {
 }
 
 
-const ours = {
-  open,
-  readFile,
-  writeFile,
-  appendFile,
-  stat,
-  lstat,
-  rename,
-  unlink,
-  link,
-  symlink,
-  rmdir,
-  mkdir,
-  rm,
-  copyFile,
-  chmod,
-  truncate,
-  FileHandle,
+/**
+ * The module's bindings, each with node:fs/promises' own type: that of the @types/node the user
+ * compiles with, so that `const text: string = await readFile(p, 'utf8')` and every overload
+ * type-check as they do against node:fs/promises, release by release (test/types.test.ts
+ * compiles everyday calls against @types/node 20, 22 and 24).
+ */
+type NodeFs = typeof fsp;
+const openExport = open as NodeFs['open'];
+const readFileExport = readFile as NodeFs['readFile'];
+const writeFileExport = writeFile as NodeFs['writeFile'];
+const appendFileExport = appendFile as NodeFs['appendFile'];
+const statExport = stat as NodeFs['stat'];
+const lstatExport = lstat as NodeFs['lstat'];
+const renameExport = rename as NodeFs['rename'];
+const unlinkExport = unlink as NodeFs['unlink'];
+const linkExport = link as NodeFs['link'];
+const symlinkExport = symlink as NodeFs['symlink'];
+const rmdirExport = rmdir as NodeFs['rmdir'];
+const mkdirExport = mkdir as NodeFs['mkdir'];
+const rmExport = rm as NodeFs['rm'];
+const copyFileExport = copyFile as NodeFs['copyFile'];
+const chmodExport = chmod as NodeFs['chmod'];
+const truncateExport = truncate as NodeFs['truncate'];
+export {
+  openExport as open,
+  readFileExport as readFile,
+  writeFileExport as writeFile,
+  appendFileExport as appendFile,
+  statExport as stat,
+  lstatExport as lstat,
+  renameExport as rename,
+  unlinkExport as unlink,
+  linkExport as link,
+  symlinkExport as symlink,
+  rmdirExport as rmdir,
+  mkdirExport as mkdir,
+  rmExport as rm,
+  copyFileExport as copyFile,
+  chmodExport as chmod,
+  truncateExport as truncate,
 };
 
-/** `import fs from 'aiofs/promises'`: node:fs/promises with the functions above in place of Node's. */
-const promises: Omit<typeof fsp, keyof typeof ours> & typeof ours = { ...fsp, ...ours };
+/**
+ * The FileHandle class (for `instanceof`; handles come from open()), typed as node:fs/promises'
+ * own FileHandle: every handle is an instance of Node's class too, and what aiofs does not
+ * implement itself it inherits from Node's.
+ */
+export const FileHandle = AiofsFileHandle as unknown as abstract new (...args: never[]) => fsp.FileHandle;
+export type FileHandle = fsp.FileHandle;
+
+const ours = {
+  open: openExport,
+  readFile: readFileExport,
+  writeFile: writeFileExport,
+  appendFile: appendFileExport,
+  stat: statExport,
+  lstat: lstatExport,
+  rename: renameExport,
+  unlink: unlinkExport,
+  link: linkExport,
+  symlink: symlinkExport,
+  rmdir: rmdirExport,
+  mkdir: mkdirExport,
+  rm: rmExport,
+  copyFile: copyFileExport,
+  chmod: chmodExport,
+  truncate: truncateExport,
+};
+
+/** `import fs from 'aiofs/promises'`: node:fs/promises with the functions above in place of Node's; its type is that module's. */
+const promises: NodeFs = { ...fsp, ...ours };
 export default promises;
