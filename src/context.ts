@@ -11,6 +11,7 @@ import { releaseStatx, STATX_MASK, statsFromStatx, type StatxBuffer, takeStatx }
 import { Dispatcher } from './dispatcher.js';
 import { invalidArgType, invalidArgValue, invalidState, systemError } from './errors.js';
 import { closeOwnedFd } from './native.js';
+import { nodeFs } from './node-fs.js';
 import { registerWhenIdle, validateRegistered } from './registered-buffers.js';
 import { parseClasses, type PriorityClass } from './sched/classes.js';
 import {
@@ -475,6 +476,6 @@ export function closeFile(context: IoContext, fd: number): Promise<void> {
   if (!context.closed) return context.closeFd(fd);
   // Whoever opened it closes it: the addon what a ring opened, node:fs the rest (see native.ts).
   const result = closeOwnedFd(fd);
-  if (result === 1) return new Promise((resolve, reject) => fs.close(fd, (error) => (error ? reject(error) : resolve())));
+  if (result === 1) return new Promise((resolve, reject) => nodeFs.close(fd, (error) => (error ? reject(error) : resolve())));
   return result < 0 ? Promise.reject(systemError(result, 'close')) : Promise.resolve();
 }

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 /** Bottom first. A module's layer is the first entry its path (relative to src/) starts with. */
 const layers: string[][] = [
-  ['errors.ts', 'validate.ts', 'views.ts', 'native.ts', 'positional.ts', 'limits.ts', 'environment.ts'],
+  ['errors.ts', 'validate.ts', 'views.ts', 'native.ts', 'node-fs.ts', 'positional.ts', 'limits.ts', 'environment.ts'],
   ['direct/'],
   ['backend/'],
   ['sched/', 'buffering/'],
@@ -19,6 +19,7 @@ const layers: string[][] = [
   ['file/'],
   ['promises/'],
   ['http/'],
+  ['register/'],
   ['cli/', 'index.ts'],
 ];
 

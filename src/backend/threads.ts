@@ -6,6 +6,7 @@
  * in that queue, where an abort still works.
  */
 import fs from 'node:fs';
+import { nodeFs } from '../node-fs.js';
 import { constants } from 'node:os';
 import { CURRENT_POSITION, IOV_MAX, MAX_RW_COUNT } from '../limits.js';
 import { bytesFrom } from '../views.js';
@@ -77,39 +78,39 @@ export class ThreadsBackend implements Backend {
     try {
       switch (m.op) {
         case Op.Open:
-          fs.open(m.path, m.flags, m.mode, done);
+          nodeFs.open(m.path, m.flags, m.mode, done);
           break;
         case Op.Close:
-          fs.close(m.fd, done);
+          nodeFs.close(m.fd, done);
           break;
         case Op.Stat: {
           const saveStats = (error: NodeJS.ErrnoException | null, stats?: unknown) => {
             m.stats = stats;
             done(error);
           };
-          if (m.flags & AT_EMPTY_PATH) fs.fstat(m.dirfd, { bigint: m.bigint }, saveStats);
-          else if (m.flags & AT_SYMLINK_NOFOLLOW) fs.lstat(m.path, { bigint: m.bigint }, saveStats);
-          else fs.stat(m.path, { bigint: m.bigint }, saveStats);
+          if (m.flags & AT_EMPTY_PATH) nodeFs.fstat(m.dirfd, { bigint: m.bigint }, saveStats);
+          else if (m.flags & AT_SYMLINK_NOFOLLOW) nodeFs.lstat(m.path, { bigint: m.bigint }, saveStats);
+          else nodeFs.stat(m.path, { bigint: m.bigint }, saveStats);
           break;
         }
         case Op.Rename:
-          fs.rename(m.oldpath, m.newpath, done);
+          nodeFs.rename(m.oldpath, m.newpath, done);
           break;
         case Op.Link:
-          fs.link(m.oldpath, m.newpath, done);
+          nodeFs.link(m.oldpath, m.newpath, done);
           break;
         case Op.Unlink:
-          if (m.flags & AT_REMOVEDIR) fs.rmdir(m.path, done);
-          else fs.unlink(m.path, done);
+          if (m.flags & AT_REMOVEDIR) nodeFs.rmdir(m.path, done);
+          else nodeFs.unlink(m.path, done);
           break;
         case Op.Mkdir:
-          fs.mkdir(m.path, { mode: m.mode }, (error) => done(error));
+          nodeFs.mkdir(m.path, { mode: m.mode }, (error) => done(error));
           break;
         case Op.Symlink:
-          fs.symlink(m.target, m.linkpath, done);
+          nodeFs.symlink(m.target, m.linkpath, done);
           break;
         case Op.Ftruncate:
-          fs.ftruncate(m.fd, m.length, done);
+          nodeFs.ftruncate(m.fd, m.length, done);
           break;
         case Op.Fallocate: {
           // node:fs has no fallocate: mode 0 is done as the size change it makes (without
@@ -119,9 +120,9 @@ export class ThreadsBackend implements Backend {
             break;
           }
           const end = m.offset + m.length;
-          fs.fstat(m.fd, (error, stats) => {
+          nodeFs.fstat(m.fd, (error, stats) => {
             if (error || stats.size >= end) return done(error);
-            fs.ftruncate(m.fd, end, done);
+            nodeFs.ftruncate(m.fd, end, done);
           });
           break;
         }
@@ -173,21 +174,21 @@ export class ThreadsBackend implements Backend {
           // node:fs checks a view through its own getters: it gets the memory alone (views.ts).
           const bytes = bytesFrom(request.data as NodeJS.ArrayBufferView, 0);
           const length = Math.min(bytes.length, MAX_RW_COUNT);
-          if (request.op === Op.Read) fs.read(fd, bytes, 0, length, offset, done);
-          else fs.write(fd, bytes, 0, length, offset as number, done);
+          if (request.op === Op.Read) nodeFs.read(fd, bytes, 0, length, offset, done);
+          else nodeFs.write(fd, bytes, 0, length, offset as number, done);
           break;
         }
         case Op.Readv:
-          fs.readv(fd, memoryOf(request.data as NodeJS.ArrayBufferView[]), offset as number, done);
+          nodeFs.readv(fd, memoryOf(request.data as NodeJS.ArrayBufferView[]), offset as number, done);
           break;
         case Op.Writev:
-          fs.writev(fd, memoryOf(request.data as NodeJS.ArrayBufferView[]), offset as number, done);
+          nodeFs.writev(fd, memoryOf(request.data as NodeJS.ArrayBufferView[]), offset as number, done);
           break;
         case Op.Fsync:
-          fs.fsync(fd, (error) => done(error, 0));
+          nodeFs.fsync(fd, (error) => done(error, 0));
           break;
         case Op.Fdatasync:
-          fs.fdatasync(fd, (error) => done(error, 0));
+          nodeFs.fdatasync(fd, (error) => done(error, 0));
           break;
       }
     } catch (error) {

@@ -37,6 +37,7 @@ import { bytesOf, validateEncoding } from '../file/text.js';
 import { readFully, readOnThen, writeFully, writevFully } from '../file/transfer.js';
 import { CURRENT_POSITION } from '../limits.js';
 import { forgetFd, runtime } from '../native.js';
+import { nodeFs, nodeFsp } from '../node-fs.js';
 import {
   isStringFlag,
   nodeSafeMode,
@@ -71,9 +72,9 @@ const MAX_READ_FILE = 2 ** 31 - 1;
 const WRITE_CHUNK = 1 << 19;
 /** readFile asks the file's size (one fstat) only once it has read this much. */
 const SIZE_CHECK_AFTER = 1 << 24;
-const fchmod = promisify(fs.fchmod);
-const fchown = promisify(fs.fchown);
-const futimes = promisify(fs.futimes);
+const fchmod = promisify(nodeFs.fchmod);
+const fchown = promisify(nodeFs.fchown);
+const futimes = promisify(nodeFs.futimes);
 
 export interface ReadResult<T extends ArrayBufferView> {
   bytesRead: number;
@@ -159,7 +160,7 @@ interface NodeFileHandleClass {
 async function probeNodeFileHandle(): Promise<NodeFileHandleClass | undefined> {
   const named = (symbols: symbol[], name: string) => symbols.find((symbol) => symbol.description === name);
   try {
-    const probe = await fsPromises.open(devNull, 'r');
+    const probe = await nodeFsp.open(devNull, 'r');
     await probe.close();
     const Base = probe.constructor as NodeFileHandleClass['Base'];
     const own = Object.getOwnPropertySymbols(probe);

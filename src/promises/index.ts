@@ -16,6 +16,7 @@ import fs, { type BigIntStats, type Stats } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { PathLike } from '../context.js';
+import { nodeFs, nodeFsp } from '../node-fs.js';
 import { getDefaultContext } from '../create-context.js';
 import { systemError, type SystemError } from '../errors.js';
 import { nodeSafeMode, nodeSafeOptions, validateMode, validatePath } from '../validate.js';
@@ -59,7 +60,7 @@ async function open(path: PathLike, flags?: string | number, mode?: string | num
 async function readFile(file: PathLike | AiofsFileHandle, options?: FileOptions | BufferEncoding | null): Promise<string | Buffer> {
   if (file instanceof AiofsFileHandle) return file.readFile(options);
   const checked = isPathLike(file) ? everydayFileOptions(options, 'readFile') : undefined;
-  if (checked === undefined) return fsp.readFile(file as PathLike, nodeSafeOptions(options) as never);
+  if (checked === undefined) return nodeFsp.readFile(file as PathLike, nodeSafeOptions(options) as never);
   const { encoding, flag, signal } = checked;
   checkAborted(signal);
   const context = getDefaultContext();
@@ -85,7 +86,7 @@ let readFileNamesPath: Promise<boolean> | undefined;
 async function withReadFilePath(error: unknown, file: PathLike): Promise<unknown> {
   const failure = error as SystemError;
   if (failure?.syscall !== 'read' || failure.path !== undefined || typeof failure.errno !== 'number') return error;
-  readFileNamesPath ??= fsp.readFile(os.tmpdir()).then(
+  readFileNamesPath ??= nodeFsp.readFile(os.tmpdir()).then(
     () => false,
     (theirs: SystemError) => theirs.path !== undefined,
   );
@@ -110,7 +111,7 @@ async function writeWith(file: PathLike | AiofsFileHandle, data: WriteData, opti
   const checked = isPathLike(file) && isWriteData(data) ? everydayFileOptions(options, 'writeFile') : undefined;
   if (checked === undefined) {
     const safe = nodeSafeOptions(options);
-    return defaultFlag === 'w' ? fsp.writeFile(file as PathLike, data as never, safe as never) : fsp.appendFile(file as PathLike, data as never, safe as never);
+    return defaultFlag === 'w' ? nodeFsp.writeFile(file as PathLike, data as never, safe as never) : nodeFsp.appendFile(file as PathLike, data as never, safe as never);
   }
   // A falsy flag (0, '') is the default, as Node's `options.flag || 'w'`.
   const { encoding, flag, mode, signal, flush } = checked;
@@ -131,7 +132,7 @@ function stat(path: PathLike, options: { bigint: true }): Promise<BigIntStats>;
 function stat(path: PathLike, options?: { bigint?: boolean }): Promise<Stats | BigIntStats>;
 function stat(path: PathLike, options?: { bigint?: boolean }): Promise<Stats | BigIntStats> {
   const bigint = isPathLike(path) ? bigintOption(options) : undefined;
-  if (bigint === undefined) return fsp.stat(path, options);
+  if (bigint === undefined) return nodeFsp.stat(path, options);
   return getDefaultContext().stat(path, bigint ? BIGINT : undefined);
 }
 
@@ -140,7 +141,7 @@ function lstat(path: PathLike, options: { bigint: true }): Promise<BigIntStats>;
 function lstat(path: PathLike, options?: { bigint?: boolean }): Promise<Stats | BigIntStats>;
 function lstat(path: PathLike, options?: { bigint?: boolean }): Promise<Stats | BigIntStats> {
   const bigint = isPathLike(path) ? bigintOption(options) : undefined;
-  if (bigint === undefined) return fsp.lstat(path, options);
+  if (bigint === undefined) return nodeFsp.lstat(path, options);
   return getDefaultContext().lstat(path, bigint ? BIGINT : undefined);
 }
 
@@ -159,13 +160,13 @@ function link(existingPath: PathLike, newPath: PathLike): Promise<void> {
 /** `type` only matters on Windows, where node:fs does the work; a type Node does not know is Node's to refuse. */
 function symlink(target: PathLike, path: PathLike, type?: string | null): Promise<void> {
   const everyday = type === undefined || type === null || type === 'file' || type === 'dir' || type === 'junction';
-  if (process.platform === 'win32' || !everyday) return fsp.symlink(target, path, type);
+  if (process.platform === 'win32' || !everyday) return nodeFsp.symlink(target, path, type);
   return getDefaultContext().symlink(target, path);
 }
 
 /** Remove an empty directory; any option (`recursive`, deprecated in Node) is handed to node:fs. */
 function rmdir(path: PathLike, options?: fs.RmDirOptions): Promise<void> {
-  if (options !== undefined) return fsp.rmdir(path, options);
+  if (options !== undefined) return nodeFsp.rmdir(path, options);
   return getDefaultContext().rmdir(path);
 }
 
@@ -178,10 +179,10 @@ async function mkdir(path: PathLike, options?: fs.MakeDirectoryOptions | fs.Mode
   let recursive: unknown = false;
   if (typeof options === 'number' || typeof options === 'string') mode = options;
   else if (options !== undefined && options !== null) {
-    if (typeof options !== 'object' || !ownKeysWithin(options, mkdirKeys)) return fsp.mkdir(path, nodeSafeOptions(options) as fs.MakeDirectoryOptions);
+    if (typeof options !== 'object' || !ownKeysWithin(options, mkdirKeys)) return nodeFsp.mkdir(path, nodeSafeOptions(options) as fs.MakeDirectoryOptions);
     ({ mode, recursive = false } = options);
   }
-  if (typeof recursive !== 'boolean') return fsp.mkdir(path, nodeSafeOptions(options) as fs.MakeDirectoryOptions);
+  if (typeof recursive !== 'boolean') return nodeFsp.mkdir(path, nodeSafeOptions(options) as fs.MakeDirectoryOptions);
   if (!recursive) {
     // The context checks the path, then the mode, as Node's mkdir.
     await getDefaultContext().mkdir(path, (mode ?? 0o777) as number);
@@ -249,10 +250,10 @@ async function rm(target: PathLike, options?: fs.RmOptions): Promise<void> {
   let recursive: unknown = false;
   let force: unknown = false;
   if (options !== undefined) {
-    if (options === null || typeof options !== 'object' || Array.isArray(options) || !ownKeysWithin(options, rmKeys)) return fsp.rm(target, options);
+    if (options === null || typeof options !== 'object' || Array.isArray(options) || !ownKeysWithin(options, rmKeys)) return nodeFsp.rm(target, options);
     ({ recursive = false, force = false } = options);
   }
-  if (typeof recursive !== 'boolean' || typeof force !== 'boolean' || !isPathLike(target)) return fsp.rm(target, options);
+  if (typeof recursive !== 'boolean' || typeof force !== 'boolean' || !isPathLike(target)) return nodeFsp.rm(target, options);
   const context = getDefaultContext();
   const where = validatePath(target).text;
   let stats: Stats;
@@ -263,7 +264,7 @@ async function rm(target: PathLike, options?: fs.RmOptions): Promise<void> {
     throw error;
   }
   // node:fs's own ERR_FS_EISDIR, with its message and fields.
-  if (stats.isDirectory() && !recursive) return fsp.rm(target, options);
+  if (stats.isDirectory() && !recursive) return nodeFsp.rm(target, options);
   return removeTree(validatePath(target).bytes);
 }
 
@@ -310,7 +311,7 @@ async function removeDirectory(dir: string | Buffer, original: unknown): Promise
     if (code !== 'ENOTEMPTY' && code !== 'EEXIST' && code !== 'EPERM') throw error;
   }
   const prefix = Buffer.concat([Buffer.from(dir), Buffer.from(path.sep)]);
-  const entries = await fsp.readdir(Buffer.from(dir), { encoding: 'buffer' });
+  const entries = await nodeFsp.readdir(Buffer.from(dir), { encoding: 'buffer' });
   await Promise.all(entries.map((entry) => removeTree(Buffer.concat([prefix, entry]))));
   await context.rmdir(dir);
 }
@@ -327,7 +328,7 @@ async function removeDirectory(dir: string | Buffer, original: unknown): Promise
 async function copyFile(src: PathLike, dest: PathLike, mode?: number): Promise<void> {
   const flags = mode ?? 0;
   if (typeof flags !== 'number' || !Number.isInteger(flags) || flags < 0 || flags > (COPYFILE_EXCL | COPYFILE_FICLONE) || !isPathLike(src) || !isPathLike(dest)) {
-    return fsp.copyFile(src, dest, mode);
+    return nodeFsp.copyFile(src, dest, mode);
   }
   const from = validatePath(src, 'src').text;
   const to = validatePath(dest, 'dest').text;
@@ -369,18 +370,18 @@ async function copyFile(src: PathLike, dest: PathLike, mode?: number): Promise<v
 }
 
 function fchmod(fd: number, mode: number): Promise<void> {
-  return new Promise((resolve, reject) => fs.fchmod(fd, mode, (error) => (error ? reject(error) : resolve())));
+  return new Promise((resolve, reject) => nodeFs.fchmod(fd, mode, (error) => (error ? reject(error) : resolve())));
 }
 
 /** node:fs's chmod, with a mode its binding would abort the process on refused (2^31 and up) or made safe (-0): nodeSafeMode. */
 async function chmod(path: PathLike, mode: fs.Mode): Promise<void> {
-  return fsp.chmod(path, nodeSafeMode(mode) as fs.Mode);
+  return nodeFsp.chmod(path, nodeSafeMode(mode) as fs.Mode);
 }
 
 /** Cut or extend the file at `path` to `len` bytes (default 0). */
 async function truncate(path: PathLike, len?: number): Promise<void> {
   const length = len === undefined ? 0 : len;
-  if (!Number.isSafeInteger(length)) return fsp.truncate(path, len);
+  if (!Number.isSafeInteger(length)) return nodeFsp.truncate(path, len);
   const handle = await open(path, 'r+');
   try {
     await handle.truncate(length);
@@ -465,5 +466,5 @@ const ours = {
 };
 
 /** `import fs from 'aiofs/promises'`: node:fs/promises with the functions above in place of Node's; its type is that module's. */
-const promises: NodeFs = { ...fsp, ...ours };
+const promises: NodeFs = { ...nodeFsp, ...ours };
 export default promises;
