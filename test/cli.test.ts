@@ -365,6 +365,17 @@ it('doctor says what runs here and why the rest does not, as text and as JSON', 
   assert.match(text.stdout, /^auto {6}(uring|aio|threads)/m);
   assert.match(text.stdout, /^syscall {3}\d+\.\d\d us from JavaScript(, page-table isolation [^:]+)?: /m);
   assert.match(text.stdout, /^sqpoll {4}(available: |unavailable: .+)/m);
+  const version = (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  assert.match(text.stdout, new RegExp(`^aiofs {5}${version.replaceAll('.', '\\.')}$`, 'm'));
+  assert.match(text.stdout, /^register  not active \(not loaded in this process\): node --import aiofs\/register/m);
+  // Loaded, it says what it replaced; turned off, why not.
+  const registered = spawnSync(process.execPath, ['--import', 'aiofs/register', cli, 'doctor', '--json'], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(registered.status, 0, registered.stderr);
+  const { register } = JSON.parse(registered.stdout) as { register: { active: boolean; promises: string[]; callbacks: string[] } };
+  assert.equal(register.active, true);
+  assert.ok(register.promises.includes('readFile') && register.callbacks.includes('read'), JSON.stringify(register));
+  const off = spawnSync(process.execPath, ['--import', 'aiofs/register', cli, 'doctor'], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, AIOFS_REGISTER: '0' } });
+  assert.match(off.stdout, /^register  not active \(AIOFS_REGISTER=0\)/m);
   const json = aiofs('doctor', '--json');
   assert.equal(json.status, 0, json.stderr);
   const report = JSON.parse(json.stdout);

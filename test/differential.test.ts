@@ -9,17 +9,17 @@
  * type Node reads its own way. The one difference allowed: a mode node:fs would take and then
  * abort the process on, which aiofs refuses with ERR_OUT_OF_RANGE (it is never given to Node).
  *
- * AIOFS_DIFF_RUNS sets the number of sequences per backend (400 in npm test; npm run fuzz runs
+ * With aiofs/register preloaded, Node's own functions run against node:fs/promises itself (see
+ * support/implementations.ts). AIOFS_DIFF_RUNS sets the number of sequences per backend (400 in npm test; npm run fuzz runs
  * more); AIOFS_DIFF_SEED replays a failing run's seed.
  */
 import assert from 'node:assert/strict';
-import nodefs from 'node:fs/promises';
 import fc from 'fast-check';
 import { after, before, it } from 'node:test';
 import { replaceDefaultContext } from '../src/create-context.js';
 import { createContext, type IoContext } from '../src/index.js';
-import aiofs from '../src/promises/index.js';
 import { forEachBackend } from './support/backends.js';
+import { aiofsPromises, nodePromises } from './support/implementations.js';
 import { scratchDir } from './support/files.js';
 import { asNodeSurvives, carriesAbortingMode, errorOf, openings, type Fs, make, reduce, removeRoot, type Step, step, treeOf, type Twin, twinRoots } from './support/twins.js';
 
@@ -91,8 +91,8 @@ forEachBackend('aiofs/promises against node:fs/promises, random sequences', (bac
       fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 24 }), async (steps) => {
         const [nodeRoot, oursRoot] = twinRoots(scratchDir());
         const twins: [Twin, Twin] = [
-          { name: 'node', fs: nodefs, root: nodeRoot, handles: [] },
-          { name: 'aiofs', fs: aiofs as unknown as Fs, root: oursRoot, handles: [] },
+          { name: 'node', fs: nodePromises, root: nodeRoot, handles: [] },
+          { name: 'aiofs', fs: aiofsPromises, root: oursRoot, handles: [] },
         ];
         try {
           for (const [i, s] of [...openings, ...steps].entries()) {

@@ -12,6 +12,8 @@ import { parseArgs } from 'node:util';
 import { backends } from '../index.js';
 import { sqpollAvailability } from '../backend/uring.js';
 import { libcFamily, nativeInfo, runtime } from '../native.js';
+import { registration } from '../register/state.js';
+import { packageVersion } from './version.js';
 import { pageTableIsolation, syscallMicroseconds } from './host.js';
 
 export const doctorUsage = `Usage: aiofs doctor [--json]
@@ -53,6 +55,7 @@ export function doctorReport() {
   const list = backends();
   const disabled = readProc('/proc/sys/kernel/io_uring_disabled');
   return {
+    aiofs: packageVersion(),
     runtime: `${name} ${version}`,
     platform: `${process.platform}-${process.arch}${process.platform === 'linux' ? `-${libcFamily() ?? 'unknown libc'}` : ''}`,
     kernel: `${os.type()} ${os.release()}`,
@@ -69,6 +72,7 @@ export function doctorReport() {
       memlock: memlockLimit(),
     },
     sqpoll: sqpollAvailability(),
+    register: registration() ?? { active: false, reason: 'not loaded in this process' },
     syscall: {
       microseconds: Math.round(syscallMicroseconds() * 100) / 100,
       pageTableIsolation: pageTableIsolation(),
@@ -83,7 +87,7 @@ export function doctor(args: string[]): number {
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return 0;
   }
-  const lines = [`runtime   ${report.runtime} on ${report.platform}, ${report.kernel}`];
+  const lines = [`aiofs     ${report.aiofs}`, `runtime   ${report.runtime} on ${report.platform}, ${report.kernel}`];
   const addon = report.addon;
   lines.push(
     addon.error
@@ -105,6 +109,12 @@ export function doctor(args: string[]): number {
     report.sqpoll.available
       ? 'sqpoll    available: reads and writes on a context with sqpoll (AIOFS_SQPOLL=1 for the default one) make no system call while its kernel thread polls, at the cost of a CPU'
       : `sqpoll    unavailable: ${report.sqpoll.reason}`,
+  );
+  const { register } = report;
+  lines.push(
+    register.active
+      ? `register  active: aiofs runs node:fs/promises' ${register.promises.join(', ')} and node:fs's ${register.callbacks.join(', ')}`
+      : `register  not active (${register.reason}): node --import aiofs/register, or NODE_OPTIONS='--import aiofs/register', puts aiofs behind node:fs`,
   );
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;

@@ -5,13 +5,13 @@
  * `aiofs: PATH: message` and exits 1.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { cat, catUsage } from './cat.js';
 import { CopyError, cp, cpUsage } from './cp.js';
 import { doctor, doctorUsage } from './doctor.js';
 import { CliError, describeError } from './errors.js';
 import { serve, serveUsage } from './serve.js';
+import { packageVersion } from './version.js';
 
 const usage = `Usage: aiofs <command> [options]
 
@@ -27,10 +27,6 @@ Options:
   -v, --version  print the version
 `;
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 /** The benchmark runs in its own process: it spawns one per driver, and owns its options. */
 function bench(args: string[]): Promise<number> {
@@ -50,7 +46,7 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       case '-v':
       case '--version':
-        process.stdout.write(`${version()}\n`);
+        process.stdout.write(`${packageVersion()}\n`);
         return 0;
       case 'bench':
         return await bench(rest);

@@ -19,26 +19,9 @@ import { syncBuiltinESMExports } from 'node:module';
 import { warnOnce } from '../errors.js';
 import promises from '../promises/index.js';
 import { callbackApi } from './callbacks.js';
+import { recordRegistration, type Registration } from './state.js';
 
-/** What aiofs/register did in this thread: replaced node:fs's functions, or why not. */
-export interface Registration {
-  active: boolean;
-  /** Why not, when not active. */
-  reason?: string;
-  /** The node:fs/promises functions now aiofs's. */
-  promises: string[];
-  /** The node:fs callback functions now aiofs's. */
-  callbacks: string[];
-}
-
-const slot = Symbol.for('aiofs.register');
-type Holder = typeof globalThis & { [slot]?: Registration };
-
-/** What aiofs/register did in this thread (undefined: it was not loaded here). */
-export function registration(): Registration | undefined {
-  const found = (globalThis as Holder)[slot];
-  return found && { ...found, promises: [...found.promises], callbacks: [...found.callbacks] };
-}
+export { registration, type Registration } from './state.js';
 
 /** The node:fs/promises functions aiofs/promises implements itself. */
 const promiseNames = ['open', 'readFile', 'writeFile', 'appendFile', 'stat', 'lstat', 'rename', 'unlink', 'link', 'symlink', 'rmdir', 'mkdir', 'rm', 'copyFile', 'chmod', 'truncate'] as const;
@@ -56,9 +39,8 @@ function replace(target: object, name: string, replacement: (...args: never[]) =
   (target as Record<string, unknown>)[name] = replacement;
 }
 
+/** Put aiofs in node:fs's place, unless AIOFS_REGISTER=0: what was done. Called once per thread (recordRegistration). */
 function register(): Registration {
-  const known = (globalThis as Holder)[slot];
-  if (known) return known; // loaded twice (--import and --require, or two copies): once is enough
   if (process.env.AIOFS_REGISTER === '0') {
     return { active: false, reason: 'AIOFS_REGISTER=0', promises: [], callbacks: [] };
   }
@@ -72,4 +54,5 @@ function register(): Registration {
   return { active: true, promises: [...promiseNames], callbacks: Object.keys(callbacks) };
 }
 
-(globalThis as Holder)[slot] = register();
+// Loaded twice (--import and --require, or two copies of aiofs): the first registration stands.
+recordRegistration(register);
