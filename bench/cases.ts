@@ -6,11 +6,12 @@ import { linesCase } from './lines.js';
 import { mixedCase } from './mixed.js';
 import { randomReadCases } from './randread.js';
 import { seqReadCase } from './seqread.js';
+import { registerServeCases, registerTreeCase } from './register.js';
 import { serveCases } from './serve.js';
 import { smallFilesCases } from './smallfiles.js';
 import { writeCase } from './write-seq.js';
 
-export const cases: readonly Case<any>[] = [...randomReadCases, seqReadCase, ...directSeqCases, linesCase, writeCase, ...copyCases, ...smallFilesCases, mixedCase, ...serveCases];
+export const cases: readonly Case<any>[] = [...randomReadCases, seqReadCase, ...directSeqCases, linesCase, writeCase, ...copyCases, ...smallFilesCases, mixedCase, ...serveCases, registerTreeCase, ...registerServeCases];
 
 export function caseNamed(name: string): Case<any> {
   const found = cases.find((c) => c.name === name);

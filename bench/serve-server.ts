@@ -1,7 +1,8 @@
 /**
  * One static file server in a process of its own, for bench/serve.ts: `node serve-server.js KIND
  * ROOT` listens on a free loopback port and prints it on stdout, then serves ROOT until killed.
- * KIND: aiofs (serveStatic on node:http), sirv and serve-static (on node:http), fastify-static.
+ * KIND: aiofs (serveStatic on node:http), sirv and serve-static (on node:http), fastify-static,
+ * express-static (Express 5 and its express.static, as an app writes them).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -33,6 +34,12 @@ async function handler(): Promise<http.RequestListener | undefined> {
     }
     case 'fastify-static':
       return undefined;
+    case 'express-static': {
+      const express = (await import('express')).default;
+      const app = express();
+      app.use(express.static(root));
+      return app as unknown as http.RequestListener;
+    }
     default:
       throw new Error(`unknown server kind ${kind}`);
   }

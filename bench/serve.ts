@@ -15,7 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Case, Driver, Measurement, Settings } from './case.js';
 
-interface ServeParams {
+export interface ServeParams {
   root: string;
   file: string;
   size: number;
@@ -30,7 +30,7 @@ function which(command: string): string | undefined {
 }
 
 /** A file of `size` incompressible bytes under the run's serve root. */
-function dataFile(settings: Settings, size: number): { root: string; file: string } {
+export function dataFile(settings: Settings, size: number): { root: string; file: string } {
   const root = path.join(settings.dir, 'serve');
   fs.mkdirSync(root, { recursive: true });
   const file = `file-${size}.bin`;
@@ -83,7 +83,7 @@ function freePort(): Promise<number> {
 }
 
 /** Files this large are measured in bytes per second: a few dozen responses a second say little. */
-const BYTES_FROM = 16 << 20;
+export const BYTES_FROM = 16 << 20;
 
 async function measure(params: ServeParams, start: () => Promise<{ port: number; stop: () => void }>): Promise<Measurement> {
   const server = await start();
@@ -99,11 +99,16 @@ async function measure(params: ServeParams, start: () => Promise<{ port: number;
   }
 }
 
-function nodeServer(kind: string, name: string, label: string, backend?: 'auto'): Driver<ServeParams> {
+/**
+ * A driver serving with `kind` (serve-server.ts) in a process of its own; `env` goes to the
+ * driver's process and, through it, the server's (NODE_OPTIONS='--import ...' preloads there).
+ */
+export function nodeServer(kind: string, name: string, label: string, backend?: 'auto', env?: Record<string, string>): Driver<ServeParams> {
   return {
     name,
     label,
     ...(backend && { backend }),
+    ...(env && { env }),
     run: (params) =>
       measure(params, async () => {
         const script = fileURLToPath(new URL('./serve-server.js', import.meta.url));
