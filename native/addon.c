@@ -47,6 +47,22 @@
 #include "registered.h"
 #include "splice.h"
 
+/*
+ * libuv's functions come from the runtime that loads the addon: Node exports them, Deno and Bun
+ * do not (there completions come through the waiter thread, and none of these is called). Weak
+ * references let the prebuilt binary, linked with -z now, load everywhere: on a runtime without
+ * them they are NULL, and an engine asked for on the event loop there refuses with -ENOTSUP.
+ */
+#pragma weak uv_close
+#pragma weak uv_poll_init
+#pragma weak uv_poll_start
+#pragma weak uv_poll_stop
+#pragma weak uv_prepare_init
+#pragma weak uv_prepare_start
+#pragma weak uv_prepare_stop
+#pragma weak uv_ref
+#pragma weak uv_unref
+
 #define TEARDOWN_USER UINT32_MAX /* completions of cancels issued while tearing down */
 
 struct slot {
@@ -761,7 +777,7 @@ static napi_value wrap_engine(napi_env env, const struct aiofs_engine_ops *ops, 
     ret = aiofs_waiter_start(env, ops->poll_fd(impl), on_ready, watcher_gone, e, &e->waiter);
   } else if (ret == 0) {
     uv_loop_t *loop = NULL;
-    if (napi_get_uv_event_loop(env, &loop) != napi_ok || !loop) ret = -ENOTSUP;
+    if (!uv_poll_init || napi_get_uv_event_loop(env, &loop) != napi_ok || !loop) ret = -ENOTSUP;
     else if ((ret = uv_poll_init(loop, &e->poll, ops->poll_fd(impl))) == 0)
       uv_prepare_init(loop, &e->prepare); /* cannot fail: it only links the handle to the loop */
   }

@@ -270,6 +270,8 @@ export function loadNative(): NativeAddon {
   if (failure) throw failure;
   const require = createRequire(import.meta.url);
   const tried: string[] = [];
+  /** A prebuilt binary for this platform was there and did not load (a fault to report, not an install to repair). */
+  let prebuiltFailed = false;
   for (const candidate of candidates()) {
     if (!existsSync(candidate.path)) {
       tried.push(`${candidate.path} (missing)`);
@@ -294,12 +296,15 @@ export function loadNative(): NativeAddon {
         throw nativeUnavailable(`${candidate.path} could not be loaded just now (${message}); the next operation tries again`, true);
       }
       tried.push(`${candidate.path} (${message})`);
+      if (candidate.source === 'prebuilt') prebuiltFailed = true;
     }
   }
+  const target = `${process.platform}-${process.arch}${process.platform === 'linux' ? `-${libcFamily() ?? 'unknown libc'}` : ''}`;
   failure = nativeUnavailable(
-    `looked for ${tried.join(', ')}. No prebuilt binary fits ${process.platform}-${process.arch}` +
-      `${process.platform === 'linux' ? `-${libcFamily() ?? 'unknown libc'}` : ''}; build one with \`npm run build:native\` ` +
-      '(needs python3, make and a C compiler).',
+    `looked for ${tried.join(', ')}. ` +
+      (prebuiltFailed
+        ? `The prebuilt binary for ${target} is there and did not load on ${runtime().name} ${runtime().version}: please report it (with \`npx aiofs doctor\`); meanwhile \`npm rebuild aiofs\` builds one here (python3, make and a C compiler).`
+        : `aiofs ships no prebuilt binary for ${target}; \`npm rebuild aiofs\` builds one from source (python3, make and a C compiler).`),
   );
   throw failure;
 }

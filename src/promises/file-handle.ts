@@ -16,6 +16,7 @@ import fs, { type BigIntStats, type Stats } from 'node:fs';
 import fsPromises from 'node:fs/promises';
 import { devNull } from 'node:os';
 import readline from 'node:readline';
+import { Readable, Writable } from 'node:stream';
 import { ReadableStream as WebReadableStream, type ReadableStream } from 'node:stream/web';
 import { promisify } from 'node:util';
 import { constants } from 'node:os';
@@ -640,13 +641,19 @@ export class FileHandle extends (EventEmitter as unknown as new (handle: NativeL
     return this.close();
   }
 
-  /** An fs.ReadStream over the handle's reads, from `start` (default: the current position). */
+  /**
+   * An fs.ReadStream over the handle's reads, from `start` (default: the current position). Where
+   * the runtime's fs takes no handle of ours (no Node FileHandle class: Bun, Deno), a Readable of
+   * the same options over the handle's own reads.
+   */
   createReadStream(options?: fsPromises.CreateReadStreamOptions): fs.ReadStream {
+    if (!nodeClass) return handleReadStream(this, options ?? {}) as fs.ReadStream;
     return fs.createReadStream(undefined as unknown as string, { ...options, fd: this } as unknown as Parameters<typeof fs.createReadStream>[1]);
   }
 
-  /** An fs.WriteStream over the handle's writes, from `start` (default: the current position). */
+  /** An fs.WriteStream over the handle's writes, from `start` (default: the current position); on Bun and Deno, as createReadStream, a Writable of the same options. */
   createWriteStream(options?: fsPromises.CreateWriteStreamOptions): fs.WriteStream {
+    if (!nodeClass) return handleWriteStream(this, options ?? {}) as fs.WriteStream;
     return fs.createWriteStream(undefined as unknown as string, { ...options, fd: this } as unknown as Parameters<typeof fs.createWriteStream>[1]);
   }
 
@@ -849,6 +856,83 @@ export class FileHandle extends (EventEmitter as unknown as new (handle: NativeL
     this[kUnref]();
     throw error;
   };
+}
+
+/**
+ * FileHandle.createReadStream where the runtime's fs cannot take our handle: a Readable of Node's
+ * options (start, end inclusive, highWaterMark, encoding, autoClose, emitClose) over the handle's
+ * reads, at the file's own position when no start is given.
+ */
+function handleReadStream(handle: FileHandle, options: fsPromises.CreateReadStreamOptions): Readable {
+  const finish = holdOpen(handle);
+  let position: number | null = options.start ?? null;
+  let left = options.end === undefined || options.end === Infinity ? Infinity : options.end - (options.start ?? 0) + 1;
+  const chunk = options.highWaterMark ?? 1 << 16;
+  return endsWithHandle(handle, new Readable({
+    autoDestroy: options.autoClose !== false,
+    highWaterMark: chunk,
+    encoding: options.encoding ?? undefined,
+    emitClose: options.emitClose ?? true,
+    read(this: Readable) {
+      const size = Math.min(chunk, left);
+      if (size <= 0) return void this.push(null);
+      handle.read(Buffer.allocUnsafe(size), 0, size, position).then(({ bytesRead, buffer }) => {
+        if (bytesRead === 0) return void this.push(null);
+        if (position !== null) position += bytesRead;
+        left -= bytesRead;
+        this.push(buffer.subarray(0, bytesRead));
+      }, (error: Error) => this.destroy(error));
+    },
+    destroy: finish,
+  }));
+}
+
+/** FileHandle.createWriteStream where the runtime's fs cannot take our handle: a Writable of Node's options (start, highWaterMark, encoding, autoClose, emitClose, flush). */
+function handleWriteStream(handle: FileHandle, options: fsPromises.CreateWriteStreamOptions): Writable {
+  const finish = holdOpen(handle);
+  let position: number | null = options.start ?? null;
+  const written = (bytes: number) => {
+    if (position !== null) position += bytes;
+  };
+  return endsWithHandle(handle, new Writable({
+    autoDestroy: options.autoClose !== false,
+    highWaterMark: options.highWaterMark,
+    defaultEncoding: (options.encoding ?? 'utf8') as BufferEncoding,
+    decodeStrings: true,
+    emitClose: options.emitClose ?? true,
+    write(data: Buffer, _encoding, callback) {
+      handle.write(data, 0, data.length, position).then(({ bytesWritten }) => {
+        written(bytesWritten);
+        callback();
+      }, callback);
+    },
+    final(callback) {
+      if (!(options as { flush?: boolean }).flush) return callback();
+      handle.sync().then(() => callback(), callback);
+    },
+    destroy: finish,
+  }));
+}
+
+/**
+ * A stream's hold on its handle, as Node's streams over a FileHandle hold theirs: a reference
+ * from creation (close() waits for the stream) until the stream is destroyed, which closes the
+ * handle. A stream destroys itself at its end unless autoClose is false (Node's autoDestroy), so
+ * one with autoClose: false holds its handle until destroyed, as Node's do. Returns the
+ * stream's destroy().
+ */
+function holdOpen(handle: FileHandle): (error: Error | null, callback: (error?: Error | null) => void) => void {
+  handle[kRef]();
+  return (error, callback) => {
+    handle[kUnref]();
+    handle.close().then(() => callback(error), (closing: Error) => callback(error ?? closing));
+  };
+}
+
+/** The stream ends when its handle is closed, as Node's stream over a FileHandle listens for the handle's 'close'. */
+function endsWithHandle<S extends Readable | Writable>(handle: FileHandle, stream: S): S {
+  handle.once('close', () => stream.destroy());
+  return stream;
 }
 
 /** The system call a closed handle's error names per method, as Node 22's fsCall names it. */
