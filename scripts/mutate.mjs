@@ -5,7 +5,7 @@
 // module and every survivor (file:line, the change), for a person to read: a survivor is a line
 // the tests do not pin down, or a change that makes no difference.
 //
-//   node scripts/mutate.mjs [--per-module N] [--seed S] [--only MODULE] [--list]
+//   node scripts/mutate.mjs [--per-module N] [--seed S] [--only MODULE] [--backends a,b] [--list]
 //
 // Run after `npm run compile`. The compiled file is restored after each mutant (and on exit).
 import { spawnSync } from 'node:child_process';
@@ -20,6 +20,7 @@ const { values } = parseArgs({
     'per-module': { type: 'string', default: '30' },
     seed: { type: 'string', default: '45' },
     only: { type: 'string' },
+    backends: { type: 'string', default: 'uring,threads' },
     list: { type: 'boolean', default: false },
   },
 });
@@ -111,7 +112,7 @@ for (const [module, tests] of Object.entries(modules)) {
       continue;
     }
     let dead = false;
-    for (const backend of ['uring', 'threads']) {
+    for (const backend of values.backends.split(',')) {
       const run = spawnSync(process.execPath, ['--expose-gc', '--test', '--test-concurrency=1', ...tests.map((t) => `dist/test/${t}.test.js`)], {
         cwd: root,
         env: { ...process.env, AIOFS_TEST_BACKEND: backend, AIOFS_DIFF_RUNS: '150' },
@@ -125,11 +126,10 @@ for (const [module, tests] of Object.entries(modules)) {
     }
     if (dead) killed++;
     else survivors.push(mutant);
-    process.stdout.write(dead ? 'k' : 'S');
+    process.stdout.write(`${dead ? 'killed  ' : 'SURVIVED'} ${module}:${mutant.line}  ${mutant.from}  ->  ${mutant.to}\n`);
   }
   restore();
   restore = undefined;
-  process.stdout.write('\n');
   summary.push({ module, mutants: sample.length, of: all.length, killed, survivors });
 }
 for (const { module, mutants, of, killed, survivors } of summary) {
