@@ -143,6 +143,13 @@ forEachBackend('aiofs/http', (backend) => {
     assert.equal(reply.body.length, 0);
   });
 
+  it('HEAD of a missing file: the 404 head, no body', { timeout }, async () => {
+    const reply = await raw(port, '/no-such-file', 'HEAD');
+    assert.equal(reply.status, 404);
+    assert.ok(Number(reply.headers['content-length']) > 0, 'the length of the body GET would get');
+    assert.equal(reply.body.length, 0);
+  });
+
   it('304 for a fresh ETag or date; 200 again when the file changes', { timeout }, async () => {
     const first = await raw(port, '/a.txt');
     const etag = first.headers.etag;
