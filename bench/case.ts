@@ -41,7 +41,23 @@ export interface Driver<P> {
   env?: Record<string, string>;
   /** Runs only when --drivers names it: a variant that answers one question. */
   optional?: boolean;
+  /**
+   * What it needs that an installed aiofs may not have (a peer module, a program), checked by the
+   * orchestrator before it runs: a driver missing any is skipped, and the run ends with one line
+   * saying how to add them all.
+   */
+  missing?(): Missing[];
   run(params: P): Promise<Measurement>;
+}
+
+/** A module or program a driver needs and did not find. */
+export interface Missing {
+  /** As the user knows it: 'sirv', 'nginx'. */
+  name: string;
+  /** The npm packages that provide it (npm install --no-save ...). */
+  npm?: string[];
+  /** The Debian package that provides it (apt-get install ...). */
+  apt?: string;
 }
 
 /** A result row: a figure, or why there is none. */

@@ -16,7 +16,7 @@ import { backends } from '../src/index.js';
 import { CliError } from '../src/cli/errors.js';
 import { stepProgress } from '../src/cli/progress.js';
 import { parseSize } from '../src/cli/size.js';
-import type { Case, Driver, Measurement, Row, Settings } from './case.js';
+import type { Case, Driver, Measurement, Missing, Row, Settings } from './case.js';
 import { cases } from './cases.js';
 import { fioVersion } from './fio.js';
 import { formatRate } from './format.js';
@@ -188,6 +188,8 @@ async function main(): Promise<void> {
   const tty = process.stderr.isTTY;
   let step = 0;
   const results: { case: Case; rows: Row[] }[] = [];
+  /** What skipped drivers needed, by name: said once, after the tables. */
+  const notInstalled = new Map<string, Missing>();
   try {
     for (const { case: c, drivers } of plan) {
       progress.update(step, `${c.name}: preparing data`);
@@ -200,6 +202,13 @@ async function main(): Promise<void> {
         for (const driver of drivers) {
           progress.update(step, `${c.name}: ${driver.name}${of}`);
           if (!tty) log(`# ${c.name}: ${driver.name}${of}`);
+          const missing = (driver as Driver<unknown>).missing?.() ?? [];
+          if (missing.length) {
+            for (const m of missing) notInstalled.set(m.name, m);
+            rows.push({ driver: driver.name, label: driver.label, unavailable: `not installed here: ${missing.map((m) => m.name).join(', ')}` });
+            progress.update(++step);
+            continue;
+          }
           try {
             const m = await runDriver(c, driver as Driver<unknown>, params, settings, env, command);
             rows.push({ driver: driver.name, label: driver.label, rate: m.value ?? m.amount / m.seconds, errors: m.errors, note: m.note });
@@ -228,6 +237,7 @@ async function main(): Promise<void> {
     fs.writeFileSync(values.plot, svgChart(results, machine));
     log(`# chart written to ${values.plot}`);
   }
+  if (notInstalled.size) log(installLine([...notInstalled.values()]));
   if (values.json) {
     const report = {
       machine,
@@ -242,6 +252,14 @@ async function main(): Promise<void> {
   if (values.targets) for (const { case: c, rows } of results) for (const line of targetLines(c, rows)) console.log(line);
   if (rounds === 1 && results.some((r) => r.case.timed))
     log('# one round: on a shared machine a figure can move 2x between minutes; --rounds 3 takes turns, shows medians and how far the rounds differ');
+}
+
+/** One line: what was not measured for want of what, and the commands that add it all. */
+function installLine(missing: Missing[]): string {
+  const npm = [...new Set(missing.flatMap((m) => m.npm ?? []))];
+  const apt = [...new Set(missing.flatMap((m) => (m.apt ? [m.apt] : [])))];
+  const how = [npm.length && `npm install --no-save ${npm.join(' ')}`, apt.length && `apt-get install ${apt.join(' ')}`].filter(Boolean);
+  return `# not measured, not installed here: ${missing.map((m) => m.name).join(', ')}; to add them: ${how.join('; ')}`;
 }
 
 type Rates = Map<string, number>;

@@ -13,7 +13,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Case, Driver, Measurement, Settings } from './case.js';
+import type { Case, Driver, Measurement, Missing, Settings } from './case.js';
 
 export interface ServeParams {
   root: string;
@@ -27,6 +27,26 @@ const CONNECTIONS = 64;
 function which(command: string): string | undefined {
   const found = spawnSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' });
   return found.status === 0 ? found.stdout.trim() : undefined;
+}
+
+/** Whether `module` resolves from here, as serve-server.js imports it. */
+function installed(module: string): boolean {
+  try {
+    import.meta.resolve(module);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A load generator: wrk, else autocannon (a development dependency, absent from an installed aiofs). */
+function missingLoad(): Missing[] {
+  return which('wrk') || installed('autocannon') ? [] : [{ name: 'a load generator (wrk or autocannon)', apt: 'wrk' }];
+}
+
+/** The peer modules (name: the npm packages it takes) a server kind needs that are not installed. */
+export function missingModules(modules: Record<string, string[]>): Missing[] {
+  return [...missingLoad(), ...Object.entries(modules).filter(([name]) => !installed(name)).map(([name, npm]) => ({ name, npm }))];
 }
 
 /** A file of `size` incompressible bytes under the run's serve root. */
@@ -107,6 +127,7 @@ export function nodeServer(kind: string, name: string, label: string, backend?: 
   return {
     name,
     label,
+    missing: () => missingModules(peers[kind] ?? {}),
     ...(backend && { backend }),
     ...(env && { env }),
     run: (params) =>
@@ -127,11 +148,22 @@ export function nodeServer(kind: string, name: string, label: string, backend?: 
   };
 }
 
+/** The modules each server kind of serve-server.ts imports, with the npm packages that provide them. */
+const peers: Record<string, Record<string, string[]>> = {
+  sirv: { sirv: ['sirv'] },
+  'serve-static': { 'serve-static': ['serve-static'] },
+  'fastify-static': { fastify: ['fastify'], '@fastify/static': ['@fastify/static'] },
+  'express-static': { express: ['express'] },
+};
+
+const nginxPath = () => which('nginx') ?? (fs.existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : undefined);
+
 const nginxDriver: Driver<ServeParams> = {
   name: 'nginx',
   label: 'nginx, sendfile on, 1 worker',
+  missing: () => [...missingLoad(), ...(nginxPath() ? [] : [{ name: 'nginx', apt: 'nginx' }])],
   async run(params) {
-    const nginx = which('nginx') ?? (fs.existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : undefined);
+    const nginx = nginxPath();
     if (!nginx) throw new Error('nginx is not installed (apt-get install nginx)');
     return measure(params, async () => {
       const port = await freePort();

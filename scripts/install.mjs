@@ -1,6 +1,9 @@
 // The package's install step. It never fails the install: aiofs runs on the `threads` backend
 // without its addon, and `npx aiofs doctor` says why the kernel engines are missing.
 //
+// 0. Off Linux (macOS, Windows, FreeBSD) there is no kernel engine to build: nothing is compiled,
+//    so a machine without Xcode or Build Tools installs quietly; the `threads` backend needs no
+//    addon. AIOFS_BUILD_FROM_SOURCE=1 still builds it (it adds allocAligned() there).
 // 1. A prebuilt binary that loads here (the packed package ships them): nothing to do, unless
 //    AIOFS_BUILD_FROM_SOURCE=1 asks for a build anyway.
 // 2. Otherwise (a git checkout, or a platform without a prebuilt binary) build from source with
@@ -13,6 +16,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+
+if (process.platform !== 'linux' && process.env.AIOFS_BUILD_FROM_SOURCE !== '1') process.exit(0);
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const loader = path.join(root, 'dist', 'src', 'native.js');

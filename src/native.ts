@@ -304,7 +304,10 @@ export function loadNative(): NativeAddon {
     `looked for ${tried.join(', ')}. ` +
       (prebuiltFailed
         ? `The prebuilt binary for ${target} is there and did not load on ${runtime().name} ${runtime().version}: please report it (with \`npx aiofs doctor\`); meanwhile \`npm rebuild aiofs\` builds one here (python3, make and a C compiler).`
-        : `aiofs ships no prebuilt binary for ${target}; \`npm rebuild aiofs\` builds one from source (python3, make and a C compiler).`),
+        : process.platform === 'linux'
+          ? `aiofs ships no prebuilt binary for ${target}; \`npm rebuild aiofs\` builds one from source (python3, make and a C compiler).`
+          : `${process.platform} has no kernel engine for aiofs (the threads backend does all its I/O), so its install builds no addon; ` +
+            'allocAligned() needs one: `AIOFS_BUILD_FROM_SOURCE=1 npm rebuild aiofs` builds it (python3, make and a C compiler).'),
   );
   throw failure;
 }

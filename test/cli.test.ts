@@ -430,8 +430,22 @@ it('serve: one line once listening, the files over HTTP, a clean exit on SIGTERM
   }
 });
 
-it('serve: a DIR that is not a directory is an error, exit 1', { timeout: 30_000 }, () => {
-  const run = aiofs('serve', path.join(scratchDir(), 'no-such-dir'), '--port', '0');
+it('serve: a DIR that is missing, or not a directory, is an error saying which, exit 1', { timeout: 30_000 }, () => {
+  const missing = aiofs('serve', path.join(scratchDir(), 'no-such-dir'), '--port', '0');
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /^aiofs: .*no-such-dir: no such file or directory\n$/);
+  const file = path.join(scratchDir(), 'a-file');
+  fs.writeFileSync(file, 'x');
+  const notDir = aiofs('serve', file, '--port', '0');
+  assert.equal(notDir.status, 1);
+  assert.match(notDir.stderr, /^aiofs: .*a-file: not a directory\n$/);
+});
+
+it("cp: a copy onto itself is refused in GNU cp's words, naming both files once, exit 1", { timeout: 30_000 }, () => {
+  const file = path.join(scratchDir(), 'itself');
+  fs.writeFileSync(file, 'keep me');
+  const run = aiofs('cp', file, file);
   assert.equal(run.status, 1);
-  assert.match(run.stderr, /^aiofs: .*no-such-dir: /);
+  assert.equal(run.stderr, `aiofs: '${file}' and '${file}' are the same file\n`);
+  assert.equal(fs.readFileSync(file, 'utf8'), 'keep me');
 });

@@ -45,10 +45,10 @@ const MAX_IN_FLIGHT = 32;
 const DEFAULT_BLOCK = '256K';
 const DEFAULT_DIRECT_BLOCK = '1M';
 
-/** An error from the copy, with the path it concerns, for `aiofs: PATH: message`. */
+/** An error from the copy, with the path it concerns, for `aiofs: PATH: message` (no path where the message names both files). */
 export class CopyError extends Error {
   constructor(
-    readonly path: string,
+    readonly path: string | undefined,
     cause: unknown,
   ) {
     super((cause as Error)?.message ?? String(cause), { cause });
@@ -92,7 +92,7 @@ async function copy(ctx: IoContext, src: string, requested: string, block: numbe
     const [from, to] = await Promise.all([ctx.stat(input.fd), ctx.stat(opened.fd)]).catch(at(dst));
     if (from.dev === to.dev && from.ino === to.ino) {
       await ctx.closeFd(opened.fd).catch(() => {});
-      throw new CopyError(dst, new Error(`'${src}' and '${dst}' are the same file`));
+      throw new CopyError(undefined, new Error(`'${src}' and '${dst}' are the same file`));
     }
     if (!created && to.isFile() && to.size > 0) await ctx.ftruncate(opened.fd, 0).catch(at(dst));
     output = await AIOFile[adoptFd](opened.fd, dst, 'wb', ctx, direct).catch(at(dst));

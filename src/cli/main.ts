@@ -84,7 +84,7 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     if (error instanceof CopyError) {
-      process.stderr.write(`aiofs: ${error.path}: ${describeError(error.cause)}\n`);
+      process.stderr.write(`aiofs: ${error.path === undefined ? '' : `${error.path}: `}${describeError(error.cause)}\n`);
       return 1;
     }
     const where = (error as NodeJS.ErrnoException).path;

@@ -37,7 +37,9 @@ export async function serve(args: string[]): Promise<number> {
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError('--port must be a whole number from 0 to 65535', serveUsage);
   const dir = path.resolve(positionals[0] ?? '.');
-  if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw Object.assign(new Error('not a directory'), { path: dir, code: 'ENOTDIR' });
+  const stats = fs.statSync(dir, { throwIfNoEntry: false });
+  if (!stats) throw Object.assign(new Error('no such file or directory'), { path: dir, code: 'ENOENT' });
+  if (!stats.isDirectory()) throw Object.assign(new Error('not a directory'), { path: dir, code: 'ENOTDIR' });
 
   const server = http.createServer(serveStatic(dir));
   server.listen(port, values.host);

@@ -62,6 +62,27 @@ it('npm pack ships the four prebuilt binaries, the JavaScript and the sources, a
   for (const file of ['package/dist/src/index.js', 'package/dist/src/promises/index.js', 'package/scripts/install.mjs', 'package/binding.gyp', 'package/native/addon.c'])
     assert.ok(files.includes(file), file);
   assert.ok(!files.some((file) => file.startsWith('package/dist/test/') || file.startsWith('package/build/')), 'tests or a local build packed');
+  for (const file of ['package/LICENSE', 'package/CHANGELOG.md', 'package/SECURITY.md', 'package/README.md']) assert.ok(files.includes(file), file);
+});
+
+it("the packed manifest has only the scripts an installed package runs, and a bin npm keeps; the checkout's is restored", { timeout }, () => {
+  const manifest = JSON.parse(execFileSync('tar', ['xzfO', tarball, 'package/package.json'], { encoding: 'utf8' })) as { scripts: Record<string, string>; bin: Record<string, string> };
+  assert.deepEqual(Object.keys(manifest.scripts), ['install']);
+  // npm 11 drops a bin path written with a leading ./ when it publishes.
+  assert.deepEqual(manifest.bin, { aiofs: 'dist/src/cli/main.js' });
+  const ours = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  assert.ok(ours.scripts.test && ours.scripts.prepack, 'package.json was not restored after npm pack');
+  assert.ok(!fs.existsSync(path.join(root, 'package.json.packing')));
+});
+
+it('every source map shipped points to a source shipped', { timeout }, () => {
+  const files = new Set(execFileSync('tar', ['tzf', tarball], { encoding: 'utf8' }).split('\n'));
+  const maps = [...files].filter((file) => file.endsWith('.js.map'));
+  assert.ok(maps.length > 50, `${maps.length} source maps`);
+  for (const map of maps) {
+    const { sources } = JSON.parse(execFileSync('tar', ['xzfO', tarball, map], { encoding: 'utf8' })) as { sources: string[] };
+    for (const source of sources) assert.ok(files.has(path.posix.join(path.posix.dirname(map), source)), `${map} -> ${source}`);
+  }
 });
 
 it('installs with scripts off and runs the kernel engines from the prebuilt binary', { timeout }, () => {
@@ -93,6 +114,27 @@ for (const { name, command, variable } of otherRuntimes) {
     assert.ok(result.backends.every((b) => b.available), JSON.stringify(result.backends));
   });
 }
+
+it('`aiofs bench serve` in an app without the peers skips them, says in one line how to add them, and exits 0', { timeout }, () => {
+  const dir = path.join(work, 'no-scripts');
+  if (!fs.existsSync(dir)) install('no-scripts', ['--ignore-scripts']);
+  // No wrk on the PATH, no autocannon (a development dependency of aiofs): nothing can load a
+  // server, so every driver is skipped; sirv and the others are not in this app either.
+  const bin = path.join(work, 'bare-path');
+  fs.mkdirSync(bin, { recursive: true });
+  for (const [name, target] of [['sh', '/bin/sh'], ['node', process.execPath]]) if (!fs.existsSync(path.join(bin, name))) fs.symlinkSync(target, path.join(bin, name));
+  const cli = path.join(dir, 'node_modules', 'aiofs', 'dist', 'src', 'cli', 'main.js');
+  const { stdout, stderr } = runChecked(process.execPath, [cli, 'bench', 'serve-4k', '--seconds', '1'], { cwd: dir, env: { ...process.env, PATH: bin }, timeout: timeout - 10_000 });
+  const line = stderr.split('\n').filter((l) => l.startsWith('# not measured'));
+  // nginx is also looked for at /usr/sbin/nginx, off the PATH.
+  const nginx = fs.existsSync('/usr/sbin/nginx') ? ['', ''] : [', nginx', ' nginx'];
+  assert.deepEqual(line, [
+    `# not measured, not installed here: a load generator (wrk or autocannon), sirv, serve-static, fastify, @fastify/static${nginx[0]}; ` +
+      `to add them: npm install --no-save sirv serve-static fastify @fastify/static; apt-get install wrk${nginx[1]}`,
+  ]);
+  assert.match(stdout, /\| sirv on node:http \| n\/a: not installed here: a load generator \(wrk or autocannon\), sirv \|/);
+  assert.doesNotMatch(stderr, /ERR_MODULE_NOT_FOUND|exited \(1\)/);
+});
 
 it('an install with scripts on compiles nothing where a prebuilt binary loads', { timeout }, () => {
   const { dir } = install('scripts', []);
