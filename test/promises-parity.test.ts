@@ -152,14 +152,18 @@ forEachBackend('aiofs/promises parity', (backend) => {
         (error: Error & { code?: string }) => ({ rejected: error.code, message: error.message }),
       );
     };
-    for (const method of ['read', 'write', 'readv', 'writev', 'readFile', 'writeFile', 'appendFile', 'stat', 'truncate', 'sync', 'datasync', 'chmod', 'chown', 'utimes']) {
+    for (const method of ['read', 'write', 'readv', 'writev', 'readFile', 'writeFile', 'appendFile', 'stat', 'truncate', 'sync', 'datasync', 'chmod', 'chown', 'utimes', 'readableWebStream', 'createReadStream', 'readLines']) {
       const [ours, theirs] = [ourHandle, nodeHandle].map((handle) => Object.getPrototypeOf(handle));
       assert.deepEqual(await outcome(ours, method), await outcome(theirs, method), method);
     }
     // Node's close is each handle's own function, which no other receiver reaches: ours rejects.
     assert.deepEqual(await outcome(Object.getPrototypeOf(ourHandle), 'close'), { rejected: 'ERR_INVALID_THIS', message: 'Value of "this" must be of type FileHandle' });
-    await ourHandle.close();
-    await nodeHandle.close();
+    // And a handle's own close, called on anything, closes that handle, as Node's does.
+    for (const handle of [ourHandle, nodeHandle]) {
+      const { close } = handle;
+      await close.call({});
+      assert.equal(handle.fd, -1);
+    }
   });
 
   it("is an instance of node:fs/promises' FileHandle, and Node's APIs that take one take it", { timeout }, async () => {
@@ -286,6 +290,23 @@ forEachBackend('aiofs/promises parity', (backend) => {
       assert.deepEqual(await reader.read(), { done: true, value: undefined }, name);
       await closing;
       assert.throws(() => handle.readableWebStream(), { code: 'ERR_INVALID_STATE', message: 'Invalid state: The FileHandle is closed' }, name);
+    }
+  });
+
+  it("readableWebStream: closing the handle ends a stream a reader holds, and the reader's closed settles (each type)", { timeout }, async () => {
+    for (const [name, f] of implementations) {
+      for (const options of [{ type: 'bytes' }, undefined]) {
+        const what = `${name}, ${JSON.stringify(options)}`;
+        const file = fileWith('held');
+        const handle = await f.open(file);
+        const stream = handle.readableWebStream(options as never);
+        const reader = options ? stream.getReader({ mode: 'byob' }) : stream.getReader();
+        const closing = handle.close();
+        const settled = await Promise.race([reader.closed.then(() => 'resolved', () => 'rejected'), new Promise((resolve) => setTimeout(resolve, 2_000, 'pending'))]);
+        assert.equal(settled, 'resolved', what);
+        await closing;
+        assert.equal(handle.fd, -1, what);
+      }
     }
   });
 

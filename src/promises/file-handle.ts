@@ -297,7 +297,8 @@ let nodeMethods: Record<string, ((...args: unknown[]) => Promise<unknown>) | und
  * from the running Node's version (asking Node itself would take an uncaught exception); Bun and
  * Deno report a Node version they imitate, and are not Node.
  */
-const GC_CLOSE_IS_ERROR = runtime().name === 'Node.js' && Number(process.versions.node.split('.')[0]) >= 26;
+const NODE_MAJOR = runtime().name === 'Node.js' ? Number(process.versions.node.split('.')[0]) : 0;
+const GC_CLOSE_IS_ERROR = NODE_MAJOR >= 26;
 
 /**
  * Handles dropped without close(): closed when collected, as Node closes its own, with its
@@ -342,9 +343,10 @@ export class FileHandle extends (EventEmitter as unknown as new (handle: NativeL
   constructor(fd: number, context: IoContext, path?: string) {
     const handle = new RingHandle(fd, context, path);
     super(handle);
-    // Node's base puts its own `close` on the instance, as Node's handles have one: ours replaces
-    // it (an assignment, not a delete, which would slow every later property access).
-    this.close = FileHandle.prototype.close;
+    // Node's base puts its own `close` on the instance, bound to it (`handle.close` passed
+    // around, or called on anything, closes this handle): ours replaces it, bound the same way
+    // (an assignment, not a delete, which would slow every later property access).
+    this.close = () => this.#close();
     this[kHandle] = handle;
     this[kFd] = fd;
     this[kRefs] = 1;
@@ -617,8 +619,13 @@ export class FileHandle extends (EventEmitter as unknown as new (handle: NativeL
    * Emits 'close' at once, as Node's does.
    */
   close(): Promise<void> {
-    // Node's own close is a function of each handle (no prototype method answers a wrong receiver).
+    // Each handle has its own, bound to it (the constructor's); Node has no prototype method for
+    // a wrong receiver to reach.
     if (!FileHandle.#isHandle(this)) return Promise.reject(invalidThis('FileHandle'));
+    return this.#close();
+  }
+
+  #close(): Promise<void> {
     if (this[kFd] === -1) return Promise.resolve();
     if (this[kClosePromise]) return this[kClosePromise];
     const clear = () => {
@@ -659,9 +666,26 @@ export class FileHandle extends (EventEmitter as unknown as new (handle: NativeL
 
   /**
    * A WHATWG byte stream of the file from the current position; once per handle, which it holds
-   * open until the stream ends or is cancelled; closing the handle cancels the stream.
+   * open until the stream ends or is cancelled; closing the handle ends the stream. On Node, its
+   * own method over this handle's reads (its options, checks and cancelling, release by release),
+   * but on Node 20 without type 'bytes', where Node's reads a native stream handle, which ours is
+   * not: there, and on Bun and Deno, ours.
    */
-  readableWebStream(options: { type?: string } = {}): ReadableStream<Uint8Array> {
+  readableWebStream(options?: { type?: string; autoClose?: boolean }): ReadableStream<Uint8Array> {
+    const node = nodeMethods?.readableWebStream as unknown as ((this: unknown, options: unknown) => ReadableStream<Uint8Array>) | undefined;
+    if (!FileHandle.#isHandle(this)) {
+      if (node) return node.call(this, options); // Node's own error for a wrong receiver
+      throw invalidThis('FileHandle');
+    }
+    const open = this[kFd] !== -1 && !this[kClosePromise];
+    if (node && (NODE_MAJOR >= 22 || (options as { type?: unknown } | undefined)?.type === 'bytes')) {
+      // Node checks closed, closing and its own lock, in that order; ours is the other path's (Node 20).
+      if (open && this.#webStreamLocked) throw invalidState('The FileHandle is locked');
+      const stream = node.call(this, options);
+      this.#webStreamLocked = true;
+      return stream;
+    }
+    options ??= {};
     if (this[kFd] === -1) throw invalidState('The FileHandle is closed');
     if (this[kClosePromise]) throw invalidState('The FileHandle is closing');
     if (this.#webStreamLocked) throw invalidState('The FileHandle is locked');
@@ -673,13 +697,18 @@ export class FileHandle extends (EventEmitter as unknown as new (handle: NativeL
       done = true;
       this[kUnref]();
     };
+    let control: ReadableByteStreamController | undefined;
     const stream = new WebReadableStream({
       type: 'bytes',
       autoAllocateChunkSize: 1 << 14,
+      start: (controller) => {
+        control = controller;
+      },
       pull: async (controller) => {
         const request = controller.byobRequest!;
         const view = request.view!;
         const { bytesRead } = await this.read(view as Uint8Array, 0, view.byteLength, null);
+        if (done) return; // the handle was closed meanwhile: the stream is closed
         if (bytesRead === 0) {
           finish();
           controller.close();
@@ -689,8 +718,17 @@ export class FileHandle extends (EventEmitter as unknown as new (handle: NativeL
       cancel: finish,
     });
     this[kRef]();
+    // Closing the handle closes the stream, even one a reader holds (cancel() would refuse a
+    // locked stream): a read waiting gets done, and the reader's `closed` resolves, as Node's.
     this.once('close', () => {
-      if (!done) stream.cancel().catch(() => {});
+      if (done) return;
+      finish();
+      try {
+        control!.close();
+        control!.byobRequest?.respond(0);
+      } catch {
+        // Already closed or errored: nothing waits on it.
+      }
     });
     return stream as ReadableStream<Uint8Array>;
   }
