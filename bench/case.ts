@@ -86,6 +86,8 @@ export interface Case<P = unknown> {
   unit: string;
   /** Each driver runs for --seconds (rather than once over the data). */
   timed: boolean;
+  /** Timed cases: at least this many seconds per driver, whatever --seconds says (a server's load needs them). */
+  minSeconds?: number;
   /** Left out of the default run (which must stay under two minutes): runs when named. */
   extended?: boolean;
   /** The figure is a cost (a latency): ratios and targets read baseline / driver. */

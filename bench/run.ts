@@ -194,7 +194,7 @@ async function main(): Promise<void> {
     for (const { case: c, drivers } of plan) {
       progress.update(step, `${c.name}: preparing data`);
       if (!tty) log(`# ${c.name}: preparing data`);
-      const params = c.prepare(settings);
+      const params = c.prepare(settingsFor(c, settings));
       const measured: Row[][] = [];
       for (let round = 1; round <= rounds; round++) {
         const of = rounds > 1 ? ` (round ${round} of ${rounds})` : '';
@@ -262,6 +262,11 @@ function installLine(missing: Missing[]): string {
   return `# not measured, not installed here: ${missing.map((m) => m.name).join(', ')}; to add them: ${how.join('; ')}`;
 }
 
+/** The settings case `c` runs with: --seconds raised to its minimum. */
+function settingsFor(c: Case, settings: Settings): Settings {
+  return c.minSeconds && settings.seconds < c.minSeconds ? { ...settings, seconds: c.minSeconds } : settings;
+}
+
 type Rates = Map<string, number>;
 
 const ratesOf = (rows: Row[]): Rates => new Map(rows.filter((r) => r.rate).map((r) => [r.driver, r.rate!]));
@@ -278,7 +283,7 @@ const ratioOf = (c: Case, rates: Rates, driver: string, baseline: string): numbe
 function caseTable(c: Case, rows: Row[], settings: Settings): string {
   const rates = ratesOf(rows);
   const shown = c.baselines.filter((b) => rates.has(b));
-  const timing = c.timed ? `, ${settings.seconds} s each` : '';
+  const timing = c.timed ? `, ${settingsFor(c, settings).seconds} s each` : '';
   const lines = [
     `\n## ${c.title} (${c.name}${timing})\n`,
     `| driver | ${shown.map((b) => `vs ${b}`).join(' | ')}${shown.length ? ' | ' : ''}${c.unit}${c.lowerIsBetter ? ' (lower is better)' : ''} |`,
