@@ -472,7 +472,7 @@ export class FileHandle extends (EventEmitter as unknown as new (handle: NativeL
       if (call === undefined) {
         let args: unknown[];
         try {
-          args = readArgsNodeSurvives(first, second, third, fourth);
+          args = readArgsNodeSurvives(FileHandle.#isOpen(this), first, second, third, fourth);
         } catch (error) {
           return Promise.reject(error);
         }
@@ -1028,23 +1028,51 @@ function numbersNodeSurvives(args: unknown[]): unknown[] {
 
 /**
  * read()'s arguments as Node may be given them: a length that is not an integer (1.5, NaN, a
- * string) passes Node's validation before 24 and then aborts the process in its binding (an
- * int32 assertion); Node 24 and later make it `length | 0` first, and so do we, for every
- * release (a bigint length is then the TypeError that `|` throws on it, as in Node 24).
+ * string) can pass the checks of Node before 24 and then abort the process in its binding (an
+ * int32 assertion). Node 24 and later make it `length | 0` first; where an earlier release would
+ * abort, so do we (nodeAbortsOnRead). Everywhere else the arguments go as they are, and the
+ * answer is the running release's, in its order (its closed check, its offset check, its range
+ * check, its position check).
  */
-function readArgsNodeSurvives(first: unknown, second: unknown, third: unknown, fourth: unknown): unknown[] {
-  const odd = (length: unknown) => length !== undefined && length !== null && !Number.isInteger(length);
+function readArgsNodeSurvives(open: boolean, first: unknown, second: unknown, third: unknown, fourth: unknown): unknown[] {
   const coerced = (length: unknown) => (length as number) | 0;
-  const withLength = (options: object) => {
-    const { length } = options as { length?: unknown };
-    return odd(length) ? { ...options, length: coerced(length) } : options;
-  };
+  if (!open || NODE_MAJOR >= 24) return [first, second, third, fourth];
   if (ArrayBuffer.isView(first)) {
-    if (second !== null && typeof second === 'object') return [first, withLength(second), third, fourth];
-    return [first, second, odd(third) ? coerced(third) : third, fourth];
+    if (second !== null && typeof second === 'object') {
+      const { offset, length, position } = second as ReadOptions<ArrayBufferView>;
+      return nodeAbortsOnRead(first, offset, length, position) ? [first, { ...second, length: coerced(length) }, third, fourth] : [first, second, third, fourth];
+    }
+    return [first, second, nodeAbortsOnRead(first, second, third, fourth) ? coerced(third) : third, fourth];
   }
-  if (first !== null && typeof first === 'object') return [withLength(first), second, third, fourth];
+  if (first !== null && typeof first === 'object') {
+    const { buffer, offset, length, position } = first as ReadOptions<ArrayBufferView>;
+    const view = buffer === undefined ? { byteLength: 16384 } : buffer; // Node's default buffer
+    if (ArrayBuffer.isView(view) || buffer === undefined) {
+      if (nodeAbortsOnRead(view, offset, length, position)) return [{ ...first, length: coerced(length) }, second, third, fourth];
+    }
+  }
   return [first, second, third, fourth];
+}
+
+/**
+ * Whether Node 20 or 22's FileHandle.read, on an open handle, would take this length to its
+ * binding and abort there: a length given, not an integer, that passes the offset check, the
+ * range check (`length < 0`, `offset + length > byteLength`) and, on 22, the position check.
+ * Exported for the parity test, which gives node:fs such a length as Node 24 reads it.
+ */
+export function nodeAbortsOnRead(buffer: { readonly byteLength: number }, offset: unknown, length: unknown, position: unknown): boolean {
+  if (length === undefined || length === null || typeof length === 'bigint' || typeof length === 'symbol' || Number.isInteger(length)) return false;
+  const start = offset ?? 0;
+  if (typeof start !== 'number' || !Number.isInteger(start) || start < 0 || start > MAX_POSITION) return false;
+  try {
+    const size = buffer.byteLength;
+    if (size === 0 || (length as number) < 0 || start + (length as number) > size) return false;
+    if (NODE_MAJOR < 22 || position === undefined || position === null) return true;
+    if (typeof position === 'number') return Number.isInteger(position) && position >= -1 && position <= MAX_POSITION;
+    return typeof position === 'bigint' && position >= -1n && position <= 2n ** 63n - 1n - BigInt(length as number);
+  } catch {
+    return false; // Node's checks throw on it too (a getter, a valueOf, BigInt of a fraction)
+  }
 }
 
 /** A read or write of part of one typed array: its bytes, and the position (CURRENT_POSITION: the file's own). */
