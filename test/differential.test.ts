@@ -30,7 +30,7 @@ const timeout = 1_800_000;
 type Outcome = { threw: unknown } | { ok: unknown } | { rejected: unknown } | { settled: unknown[] } | 'no handle';
 
 /** Run `s` on `twin`: how it ended, reduced to what must agree. */
-async function run(s: Step, twin: Twin, rejection?: Error): Promise<Outcome> {
+async function run(s: Step, twin: Twin): Promise<Outcome> {
   const args = s.args.map((recipe) => make(recipe, twin));
   let target: Record<string, (...a: unknown[]) => Promise<unknown>>;
   if (s.op === 'call') target = twin.fs as unknown as typeof target;
@@ -40,8 +40,7 @@ async function run(s: Step, twin: Twin, rejection?: Error): Promise<Outcome> {
   }
   let pending: Promise<unknown>;
   try {
-    // A call node:fs cannot be given (asNodeSurvives) ends as the later release ends it.
-    pending = rejection ? Promise.reject(rejection) : target[s.name](...args);
+    pending = target[s.name](...args);
   } catch (error) {
     return { threw: errorOf(error as Error, twin) };
   }
@@ -105,8 +104,7 @@ forEachBackend('aiofs/promises against node:fs/promises, random sequences', (bac
               continue;
             }
             if (process.env.AIOFS_DIFF_TRACE) process.stderr.write(`${describe(s)}\n`);
-            const forNode = asNodeSurvives(s);
-            const theirs = await run(forNode.step, twins[0], forNode.rejection);
+            const theirs = await run(asNodeSurvives(s), twins[0]);
             const ours = await run(s, twins[1]);
             count(s, theirs);
             assert.deepStrictEqual(ours, theirs, `step ${i} of ${steps.length}: ${describe(s)}`);

@@ -15,6 +15,7 @@ import fsp from 'node:fs/promises';
 import fs, { type BigIntStats, type Stats } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { PathLike } from '../context.js';
 import { nodeFs, nodeFsp } from '../node-fs.js';
 import { getDefaultContext } from '../create-context.js';
@@ -120,6 +121,9 @@ async function writeWith(file: PathLike | AiofsFileHandle, data: WriteData, opti
   // The context checks the path, then the mode (refusing one that would abort Node), as Node's open.
   const fd = await context.open(file, flag || defaultFlag, (mode ?? 0o666) as number);
   try {
+    // Node's open takes a trip to its thread pool, and an abort from the next tick wins before
+    // anything is written; ours may complete without a turn of the loop: give it that turn.
+    if (signal) await nextTurn();
     await writeAll(new FdCursor(context, fd, 0), data, encoding ?? 'utf8', signal);
     if (flush) await context.fsync(fd);
   } finally {

@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import type nodefs from 'node:fs/promises';
 import path from 'node:path';
 import fc from 'fast-check';
+import { nodeAbortsOnRead } from '../../src/promises/file-handle.js';
 
 export type Fs = typeof nodefs;
 type Handle = Awaited<ReturnType<Fs['open']>>;
@@ -239,14 +240,17 @@ export function carriesAbortingMode(s: Step): boolean {
   return mode?.kind === 'value' && abortsNode(mode.value);
 }
 
+/** The running Node's major version. */
+const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
+
 /**
  * The step as node:fs may be given it, where aiofs reads an argument as a later Node reads it
  * rather than abort the process as the running one may: -0 (a mode, flags, a write's length:
  * the binding's int32 check fails on it; aiofs reads 0), and a FileHandle read's length that is not an integer
- * (before Node 24 its binding aborts on 1.5 or 'x'; Node 24 and aiofs read `length | 0`). A
- * bigint length cannot be given to Node 20 at all: `length | 0` throws, and that is the outcome.
+ * where Node before 24 would take it to its binding and abort (1.5 or 'x' past its checks; Node 24
+ * and aiofs read `length | 0`). Any other length goes to node:fs as it is.
  */
-export function asNodeSurvives(s: Step): { step: Step; rejection?: Error } {
+export function asNodeSurvives(s: Step): Step {
   const negativeZero = (r: Recipe | undefined) => r?.kind === 'value' && Object.is(r.value, -0);
   const map = (r: Recipe, f: (r: Recipe) => Recipe): Recipe => {
     const mapped = f(r);
@@ -265,25 +269,27 @@ export function asNodeSurvives(s: Step): { step: Step; rejection?: Error } {
     }
   }
   let step = { ...s, args: s.args.map((r) => map(r, (x) => (numeric.has(x) && negativeZero(x) ? { kind: 'value', value: 0 } : x))) };
-  if (s.op !== 'call' && s.name === 'read') {
+  if (NODE_MAJOR < 24 && s.op !== 'call' && s.name === 'read') {
     const [first, second] = step.args;
     const isOptions = (r: Recipe | undefined) => r?.kind === 'options' || (r?.kind === 'value' && r.value !== null && typeof r.value === 'object');
-    const fieldOf = (r: Recipe) => (r.kind === 'options' ? r.fields.length : undefined);
-    const lengthRecipe = first?.kind === 'bytes' ? (isOptions(second) ? fieldOf(second!) : step.args[2]) : isOptions(first) ? fieldOf(first!) : undefined;
-    if (lengthRecipe?.kind === 'value') {
-      const length = lengthRecipe.value;
-      if (length !== undefined && length !== null && !Number.isInteger(length)) {
-        let coerced: number;
-        try {
-          coerced = (length as number) | 0;
-        } catch (error) {
-          return { step, rejection: error as Error };
-        }
-        step = { ...step, args: step.args.map((r) => map(r, (x) => (x === lengthRecipe ? { kind: 'value', value: coerced } : x))) };
-      }
+    const fieldsOf = (r: Recipe | undefined): (Recipe | undefined)[] | undefined =>
+      r?.kind === 'options' ? [r.fields.buffer, r.fields.offset, r.fields.length, r.fields.position] : undefined;
+    const [bufferRecipe, offset, length, position] =
+      first?.kind === 'bytes'
+        ? isOptions(second)
+          ? [first, ...(fieldsOf(second)?.slice(1) ?? [])]
+          : [first, step.args[1], step.args[2], step.args[3]]
+        : isOptions(first)
+          ? (fieldsOf(first) ?? [])
+          : [];
+    const valueOf = (r: Recipe | undefined) => (r === undefined ? undefined : r.kind === 'value' ? r.value : r);
+    const view = bufferRecipe === undefined ? { byteLength: 16384 } : bufferRecipe.kind === 'bytes' ? (make(bufferRecipe, undefined as never) as ArrayBufferView) : undefined;
+    if (length?.kind === 'value' && view !== undefined && nodeAbortsOnRead(view, valueOf(offset), length.value, valueOf(position))) {
+      const coerced = (length.value as number) | 0;
+      step = { ...step, args: step.args.map((r) => map(r, (x) => (x === length ? { kind: 'value', value: coerced } : x))) };
     }
   }
-  return { step };
+  return step;
 }
 
 /** The values a recipe stands for, made for `twin`. */
