@@ -1035,6 +1035,40 @@ static napi_value js_dup_fd(napi_env env, napi_callback_info info) {
 }
 
 /*
+ * seekFd(fd, offset, whence) -> position | -errno: lseek(2) of `fd`, `offset` an integer within
+ * +-2^53 and `whence` SEEK_SET, SEEK_CUR or SEEK_END (else -EINVAL). Never waits on a device: it
+ * moves a number in the open file description (-ESPIPE for a pipe, a FIFO, a socket).
+ */
+static napi_value js_seek_fd(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  int32_t fd, whence;
+  double offset;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 3 || get_i32(env, argv[0], &fd) < 0 || fd < 0) return make_int(env, -EBADF);
+  if (napi_get_value_double(env, argv[1], &offset) != napi_ok || offset != offset || offset > 9007199254740992.0 ||
+      offset < -9007199254740992.0 || offset != (double)(int64_t)offset || get_i32(env, argv[2], &whence) < 0 ||
+      (whence != SEEK_SET && whence != SEEK_CUR && whence != SEEK_END))
+    return make_int(env, -EINVAL);
+  off_t at = lseek(fd, (off_t)offset, whence);
+  napi_value result;
+  if (at < 0) return make_int(env, -errno);
+  if (napi_create_double(env, (double)at, &result) != napi_ok) return NULL;
+  return result;
+}
+
+/* statusFlags(fd) -> flags | -errno: the file status flags of `fd` (fcntl F_GETFL: O_APPEND...). */
+static napi_value js_status_flags(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 1 || get_i32(env, argv[0], &fd) < 0 || fd < 0) return make_int(env, -EBADF);
+  int flags = fcntl(fd, F_GETFL);
+  return make_int(env, flags < 0 ? -errno : flags);
+}
+
+/*
  * corkFd(fd, on) -> 0 | -errno: set TCP_CORK on the socket `fd` (on: true) or clear it (false,
  * which sends what the cork held). Never blocks; -ENOTSOCK or -EOPNOTSUPP for what is not TCP.
  */
@@ -1159,6 +1193,7 @@ static napi_value init(napi_env env, napi_value exports) {
                                     METHOD("createAio", js_create_aio),
                                     METHOD("forgetFd", js_forget_fd), METHOD("closeFd", js_close_fd),
                                     METHOD("makePipe", js_make_pipe), METHOD("dupFd", js_dup_fd),
+                                    METHOD("seekFd", js_seek_fd), METHOD("statusFlags", js_status_flags),
                                     METHOD("corkFd", js_cork_fd), METHOD("drainPipe", js_drain_pipe),
                                     METHOD("spliceResident", js_splice_resident),
                                     METHOD("useWaiterThread", js_use_waiter_thread),

@@ -78,6 +78,10 @@ export interface NativeAddon {
   makePipe?(size: number): [number, number, number] | number;
   /** A duplicate of `fd` that closeFd closes, or -errno. */
   dupFd?(fd: number): number;
+  /** lseek(2) of `fd`: the new position, or -errno. */
+  seekFd?(fd: number, offset: number, whence: number): number;
+  /** The file status flags of `fd` (fcntl F_GETFL), or -errno. */
+  statusFlags?(fd: number): number;
   /** TCP_CORK on the socket `fd` set (on) or cleared (off, which sends what it held): 0 or -errno. */
   corkFd?(fd: number, on: boolean): number;
   /** One non-waiting splice of up to `length` bytes from the pipe `pipeFd` to the non-blocking `outFd`: bytes or -errno. */
@@ -234,6 +238,16 @@ export function makePipe(size: number): [number, number, number] | number {
 /** A duplicate of `fd` that closeOwnedFd closes, or -errno (-ENOSYS without the addon). */
 export function dupFd(fd: number): number {
   return loaded?.dupFd?.(fd) ?? -constants.errno.ENOSYS;
+}
+
+/** lseek(2) of `fd` (whence 0 SEEK_SET, 1 SEEK_CUR, 2 SEEK_END): the new position, or -errno (-ENOSYS without the addon). */
+export function seekFd(fd: number, offset: number, whence: 0 | 1 | 2): number {
+  return loaded?.seekFd?.(fd, offset, whence) ?? -constants.errno.ENOSYS;
+}
+
+/** The file status flags of `fd` (O_APPEND, O_DIRECT...), or -errno (-ENOSYS without the addon). */
+export function statusFlags(fd: number): number {
+  return loaded?.statusFlags?.(fd) ?? -constants.errno.ENOSYS;
 }
 
 /**

@@ -55,6 +55,7 @@ export function createAioBackend(entries: number, sink: CompletionSink): EngineB
       bindsCredentials: false,
       metadata: false,
       currentPosition: false,
+      shortWriteMayKeepPosition: false,
     },
     sink,
     (errno) => backendUnavailable('aio', describeAioFailure(errno), -errno === EMFILE || -errno === ENFILE),

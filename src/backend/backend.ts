@@ -71,6 +71,12 @@ export class Request {
    * continues and the bytes done so far. Never seen by the context.
    */
   continues: { request: Request; done: number } | undefined = undefined;
+  /**
+   * A write at the file's own position on an engine whose short writes may leave that position
+   * behind (EngineSpec.shortWriteMayKeepPosition): the position before it, for the repair; -1
+   * when not recorded.
+   */
+  positionBefore = -1;
 
   constructor(
     readonly op: Op,

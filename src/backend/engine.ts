@@ -7,17 +7,20 @@
  * result the kernel interface could not give (the thread pool, the rest of a short transfer) is
  * fallback.ts's.
  */
+import { constants as fsConstants } from 'node:fs';
 import { constants } from 'node:os';
 import { CURRENT_POSITION } from '../limits.js';
-import type { NativeEngine } from '../native.js';
+import { type NativeEngine, seekFd, statusFlags } from '../native.js';
 import { byteLengthOf } from '../views.js';
 import { type Backend, type CompletionSink, Op, type Request, StartNow } from './backend.js';
 import { credentialsGeneration } from './credentials.js';
 import { Fallback, type FallbackPolicy } from './fallback.js';
 import { prepMeta } from './metadata.js';
+import { requestedBytes } from './short-transfer.js';
 import { EARLY_SUBMIT, SubmitPacer } from './submit-pacing.js';
 
 const { EBUSY, EAGAIN, EBADF } = constants.errno;
+const [SEEK_SET, SEEK_CUR, SEEK_END] = [0, 1, 2] as const;
 
 /** What distinguishes one kernel interface from another, for the shared backend below. */
 export interface EngineSpec extends FallbackPolicy {
@@ -42,6 +45,15 @@ export interface EngineSpec extends FallbackPolicy {
    * (Linux AIO, whose iocb has only an offset), such a transfer goes to the thread pool from the start.
    */
   currentPosition: boolean;
+  /**
+   * A write at a file's own position that ends short may leave that position where it was
+   * (io_uring on Linux 6.18, at least: a partial write retried in its worker, the retry failing
+   * with EFBIG or ENOSPC, completes with the bytes written and the position not moved, so the
+   * next write lands over the first). The position before such a write is recorded, and a short
+   * one puts it where write(2) would have: after the bytes written, or at the end of a file
+   * opened to append.
+   */
+  shortWriteMayKeepPosition: boolean;
 }
 
 export class EngineBackend implements Backend {
@@ -109,6 +121,7 @@ export class EngineBackend implements Backend {
     }
     const slot = this.freeSlots.pop();
     if (slot === undefined) return false;
+    request.positionBefore = this.positionBefore(request.op, request.fd, request.offset);
     // With a signal, the submit waits for the microtask: an abort right after the call must win.
     if (request.op <= Op.Write && request.signal === undefined && this.pacer.mayGoAlone(this.reaping)) return this.startAlone(request, slot);
     let result = this.prep(request, slot);
@@ -161,6 +174,7 @@ export class EngineBackend implements Backend {
     }
     const slot = this.freeSlots.pop();
     if (slot === undefined) return StartNow.Declined;
+    const before = this.positionBefore(op, fd, offset);
     this.pacer.goingAlone();
     const count = this.engine!.submitRw(op, fd, data, offset, slot);
     if (count < 0) {
@@ -171,12 +185,14 @@ export class EngineBackend implements Backend {
     const completions = this.completions;
     if (count === 1 && completions[0] === slot) {
       const result = completions[1];
-      if (result >= 0 && (!this.spec.continueShortTransfers || result >= byteLengthOf(data))) {
+      if (result >= 0 && ((!this.spec.continueShortTransfers && before < 0) || result >= byteLengthOf(data))) {
         this.freeSlots.push(slot);
         return result;
       }
     }
-    this.keepAlone(this.sink.adopt(op, fd, data, offset), slot, count);
+    const adopted = this.sink.adopt(op, fd, data, offset);
+    adopted.positionBefore = before;
+    this.keepAlone(adopted, slot, count);
     return StartNow.Adopted;
   }
 
@@ -316,6 +332,21 @@ export class EngineBackend implements Backend {
     if (this.closing) this.closeIfIdle();
   }
 
+  /** For a write at the file's own position where short writes may keep it (see the spec): the position now; else -1. */
+  private positionBefore(op: Op, fd: number, offset: number | bigint): number {
+    if (!this.spec.shortWriteMayKeepPosition || offset !== CURRENT_POSITION || (op !== Op.Write && op !== Op.Writev)) return -1;
+    return seekFd(fd, 0, SEEK_CUR); // -ESPIPE for a pipe or a socket, which has no position
+  }
+
+  /** After a write at the file's own position that moved `written` bytes: if short, the position write(2) would leave. */
+  private keepPositionRight(request: Request, written: number): void {
+    if (written >= requestedBytes(request)) return;
+    const flags = statusFlags(request.fd);
+    if (flags < 0) return; // closed meanwhile: nothing to keep
+    if (flags & fsConstants.O_APPEND) seekFd(request.fd, 0, SEEK_END);
+    else seekFd(request.fd, request.positionBefore + written, SEEK_SET);
+  }
+
   private dispatch(count: number): void {
     const completions = this.completions;
     const requests = this.requests;
@@ -329,6 +360,7 @@ export class EngineBackend implements Backend {
       this.freeSlots.push(slot);
       if (!request) continue;
       const result = completions[2 * i + 1];
+      if (request.positionBefore >= 0 && result >= 0) this.keepPositionRight(request, result);
       if (direct && result >= 0 && request.continues === undefined) this.sink.complete(request, result);
       else this.fallback.settle(request, result);
     }

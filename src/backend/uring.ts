@@ -112,6 +112,7 @@ export function createUringBackend(settings: UringSettings, sink: CompletionSink
       bindsCredentials: true,
       metadata: true,
       currentPosition: true,
+      shortWriteMayKeepPosition: true,
     },
     sink,
     (errno) => backendUnavailable('uring', describeUringFailure(errno), -errno === EMFILE || -errno === ENFILE),

@@ -146,7 +146,8 @@ async function writeRest(context: IoContext, fd: number, bytes: Uint8Array, posi
  * Write every byte of `views` in order at `position` (null: at the file's own position), however
  * many views there are: the kernel takes IOV_MAX of them per call, and a call may stop short;
  * each call after the first starts where the one before stopped (libuv writes Node's writev so).
- * Resolves with the bytes written in all, or rejects with what stopped it.
+ * Resolves with the bytes written in all; rejects with what stopped it only if nothing was
+ * written (a full disk or a file size limit after some bytes: those bytes, as libuv answers).
  */
 export async function writevFully(context: IoContext, fd: number, views: readonly ArrayBufferView[], position: number | null): Promise<number> {
   let rest = views;
@@ -156,7 +157,13 @@ export async function writevFully(context: IoContext, fd: number, views: readonl
     const batch = rest.length > IOV_MAX ? rest.slice(0, IOV_MAX) : rest;
     let wanted = 0;
     for (const view of batch) wanted += byteLengthOf(view);
-    const n = wanted === 0 ? 0 : await context.writev(fd, batch as ArrayBufferView[], position === null ? null : advanced(position, total));
+    let n: number;
+    try {
+      n = wanted === 0 ? 0 : await context.writev(fd, batch as ArrayBufferView[], position === null ? null : advanced(position, total));
+    } catch (error) {
+      if (total > 0) return total;
+      throw error;
+    }
     if (wanted > 0 && n === 0 && ++stalls >= MAX_ZERO_WRITES) throw systemError(-EIO, 'write');
     if (n > 0) stalls = 0;
     total += n;

@@ -650,17 +650,17 @@ export class FileHandle extends (EventEmitter as unknown as new (handle: NativeL
 
   /**
    * An fs.ReadStream over the handle's reads, from `start` (default: the current position). Where
-   * the runtime's fs takes no handle of ours (no Node FileHandle class: Bun, Deno), a Readable of
-   * the same options over the handle's own reads.
+   * the runtime's fs takes no handle of ours (no Node FileHandle class: Bun, Deno), the runtime's
+   * fs.ReadStream over the handle's fd, its operations the handle's own (streamFsOf).
    */
   createReadStream(options?: fsPromises.CreateReadStreamOptions): fs.ReadStream {
-    if (!nodeClass) return handleReadStream(this, options ?? {}) as fs.ReadStream;
+    if (!nodeClass) return endsWithHandle(this, fs.createReadStream(undefined as unknown as string, { ...options, fd: this.fd, fs: streamFsOf(this) } as never));
     return fs.createReadStream(undefined as unknown as string, { ...options, fd: this } as unknown as Parameters<typeof fs.createReadStream>[1]);
   }
 
-  /** An fs.WriteStream over the handle's writes, from `start` (default: the current position); on Bun and Deno, as createReadStream, a Writable of the same options. */
+  /** An fs.WriteStream over the handle's writes, from `start` (default: the current position); on Bun and Deno, as createReadStream, the runtime's own fs.WriteStream over the handle's operations. */
   createWriteStream(options?: fsPromises.CreateWriteStreamOptions): fs.WriteStream {
-    if (!nodeClass) return handleWriteStream(this, options ?? {}) as fs.WriteStream;
+    if (!nodeClass) return endsWithHandle(this, fs.createWriteStream(undefined as unknown as string, { ...options, fd: this.fd, fs: streamFsOf(this) } as never));
     return fs.createWriteStream(undefined as unknown as string, { ...options, fd: this } as unknown as Parameters<typeof fs.createWriteStream>[1]);
   }
 
@@ -897,73 +897,37 @@ export class FileHandle extends (EventEmitter as unknown as new (handle: NativeL
 }
 
 /**
- * FileHandle.createReadStream where the runtime's fs cannot take our handle: a Readable of Node's
- * options (start, end inclusive, highWaterMark, encoding, autoClose, emitClose) over the handle's
- * reads, at the file's own position when no start is given.
+ * The file operations an fs.ReadStream or fs.WriteStream calls (its `fs` option) over `handle`:
+ * how the runtime's own stream classes run on our handle where its fs takes no handle of ours
+ * (Bun, Deno), with all of their options and fields (bytesRead, bytesWritten, pending, close()).
+ * The stream holds a reference from its creation, as Node's over a FileHandle hold theirs (close()
+ * waits for it); the stream's close (at its end unless autoClose is false, or when destroyed)
+ * releases it and closes the handle. A position the stream leaves undefined is the file's own.
  */
-function handleReadStream(handle: FileHandle, options: fsPromises.CreateReadStreamOptions): Readable {
-  const finish = holdOpen(handle);
-  let position: number | null = options.start ?? null;
-  let left = options.end === undefined || options.end === Infinity ? Infinity : options.end - (options.start ?? 0) + 1;
-  const chunk = options.highWaterMark ?? 1 << 16;
-  return endsWithHandle(handle, new Readable({
-    autoDestroy: options.autoClose !== false,
-    highWaterMark: chunk,
-    encoding: options.encoding ?? undefined,
-    emitClose: options.emitClose ?? true,
-    read(this: Readable) {
-      const size = Math.min(chunk, left);
-      if (size <= 0) return void this.push(null);
-      handle.read(Buffer.allocUnsafe(size), 0, size, position).then(({ bytesRead, buffer }) => {
-        if (bytesRead === 0) return void this.push(null);
-        if (position !== null) position += bytesRead;
-        left -= bytesRead;
-        this.push(buffer.subarray(0, bytesRead));
-      }, (error: Error) => this.destroy(error));
-    },
-    destroy: finish,
-  }));
-}
-
-/** FileHandle.createWriteStream where the runtime's fs cannot take our handle: a Writable of Node's options (start, highWaterMark, encoding, autoClose, emitClose, flush). */
-function handleWriteStream(handle: FileHandle, options: fsPromises.CreateWriteStreamOptions): Writable {
-  const finish = holdOpen(handle);
-  let position: number | null = options.start ?? null;
-  const written = (bytes: number) => {
-    if (position !== null) position += bytes;
-  };
-  return endsWithHandle(handle, new Writable({
-    autoDestroy: options.autoClose !== false,
-    highWaterMark: options.highWaterMark,
-    defaultEncoding: (options.encoding ?? 'utf8') as BufferEncoding,
-    decodeStrings: true,
-    emitClose: options.emitClose ?? true,
-    write(data: Buffer, _encoding, callback) {
-      handle.write(data, 0, data.length, position).then(({ bytesWritten }) => {
-        written(bytesWritten);
-        callback();
-      }, callback);
-    },
-    final(callback) {
-      if (!(options as { flush?: boolean }).flush) return callback();
-      handle.sync().then(() => callback(), callback);
-    },
-    destroy: finish,
-  }));
-}
-
-/**
- * A stream's hold on its handle, as Node's streams over a FileHandle hold theirs: a reference
- * from creation (close() waits for the stream) until the stream is destroyed, which closes the
- * handle. A stream destroys itself at its end unless autoClose is false (Node's autoDestroy), so
- * one with autoClose: false holds its handle until destroyed, as Node's do. Returns the
- * stream's destroy().
- */
-function holdOpen(handle: FileHandle): (error: Error | null, callback: (error?: Error | null) => void) => void {
+function streamFsOf(handle: FileHandle) {
   handle[kRef]();
-  return (error, callback) => {
-    handle[kUnref]();
-    handle.close().then(() => callback(error), (closing: Error) => callback(error ?? closing));
+  type Done = (error: Error | null, ...results: unknown[]) => void;
+  const failed = (callback: Done) => (error: Error) => callback(error);
+  return {
+    open(_path: unknown, _flags: unknown, _mode: unknown, callback: Done) {
+      callback(fileClosed('open')); // never called: the stream is given the handle's fd
+    },
+    read(_fd: number, buffer: Buffer, offset: number, length: number, position: number | null | undefined, callback: Done) {
+      handle.read(buffer, offset, length, position ?? null).then(({ bytesRead }) => callback(null, bytesRead, buffer), failed(callback));
+    },
+    write(_fd: number, buffer: Buffer, offset: number, length: number, position: number | null | undefined, callback: Done) {
+      handle.write(buffer, offset, length, position ?? null).then(({ bytesWritten }) => callback(null, bytesWritten, buffer), failed(callback));
+    },
+    writev(_fd: number, buffers: Buffer[], position: number | null | undefined, callback: Done) {
+      handle.writev(buffers, position ?? null).then(({ bytesWritten }) => callback(null, bytesWritten, buffers), failed(callback));
+    },
+    fsync(_fd: number, callback: Done) {
+      handle.sync().then(() => callback(null), failed(callback));
+    },
+    close(_fd: number, callback: Done) {
+      handle[kUnref]();
+      handle.close().then(() => callback(null), failed(callback));
+    },
   };
 }
 
