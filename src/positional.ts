@@ -20,6 +20,13 @@ export interface PositionalFile {
   writeAt(bytes: Uint8Array, position: number): Promise<number>;
   /** A Buffer of `size` bytes (not zeroed) that transfers on this file can use without a copy. */
   allocate(size: number): Buffer;
+  /**
+   * The file has no position (a pipe, a FIFO, a socket, a terminal): its bytes come and go in
+   * sequence, whatever position a transfer names. Transfers on it run one after another, in call
+   * order (two reads at once would split its bytes between them in any order), and a layer that
+   * reads ahead or writes behind must not keep several in flight. Absent: false.
+   */
+  readonly stream?: boolean;
 }
 
 /**

@@ -301,6 +301,18 @@ it('cp copies byte for byte, keeps the mode, and copies into a directory', { tim
   assert.ok(fs.readFileSync(path.join(dir, path.basename(src))).equals(data));
 });
 
+it('cp gives a new file the permission bits GNU cp gives it: no setuid, setgid or sticky bit', { timeout: 60_000 }, () => {
+  for (const mode of [0o4755, 0o2755, 0o1755, 0o6777, 0o640]) {
+    const src = scratchPath('special');
+    fs.writeFileSync(src, 'x');
+    fs.chmodSync(src, mode);
+    const [ours, gnu] = [scratchPath('ours'), scratchPath('gnu')];
+    assert.equal(aiofs('cp', src, ours).status, 0);
+    assert.equal(spawnSync('cp', [src, gnu]).status, 0);
+    assert.equal((fs.statSync(ours).mode & 0o7777).toString(8), (fs.statSync(gnu).mode & 0o7777).toString(8), `from ${mode.toString(8)}`);
+  }
+});
+
 it('cp reports a missing source, an unwritable destination, and leaves no partial file', { timeout: 60_000 }, () => {
   const missing = scratchPath('missing');
   const run = aiofs('cp', missing, scratchPath('x'));

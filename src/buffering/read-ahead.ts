@@ -15,7 +15,7 @@ import { validateInteger } from '../validate.js';
  * Where chunks come from: reads that fill the view unless the file ends, into the file's memory;
  * with readvInto, several chunks in one read.
  */
-export type ChunkSource = Pick<PositionalFile, 'readInto' | 'readvInto' | 'allocate'>;
+export type ChunkSource = Pick<PositionalFile, 'readInto' | 'readvInto' | 'allocate' | 'stream'>;
 
 interface Pending {
   offset: number;
@@ -69,13 +69,14 @@ export class ReadAhead {
     this.#next = offset;
     this.#consumed = offset;
     this.#chunkSize = chunkSize;
-    this.#depth = depth;
+    // A stream (a pipe, a FIFO) has one sequence of bytes: one read at a time, on demand.
+    this.#depth = source.stream ? 0 : depth;
     // With one read for several chunks, the window is topped up once half of it is used, as the
     // kernel's own read-ahead does, so that each top-up is one read of half the window (a chunk
     // of a cached file costs a system call, and the code that runs after one, whatever its size).
     // Without, or for chunks too large to share a request, every chunk handed out is replaced at once.
-    this.#perRequest = source.readvInto ? Math.max(1, Math.min(IOV_MAX, Math.floor(MAX_REQUEST_BYTES / chunkSize))) : 1;
-    this.#refillAt = this.#perRequest > 1 ? depth >> 1 : depth - 1;
+    this.#perRequest = source.readvInto && !source.stream ? Math.max(1, Math.min(IOV_MAX, Math.floor(MAX_REQUEST_BYTES / chunkSize))) : 1;
+    this.#refillAt = this.#perRequest > 1 ? this.#depth >> 1 : this.#depth - 1;
     this.#end = end;
   }
 

@@ -86,7 +86,8 @@ async function copy(ctx: IoContext, src: string, requested: string, block: numbe
   let output: AIOFile<Buffer> | undefined;
   let created = false;
   try {
-    const opened = await openDestination(ctx, dst, source.mode & 0o7777, direct);
+    // Permission bits only: GNU cp without --preserve gives a new file no setuid, setgid or sticky bit.
+    const opened = await openDestination(ctx, dst, source.mode & 0o777, direct);
     created = opened.created;
     // Compared on the open files, so that no name swapped meanwhile can make the copy its own source.
     const [from, to] = await Promise.all([ctx.stat(input.fd), ctx.stat(opened.fd)]).catch(at(dst));
@@ -133,7 +134,8 @@ async function openDestination(ctx: IoContext, dst: string, mode: number, direct
 
 /**
  * Workers (8 MiB worth of blocks, 2 to 32 of them) take blocks in turn: read one whole (a short
- * read is the end of the file), write it at the same offset. On direct files the blocks are
+ * read is the end of the file), write it at the same offset; one block at a time where either
+ * file is a stream (PositionalFile.stream). On direct files the blocks are
  * aligned memory, and the last, partial block is written through the file's bounce path, which
  * leaves the exact length.
  */
@@ -141,6 +143,22 @@ async function copyBlocks(input: AIOFile, output: AIOFile, size: number, block: 
   const reads = input[positionalIo]();
   const writes = output[positionalIo]();
   const progress = byteProgress(size, 'copying');
+  if (reads.stream || writes.stream) {
+    // A pipe, a FIFO or a socket at either end: its bytes come or go in one sequence, block after block.
+    try {
+      const buffer = reads.allocate(block);
+      for (let copied = 0; ; ) {
+        const n = await reads.readInto(buffer, copied).catch(at(src));
+        if (n === 0) return;
+        await writes.writeAt(buffer.subarray(0, n), copied).catch(at(dst));
+        copied += n;
+        progress.update(copied);
+        if (n < block) return;
+      }
+    } finally {
+      progress.stop();
+    }
+  }
   let next = 0;
   let end = Infinity;
   let copied = 0;

@@ -435,6 +435,9 @@ export class AIOFile<T extends string | Buffer = string | Buffer> {
       ...(readvInto && { readvInto: (views: Uint8Array[], position: number) => this.#simple('read', () => readvInto(views, position), 'readable') }),
       writeAt: (bytes, position) => this.#simple('write', () => io.writeAt(bytes, position), 'writable'),
       allocate: (size) => io.allocate(size),
+      get stream() {
+        return io.stream === true;
+      },
     };
   }
 

@@ -5,20 +5,68 @@
  * written, and a write that keeps moving nothing is an error rather than a loop. Views come
  * validated; their memory is read through views.ts, never through their own getters.
  */
+import fs from 'node:fs';
+import { constants } from 'node:os';
 import { type IoContext, readNow } from '../context.js';
 import { systemError } from '../errors.js';
 import { CURRENT_POSITION, IOV_MAX } from '../limits.js';
 import type { PositionalFile } from '../positional.js';
+import { seekFd } from '../native.js';
 import { byteLengthOf, bytesAfter, bytesFrom } from '../views.js';
 
-/** The PositionalFile of a buffered fd (a direct one's is file/direct-io.ts). */
+const { ENOSYS, ESPIPE } = constants.errno;
+
+/**
+ * The PositionalFile of a buffered fd (a direct one's is file/direct-io.ts). Whether the fd is a
+ * stream is found on first asking; a stream's transfers run in call order at its own position.
+ */
 export function bufferedIo(context: IoContext, fd: number): PositionalFile {
-  return {
-    readInto: (view, position) => readFully(context, fd, view, position),
-    readvInto: (views, position) => readvFully(context, fd, views, position),
-    writeAt: (bytes, position) => writeFully(context, fd, bytes, position),
-    allocate: (size) => Buffer.allocUnsafe(size),
+  let stream: boolean | undefined;
+  let tail: Promise<unknown> = Promise.resolve();
+  const inTurn = <T>(transfer: () => Promise<T>): Promise<T> => {
+    const settled = tail.then(transfer, transfer);
+    tail = settled.catch(ignore);
+    return settled;
   };
+  const isStreamed = () => (stream ??= isStream(fd));
+  return {
+    readInto: (view, position) => (isStreamed() ? inTurn(() => readFully(context, fd, view, null)) : readFully(context, fd, view, position)),
+    readvInto: (views, position) => (isStreamed() ? inTurn(() => readEachFully(context, fd, views)) : readvFully(context, fd, views, position)),
+    writeAt: (bytes, position) => (isStreamed() ? inTurn(() => writeFully(context, fd, bytes, null)) : writeFully(context, fd, bytes, position)),
+    allocate: (size) => Buffer.allocUnsafe(size),
+    get stream() {
+      return isStreamed();
+    },
+  };
+}
+
+const ignore = () => {};
+
+/** Fill `views` in order from a stream, one after another; fewer bytes than their total only at its end. */
+async function readEachFully(context: IoContext, fd: number, views: Uint8Array[]): Promise<number> {
+  let total = 0;
+  for (const view of views) {
+    const n = await readFully(context, fd, view, null);
+    total += n;
+    if (n < view.length) break;
+  }
+  return total;
+}
+
+/**
+ * Whether `fd` has no position (a pipe, a FIFO, a socket, a terminal; PositionalFile.stream).
+ * lseek(2) says so (ESPIPE) at once, waiting on nothing; without the addon (off Linux), fstat
+ * does, counting character devices in.
+ */
+export function isStream(fd: number): boolean {
+  const at = seekFd(fd, 0, 1);
+  if (at !== -ENOSYS) return at === -ESPIPE;
+  try {
+    const stats = fs.fstatSync(fd);
+    return stats.isFIFO() || stats.isSocket() || stats.isCharacterDevice();
+  } catch {
+    return false; // a closed fd: the transfer itself says EBADF
+  }
 }
 
 /**
