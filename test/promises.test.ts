@@ -107,6 +107,9 @@ forEachBackend('aiofs/promises', (backend) => {
       ['into a directory', (f) => f.writeFile(dir, 'x')],
       ['under a file', (f, p) => f.writeFile(path.join(p, 'x'), 'x')],
       ['bad data', (f, p) => f.writeFile(p, 42 as never)],
+      ['an array of numbers', (f, p) => f.writeFile(p, [1, 2] as never)],
+      ['an array of byte arrays', (f, p) => f.writeFile(p, [[65, 66], [67]] as never)],
+      ['an iterable of nulls', (f, p) => f.writeFile(p, [null] as never)],
       ['aborted', (f, p) => f.writeFile(p, 'x', { signal: AbortSignal.abort() })],
     ];
     for (const [what, call] of cases) {
@@ -340,6 +343,16 @@ forEachBackend('aiofs/promises', (backend) => {
     await same('rm recursive', (f, p) => f.rm(`${p}-d`, { recursive: true }), files);
     await same('rm missing', (f, p) => f.rm(`${p}-d`), files);
     await same('rm missing, force', (f, p) => f.rm(`${p}-d`, { force: true }), files);
+    for (const last of ['..', '.', '../', './']) {
+      await same(`rm recursive of dir/${last}`, async (f, p) => {
+        fs.mkdirSync(`${p}-top/dir/sub`, { recursive: true });
+        fs.writeFileSync(`${p}-top/keep`, 'k');
+        const outcome = await f.rm(`${p}-top/dir/${last}`, { recursive: true }).catch((error: Error) => String(error));
+        const left = fs.existsSync(`${p}-top`) ? fs.readdirSync(`${p}-top`, { recursive: true }).sort() : 'gone';
+        fs.rmSync(`${p}-top`, { recursive: true, force: true });
+        return [outcome, left];
+      }, files);
+    }
     await same('rmdir', async (f, p) => {
       await f.mkdir(`${p}-e`);
       await f.rmdir(`${p}-e`);
@@ -354,6 +367,20 @@ forEachBackend('aiofs/promises', (backend) => {
     await same('copyFile excl', (f, p) => f.copyFile(p, `${p}-copy`, fs.constants.COPYFILE_EXCL), files);
     await same('copyFile missing', (f, p) => f.copyFile(`${p}-x`, `${p}-copy`), files);
     await same('copyFile ficlone', (f, p) => f.copyFile(p, `${p}-clone`, fs.constants.COPYFILE_FICLONE), files);
+    await same('copyFile onto an empty file', async (f, p) => {
+      fs.writeFileSync(`${p}-empty`, '');
+      await f.copyFile(p, `${p}-empty`);
+      return f.readFile(`${p}-empty`, 'utf8');
+    }, files);
+    // Onto a character device (a node of /dev/null's kind, made here where mknod is allowed):
+    // libuv truncates the destination, the device refuses with EINVAL, and the node is removed.
+    const made = files.map((p) => spawnSync('mknod', ['-m', '666', `${p}-device`, 'c', '1', '3']).status === 0);
+    if (made.every(Boolean)) {
+      await same('copyFile onto a character device', async (f, p) => {
+        const outcome = await f.copyFile(p, `${p}-device`).catch((error: Error) => error);
+        return [String(outcome), fs.existsSync(`${p}-device`)];
+      }, files);
+    }
     await same('truncate', async (f, p) => {
       await f.truncate(p, 3);
       return f.readFile(p, 'utf8');

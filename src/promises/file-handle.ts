@@ -1337,10 +1337,10 @@ export async function writeAll(file: Cursor, data: WriteData, encoding: BufferEn
   validateWriteData(data);
   for await (const chunk of data as AsyncIterable<string | ArrayBufferView>) {
     checkAborted(signal);
-    if (typeof chunk !== 'string' && !ArrayBuffer.isView(chunk)) {
-      throw invalidArgType('data', ['string', 'Buffer', 'TypedArray', 'DataView'], chunk);
-    }
-    await writeChecked(file, bytesOf(chunk, encoding), signal);
+    // As Node: any other chunk is what Buffer.from makes of it (an array of bytes, an
+    // ArrayBuffer), or the TypeError Buffer.from throws.
+    const bytes = typeof chunk === 'string' || ArrayBuffer.isView(chunk) ? bytesOf(chunk, encoding) : Buffer.from(chunk as unknown as string, encoding);
+    await writeChecked(file, bytes, signal);
   }
 }
 

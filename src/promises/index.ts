@@ -260,6 +260,8 @@ async function rm(target: PathLike, options?: fs.RmOptions): Promise<void> {
   if (typeof recursive !== 'boolean' || typeof force !== 'boolean' || !isPathLike(target)) return nodeFsp.rm(target, options);
   const context = getDefaultContext();
   const where = validatePath(target).text;
+  // A path whose last name is '.' or '..' (releases remove what it names differently): Node's own.
+  if (/(?:^|\/)\.\.?\/*$/.test(where)) return nodeFsp.rm(target, options);
   let stats: Stats;
   try {
     stats = await context.lstat(where);
@@ -349,8 +351,14 @@ async function copyFile(src: PathLike, dest: PathLike, mode?: number): Promise<v
     const permissions = stats.mode & 0o7777;
     target = await context.open(dest, O_WRONLY | O_CREAT | (flags & COPYFILE_EXCL ? O_EXCL : 0), permissions).catch(asCopyfile);
     const existing = await context.stat(target).catch(asCopyfile);
-    if (existing.dev === stats.dev && existing.ino === stats.ino) return;
-    if (existing.size > 0) await context.ftruncate(target).catch(asCopyfile);
+    if (!(flags & COPYFILE_EXCL)) {
+      if (existing.dev === stats.dev && existing.ino === stats.ino) return;
+      // Truncated even when empty, as libuv truncates it: a character device refuses (EINVAL),
+      // and the copy fails as Node's does. EACCES on an empty file is no failure (libuv: ceph-fuse).
+      await context.ftruncate(target).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EACCES' || existing.size > 0) asCopyfile(error);
+      });
+    }
     if ((existing.mode & 0o7777) !== permissions) await fchmod(target, permissions).catch(asCopyfile);
     const chunk = Buffer.allocUnsafe(Math.min(COPY_CHUNK, Math.max(stats.size, 1)));
     for (let position = 0; ; ) {
