@@ -26,3 +26,4 @@ export { LineReader } from './file/line-reader.js';
 export type { LineReaderOptions } from './file/line-reader.js';
 export type { ReadStreamOptions, WriteStreamOptions } from './file/streams.js';
 export type { Encoding } from './file/text.js';
+export { registration, type Registration } from './register/state.js';

@@ -216,6 +216,16 @@ it('AIOFS_REGISTER=0 leaves node:fs as Node made it, and says so', { timeout }, 
   assert.deepEqual(child(['--import', 'aiofs/register'], probe, { AIOFS_REGISTER: '0' }), nowhere);
   const said = child(['--import', 'aiofs/register'], "console.log(JSON.stringify((await import('aiofs/register')).registration()))", { AIOFS_REGISTER: '0' });
   assert.deepEqual(said, { active: false, reason: 'AIOFS_REGISTER=0', promises: [], callbacks: [] });
+  // Empty is unset: registered, and no warning.
+  assert.deepEqual(child(['--import', 'aiofs/register'], probe, { AIOFS_REGISTER: '' }), everywhere);
+});
+
+it("registration() from aiofs says what aiofs/register did, and asking registers nothing", { timeout }, () => {
+  const ask = "const { registration } = await import('aiofs'); const fsp = await import('node:fs/promises'); const ours = await import('aiofs/promises'); console.log(JSON.stringify({ said: registration() ?? null, replaced: fsp.readFile === ours.readFile }))";
+  assert.deepEqual(child([], ask), { said: null, replaced: false });
+  const registered = child(['--import', 'aiofs/register'], ask) as { said: { active: boolean }; replaced: boolean };
+  assert.equal(registered.said.active, true);
+  assert.equal(registered.replaced, true);
 });
 
 it('workers get it (from --import and from NODE_OPTIONS), and so do child processes (from NODE_OPTIONS)', { timeout }, () => {

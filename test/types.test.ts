@@ -62,3 +62,28 @@ for (const [major, folder] of releases) {
     }
   });
 }
+
+it('every entry point resolves to its declarations under node10, bundler and nodenext resolution', { timeout: 120_000 }, () => {
+  // An app with the package in its node_modules, as installed (node10 looks nowhere else).
+  const app = scratchPath('types-app');
+  fs.mkdirSync(path.join(app, 'node_modules', '@types'), { recursive: true });
+  fs.symlinkSync(root, path.join(app, 'node_modules', 'aiofs'), 'dir');
+  fs.symlinkSync(path.join(root, 'node_modules', '@types', 'node'), path.join(app, 'node_modules', '@types', 'node'), 'dir');
+  fs.copyFileSync(path.join(root, 'test', 'types', 'resolution.ts'), path.join(app, 'resolution.ts'));
+  for (const [module, moduleResolution] of [
+    ['CommonJS', 'Node10'],
+    ['ESNext', 'Bundler'],
+    ['NodeNext', 'NodeNext'],
+  ]) {
+    const config = path.join(app, `tsconfig.${moduleResolution}.json`);
+    fs.writeFileSync(
+      config,
+      JSON.stringify({
+        compilerOptions: { target: 'ES2022', module, moduleResolution, lib: ['ES2022', 'ESNext.Disposable'], strict: true, noEmit: true, skipLibCheck: true, types: ['node'] },
+        files: ['resolution.ts'],
+      }),
+    );
+    const run = spawnSync(process.execPath, [tsc, '-p', config], { cwd: app, encoding: 'utf8', timeout: 110_000 });
+    assert.equal(run.status, 0, `tsc with module ${module}, moduleResolution ${moduleResolution}:\n${run.stdout}${run.stderr}`);
+  }
+});

@@ -44,7 +44,8 @@ function register(): Registration {
   if (process.env.AIOFS_REGISTER === '0') {
     return { active: false, reason: 'AIOFS_REGISTER=0', promises: [], callbacks: [] };
   }
-  if (process.env.AIOFS_REGISTER !== undefined && process.env.AIOFS_REGISTER !== '1') {
+  // Empty is unset, as for other variables a shell may leave defined and empty.
+  if (process.env.AIOFS_REGISTER && process.env.AIOFS_REGISTER !== '1') {
     warnOnce('AIOFS_BAD_REGISTER', `AIOFS_REGISTER=${process.env.AIOFS_REGISTER} is neither 0 nor 1: aiofs/register goes on as with 1`);
   }
   for (const name of promiseNames) replace(fsp, name, promises[name] as (...args: never[]) => unknown);
