@@ -94,5 +94,8 @@ forEachBackend('FIFOs and pipes', (backend) => {
     const piped = spawnSync('bash', ['-c', `for p in "$@"; do sleep 0.15; printf '%s' "$p"; done | "$0" "${cli}" cat /dev/stdin`, process.execPath, ...PARTS], { env, encoding: 'utf8', timeout });
     assert.equal(piped.status, 0, piped.stderr);
     assert.equal(piped.stdout, WHOLE, 'cat /dev/stdin');
+    const dash = spawnSync(process.execPath, [cli, 'cat', '-'], { env, input: WHOLE, encoding: 'utf8', timeout });
+    assert.equal(dash.status, 0, dash.stderr);
+    assert.equal(dash.stdout, WHOLE, "cat -");
   });
 });

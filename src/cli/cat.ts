@@ -5,20 +5,39 @@
  * with status 141, as cat's death by SIGPIPE does.
  */
 import { once } from 'node:events';
-import { AIOFile, Reader } from '../index.js';
+import { AIOFile, getDefaultContext, Reader } from '../index.js';
+import { adoptFd } from '../file/aiofile.js';
+import { dupFd, loadNative } from '../native.js';
 import { CliError, describeError } from './errors.js';
 
 const CHUNK = 1 << 18;
 
 export const catUsage = `Usage: aiofs cat FILE...
 
-Write each FILE to standard output, one after another.
+Write each FILE to standard output, one after another ('-': standard input).
 `;
 
 /** Write `chunk` to stdout, waiting when its buffer is full; rejects on EPIPE and other errors. */
 async function emit(chunk: Buffer): Promise<void> {
   if (process.stdout.write(chunk)) return;
   await Promise.race([once(process.stdout, 'drain'), once(process.stdout, 'error').then(([error]) => Promise.reject(error))]);
+}
+
+/**
+ * Standard input (cat's '-'), whatever it is: a duplicate of fd 0 the file owns and closes (a
+ * socket, which /dev/stdin cannot be opened on, included); /dev/stdin where no addon duplicates it.
+ */
+async function standardInput(): Promise<AIOFile<Buffer>> {
+  const context = getDefaultContext();
+  let fd: number;
+  try {
+    loadNative(); // whichever backend runs: the addon duplicates the fd
+    fd = dupFd(0);
+  } catch {
+    fd = -1;
+  }
+  if (fd < 0) return AIOFile.open('/dev/stdin', 'rb', { context });
+  return AIOFile[adoptFd](fd, '-', 'rb', context, false);
 }
 
 export async function cat(files: string[]): Promise<number> {
@@ -30,7 +49,7 @@ export async function cat(files: string[]): Promise<number> {
   let status = 0;
   for (const name of files) {
     try {
-      await using file = await AIOFile.open(name, 'rb');
+      await using file = name === '-' ? await standardInput() : await AIOFile.open(name, 'rb');
       for await (const chunk of new Reader(file, { chunkSize: CHUNK })) {
         await emit(chunk);
         if (pipeGone) return 141;
