@@ -17,6 +17,8 @@ function serve(dir) {
     let passed = false;
     let failure;
     ctx.respond = false;
+    // Koa starts every response at 404; a file is sent with the response's status, as send does.
+    ctx.res.statusCode = 200;
     await handler(ctx.req, ctx.res, (error) => {
       passed = true;
       failure = error;

@@ -23,39 +23,10 @@ import { spliceCounts } from '../src/http/splice-body.js';
 import { forEachBackend } from './support/backends.js';
 import { noCachestat } from './support/kernel.js';
 import { othersCanRead, pattern, scratchPath } from './support/files.js';
+import { raw } from './support/http-client.js';
 
 const timeout = 60_000;
 const { EBADF, ENOSYS, EOPNOTSUPP } = constants.errno;
-
-interface Reply {
-  status: number;
-  headers: Record<string, string>;
-  body: Buffer;
-}
-
-/** One raw HTTP/1.1 request (the target sent as given), its response parsed; the connection closes. */
-function raw(port: number, target: string, method = 'GET', headers: Record<string, string> = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
-    const chunks: Buffer[] = [];
-    socket.on('data', (chunk) => chunks.push(chunk));
-    socket.on('error', reject);
-    socket.on('end', () => {
-      const all = Buffer.concat(chunks);
-      const split = all.indexOf('\r\n\r\n');
-      if (split < 0) return reject(new Error(`no response head: ${JSON.stringify(all.toString('latin1'))}`));
-      const [statusLine, ...lines] = all.subarray(0, split).toString('latin1').split('\r\n');
-      const fields: Record<string, string> = {};
-      for (const line of lines) {
-        const colon = line.indexOf(':');
-        fields[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
-      }
-      resolve({ status: Number(statusLine.split(' ')[1]), headers: fields, body: all.subarray(split + 4) });
-    });
-    const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
-    socket.write(`${method} ${target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n${extra}\r\n`, 'latin1');
-  });
-}
 
 /** A chunked body's bytes (RFC 9112 7.1), without the chunk sizes. */
 function dechunk(body: Buffer): Buffer {
@@ -111,7 +82,9 @@ forEachBackend('aiofs/http', (backend) => {
   before(async () => {
     context = createContext({ backend });
     ({ root, secret, files } = site());
-    ({ server, port } = await listen(serveStatic(root, { context })));
+    // With extensions, so that every request below (the fuzz's too) also goes through their
+    // fallback: it must not reach a dotfile, a file outside the root, or another site.
+    ({ server, port } = await listen(serveStatic(root, { context, extensions: ['html', 'txt'] })));
   });
   after(async () => {
     server.closeAllConnections();
@@ -207,12 +180,19 @@ forEachBackend('aiofs/http', (backend) => {
     assert.equal((await raw(port, '/big.bin', 'GET', { Range: 'bytes=0-3', 'If-Range': etag.slice(2) })).status, 206);
   });
 
-  it('directories: their index.html, or 404; never a listing', { timeout }, async () => {
-    for (const target of ['/sub/', '/sub']) {
-      const reply = await raw(port, target);
-      assert.equal(reply.status, 200, target);
-      assert.equal(reply.headers['content-type'], 'text/html; charset=utf-8');
-      assert.deepEqual(reply.body, files.get('sub/index.html'));
+  it('directories: their index.html, or 404; never a listing; without the slash, a redirect to it', { timeout }, async () => {
+    const reply = await raw(port, '/sub/');
+    assert.equal(reply.status, 200);
+    assert.equal(reply.headers['content-type'], 'text/html; charset=utf-8');
+    assert.deepEqual(reply.body, files.get('sub/index.html'));
+    for (const [target, location] of [
+      ['/sub', '/sub/'],
+      ['/sub?x=1&y=%20', '/sub/?x=1&y=%20'],
+      ['/empty', '/empty/'],
+    ]) {
+      const moved = await raw(port, target);
+      assert.equal(moved.status, 301, target);
+      assert.equal(moved.headers.location, location, target);
     }
     assert.equal((await raw(port, '/empty/')).status, 404);
     assert.equal((await raw(port, '/')).status, 404);
@@ -259,7 +239,9 @@ forEachBackend('aiofs/http', (backend) => {
       fc.asyncProperty(fc.array(segment, { maxLength: 5 }), async (segments) => {
         const target = `/${segments.join('/')}`;
         const reply = await raw(port, target.replace(/[\s]/g, '%20'));
-        assert.ok([200, 400, 403, 404].includes(reply.status), `${target}: ${reply.status}`);
+        assert.ok([200, 301, 400, 403, 404].includes(reply.status), `${target}: ${reply.status}`);
+        // A redirect stays on this site: a path, never protocol-relative (//host) or absolute.
+        if (reply.status === 301) assert.match(String(reply.headers.location), /^\/(?![/\\])/, `${target}: Location ${reply.headers.location}`);
         assert.ok(!reply.body.includes(secret), `${target} served the secret`);
         if (reply.status === 200) assert.ok(contents.includes(reply.body.toString('latin1')), `${target}: a body that is no file of the root`);
       }),

@@ -9,6 +9,7 @@
  *   app.get('/report', (req, res) => sendFile(res, 'report.pdf', { root: 'reports' }));
  *   fastify.get('/*', (req, reply) => { reply.hijack(); handler(req.raw, reply.raw); });
  */
+import type { Stats } from 'node:fs';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { IoContext } from '../context.js';
@@ -33,6 +34,17 @@ export interface SendFileOptions {
   etag?: boolean;
   /** Send Last-Modified and answer If-Modified-Since (default true). */
   lastModified?: boolean;
+  /**
+   * How long caches may keep the file: milliseconds, or a string such as '30d', '12h', '90s',
+   * '1y' (default 0); sent as `Cache-Control: public, max-age=SECONDS`, at most a year, as send does.
+   */
+  maxAge?: number | string;
+  /** Add `immutable` to Cache-Control (default false): the file at this URL never changes. */
+  immutable?: boolean;
+  /** Send Cache-Control (default true); false: none, for the app to set its own. */
+  cacheControl?: boolean;
+  /** Send `Accept-Ranges: bytes` and answer Range (default true). */
+  acceptRanges?: boolean;
   /** Aborting stops the body and destroys the response. */
   signal?: AbortSignal;
   /** With `root`: 'inside' (default) serves a file only if its real path is under root's; 'follow' serves any link's target. */
@@ -46,10 +58,66 @@ export interface ServeStaticOptions extends Omit<SendFileOptions, 'root' | 'star
   index?: string | false;
   /** Path segments starting with '.': 'ignore' (default: a miss, 404) or 'allow'. */
   dotfiles?: 'ignore' | 'allow';
+  /**
+   * A directory's URL without its trailing slash is redirected to the URL with it (301, the query
+   * kept), so that the index page's relative links work (default true); false: such a URL is a
+   * miss, as with serve-static.
+   */
+  redirect?: boolean;
+  /** Extensions tried, in order, for a URL that names no file: ['html'] serves /about from about.html (default: none). */
+  extensions?: string[] | false;
+  /**
+   * With `next` (connect, Express): a miss goes on to it (default true); false: a missing file is
+   * next(error) with `status` 404, and a method other than GET and HEAD a 405, as serve-static does.
+   */
+  fallthrough?: boolean;
+  /** Called as each file is about to be sent, with the response, the file's path and its stats, to set headers (as serve-static's). */
+  setHeaders?: (res: ServerResponse, path: string, stats: Stats) => void;
 }
 
-const sendKeys: ReadonlySet<string> = new Set(['root', 'start', 'end', 'headers', 'etag', 'lastModified', 'signal', 'symlinks', 'context']);
-const staticKeys: ReadonlySet<string> = new Set(['headers', 'etag', 'lastModified', 'symlinks', 'context', 'index', 'dotfiles']);
+const sendKeys: ReadonlySet<string> = new Set(['root', 'start', 'end', 'headers', 'etag', 'lastModified', 'signal', 'symlinks', 'context', 'maxAge', 'immutable', 'cacheControl', 'acceptRanges']);
+const staticKeys: ReadonlySet<string> = new Set([
+  'headers',
+  'etag',
+  'lastModified',
+  'symlinks',
+  'context',
+  'index',
+  'dotfiles',
+  'maxAge',
+  'immutable',
+  'cacheControl',
+  'acceptRanges',
+  'redirect',
+  'extensions',
+  'fallthrough',
+  'setHeaders',
+]);
+
+/** A year, the longest max-age sent (send's bound, and RFC 9111's advice). */
+const MAX_AGE_MS = 365 * 24 * 60 * 60 * 1000;
+const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000, y: 31_557_600_000 };
+const unitNames: Record<string, string> = {
+  msec: 'ms', msecs: 'ms', millisecond: 'ms', milliseconds: 'ms',
+  sec: 's', secs: 's', second: 's', seconds: 's',
+  min: 'm', mins: 'm', minute: 'm', minutes: 'm',
+  hr: 'h', hrs: 'h', hour: 'h', hours: 'h',
+  day: 'd', days: 'd', week: 'w', weeks: 'w', yr: 'y', yrs: 'y', year: 'y', years: 'y',
+};
+
+/** maxAge as milliseconds: a number, or a duration string ('30d', '1.5 hours', '500': ms). */
+function maxAgeOf(value: unknown, name: string): number {
+  let ms: number;
+  if (typeof value === 'number') ms = value;
+  else if (typeof value === 'string') {
+    const match = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*([a-z]*)\s*$/i.exec(value);
+    const unit = match ? (match[2] === '' ? 'ms' : (unitNames[match[2].toLowerCase()] ?? match[2].toLowerCase())) : '';
+    if (!match || !Object.hasOwn(units, unit)) throw invalidArgValue(name, value, "must be milliseconds or a duration such as '30d', '12h', '90s'");
+    ms = Number(match[1]) * units[unit];
+  } else throw invalidArgType(name, ['number', 'string'], value);
+  if (!Number.isFinite(ms) || ms < 0) throw invalidArgValue(name, value, 'must be a finite duration of 0 or more');
+  return Math.min(ms, MAX_AGE_MS);
+}
 
 function settingsOf(options: Record<string, unknown>, name: string): ServeSettings {
   const symlinks = options.symlinks ?? 'inside';
@@ -62,10 +130,18 @@ function settingsOf(options: Record<string, unknown>, name: string): ServeSettin
     return value;
   };
   if (options.context !== undefined && !(options.context instanceof IoContext)) throw invalidArgType(`${name}.context`, ['IoContext'], options.context);
+  const flag = (key: string, fallback: boolean) => (options[key] === undefined ? fallback : validateBoolean(options[key], `${name}.${key}`));
+  const maxAge = options.maxAge === undefined ? 0 : maxAgeOf(options.maxAge, `${name}.maxAge`);
+  const immutable = flag('immutable', false);
+  const setHeaders = options.setHeaders;
+  if (setHeaders !== undefined && typeof setHeaders !== 'function') throw invalidArgType(`${name}.setHeaders`, ['function'], setHeaders);
   return {
     context: options.context as IoContext | undefined,
-    etag: options.etag === undefined ? true : validateBoolean(options.etag, `${name}.etag`),
-    lastModified: options.lastModified === undefined ? true : validateBoolean(options.lastModified, `${name}.lastModified`),
+    etag: flag('etag', true),
+    lastModified: flag('lastModified', true),
+    cacheControl: flag('cacheControl', true) ? `public, max-age=${Math.floor(maxAge / 1000)}${immutable ? ', immutable' : ''}` : undefined,
+    acceptRanges: flag('acceptRanges', true),
+    setHeaders: setHeaders as ServeSettings['setHeaders'],
     headers,
     symlinks,
     signal: validateSignal(options.signal, `${name}.signal`),
@@ -88,9 +164,19 @@ function sendFileRoot(root: unknown): ServedRoot {
 
 /**
  * Serve `file` under what `served` names now (see ServedRoot): a miss while it names nothing.
- * `segments` are the file's names below the root.
+ * `segments` are the file's names below the root. A directory serves `index` (false: it is left
+ * to the caller, 'directory'); a name that is no file tries each of `extensions` after it.
  */
-async function serveUnder(req: IncomingMessage, res: ServerResponse, served: ServedRoot, segments: string[], settings: ServeSettings, index: string | false, directoryOnly: boolean): Promise<Outcome> {
+async function serveUnder(
+  req: IncomingMessage,
+  res: ServerResponse,
+  served: ServedRoot,
+  segments: string[],
+  settings: ServeSettings,
+  index: string | false,
+  directoryOnly: boolean,
+  extensions: readonly string[] = [],
+): Promise<Outcome> {
   const context = settings.context ?? getDefaultContext();
   const directory = await served.enter(context);
   if (directory === undefined) return 'missing';
@@ -99,10 +185,47 @@ async function serveUnder(req: IncomingMessage, res: ServerResponse, served: Ser
     const file = path.join(directory.real, ...segments);
     let outcome = await serveFile(req, res, file, confinement, settings, directoryOnly);
     if (outcome === 'directory' && index !== false) outcome = await serveFile(req, res, path.join(file, index), confinement, settings);
+    if (outcome === 'missing' && !directoryOnly && segments.length > 0) {
+      for (const extension of extensions) {
+        const tried = await serveFile(req, res, `${file}.${extension}`, confinement, settings);
+        if (tried === 'sent') return tried;
+      }
+    }
     return outcome;
   } finally {
     served.leave(directory);
   }
+}
+
+/**
+ * 301 to the directory's URL with its trailing slash, as serve-static redirects: the URL as the
+ * client sent it (Express's originalUrl under a mount path), its query kept, percent-encoded
+ * where it is not, and never protocol-relative (leading slashes made one: `//evil.com/` is not
+ * a way off the site).
+ */
+function redirectToDirectory(req: IncomingMessage, res: ServerResponse): void {
+  const original = (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '/';
+  const end = original.search(/[?#]/);
+  const [pathname, rest] = end === -1 ? [original, ''] : [original.slice(0, end), original.slice(end)];
+  const location = encodeUrl(`${pathname}/`.replace(/^\/+/, '/') + rest);
+  const body = `<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>Redirecting</title>\n</head>\n<body>\n<pre>Redirecting to ${escapeHtml(location)}</pre>\n</body>\n</html>\n`;
+  res.writeHead(301, {
+    'Content-Type': 'text/html; charset=utf-8',
+    'Content-Length': Buffer.byteLength(body),
+    'Content-Security-Policy': "default-src 'none'",
+    'X-Content-Type-Options': 'nosniff',
+    Location: location,
+  });
+  res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+/** `url` with every character a URL may not hold percent-encoded, and a `%` that starts no escape made `%25`; escapes kept. */
+function encodeUrl(url: string): string {
+  return url.replace(/%(?![0-9A-Fa-f]{2})|[^\w\-.~!$&'()*+,;=:@/?#[\]%]/gu, (c) => encodeURIComponent(c));
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 /**
@@ -152,12 +275,15 @@ export function serveStatic(root: string, options?: ServeStaticOptions): StaticH
   if (index !== false && (typeof index !== 'string' || index === '' || /[/\\\0]/.test(index))) throw invalidArgValue('options.index', index, 'must be a file name or false');
   const dotfiles = checked.dotfiles ?? 'ignore';
   if (dotfiles !== 'ignore' && dotfiles !== 'allow') throw invalidArgValue('options.dotfiles', dotfiles, "must be 'ignore' or 'allow'");
+  const redirect = checked.redirect === undefined ? true : validateBoolean(checked.redirect, 'options.redirect');
+  const fallthrough = checked.fallthrough === undefined ? true : validateBoolean(checked.fallthrough, 'options.fallthrough');
+  const extensions = extensionsOf(checked.extensions);
 
   return async (req, res, next) => {
-    const miss = () => (next ? next() : sendStatus(req, res, 404));
+    const miss = () => (next ? (fallthrough ? next() : next(notFound())) : sendStatus(req, res, 404));
     try {
       if (req.method !== 'GET' && req.method !== 'HEAD') {
-        if (next) next();
+        if (next && fallthrough) next();
         else sendStatus(req, res, 405, { Allow: 'GET, HEAD' });
         return;
       }
@@ -170,12 +296,32 @@ export function serveStatic(root: string, options?: ServeStaticOptions): StaticH
         miss();
         return;
       }
-      const outcome = await serveUnder(req, res, served, requested.segments, settings, index, requested.trailingSlash && requested.segments.length > 0);
-      if (outcome !== 'sent') miss();
+      // Without its trailing slash, a directory's URL is redirected (or, with redirect false, a
+      // miss) rather than served its index, as serve-static does.
+      const slash = requested.trailingSlash;
+      const outcome = await serveUnder(req, res, served, requested.segments, settings, slash ? index : false, slash && requested.segments.length > 0, extensions);
+      if (outcome === 'directory' && !slash && redirect) redirectToDirectory(req, res);
+      else if (outcome !== 'sent') miss();
     } catch (error) {
       if (next) next(error);
       else if (!res.headersSent) sendStatus(req, res, 500);
       else res.destroy(error as Error);
     }
   };
+}
+
+/** serveStatic's `extensions`: names of extensions without their dot (a leading one is dropped, as serve-static does). */
+function extensionsOf(value: unknown): string[] {
+  if (value === undefined || value === false) return [];
+  if (!Array.isArray(value)) throw invalidArgType('options.extensions', ['Array', 'false'], value);
+  return value.map((extension: unknown, i) => {
+    const name = typeof extension === 'string' ? extension.replace(/^\./, '') : '';
+    if (name === '' || /[/\\\0]/.test(name)) throw invalidArgValue(`options.extensions[${i}]`, extension, 'must be an extension such as html');
+    return name;
+  });
+}
+
+/** The error a miss hands to next() with fallthrough false: status 404, as serve-static's (http-errors) carries it. */
+function notFound(): Error {
+  return Object.assign(new Error('Not Found'), { status: 404, statusCode: 404, expose: true });
 }

@@ -33,6 +33,12 @@ export interface ServeSettings {
   context: IoContext | undefined;
   etag: boolean;
   lastModified: boolean;
+  /** The Cache-Control header sent unless the response has one (undefined: none). */
+  cacheControl: string | undefined;
+  /** Send Accept-Ranges and answer Range. */
+  acceptRanges: boolean;
+  /** Called with the response, the file's path and its stats before the headers are built: what it sets stands. */
+  setHeaders: ((res: ServerResponse, path: string, stats: Stats) => void) | undefined;
   headers: OutgoingHttpHeaders | undefined;
   /** 'inside': a file whose real path leaves `root` (through a symbolic link) is not served. */
   symlinks: 'inside' | 'follow';
@@ -130,6 +136,7 @@ const statusText: Record<number, string> = {
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  412: 'Precondition Failed',
   416: 'Range Not Satisfiable',
   500: 'Internal Server Error',
 };
@@ -179,41 +186,65 @@ function inside(real: string, root: string): boolean {
   return real === root || real.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
 }
 
-/** Status, headers and body of `fd` (a regular file) for `req`. */
+/**
+ * Status, headers and body of `fd` (a regular file) for `req`. The status is the response's own
+ * (200 unless a handler before set another, as for a custom 404 page); only a 2xx one is
+ * conditional (304, 412) or partial (206), as in send.
+ */
 async function respond(req: IncomingMessage, res: ServerResponse, context: IoContext, fd: number, file: string, stats: Stats, settings: ServeSettings): Promise<void> {
   const first = Math.min(settings.start, stats.size);
   const last = Math.min(settings.end, stats.size - 1);
   const size = Math.max(0, last - first + 1);
-  const etag = settings.etag ? `W/"${size.toString(16)}-${Math.floor(stats.mtimeMs).toString(16)}"` : undefined;
-  const modified = settings.lastModified ? stats.mtime.toUTCString() : undefined;
-  const headers: OutgoingHttpHeaders = { 'Accept-Ranges': 'bytes' };
-  if (!res.hasHeader('Content-Type')) headers['Content-Type'] = contentType(path.basename(file));
-  if (etag) headers.ETag = etag;
-  if (modified) headers['Last-Modified'] = modified;
+  settings.setHeaders?.(res, file, stats);
+  if (res.headersSent) return; // setHeaders answered itself
+  // The defaults, each unless the response has that header already (set by setHeaders or before).
+  const headers: OutgoingHttpHeaders = {};
+  const byDefault = (name: string, value: string | undefined) => {
+    if (value !== undefined && !res.hasHeader(name)) headers[name] = value;
+  };
+  byDefault('Accept-Ranges', settings.acceptRanges ? 'bytes' : undefined);
+  byDefault('Cache-Control', settings.cacheControl);
+  byDefault('Content-Type', contentType(path.basename(file)));
+  byDefault('ETag', settings.etag ? `W/"${size.toString(16)}-${Math.floor(stats.mtimeMs).toString(16)}"` : undefined);
+  byDefault('Last-Modified', settings.lastModified ? stats.mtime.toUTCString() : undefined);
   Object.assign(headers, settings.headers);
+  const header = (name: string) => {
+    const value = headers[name] ?? res.getHeader(name);
+    return typeof value === 'string' ? value : undefined;
+  };
+  const etag = header('ETag');
+  const modified = header('Last-Modified');
+  const status = res.statusCode || 200;
+  const cachable = status >= 200 && status < 300;
 
-  if (notModified(req, etag, stats)) {
-    const { 'Content-Type': _type, 'Accept-Ranges': _ranges, ...kept } = headers;
+  if (cachable && preconditionFailed(req, etag, modified)) {
+    sendStatus(req, res, 412);
+    return;
+  }
+  if (cachable && notModified(req, etag, modified)) {
+    // Without the body's own fields, as send's 304 (Accept-Ranges, the validators and Cache-Control stay).
+    const { 'Content-Type': _type, ...kept } = headers;
+    for (const name of ['Content-Type', 'Content-Length']) res.removeHeader(name);
     res.writeHead(304, kept);
     res.end();
     return;
   }
   let from = 0;
   let length = size;
-  let status = 200;
-  const range = rangeOf(req, size, etag, modified);
+  let sent = status;
+  const range = cachable && settings.acceptRanges ? rangeOf(req, size, etag, modified) : undefined;
   if (range === 'unsatisfiable') {
     sendStatus(req, res, 416, { 'Content-Range': `bytes */${size}`, 'Accept-Ranges': 'bytes' });
     return;
   }
   if (range) {
-    status = 206;
+    sent = 206;
     from = range.start;
     length = range.end - range.start + 1;
     headers['Content-Range'] = `bytes ${range.start}-${range.end}/${size}`;
   }
   headers['Content-Length'] = length;
-  res.writeHead(status, headers);
+  res.writeHead(sent, headers);
   if (req.method === 'HEAD' || length === 0) {
     res.end();
     return;
@@ -221,19 +252,45 @@ async function respond(req: IncomingMessage, res: ServerResponse, context: IoCon
   await sendBody(res, context, fd, first + from, length, settings.signal);
 }
 
-/** RFC 9110 13.1.2/13.1.3: If-None-Match decides when present (weak comparison), else If-Modified-Since. */
-function notModified(req: IncomingMessage, etag: string | undefined, stats: Stats): boolean {
+/** An entity tag without its weakness mark, for the weak comparison (RFC 9110 8.8.3.2). */
+const opaque = (tag: string) => tag.trim().replace(/^W\//, '');
+
+/**
+ * RFC 9110 13.1.1/13.1.4, as send answers them: If-Match that matches no tag (weak comparison,
+ * as send's), or, without If-Match, If-Unmodified-Since older than Last-Modified (or no
+ * Last-Modified to compare): 412.
+ */
+function preconditionFailed(req: IncomingMessage, etag: string | undefined, modified: string | undefined): boolean {
+  const match = req.headers['if-match'];
+  if (match !== undefined) {
+    if (!etag) return true;
+    return match.trim() !== '*' && !match.split(',').some((tag) => opaque(tag) === opaque(etag));
+  }
+  const header = req.headers['if-unmodified-since'];
+  const unmodifiedSince = header === undefined ? NaN : httpDate(header);
+  if (Number.isNaN(unmodifiedSince)) return false;
+  const lastModified = modified === undefined ? NaN : Date.parse(modified);
+  return Number.isNaN(lastModified) || lastModified > unmodifiedSince;
+}
+
+/**
+ * RFC 9110 13.1.2/13.1.3: If-None-Match decides when present (weak comparison), else
+ * If-Modified-Since; a request that says `Cache-Control: no-cache` wants the body all the same.
+ */
+function notModified(req: IncomingMessage, etag: string | undefined, modified: string | undefined): boolean {
   if (req.method !== 'GET' && req.method !== 'HEAD') return false;
   const noneMatch = req.headers['if-none-match'];
+  const since = req.headers['if-modified-since'];
+  if (noneMatch === undefined && since === undefined) return false;
+  const cacheControl = req.headers['cache-control'];
+  if (cacheControl !== undefined && /(?:^|,)\s*no-cache\s*(?:,|$)/i.test(cacheControl)) return false;
   if (noneMatch !== undefined) {
     if (!etag) return false;
-    const opaque = (tag: string) => tag.trim().replace(/^W\//, '');
     return noneMatch.split(',').some((tag) => tag.trim() === '*' || opaque(tag) === opaque(etag));
   }
-  const since = req.headers['if-modified-since'];
-  if (since === undefined) return false;
-  const time = httpDate(since);
-  return !Number.isNaN(time) && Math.floor(stats.mtimeMs / 1000) * 1000 <= time;
+  const time = httpDate(since!);
+  const lastModified = modified === undefined ? NaN : Date.parse(modified);
+  return !Number.isNaN(time) && !Number.isNaN(lastModified) && lastModified <= time;
 }
 
 /**

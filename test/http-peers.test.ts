@@ -1,0 +1,140 @@
+/**
+ * serveStatic's options that serve-static also has, held to serve-static itself: the same root,
+ * the same requests, each option set on both, and what a client sees compared (status, the
+ * headers those options decide, the body). serve-static is the middleware Express ships as
+ * express.static; aiofs/http takes the same names for the same behaviour (docs/api.md says where
+ * it is stricter). Also sendFile after a handler set another status (a custom 404 page).
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { after, before, it } from 'node:test';
+import serveStaticPeer from 'serve-static';
+import { sendFile, serveStatic, type ServeStaticOptions } from '../src/http/index.js';
+import { forEachBackend } from './support/backends.js';
+import { scratchPath } from './support/files.js';
+import { raw, type Reply } from './support/http-client.js';
+import { createContext, type IoContext } from '../src/index.js';
+
+const timeout = 60_000;
+type Handler = (req: http.IncomingMessage, res: http.ServerResponse, next: (error?: unknown) => void) => void;
+
+/** A server over `handler` whose next() answers 404 (x-next: next) or the error's status (x-next: error). */
+async function listen(handler: Handler): Promise<{ port: number; close: () => Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    handler(req, res, (error?: unknown) => {
+      const status = (error as { status?: number } | undefined)?.status ?? (error ? 500 : 404);
+      res.writeHead(status, { 'x-next': error ? 'error' : 'next' });
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { port: (server.address() as AddressInfo).port, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+/**
+ * What both must agree on: the status, the body of a 200 or 206, the headers the options decide.
+ * Cache-Control and Accept-Ranges are a file's (200, 206, 304); on an error answer serve-static
+ * leaves what send set before the error (a 416's Cache-Control), where aiofs sends the error's own.
+ * Who answers a 4xx other than 404 (serve-static hands a 416 or 412 to next(error), aiofs answers
+ * it itself) is not compared: the client gets the same status either way.
+ */
+function seen(reply: Reply): unknown {
+  const ofFile = reply.status === 200 || reply.status === 206 || reply.status === 304;
+  const kept = ['location', 'content-range', 'allow', 'x-set', ...(ofFile ? ['cache-control', 'accept-ranges'] : []), ...(reply.status === 404 ? ['x-next'] : [])];
+  const headers = Object.fromEntries(kept.filter((name) => reply.headers[name] !== undefined).map((name) => [name, reply.headers[name]]));
+  const body = reply.status === 200 || reply.status === 206 ? reply.body.toString('latin1') : undefined;
+  return { status: reply.status, headers, body };
+}
+
+forEachBackend('aiofs/http against serve-static', (backend) => {
+  let context: IoContext;
+  let root: string;
+  before(() => {
+    context = createContext({ backend });
+    root = scratchPath('peer-root');
+    fs.mkdirSync(path.join(root, 'sub'), { recursive: true });
+    fs.mkdirSync(path.join(root, 'bare'));
+    fs.writeFileSync(path.join(root, 'a.txt'), 'alpha\n'.repeat(100));
+    fs.writeFileSync(path.join(root, 'about.html'), '<p>about</p>\n');
+    fs.writeFileSync(path.join(root, 'sub', 'index.html'), '<p>sub</p>\n');
+  });
+  after(() => context.close());
+
+  const optionSets: [string, ServeStaticOptions][] = [
+    ['the defaults', {}],
+    ['maxAge in ms', { maxAge: 5500 }],
+    ['maxAge as a string, immutable', { maxAge: '30d', immutable: true }],
+    ['maxAge past a year', { maxAge: '5y' }],
+    ['cacheControl false', { cacheControl: false, maxAge: 1000 }],
+    ['redirect false', { redirect: false }],
+    ['extensions', { extensions: ['html', 'txt'] }],
+    ['acceptRanges false', { acceptRanges: false }],
+    ['fallthrough false', { fallthrough: false }],
+    ['index false', { index: false }],
+    ['setHeaders', { setHeaders: (res, file, stats) => res.setHeader('x-set', `${path.basename(file)} ${stats.size}`) }],
+    ['setHeaders taking over Cache-Control', { maxAge: 1000, setHeaders: (res) => res.setHeader('Cache-Control', 'no-store') }],
+  ];
+  const requests: [string, string, Record<string, string>?][] = [
+    ['GET', '/a.txt'],
+    ['HEAD', '/a.txt'],
+    ['GET', '/sub'],
+    ['GET', '/sub?x=1&y=%20z'],
+    ['GET', '/sub/'],
+    ['GET', '//sub'],
+    ['GET', '/bare'],
+    ['GET', '/bare/'],
+    ['GET', '/about'],
+    ['GET', '/a'],
+    ['GET', '/missing'],
+    ['POST', '/a.txt'],
+    ['GET', '/a.txt', { Range: 'bytes=6-11' }],
+    ['GET', '/a.txt', { Range: 'bytes=9999-' }],
+    ['GET', '/a.txt', { 'If-Match': '"nothing"' }],
+    ['GET', '/a.txt', { 'If-Match': '*' }],
+    ['GET', '/a.txt', { 'If-Unmodified-Since': 'Thu, 01 Jan 1970 00:00:00 GMT' }],
+    ['GET', '/a.txt', { 'If-Unmodified-Since': 'Fri, 31 Dec 9999 23:59:59 GMT' }],
+    ['GET', '/a.txt', { 'If-Modified-Since': 'Fri, 31 Dec 9999 23:59:59 GMT' }],
+    ['GET', '/a.txt', { 'If-Modified-Since': 'Fri, 31 Dec 9999 23:59:59 GMT', 'Cache-Control': 'no-cache' }],
+  ];
+
+  for (const [name, options] of optionSets) {
+    it(`${name}: what a client sees is serve-static's`, { timeout }, async () => {
+      const ours = await listen(serveStatic(root, { ...options, context }) as Handler);
+      const theirs = await listen(serveStaticPeer(root, options as never) as unknown as Handler);
+      try {
+        for (const [method, target, headers] of requests) {
+          const [a, b] = [await raw(ours.port, target, method, headers), await raw(theirs.port, target, method, headers)];
+          assert.deepEqual(seen(a), seen(b), `${method} ${target} ${JSON.stringify(headers ?? {})}`);
+        }
+      } finally {
+        await ours.close();
+        await theirs.close();
+      }
+    });
+  }
+
+  it('sendFile after a handler set another status (a custom 404 page): that status, the body, never a 304 or a 206', { timeout }, async () => {
+    const server = await listen((req, res) => {
+      res.statusCode = 404;
+      void sendFile(res, 'about.html', { root, context });
+    });
+    try {
+      for (const headers of [{}, { 'If-Modified-Since': 'Fri, 31 Dec 9999 23:59:59 GMT' }, { Range: 'bytes=0-1' }] as Record<string, string>[]) {
+        const reply = await raw(server.port, '/anything', 'GET', headers);
+        assert.equal(reply.status, 404, JSON.stringify(headers));
+        assert.equal(reply.body.toString(), '<p>about</p>\n');
+      }
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('bad options are refused when the handler is made', () => {
+    for (const options of [{ maxAge: -1 }, { maxAge: '3 fortnights' }, { maxAge: Infinity }, { immutable: 'yes' }, { redirect: 1 }, { extensions: 'html' }, { extensions: ['a/b'] }, { setHeaders: 'x' }, { fallthrough: null }]) {
+      assert.throws(() => serveStatic(root, options as never), { code: /^ERR_INVALID_ARG_(TYPE|VALUE)$/ }, JSON.stringify(options));
+    }
+  });
+});
