@@ -228,6 +228,53 @@ forEachBackend('aiofs/http', (backend) => {
     assert.deepEqual((await raw(port, '/sub/rel-in')).body, files.get('a.txt'), 'a relative link inside the root too');
   });
 
+  it("the decode and normalise mismatches of 2026's advisories: each class is refused or a miss, never the secret", { timeout }, async () => {
+    const cases: [string, number][] = [
+      ['/%252e%252e/secret.txt', 404], // decoded once: a segment named '%2e%2e', not '..'
+      ['/%252e%252e%252fsecret.txt', 404],
+      ['/sub/%2e%2e/%2e%2e/secret.txt', 403],
+      ['/sub/%2E%2E%2Fsecret.txt', 403],
+      ['//secret.txt', 404], // '//' is no way up
+      ['///../secret.txt', 403],
+      ['/./a.txt', 403], // a '.' segment is refused before any file is touched (serve-static normalises it)
+      ['/sub/./index.html', 403],
+      ['/A.TXT', 404], // names are the file system's: case-sensitive here
+      ['/SUB/', 404],
+      [`/${'a'.repeat(300)}`, 404], // ENAMETOOLONG
+      [`/${'a'.repeat(300)}/x`, 404],
+      ['/a.txt/x', 404], // ENOTDIR
+      ['/a.txt/', 404],
+    ];
+    for (const [target, status] of cases) {
+      const reply = await raw(port, target);
+      assert.equal(reply.status, status, target);
+      assert.ok(!reply.body.includes(secret), target);
+    }
+  });
+
+  it('a file that appears and disappears while it is asked for: 200 with its bytes or 404, never 500', { timeout }, async () => {
+    const name = path.join(root, 'flicker.txt');
+    const bytes = Buffer.from('here now\n');
+    let on = true;
+    const flicker = setInterval(() => {
+      if (on) fs.writeFileSync(name, bytes);
+      else fs.rmSync(name, { force: true });
+      on = !on;
+    }, 1);
+    try {
+      const seen = new Set<number>();
+      for (let i = 0; i < 300; i++) {
+        const reply = await raw(port, '/flicker.txt');
+        seen.add(reply.status);
+        assert.ok(reply.status === 200 || reply.status === 404, `status ${reply.status}`);
+        if (reply.status === 200) assert.ok(bytes.subarray(0, reply.body.length).equals(reply.body) && reply.body.length <= bytes.length);
+      }
+    } finally {
+      clearInterval(flicker);
+      fs.rmSync(name, { force: true });
+    }
+  });
+
   it('fuzz: every 200 is a file under the root, byte for byte', { timeout }, async () => {
     const contents = [...files.values()].map((b) => b.toString('latin1'));
     const segment = fc.oneof(
