@@ -325,3 +325,38 @@ function extensionsOf(value: unknown): string[] {
 function notFound(): Error {
   return Object.assign(new Error('Not Found'), { status: 404, statusCode: 404, expose: true });
 }
+
+/** What koaStatic needs of Koa's context: its node:http request and response, and `respond`. */
+export interface KoaContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  respond?: boolean;
+}
+
+/**
+ * serveStatic as a Koa middleware: a file is sent by aiofs (Koa told not to respond itself); a
+ * miss goes on down the stack with the response as Koa left it (status 404 until a handler sets
+ * one). With `fallthrough: false`, a missing file throws an error whose `status` is 404, for
+ * Koa's error handling. Options as serveStatic's.
+ */
+export function koaStatic(root: string, options?: ServeStaticOptions): (ctx: KoaContext, next: () => Promise<unknown>) => Promise<void> {
+  const handler = serveStatic(root, options);
+  return async (ctx, next) => {
+    const { statusCode } = ctx.res;
+    const { respond } = ctx;
+    // Koa starts every response at 404; a file goes out with the response's own status (as with send).
+    ctx.res.statusCode = 200;
+    ctx.respond = false;
+    let passed = false;
+    let failure: unknown;
+    await handler(ctx.req, ctx.res, (error?: unknown) => {
+      passed = true;
+      failure = error;
+    });
+    if (!passed) return; // answered
+    ctx.res.statusCode = statusCode;
+    ctx.respond = respond;
+    if (failure) throw failure;
+    await next();
+  };
+}
