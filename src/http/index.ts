@@ -15,8 +15,8 @@ import path from 'node:path';
 import { IoContext } from '../context.js';
 import { invalidArgType, invalidArgValue, invalidState } from '../errors.js';
 import { validateBoolean, validateKnownKeys, validateObject, validateSignal } from '../validate.js';
-import { namePath, requestPath } from './request-path.js';
-import { type Outcome, serveFile, type ServeSettings, sendStatus } from './send.js';
+import { directoryRedirect, namePath, redirectHeaders, requestPath } from './request-path.js';
+import { errorStatus, openServed, type Outcome, sendOpened, serveFile, type ServeSettings, sendStatus } from './send.js';
 import { ServedRoot } from './root.js';
 import { getDefaultContext } from '../create-context.js';
 
@@ -162,11 +162,47 @@ function sendFileRoot(root: unknown): ServedRoot {
   return served;
 }
 
+/** A file found to serve, open (the caller closes `fd`), or what was found instead. */
+export type Found = { file: string; fd: number; stats: Stats } | 'missing' | 'directory' | { error: unknown };
+
 /**
- * Serve `file` under what `served` names now (see ServedRoot): a miss while it names nothing.
- * `segments` are the file's names below the root. A directory serves `index` (false: it is left
- * to the caller, 'directory'); a name that is no file tries each of `extensions` after it.
+ * Find and open the file `segments` name under what `served` names now (see ServedRoot): a miss
+ * while it names nothing. A directory is its `index` (false: 'directory', left to the caller); a
+ * name that is no file tries each of `extensions` after it.
  */
+export async function findUnder(
+  context: IoContext,
+  served: ServedRoot,
+  segments: string[],
+  settings: ServeSettings,
+  index: string | false,
+  directoryOnly: boolean,
+  extensions: readonly string[] = [],
+): Promise<Found> {
+  const directory = await served.enter(context);
+  if (directory === undefined) return 'missing';
+  try {
+    const confinement = { real: directory.real, dirfd: () => served.fdOf(directory) };
+    const open = async (file: string, onlyDirectory = false): Promise<Found> => {
+      const opened = await openServed(context, file, confinement, settings, onlyDirectory);
+      return typeof opened === 'object' && 'fd' in opened ? { file, ...opened } : opened;
+    };
+    const file = path.join(directory.real, ...segments);
+    let found = await open(file, directoryOnly);
+    if (found === 'directory' && index !== false) found = await open(path.join(file, index));
+    if (found === 'missing' && !directoryOnly && segments.length > 0) {
+      for (const extension of extensions) {
+        const tried = await open(`${file}.${extension}`);
+        if (typeof tried === 'object') return tried;
+      }
+    }
+    return found;
+  } finally {
+    served.leave(directory);
+  }
+}
+
+/** findUnder, then the file sent on node:http's `res` (see send.ts), or what was found instead. */
 async function serveUnder(
   req: IncomingMessage,
   res: ServerResponse,
@@ -178,54 +214,20 @@ async function serveUnder(
   extensions: readonly string[] = [],
 ): Promise<Outcome> {
   const context = settings.context ?? getDefaultContext();
-  const directory = await served.enter(context);
-  if (directory === undefined) return 'missing';
-  try {
-    const confinement = { real: directory.real, dirfd: () => served.fdOf(directory) };
-    const file = path.join(directory.real, ...segments);
-    let outcome = await serveFile(req, res, file, confinement, settings, directoryOnly);
-    if (outcome === 'directory' && index !== false) outcome = await serveFile(req, res, path.join(file, index), confinement, settings);
-    if (outcome === 'missing' && !directoryOnly && segments.length > 0) {
-      for (const extension of extensions) {
-        const tried = await serveFile(req, res, `${file}.${extension}`, confinement, settings);
-        if (tried === 'sent') return tried;
-      }
-    }
-    return outcome;
-  } finally {
-    served.leave(directory);
+  const found = await findUnder(context, served, segments, settings, index, directoryOnly, extensions);
+  if (typeof found !== 'object') return found;
+  if ('error' in found) {
+    sendStatus(req, res, errorStatus(found.error));
+    return 'sent';
   }
+  return sendOpened(req, res, context, found.fd, found.file, found.stats, settings);
 }
 
-/**
- * 301 to the directory's URL with its trailing slash, as serve-static redirects: the URL as the
- * client sent it (Express's originalUrl under a mount path), its query kept, percent-encoded
- * where it is not, and never protocol-relative (leading slashes made one: `//evil.com/` is not
- * a way off the site).
- */
+/** 301 to the directory's URL with its trailing slash (see directoryRedirect), for node:http. */
 function redirectToDirectory(req: IncomingMessage, res: ServerResponse): void {
-  const original = (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '/';
-  const end = original.search(/[?#]/);
-  const [pathname, rest] = end === -1 ? [original, ''] : [original.slice(0, end), original.slice(end)];
-  const location = encodeUrl(`${pathname}/`.replace(/^\/+/, '/') + rest);
-  const body = `<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>Redirecting</title>\n</head>\n<body>\n<pre>Redirecting to ${escapeHtml(location)}</pre>\n</body>\n</html>\n`;
-  res.writeHead(301, {
-    'Content-Type': 'text/html; charset=utf-8',
-    'Content-Length': Buffer.byteLength(body),
-    'Content-Security-Policy': "default-src 'none'",
-    'X-Content-Type-Options': 'nosniff',
-    Location: location,
-  });
+  const { location, body } = directoryRedirect((req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '/');
+  res.writeHead(301, { ...redirectHeaders, 'Content-Length': Buffer.byteLength(body), Location: location });
   res.end(req.method === 'HEAD' ? undefined : body);
-}
-
-/** `url` with every character a URL may not hold percent-encoded, and a `%` that starts no escape made `%25`; escapes kept. */
-function encodeUrl(url: string): string {
-  return url.replace(/%(?![0-9A-Fa-f]{2})|[^\w\-.~!$&'()*+,;=:@/?#[\]%]/gu, (c) => encodeURIComponent(c));
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 /**

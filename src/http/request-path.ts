@@ -62,3 +62,34 @@ export function namePath(name: string): RequestPath {
   if (parts.includes('..')) return forbidden;
   return { ok: true, segments: parts.filter((p) => p !== '' && p !== '.'), trailingSlash: false };
 }
+
+/**
+ * The answer to a directory's URL without its trailing slash, as serve-static redirects: the URL
+ * as the client sent it (`target`: a path and its query; Express's originalUrl under a mount
+ * path) with the slash added, its query kept, percent-encoded where it is not, and never
+ * protocol-relative (leading slashes made one: `//evil.com/` is not a way off the site); and a
+ * short HTML body saying so.
+ */
+export function directoryRedirect(target: string): { location: string; body: string } {
+  const end = target.search(/[?#]/);
+  const [pathname, rest] = end === -1 ? [target, ''] : [target.slice(0, end), target.slice(end)];
+  const location = encodeUrl(`${pathname}/`.replace(/^\/+/, '/') + rest);
+  const body = `<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>Redirecting</title>\n</head>\n<body>\n<pre>Redirecting to ${escapeHtml(location)}</pre>\n</body>\n</html>\n`;
+  return { location, body };
+}
+
+/** The headers of directoryRedirect's 301 besides Location and Content-Length. */
+export const redirectHeaders = Object.freeze({
+  'Content-Type': 'text/html; charset=utf-8',
+  'Content-Security-Policy': "default-src 'none'",
+  'X-Content-Type-Options': 'nosniff',
+});
+
+/** `url` with every character a URL may not hold percent-encoded, and a `%` that starts no escape made `%25`; escapes kept. */
+function encodeUrl(url: string): string {
+  return url.replace(/%(?![0-9A-Fa-f]{2})|[^\w\-.~!$&'()*+,;=:@/?#[\]%]/gu, (c) => encodeURIComponent(c));
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}

@@ -11,7 +11,7 @@
  * transfer, and the fd is closed only once no operation on it is in flight.
  */
 import fs, { promises as fsp, type Stats } from 'node:fs';
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { type IoContext, openBeneath } from '../context.js';
 import { getDefaultContext } from '../create-context.js';
@@ -84,23 +84,16 @@ export async function serveFile(
   directoryOnly = false,
 ): Promise<Outcome> {
   const context = settings.context ?? getDefaultContext();
-  const confine = root !== undefined && settings.symlinks === 'inside';
-  let fd: number;
-  /** The open itself kept the path under the root (openat2 RESOLVE_BENEATH). */
-  let confined = false;
-  try {
-    const beneath = confine ? await openUnder(context, root!, file) : undefined;
-    confined = beneath !== undefined;
-    fd = beneath ?? (await context.open(file, openFlags(context)));
-  } catch (error) {
-    return failed(res, req, error);
-  }
+  const opened = await openServed(context, file, root, settings, directoryOnly);
+  if (opened === 'missing' || opened === 'directory') return opened;
+  if ('error' in opened) return failed(res, req, opened.error);
+  return sendOpened(req, res, context, opened.fd, file, opened.stats, settings);
+}
+
+/** Send the open regular file `fd` (see respond), then close it: 'sent', or 'missing' for an error that means no file. */
+export async function sendOpened(req: IncomingMessage, res: ServerResponse, context: IoContext, fd: number, file: string, stats: Stats, settings: ServeSettings): Promise<Outcome> {
   let inFlight: Promise<unknown> | undefined;
   try {
-    if (confine && !confined && !inside(await realPathOf(fd, file), root!.real)) return 'missing';
-    const stats = await context.stat(fd);
-    if (stats.isDirectory()) return 'directory';
-    if (!stats.isFile() || directoryOnly) return 'missing'; // a FIFO, a device, a socket: never read on behalf of a client
     const sent = respond(req, res, context, fd, file, stats, settings);
     inFlight = sent;
     await sent;
@@ -115,13 +108,62 @@ export async function serveFile(
   }
 }
 
-/** Answer an error from opening or reading: 404 is the caller's ('missing'), the rest is ours. */
-function failed(res: ServerResponse, req: IncomingMessage, error: unknown): Outcome {
+/**
+ * Open `file` (absolute) to serve it: its fd and stats, which the caller closes; or 'missing'
+ * (nothing there, a link out of `root`, a FIFO, a device, a socket, a file named with a trailing
+ * slash), 'directory', or the error that stopped it, with the fd closed.
+ */
+export async function openServed(
+  context: IoContext,
+  file: string,
+  root: Confinement | undefined,
+  settings: Pick<ServeSettings, 'symlinks'>,
+  directoryOnly = false,
+): Promise<{ fd: number; stats: Stats } | 'missing' | 'directory' | { error: unknown }> {
+  const confine = root !== undefined && settings.symlinks === 'inside';
+  let fd: number;
+  /** The open itself kept the path under the root (openat2 RESOLVE_BENEATH). */
+  let confined = false;
+  try {
+    const beneath = confine ? await openUnder(context, root!, file) : undefined;
+    confined = beneath !== undefined;
+    fd = beneath ?? (await context.open(file, openFlags(context)));
+  } catch (error) {
+    return missingOn(error) ? 'missing' : { error };
+  }
+  let kept = false;
+  try {
+    if (confine && !confined && !inside(await realPathOf(fd, file), root!.real)) return 'missing';
+    const stats = await context.stat(fd);
+    if (stats.isDirectory()) return 'directory';
+    if (!stats.isFile() || directoryOnly) return 'missing'; // a FIFO, a device, a socket: never read on behalf of a client
+    kept = true;
+    return { fd, stats };
+  } catch (error) {
+    return missingOn(error) ? 'missing' : { error };
+  } finally {
+    if (!kept) await context.closeFd(fd).catch(() => undefined);
+  }
+}
+
+/** Errors of an open or a stat that mean "no file to serve here": the caller's miss. */
+function missingOn(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException).code;
   // ENXIO: a Unix socket (or a device without its driver), which open(2) refuses: no file to serve.
-  if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ENAMETOOLONG' || code === 'ELOOP' || code === 'EISDIR' || code === 'ENXIO' || code === 'ENODEV') return 'missing';
-  sendStatus(req, res, code === 'EACCES' || code === 'EPERM' ? 403 : 500);
+  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'ENAMETOOLONG' || code === 'ELOOP' || code === 'EISDIR' || code === 'ENXIO' || code === 'ENODEV';
+}
+
+/** Answer an error from opening or reading: 404 is the caller's ('missing'), the rest is ours. */
+function failed(res: ServerResponse, req: IncomingMessage, error: unknown): Outcome {
+  if (missingOn(error)) return 'missing';
+  sendStatus(req, res, errorStatus(error));
   return 'sent';
+}
+
+/** The status of an error that is no miss: 403 for one the server may not read, else 500. */
+export function errorStatus(error: unknown): 403 | 500 {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'EACCES' || code === 'EPERM' ? 403 : 500;
 }
 
 /** A short plain-text answer with `status` (no body for HEAD). */
@@ -186,21 +228,38 @@ function inside(real: string, root: string): boolean {
   return real === root || real.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
 }
 
+/** What the answer for a file depends on in a request: its method and headers (node:http's, names in lower case). */
+export interface RequestLike {
+  method?: string;
+  headers: IncomingHttpHeaders;
+}
+
 /**
- * Status, headers and body of `fd` (a regular file) for `req`. The status is the response's own
- * (200 unless a handler before set another, as for a custom 404 page); only a 2xx one is
- * conditional (304, 412) or partial (206), as in send.
+ * The answer for a regular file: 412 or 416 (an error answer with these headers), 304 (these
+ * headers, no body), or `status` with these headers and `length` bytes of the file from
+ * `position`. `status` is the response's own (200 unless a handler before set another, as for a
+ * custom 404 page); only a 2xx one is conditional or partial, as in send. `existing` are the
+ * headers the response has already (a default is added only where it has none).
  */
-async function respond(req: IncomingMessage, res: ServerResponse, context: IoContext, fd: number, file: string, stats: Stats, settings: ServeSettings): Promise<void> {
+export type Answer =
+  | { kind: 'error'; status: 412 | 416; headers: OutgoingHttpHeaders }
+  | { kind: 'not-modified'; headers: OutgoingHttpHeaders }
+  | { kind: 'body'; status: number; headers: OutgoingHttpHeaders; position: number; length: number };
+
+export function planAnswer(
+  req: RequestLike,
+  status: number,
+  existing: { has(name: string): boolean; get(name: string): unknown },
+  file: string,
+  stats: Stats,
+  settings: ServeSettings,
+): Answer {
   const first = Math.min(settings.start, stats.size);
   const last = Math.min(settings.end, stats.size - 1);
   const size = Math.max(0, last - first + 1);
-  settings.setHeaders?.(res, file, stats);
-  if (res.headersSent) return; // setHeaders answered itself
-  // The defaults, each unless the response has that header already (set by setHeaders or before).
   const headers: OutgoingHttpHeaders = {};
   const byDefault = (name: string, value: string | undefined) => {
-    if (value !== undefined && !res.hasHeader(name)) headers[name] = value;
+    if (value !== undefined && !existing.has(name)) headers[name] = value;
   };
   byDefault('Accept-Ranges', settings.acceptRanges ? 'bytes' : undefined);
   byDefault('Cache-Control', settings.cacheControl);
@@ -209,47 +268,52 @@ async function respond(req: IncomingMessage, res: ServerResponse, context: IoCon
   byDefault('Last-Modified', settings.lastModified ? stats.mtime.toUTCString() : undefined);
   Object.assign(headers, settings.headers);
   const header = (name: string) => {
-    const value = headers[name] ?? res.getHeader(name);
+    const value = headers[name] ?? existing.get(name);
     return typeof value === 'string' ? value : undefined;
   };
   const etag = header('ETag');
   const modified = header('Last-Modified');
-  const status = res.statusCode || 200;
   const cachable = status >= 200 && status < 300;
-
-  if (cachable && preconditionFailed(req, etag, modified)) {
-    sendStatus(req, res, 412);
-    return;
-  }
+  if (cachable && preconditionFailed(req, etag, modified)) return { kind: 'error', status: 412, headers: {} };
   if (cachable && notModified(req, etag, modified)) {
     // Without the body's own fields, as send's 304 (Accept-Ranges, the validators and Cache-Control stay).
     const { 'Content-Type': _type, ...kept } = headers;
-    for (const name of ['Content-Type', 'Content-Length']) res.removeHeader(name);
-    res.writeHead(304, kept);
-    res.end();
-    return;
+    return { kind: 'not-modified', headers: kept };
   }
-  let from = 0;
-  let length = size;
-  let sent = status;
   const range = cachable && settings.acceptRanges ? rangeOf(req, size, etag, modified) : undefined;
-  if (range === 'unsatisfiable') {
-    sendStatus(req, res, 416, { 'Content-Range': `bytes */${size}`, 'Accept-Ranges': 'bytes' });
+  if (range === 'unsatisfiable') return { kind: 'error', status: 416, headers: { 'Content-Range': `bytes */${size}`, 'Accept-Ranges': 'bytes' } };
+  if (!range) return { kind: 'body', status, headers: { ...headers, 'Content-Length': size }, position: first, length: size };
+  const length = range.end - range.start + 1;
+  return {
+    kind: 'body',
+    status: 206,
+    headers: { ...headers, 'Content-Range': `bytes ${range.start}-${range.end}/${size}`, 'Content-Length': length },
+    position: first + range.start,
+    length,
+  };
+}
+
+/** Status, headers and body of `fd` (a regular file) for `req` on node:http's `res` (see planAnswer). */
+async function respond(req: IncomingMessage, res: ServerResponse, context: IoContext, fd: number, file: string, stats: Stats, settings: ServeSettings): Promise<void> {
+  settings.setHeaders?.(res, file, stats);
+  if (res.headersSent) return; // setHeaders answered itself
+  const answer = planAnswer(req, res.statusCode || 200, { has: (name) => res.hasHeader(name), get: (name) => res.getHeader(name) }, file, stats, settings);
+  if (answer.kind === 'error') {
+    sendStatus(req, res, answer.status, answer.headers);
     return;
   }
-  if (range) {
-    sent = 206;
-    from = range.start;
-    length = range.end - range.start + 1;
-    headers['Content-Range'] = `bytes ${range.start}-${range.end}/${size}`;
-  }
-  headers['Content-Length'] = length;
-  res.writeHead(sent, headers);
-  if (req.method === 'HEAD' || length === 0) {
+  if (answer.kind === 'not-modified') {
+    for (const name of ['Content-Type', 'Content-Length']) res.removeHeader(name);
+    res.writeHead(304, answer.headers);
     res.end();
     return;
   }
-  await sendBody(res, context, fd, first + from, length, settings.signal);
+  res.writeHead(answer.status, answer.headers);
+  if (req.method === 'HEAD' || answer.length === 0) {
+    res.end();
+    return;
+  }
+  await sendBody(res, context, fd, answer.position, answer.length, settings.signal);
 }
 
 /** An entity tag without its weakness mark, for the weak comparison (RFC 9110 8.8.3.2). */
@@ -260,7 +324,7 @@ const opaque = (tag: string) => tag.trim().replace(/^W\//, '');
  * as send's), or, without If-Match, If-Unmodified-Since older than Last-Modified (or no
  * Last-Modified to compare): 412.
  */
-function preconditionFailed(req: IncomingMessage, etag: string | undefined, modified: string | undefined): boolean {
+function preconditionFailed(req: RequestLike, etag: string | undefined, modified: string | undefined): boolean {
   const match = req.headers['if-match'];
   if (match !== undefined) {
     if (!etag) return true;
@@ -277,7 +341,7 @@ function preconditionFailed(req: IncomingMessage, etag: string | undefined, modi
  * RFC 9110 13.1.2/13.1.3: If-None-Match decides when present (weak comparison), else
  * If-Modified-Since; a request that says `Cache-Control: no-cache` wants the body all the same.
  */
-function notModified(req: IncomingMessage, etag: string | undefined, modified: string | undefined): boolean {
+function notModified(req: RequestLike, etag: string | undefined, modified: string | undefined): boolean {
   if (req.method !== 'GET' && req.method !== 'HEAD') return false;
   const noneMatch = req.headers['if-none-match'];
   const since = req.headers['if-modified-since'];
@@ -312,7 +376,7 @@ function httpDate(value: string): number {
  * The one byte range `Range` asks for (RFC 9110 14.1.2), within `size` bytes; undefined to send
  * everything (no Range, several ranges, a malformed one, or an If-Range that no longer matches).
  */
-function rangeOf(req: IncomingMessage, size: number, etag: string | undefined, modified: string | undefined): { start: number; end: number } | 'unsatisfiable' | undefined {
+function rangeOf(req: RequestLike, size: number, etag: string | undefined, modified: string | undefined): { start: number; end: number } | 'unsatisfiable' | undefined {
   const header = req.headers.range;
   if (header === undefined || (req.method !== 'GET' && req.method !== 'HEAD')) return undefined;
   const ifRange = req.headers['if-range'];
