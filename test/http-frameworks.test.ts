@@ -1,7 +1,8 @@
 /**
  * aiofs/http in the frameworks it offers an adapter for, each in its own framework as a user
  * mounts it: koaStatic in a Koa app (files, HEAD, ranges, the directory redirect, a miss handed
- * down the stack, fallthrough false through Koa's error handling).
+ * down the stack, fallthrough false through Koa's error handling); webStatic, the Web-standard
+ * handler (Hono, Bun.serve, Deno.serve), held to serveStatic on the same requests.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -9,7 +10,8 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, it } from 'node:test';
 import Koa from 'koa';
-import { koaStatic } from '../src/http/index.js';
+import http from 'node:http';
+import { koaStatic, serveStatic, webStatic } from '../src/http/index.js';
 import { createContext, type IoContext } from '../src/index.js';
 import { forEachBackend } from './support/backends.js';
 import { scratchPath } from './support/files.js';
@@ -63,6 +65,61 @@ forEachBackend('aiofs/http in frameworks', (backend) => {
       } finally {
         await new Promise((resolve) => server.close(resolve));
       }
+    }
+  });
+
+  it('webStatic answers each request as serveStatic does: status, headers, body; a cancelled body closes its file', { timeout }, async () => {
+    fs.writeFileSync(path.join(root, 'big.bin'), Buffer.alloc(3 << 20, 7));
+    const options = { context, maxAge: '1d', extensions: ['txt'] };
+    const web = webStatic(root, options);
+    const server = http.createServer(serveStatic(root, options) as http.RequestListener);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const kept = ['content-type', 'content-length', 'content-range', 'cache-control', 'etag', 'last-modified', 'accept-ranges', 'location', 'allow'];
+    try {
+      const requests: [string, string, Record<string, string>?][] = [
+        ['GET', '/a.txt'],
+        ['HEAD', '/a.txt'],
+        ['GET', '/a'],
+        ['GET', '/big.bin'],
+        ['GET', '/big.bin', { Range: 'bytes=1000-2000000' }],
+        ['GET', '/big.bin', { Range: 'bytes=99999999-' }],
+        ['GET', '/sub'],
+        ['GET', '/sub?q=1'],
+        ['GET', '/sub/'],
+        ['GET', '/missing'],
+        ['GET', '/.hidden'],
+        ['POST', '/a.txt'],
+        ['GET', '/a.txt', { 'If-Match': '"no"' }],
+        ['GET', '/a.txt', { 'If-Modified-Since': 'Fri, 31 Dec 9999 23:59:59 GMT' }],
+        ['GET', '/%zz'],
+      ];
+      for (const [method, target, headers = {}] of requests) {
+        const node = await raw(port, target, method, headers);
+        const response = await web(new Request(`http://localhost${target}`, { method, headers }));
+        const body = response.body ? Buffer.from(await response.arrayBuffer()) : Buffer.alloc(0);
+        const what = `${method} ${target} ${JSON.stringify(headers)}`;
+        assert.equal(response.status, node.status, what);
+        const pick = (get: (name: string) => string | null | undefined) => Object.fromEntries(kept.map((name) => [name, get(name) ?? null]));
+        const webHeaders = pick((name) => response.headers.get(name));
+        // A Response's body sets its own length where a node:http answer says it.
+        if (webHeaders['content-length'] === null) webHeaders['content-length'] = node.headers['content-length'] ?? null;
+        assert.deepEqual(webHeaders, pick((name) => node.headers[name]), what);
+        assert.ok(body.equals(node.body), `${what}: body`);
+      }
+      // A consumer that stops: the body's file is closed, and nothing stays in flight.
+      const fds = () => fs.readdirSync('/proc/self/fd').length;
+      const before = fds();
+      for (let i = 0; i < 10; i++) {
+        const response = await web(new Request('http://localhost/big.bin'));
+        const reader = response.body!.getReader();
+        await reader.read();
+        await reader.cancel();
+      }
+      assert.ok(fds() <= before, `fds before ${before}, after ${fds()}`);
+      assert.equal(context.stats().inFlight, 0);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 });

@@ -30,7 +30,7 @@ interface SmokeResult {
 function runSmoke(command: string[], env: NodeJS.ProcessEnv): SmokeResult {
   const { stdout, stderr } = runChecked(command[0], [...command.slice(1), smoke], { env: { ...process.env, ...env }, timeout: timeout - 5_000 });
   const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as SmokeResult;
-  const expected = ['addon call', 'write', 'fsync after a timer', '32 reads at a time', 'promises readFile/writeFile/stat', 'FileHandle: everyday and odd arguments', 'FileHandle streams and readLines', 'LineReader'];
+  const expected = ['addon call', 'write', 'fsync after a timer', '32 reads at a time', 'promises readFile/writeFile/stat', 'FileHandle: everyday and odd arguments', 'FileHandle streams and readLines', 'LineReader', 'webStatic'];
   assert.deepEqual(result.checks, expected, `stdout:\n${stdout}\nstderr:\n${stderr}`);
   return result;
 }

@@ -21,6 +21,7 @@ import { ServedRoot } from './root.js';
 import { getDefaultContext } from '../create-context.js';
 
 export { contentType } from './content-type.js';
+export { webStatic, type WebStaticOptions } from './web.js';
 
 export interface SendFileOptions {
   /** `file` is relative to this directory and may not leave it (`..`, or a link out of it: 404). */
@@ -270,16 +271,7 @@ export type StaticHandler = (req: IncomingMessage, res: ServerResponse, next?: (
  */
 export function serveStatic(root: string, options?: ServeStaticOptions): StaticHandler {
   const served = new ServedRoot(root, 'root');
-  const checked = validateObject(options ?? {}, 'options')!;
-  validateKnownKeys(checked, staticKeys, 'options');
-  const settings = settingsOf(checked, 'options');
-  const index = checked.index ?? 'index.html';
-  if (index !== false && (typeof index !== 'string' || index === '' || /[/\\\0]/.test(index))) throw invalidArgValue('options.index', index, 'must be a file name or false');
-  const dotfiles = checked.dotfiles ?? 'ignore';
-  if (dotfiles !== 'ignore' && dotfiles !== 'allow') throw invalidArgValue('options.dotfiles', dotfiles, "must be 'ignore' or 'allow'");
-  const redirect = checked.redirect === undefined ? true : validateBoolean(checked.redirect, 'options.redirect');
-  const fallthrough = checked.fallthrough === undefined ? true : validateBoolean(checked.fallthrough, 'options.fallthrough');
-  const extensions = extensionsOf(checked.extensions);
+  const { settings, index, dotfiles, redirect, fallthrough, extensions } = staticOptionsOf(options, staticKeys);
 
   return async (req, res, next) => {
     const miss = () => (next ? (fallthrough ? next() : next(notFound())) : sendStatus(req, res, 404));
@@ -309,6 +301,24 @@ export function serveStatic(root: string, options?: ServeStaticOptions): StaticH
       else if (!res.headersSent) sendStatus(req, res, 500);
       else res.destroy(error as Error);
     }
+  };
+}
+
+/** serveStatic's options (and webStatic's, `keys` the ones it takes), checked, with their defaults. */
+export function staticOptionsOf(options: unknown, keys: ReadonlySet<string>) {
+  const checked = validateObject(options ?? {}, 'options')!;
+  validateKnownKeys(checked, keys, 'options');
+  const index = checked.index ?? 'index.html';
+  if (index !== false && (typeof index !== 'string' || index === '' || /[/\\\0]/.test(index))) throw invalidArgValue('options.index', index, 'must be a file name or false');
+  const dotfiles = checked.dotfiles ?? 'ignore';
+  if (dotfiles !== 'ignore' && dotfiles !== 'allow') throw invalidArgValue('options.dotfiles', dotfiles, "must be 'ignore' or 'allow'");
+  return {
+    settings: settingsOf(checked, 'options'),
+    index: index as string | false,
+    dotfiles: dotfiles as 'ignore' | 'allow',
+    redirect: checked.redirect === undefined ? true : validateBoolean(checked.redirect, 'options.redirect'),
+    fallthrough: checked.fallthrough === undefined ? true : validateBoolean(checked.fallthrough, 'options.fallthrough'),
+    extensions: extensionsOf(checked.extensions),
   };
 }
 

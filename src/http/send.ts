@@ -173,7 +173,7 @@ export function sendStatus(req: IncomingMessage, res: ServerResponse, status: nu
   res.end(req.method === 'HEAD' ? undefined : body);
 }
 
-const statusText: Record<number, string> = {
+export const statusText: Readonly<Record<number, string>> = {
   400: 'Bad Request',
   403: 'Forbidden',
   404: 'Not Found',
