@@ -11,6 +11,7 @@ import path from 'node:path';
 import { after, before, it } from 'node:test';
 import Koa from 'koa';
 import http from 'node:http';
+import zlib from 'node:zlib';
 import { koaStatic, serveStatic, webStatic } from '../src/http/index.js';
 import { createContext, type IoContext } from '../src/index.js';
 import { forEachBackend } from './support/backends.js';
@@ -118,6 +119,55 @@ forEachBackend('aiofs/http in frameworks', (backend) => {
       }
       assert.ok(fds() <= before, `fds before ${before}, after ${fds()}`);
       assert.equal(context.stats().inFlight, 0);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('preCompressed: the brotli, then gzip sibling the client takes, with its Content-Encoding and Vary; never one without its file', { timeout }, async () => {
+    const text = 'precompressed '.repeat(4000);
+    fs.writeFileSync(path.join(root, 'p.txt'), text);
+    fs.writeFileSync(path.join(root, 'p.txt.br'), zlib.brotliCompressSync(text));
+    fs.writeFileSync(path.join(root, 'p.txt.gz'), zlib.gzipSync(text));
+    fs.writeFileSync(path.join(root, 'only.txt.gz'), zlib.gzipSync('orphan'));
+    fs.writeFileSync(path.join(root, 'plain.txt'), 'plain');
+    const options = { context, preCompressed: true };
+    const server = http.createServer(serveStatic(root, options) as http.RequestListener);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const web = webStatic(root, options);
+    try {
+      const cases: [string, Record<string, string>, string | undefined][] = [
+        ['/p.txt', { 'Accept-Encoding': 'gzip, deflate, br' }, 'br'],
+        ['/p.txt', { 'Accept-Encoding': 'gzip' }, 'gzip'],
+        ['/p.txt', { 'Accept-Encoding': 'br;q=0, gzip;q=0.5' }, 'gzip'],
+        ['/p.txt', { 'Accept-Encoding': '*' }, 'br'],
+        ['/p.txt', { 'Accept-Encoding': 'identity' }, undefined],
+        ['/p.txt', {}, undefined],
+        ['/plain.txt', { 'Accept-Encoding': 'br, gzip' }, undefined],
+      ];
+      for (const [target, headers, encoding] of cases) {
+        const what = `${target} ${JSON.stringify(headers)}`;
+        const reply = await raw(port, target, 'GET', headers);
+        const response = await web(new Request(`http://localhost${target}`, { headers }));
+        const webBody = Buffer.from(await response.arrayBuffer());
+        for (const [status, got, body] of [[reply.status, (n: string) => reply.headers[n], reply.body], [response.status, (n: string) => response.headers.get(n) ?? undefined, webBody]] as const) {
+          assert.equal(status, 200, what);
+          assert.equal(got('content-encoding'), encoding, what);
+          assert.equal(got('vary'), 'Accept-Encoding', what);
+          assert.match(String(got('content-type')), /^text\/plain/, what);
+          const decoded = encoding === 'br' ? zlib.brotliDecompressSync(body) : encoding === 'gzip' ? zlib.gunzipSync(body) : body;
+          assert.equal(decoded.toString(), target === '/p.txt' ? text : 'plain', what);
+        }
+      }
+      // A range is of the representation sent; its validator is that representation's.
+      const part = await raw(port, '/p.txt', 'GET', { 'Accept-Encoding': 'gzip', Range: 'bytes=0-9' });
+      assert.equal(part.status, 206);
+      assert.ok(part.body.equals(zlib.gzipSync(text).subarray(0, 10)));
+      const [identity, brotli] = [await raw(port, '/p.txt'), await raw(port, '/p.txt', 'GET', { 'Accept-Encoding': 'br' })];
+      assert.notEqual(identity.headers.etag, brotli.headers.etag);
+      // A sibling whose file does not exist is not served, nor are the siblings by their own names' rules.
+      assert.equal((await raw(port, '/only.txt', 'GET', { 'Accept-Encoding': 'gzip' })).status, 404);
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }

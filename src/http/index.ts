@@ -74,6 +74,12 @@ export interface ServeStaticOptions extends Omit<SendFileOptions, 'root' | 'star
   fallthrough?: boolean;
   /** Called as each file is about to be sent, with the response, the file's path and its stats, to set headers (as serve-static's). */
   setHeaders?: (res: ServerResponse, path: string, stats: Stats) => void;
+  /**
+   * Send a file's precompressed sibling (`NAME.br`, then `NAME.gz`) to a client whose
+   * Accept-Encoding takes it, with its Content-Encoding and `Vary: Accept-Encoding` (default
+   * false), as @fastify/static's option of that name. Only for a file that exists itself.
+   */
+  preCompressed?: boolean;
 }
 
 const sendKeys: ReadonlySet<string> = new Set(['root', 'start', 'end', 'headers', 'etag', 'lastModified', 'signal', 'symlinks', 'context', 'maxAge', 'immutable', 'cacheControl', 'acceptRanges']);
@@ -93,6 +99,7 @@ const staticKeys: ReadonlySet<string> = new Set([
   'extensions',
   'fallthrough',
   'setHeaders',
+  'preCompressed',
 ]);
 
 /** A year, the longest max-age sent (send's bound, and RFC 9111's advice). */
@@ -163,8 +170,31 @@ function sendFileRoot(root: unknown): ServedRoot {
   return served;
 }
 
-/** A file found to serve, open (the caller closes `fd`), or what was found instead. */
-export type Found = { file: string; fd: number; stats: Stats } | 'missing' | 'directory' | { error: unknown };
+/**
+ * A file found to serve, open (the caller closes `fd`), or what was found instead. `encoding`:
+ * `fd` is the file's precompressed sibling in that Content-Encoding (`file` still names the
+ * file, whose type it is).
+ */
+export type Found = { file: string; fd: number; stats: Stats; encoding?: string } | 'missing' | 'directory' | { error: unknown };
+
+/** The precompressed siblings preCompressed looks for, best first: their suffix and Content-Encoding. */
+const siblings = [
+  { encoding: 'br', suffix: '.br' },
+  { encoding: 'gzip', suffix: '.gz' },
+] as const;
+
+/** The Content-Encodings of `siblings` that `Accept-Encoding` takes (a q of 0 refuses one; `*` takes any not named). */
+export function acceptedEncodings(header: string | undefined): string[] {
+  if (!header) return [];
+  const weights = new Map<string, number>();
+  for (const part of header.split(',')) {
+    const [name, ...params] = part.trim().toLowerCase().split(';');
+    const q = params.map((p) => /^\s*q=([0-9.]+)\s*$/.exec(p)).find(Boolean);
+    weights.set(name.trim(), q ? Number(q[1]) : 1);
+  }
+  const any = weights.get('*');
+  return siblings.filter(({ encoding }) => (weights.get(encoding) ?? any ?? 0) > 0).map(({ encoding }) => encoding);
+}
 
 /**
  * Find and open the file `segments` name under what `served` names now (see ServedRoot): a miss
@@ -179,6 +209,7 @@ export async function findUnder(
   index: string | false,
   directoryOnly: boolean,
   extensions: readonly string[] = [],
+  encodings: readonly string[] = [],
 ): Promise<Found> {
   const directory = await served.enter(context);
   if (directory === undefined) return 'missing';
@@ -194,7 +225,22 @@ export async function findUnder(
     if (found === 'missing' && !directoryOnly && segments.length > 0) {
       for (const extension of extensions) {
         const tried = await open(`${file}.${extension}`);
-        if (typeof tried === 'object') return tried;
+        if (typeof tried === 'object') {
+          found = tried;
+          break;
+        }
+      }
+    }
+    // A file found, and encodings the client takes: its precompressed sibling, if it has one
+    // (never one without the file itself, which the access rules were applied to).
+    if (typeof found === 'object' && 'fd' in found) {
+      for (const { encoding, suffix } of siblings) {
+        if (!encodings.includes(encoding)) continue;
+        const sibling = await open(`${found.file}${suffix}`);
+        if (typeof sibling === 'object' && 'fd' in sibling) {
+          await context.closeFd(found.fd).catch(() => undefined);
+          return { file: found.file, fd: sibling.fd, stats: sibling.stats, encoding };
+        }
       }
     }
     return found;
@@ -213,15 +259,17 @@ async function serveUnder(
   index: string | false,
   directoryOnly: boolean,
   extensions: readonly string[] = [],
+  preCompressed = false,
 ): Promise<Outcome> {
   const context = settings.context ?? getDefaultContext();
-  const found = await findUnder(context, served, segments, settings, index, directoryOnly, extensions);
+  const encodings = preCompressed ? acceptedEncodings(req.headers['accept-encoding']) : [];
+  const found = await findUnder(context, served, segments, settings, index, directoryOnly, extensions, encodings);
   if (typeof found !== 'object') return found;
   if ('error' in found) {
     sendStatus(req, res, errorStatus(found.error));
     return 'sent';
   }
-  return sendOpened(req, res, context, found.fd, found.file, found.stats, settings);
+  return sendOpened(req, res, context, found.fd, found.file, found.stats, preCompressed ? withEncoding(settings, found.encoding) : settings);
 }
 
 /** 301 to the directory's URL with its trailing slash (see directoryRedirect), for node:http. */
@@ -271,7 +319,7 @@ export type StaticHandler = (req: IncomingMessage, res: ServerResponse, next?: (
  */
 export function serveStatic(root: string, options?: ServeStaticOptions): StaticHandler {
   const served = new ServedRoot(root, 'root');
-  const { settings, index, dotfiles, redirect, fallthrough, extensions } = staticOptionsOf(options, staticKeys);
+  const { settings, index, dotfiles, redirect, fallthrough, extensions, preCompressed } = staticOptionsOf(options, staticKeys);
 
   return async (req, res, next) => {
     const miss = () => (next ? (fallthrough ? next() : next(notFound())) : sendStatus(req, res, 404));
@@ -293,7 +341,7 @@ export function serveStatic(root: string, options?: ServeStaticOptions): StaticH
       // Without its trailing slash, a directory's URL is redirected (or, with redirect false, a
       // miss) rather than served its index, as serve-static does.
       const slash = requested.trailingSlash;
-      const outcome = await serveUnder(req, res, served, requested.segments, settings, slash ? index : false, slash && requested.segments.length > 0, extensions);
+      const outcome = await serveUnder(req, res, served, requested.segments, settings, slash ? index : false, slash && requested.segments.length > 0, extensions, preCompressed);
       if (outcome === 'directory' && !slash && redirect) redirectToDirectory(req, res);
       else if (outcome !== 'sent') miss();
     } catch (error) {
@@ -302,6 +350,16 @@ export function serveStatic(root: string, options?: ServeStaticOptions): StaticH
       else res.destroy(error as Error);
     }
   };
+}
+
+/**
+ * `settings` for a response chosen by Accept-Encoding (preCompressed): `Vary: Accept-Encoding`
+ * always, so that a cache never gives one client another's variant, and the Content-Encoding of
+ * the sibling sent, if one is.
+ */
+export function withEncoding(settings: ServeSettings, encoding: string | undefined): ServeSettings {
+  const headers: OutgoingHttpHeaders = { Vary: 'Accept-Encoding', ...(encoding && { 'Content-Encoding': encoding }), ...settings.headers };
+  return { ...settings, headers };
 }
 
 /** serveStatic's options (and webStatic's, `keys` the ones it takes), checked, with their defaults. */
@@ -319,6 +377,7 @@ export function staticOptionsOf(options: unknown, keys: ReadonlySet<string>) {
     redirect: checked.redirect === undefined ? true : validateBoolean(checked.redirect, 'options.redirect'),
     fallthrough: checked.fallthrough === undefined ? true : validateBoolean(checked.fallthrough, 'options.fallthrough'),
     extensions: extensionsOf(checked.extensions),
+    preCompressed: checked.preCompressed === undefined ? false : validateBoolean(checked.preCompressed, 'options.preCompressed'),
   };
 }
 

@@ -9,7 +9,7 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import { getDefaultContext } from '../create-context.js';
 import { readFully } from '../file/transfer.js';
 import type { IoContext } from '../context.js';
-import { findUnder, type ServeStaticOptions, staticOptionsOf } from './index.js';
+import { acceptedEncodings, findUnder, type ServeStaticOptions, staticOptionsOf, withEncoding } from './index.js';
 import { directoryRedirect, redirectHeaders, requestPath } from './request-path.js';
 import { ServedRoot } from './root.js';
 import { errorStatus, planAnswer, statusText } from './send.js';
@@ -26,8 +26,8 @@ const CHUNK = 256 * 1024;
  */
 export function webStatic(root: string, options?: WebStaticOptions): (request: Request) => Promise<Response> {
   const served = new ServedRoot(root, 'root');
-  const keys = new Set(['headers', 'etag', 'lastModified', 'symlinks', 'context', 'index', 'dotfiles', 'maxAge', 'immutable', 'cacheControl', 'acceptRanges', 'redirect', 'extensions']);
-  const { settings, index, dotfiles, redirect, extensions } = staticOptionsOf(options, keys);
+  const keys = new Set(['headers', 'etag', 'lastModified', 'symlinks', 'context', 'index', 'dotfiles', 'maxAge', 'immutable', 'cacheControl', 'acceptRanges', 'redirect', 'extensions', 'preCompressed']);
+  const { settings, index, dotfiles, redirect, extensions, preCompressed } = staticOptionsOf(options, keys);
   return async (request) => {
     const method = request.method;
     if (method !== 'GET' && method !== 'HEAD') return answer(method, 405, { Allow: 'GET, HEAD' });
@@ -37,7 +37,8 @@ export function webStatic(root: string, options?: WebStaticOptions): (request: R
     if (dotfiles === 'ignore' && requested.segments.some((s) => s.startsWith('.'))) return answer(method, 404);
     const context = settings.context ?? getDefaultContext();
     const slash = requested.trailingSlash;
-    const found = await findUnder(context, served, requested.segments, settings, slash ? index : false, slash && requested.segments.length > 0, extensions);
+    const encodings = preCompressed ? acceptedEncodings(request.headers.get('accept-encoding') ?? undefined) : [];
+    const found = await findUnder(context, served, requested.segments, settings, slash ? index : false, slash && requested.segments.length > 0, extensions, encodings);
     if (found === 'directory' && !slash && redirect) {
       const { location, body } = directoryRedirect(url.pathname + url.search);
       return new Response(method === 'HEAD' ? null : body, { status: 301, headers: { ...redirectHeaders, Location: location } });
@@ -48,7 +49,7 @@ export function webStatic(root: string, options?: WebStaticOptions): (request: R
     let handedOver = false;
     try {
       const headers = Object.fromEntries([...request.headers].map(([name, value]) => [name, value]));
-      const plan = planAnswer({ method, headers }, 200, { has: () => false, get: () => undefined }, file, stats, settings);
+      const plan = planAnswer({ method, headers }, 200, { has: () => false, get: () => undefined }, file, stats, preCompressed ? withEncoding(settings, found.encoding) : settings);
       if (plan.kind === 'error') return answer(method, plan.status, plan.headers);
       if (plan.kind === 'not-modified') return new Response(null, { status: 304, headers: webHeaders(plan.headers) });
       const body = method === 'HEAD' || plan.length === 0 ? null : bodyOf(context, fd, plan.position, plan.length);
