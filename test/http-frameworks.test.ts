@@ -2,7 +2,8 @@
  * aiofs/http in the frameworks it offers an adapter for, each in its own framework as a user
  * mounts it: koaStatic in a Koa app (files, HEAD, ranges, the directory redirect, a miss handed
  * down the stack, fallthrough false through Koa's error handling); webStatic, the Web-standard
- * handler (Hono, Bun.serve, Deno.serve), held to serveStatic on the same requests.
+ * handler (Hono, Bun.serve, Deno.serve), held to serveStatic on the same requests; fastifyStatic
+ * in a Fastify app, held to @fastify/static on the same requests, its hooks and 404 handler seen.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -12,7 +13,9 @@ import { after, before, it } from 'node:test';
 import Koa from 'koa';
 import http from 'node:http';
 import zlib from 'node:zlib';
-import { koaStatic, serveStatic, webStatic } from '../src/http/index.js';
+import Fastify from 'fastify';
+import fastifyStaticPeer from '@fastify/static';
+import { fastifyStatic, koaStatic, serveStatic, webStatic } from '../src/http/index.js';
 import { createContext, type IoContext } from '../src/index.js';
 import { forEachBackend } from './support/backends.js';
 import { scratchPath } from './support/files.js';
@@ -170,6 +173,46 @@ forEachBackend('aiofs/http in frameworks', (backend) => {
       assert.equal((await raw(port, '/only.txt', 'GET', { 'Accept-Encoding': 'gzip' })).status, 404);
     } finally {
       await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('fastifyStatic in a Fastify app answers as @fastify/static does, and its hooks, 404 handler and reply.sendFile work', { timeout }, async () => {
+    const make = async (plugin: 'ours' | 'theirs') => {
+      const app = Fastify();
+      app.addHook('onSend', async (_request, reply, payload) => {
+        reply.header('x-hook', 'seen');
+        return payload;
+      });
+      app.setNotFoundHandler((_request, reply) => reply.code(404).send('custom 404'));
+      const options = { root, prefix: '/static/', maxAge: '1h', redirect: true, index: 'index.html' };
+      if (plugin === 'ours') await app.register(fastifyStatic as never, { ...options, context });
+      else await app.register(fastifyStaticPeer, options);
+      app.get('/page', (_request, reply) => (reply as unknown as { sendFile(name: string): unknown }).sendFile('a.txt'));
+      return app;
+    };
+    const [ours, theirs] = [await make('ours'), await make('theirs')];
+    try {
+      const requests: [string, string, Record<string, string>?][] = [
+        ['GET', '/static/a.txt'],
+        ['HEAD', '/static/a.txt'],
+        ['GET', '/static/a.txt', { range: 'bytes=1-3' }],
+        ['GET', '/static/a.txt', { range: 'bytes=100-' }],
+        ['GET', '/static/sub'],
+        ['GET', '/static/sub/'],
+        ['GET', '/static/nothing'],
+        ['GET', '/static/.hidden'],
+        ['GET', '/page'],
+      ];
+      for (const [method, url, headers = {}] of requests) {
+        const [a, b] = [await ours.inject({ method: method as 'GET', url, headers }), await theirs.inject({ method: method as 'GET', url, headers })];
+        const what = `${method} ${url} ${JSON.stringify(headers)}`;
+        assert.equal(a.statusCode, b.statusCode, what);
+        for (const name of ['x-hook', 'cache-control', 'content-range', 'location']) assert.equal(a.headers[name], b.headers[name], `${what}: ${name}`);
+        if (a.statusCode === 200 || a.statusCode === 206 || a.statusCode === 404) assert.equal(a.body, b.body, `${what}: body`);
+      }
+    } finally {
+      await ours.close();
+      await theirs.close();
     }
   });
 });

@@ -22,6 +22,7 @@ import { getDefaultContext } from '../create-context.js';
 
 export { contentType } from './content-type.js';
 export { webStatic, type WebStaticOptions } from './web.js';
+export { fastifyStatic, type FastifyStaticOptions } from './fastify.js';
 
 export interface SendFileOptions {
   /** `file` is relative to this directory and may not leave it (`..`, or a link out of it: 404). */

@@ -7,17 +7,13 @@
  */
 import type { OutgoingHttpHeaders } from 'node:http';
 import { getDefaultContext } from '../create-context.js';
-import { readFully } from '../file/transfer.js';
-import type { IoContext } from '../context.js';
 import { acceptedEncodings, findUnder, type ServeStaticOptions, staticOptionsOf, withEncoding } from './index.js';
+import { webBody } from './file-body.js';
 import { directoryRedirect, redirectHeaders, requestPath } from './request-path.js';
 import { ServedRoot } from './root.js';
 import { errorStatus, planAnswer, statusText } from './send.js';
 
 export type WebStaticOptions = Omit<ServeStaticOptions, 'setHeaders' | 'fallthrough'>;
-
-/** Bytes per read of a body. */
-const CHUNK = 256 * 1024;
 
 /**
  * A handler serving the files under `root` for GET and HEAD as Responses: 200, 206, 304, 412,
@@ -52,7 +48,7 @@ export function webStatic(root: string, options?: WebStaticOptions): (request: R
       const plan = planAnswer({ method, headers }, 200, { has: () => false, get: () => undefined }, file, stats, preCompressed ? withEncoding(settings, found.encoding) : settings);
       if (plan.kind === 'error') return answer(method, plan.status, plan.headers);
       if (plan.kind === 'not-modified') return new Response(null, { status: 304, headers: webHeaders(plan.headers) });
-      const body = method === 'HEAD' || plan.length === 0 ? null : bodyOf(context, fd, plan.position, plan.length);
+      const body = method === 'HEAD' || plan.length === 0 ? null : webBody(context, fd, plan.position, plan.length);
       handedOver = body !== null;
       return new Response(body, { status: plan.status, headers: webHeaders(plan.headers) });
     } finally {
@@ -71,50 +67,4 @@ function webHeaders(headers: OutgoingHttpHeaders): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : String(value);
   return out;
-}
-
-/**
- * `length` bytes of `fd` from `position` as a byte stream, read a chunk at a time as the consumer
- * pulls; `fd` is closed at the end, on cancel, or on an error, once no read is in flight.
- */
-function bodyOf(context: IoContext, fd: number, position: number, length: number): ReadableStream<Uint8Array> {
-  let left = length;
-  let closed = false;
-  let reading: Promise<unknown> = Promise.resolve();
-  const close = async () => {
-    if (closed) return;
-    closed = true;
-    await reading.catch(() => undefined);
-    await context.closeFd(fd).catch(() => undefined);
-  };
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const size = Math.min(CHUNK, left);
-      const bytes = Buffer.allocUnsafe(size);
-      const read = readFully(context, fd, bytes, position);
-      reading = read;
-      let n: number;
-      try {
-        n = await read;
-      } catch (error) {
-        await close();
-        controller.error(error);
-        return;
-      }
-      if (n === 0) {
-        // The file shrank under us: the promised Content-Length cannot be kept.
-        await close();
-        controller.error(new Error(`the file ended ${left} bytes early`));
-        return;
-      }
-      position += n;
-      left -= n;
-      controller.enqueue(n === size ? bytes : bytes.subarray(0, n));
-      if (left === 0) {
-        await close();
-        controller.close();
-      }
-    },
-    cancel: close,
-  }, { highWaterMark: 0 });
 }
