@@ -82,9 +82,10 @@ forEachBackend('aiofs/http', (backend) => {
   before(async () => {
     context = createContext({ backend });
     ({ root, secret, files } = site());
-    // With extensions, so that every request below (the fuzz's too) also goes through their
-    // fallback: it must not reach a dotfile, a file outside the root, or another site.
-    ({ server, port } = await listen(serveStatic(root, { context, extensions: ['html', 'txt'] })));
+    // With extensions and precompressed siblings, so that every request below (the fuzz's too)
+    // also goes through those fallbacks: they must not reach a dotfile, a file outside the root,
+    // or another site.
+    ({ server, port } = await listen(serveStatic(root, { context, extensions: ['html', 'txt'], preCompressed: true })));
   });
   after(async () => {
     server.closeAllConnections();
@@ -276,24 +277,32 @@ forEachBackend('aiofs/http', (backend) => {
   });
 
   it('fuzz: every 200 is a file under the root, byte for byte', { timeout }, async () => {
-    const contents = [...files.values()].map((b) => b.toString('latin1'));
+    // A precompressed sibling, and one beside a dotfile (never to be served for it).
+    const siblings = new Map([
+      ['sub/index.html.br', zlib.brotliCompressSync(files.get('sub/index.html')!)],
+      ['.hidden.gz', zlib.gzipSync(files.get('.hidden')!)],
+    ]);
+    for (const [name, bytes] of siblings) fs.writeFileSync(path.join(root, name), bytes);
+    const contents = [...files.values(), siblings.get('sub/index.html.br')!].map((b) => b.toString('latin1'));
     const segment = fc.oneof(
       fc.constantFrom('..', '.', '%2e%2e', '%2E%2e', '%2f', '%5c', '\\', '%00', '%c0%ae', '%e0%80%ae', 'sub', 'a.txt', 'out-dir', 'out-link', 'secret.txt', 'index.html', '', '%', '%2', '..%2f', '.hidden', 'in-link', 'rel-out', 'rel-in'),
       fc.string({ maxLength: 6 }).map((s) => encodeURIComponent(s)),
       fc.stringMatching(/^[a-z.%0-9]{0,6}$/),
     );
     await fc.assert(
-      fc.asyncProperty(fc.array(segment, { maxLength: 5 }), async (segments) => {
+      fc.asyncProperty(fc.array(segment, { maxLength: 5 }), fc.constantFrom('', 'br', 'gzip', 'br, gzip', '*'), async (segments, encodings) => {
         const target = `/${segments.join('/')}`;
-        const reply = await raw(port, target.replace(/[\s]/g, '%20'));
+        const reply = await raw(port, target.replace(/[\s]/g, '%20'), 'GET', encodings ? { 'Accept-Encoding': encodings } : {});
         assert.ok([200, 301, 400, 403, 404].includes(reply.status), `${target}: ${reply.status}`);
         // A redirect stays on this site: a path, never protocol-relative (//host) or absolute.
         if (reply.status === 301) assert.match(String(reply.headers.location), /^\/(?![/\\])/, `${target}: Location ${reply.headers.location}`);
         assert.ok(!reply.body.includes(secret), `${target} served the secret`);
         if (reply.status === 200) assert.ok(contents.includes(reply.body.toString('latin1')), `${target}: a body that is no file of the root`);
+        assert.ok(!reply.body.equals(siblings.get('.hidden.gz')!), `${target}: a dotfile's sibling`);
       }),
       { numRuns: 300 },
     );
+    for (const name of siblings.keys()) fs.rmSync(path.join(root, name));
   });
 
   it('a client that goes away mid-body stops the reads and leaks no fd', { timeout }, async () => {
