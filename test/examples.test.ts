@@ -141,6 +141,34 @@ forEachBackend('examples', (backend: BackendName) => {
     }
   });
 
+  it('fastify-plugin.mjs: fastifyStatic at /static/, reply.sendFile, and the app\'s own 404 handler', { timeout }, async () => {
+    const { dir, files } = content();
+    fs.writeFileSync(path.join(dir, 'index.html'), '<p>home</p>');
+    const server = await startServer([example('fastify-plugin.mjs'), dir, '0'], env);
+    try {
+      await servesFiles(server.url, files);
+      assert.equal((await get(server.url.replace(/\/static$/, '/'))).body.toString(), '<p>home</p>');
+      const miss = await get(`${server.url}/no-such-file`);
+      assert.deepEqual(JSON.parse(miss.body.toString()), { error: 'nothing at /static/no-such-file' });
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('web.mjs: webStatic on node:http through its adapter (Bun and Deno take the handler as it is)', { timeout }, async () => {
+    const { dir, files } = content();
+    const server = await startServer([example('web.mjs'), dir, '0'], env);
+    try {
+      await servesFiles(server.url, files);
+      // A Request's URL is resolved already: /%2e%2e/outside.txt is /outside.txt there, under the root.
+      const out = await get(`${server.url}/%2e%2e/outside.txt`);
+      assert.equal(out.status, 404);
+      assert.ok(!out.body.includes('not to be served'));
+    } finally {
+      await server.stop();
+    }
+  });
+
   it('koa.mjs: the middleware serves files and hands misses down the stack', { timeout }, async () => {
     const { dir, files } = content();
     const server = await startServer([example('koa.mjs'), dir, '0'], env);
