@@ -7,11 +7,11 @@ import { mixedCase } from './mixed.js';
 import { randomReadCases } from './randread.js';
 import { seqReadCase } from './seqread.js';
 import { registerServeCases, registerTreeCase } from './register.js';
-import { serveCases } from './serve.js';
+import { precompressedCase, serveCases } from './serve.js';
 import { smallFilesCases } from './smallfiles.js';
 import { writeCase } from './write-seq.js';
 
-export const cases: readonly Case<any>[] = [...randomReadCases, seqReadCase, ...directSeqCases, linesCase, writeCase, ...copyCases, ...smallFilesCases, mixedCase, ...serveCases, registerTreeCase, ...registerServeCases];
+export const cases: readonly Case<any>[] = [...randomReadCases, seqReadCase, ...directSeqCases, linesCase, writeCase, ...copyCases, ...smallFilesCases, mixedCase, ...serveCases, precompressedCase, registerTreeCase, ...registerServeCases];
 
 export function caseNamed(name: string): Case<any> {
   const found = cases.find((c) => c.name === name);

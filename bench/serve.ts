@@ -13,6 +13,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import zlib from 'node:zlib';
 import type { Case, Driver, Measurement, Missing, Settings } from './case.js';
 
 export interface ServeParams {
@@ -20,6 +21,8 @@ export interface ServeParams {
   file: string;
   size: number;
   seconds: number;
+  /** Sent with every request (Accept-Encoding for the precompressed case). */
+  headers?: Record<string, string>;
 }
 
 const CONNECTIONS = 64;
@@ -66,11 +69,12 @@ export function dataFile(settings: Settings, size: number): { root: string; file
 }
 
 /** Load `url` for `seconds` (after a 1 s warm-up): requests per second, bytes per second, non-200s. */
-async function load(url: string, seconds: number): Promise<{ requests: number; bytes: number; errors: number; seconds: number; tool: string }> {
+async function load(url: string, seconds: number, headers: Record<string, string> = {}): Promise<{ requests: number; bytes: number; errors: number; seconds: number; tool: string }> {
   const wrk = which('wrk');
   if (wrk) {
     // A 64 MiB response can take seconds with 64 of them sharing the link: no timeout below 30 s.
-    const run = (duration: number) => spawnSync(wrk, ['-t2', `-c${CONNECTIONS}`, `-d${duration}s`, '--timeout', '30s', url], { encoding: 'utf8', timeout: (duration + 90) * 1000 });
+    const headerArgs = Object.entries(headers).flatMap(([name, value]) => ['-H', `${name}: ${value}`]);
+    const run = (duration: number) => spawnSync(wrk, ['-t2', `-c${CONNECTIONS}`, `-d${duration}s`, '--timeout', '30s', ...headerArgs, url], { encoding: 'utf8', timeout: (duration + 90) * 1000 });
     run(1);
     const out = run(seconds);
     if (out.status !== 0) throw new Error(`wrk failed: ${out.stderr || out.stdout}`);
@@ -84,7 +88,7 @@ async function load(url: string, seconds: number): Promise<{ requests: number; b
     return { requests: total || rate * seconds, bytes: Number(transfer?.[1] ?? 0) * unit * seconds, errors, seconds: total ? total / rate : seconds, tool: 'wrk' };
   }
   const autocannon = (await import('autocannon')).default;
-  const once = (duration: number) => autocannon({ url, connections: CONNECTIONS, duration });
+  const once = (duration: number) => autocannon({ url, connections: CONNECTIONS, duration, headers });
   await once(1);
   const result = await once(seconds);
   return { requests: result.requests.total, bytes: result.throughput.total, errors: result.non2xx + result.errors + result.timeouts, seconds, tool: 'autocannon' };
@@ -108,7 +112,7 @@ export const BYTES_FROM = 16 << 20;
 async function measure(params: ServeParams, start: () => Promise<{ port: number; stop: () => void }>): Promise<Measurement> {
   const server = await start();
   try {
-    const result = await load(`http://127.0.0.1:${server.port}/${params.file}`, params.seconds);
+    const result = await load(`http://127.0.0.1:${server.port}/${params.file}`, params.seconds, params.headers);
     const mbps = result.bytes / result.seconds / 1e6;
     // Large files: 64 connections share the link, so few responses end within the run, and a
     // rate of them says little: the bytes moved are the measure; the count is shown as it is.
@@ -133,7 +137,10 @@ export function nodeServer(kind: string, name: string, label: string, backend?: 
     run: (params) =>
       measure(params, async () => {
         const script = fileURLToPath(new URL('./serve-server.js', import.meta.url));
-        const child = spawn(process.execPath, [script, kind, params.root], { stdio: ['ignore', 'pipe', 'inherit'] });
+        const child = spawn(process.execPath, [script, kind, params.root], {
+          stdio: ['ignore', 'pipe', 'inherit'],
+          env: { ...process.env, ...(params.headers?.['Accept-Encoding'] && { PRECOMPRESSED: '1' }) },
+        });
         const port = await new Promise<number>((resolve, reject) => {
           let out = '';
           child.stdout.setEncoding('utf8');
@@ -150,6 +157,7 @@ export function nodeServer(kind: string, name: string, label: string, backend?: 
 
 /** The modules each server kind of serve-server.ts imports, with the npm packages that provide them. */
 const peers: Record<string, Record<string, string[]>> = {
+  'aiofs-fastify': { fastify: ['fastify'] },
   sirv: { sirv: ['sirv'] },
   'serve-static': { 'serve-static': ['serve-static'] },
   'fastify-static': { fastify: ['fastify'], '@fastify/static': ['@fastify/static'] },
@@ -220,6 +228,8 @@ http {
 
 const drivers: Driver<ServeParams>[] = [
   nodeServer('aiofs', 'aiofs-serve', 'aiofs serveStatic on node:http', 'auto'),
+  nodeServer('aiofs-fastify', 'aiofs-fastify', 'aiofs fastifyStatic in Fastify', 'auto'),
+  nodeServer('aiofs-web', 'aiofs-web', 'aiofs webStatic on node:http (Request in, Response out)', 'auto'),
   nodeServer('sirv', 'sirv', 'sirv on node:http'),
   nodeServer('serve-static', 'serve-static', 'serve-static on node:http'),
   nodeServer('fastify-static', 'fastify-static', '@fastify/static'),
@@ -254,5 +264,36 @@ export const serveCases: Case<ServeParams>[] = sizes.map(([tag, size]) => ({
         ? [{ driver: 'aiofs-serve', baseline: 'nginx', ratio: 0.95 }]
         : tag === '4k'
           ? [{ driver: 'aiofs-serve', baseline: 'sirv', ratio: 1.3 }]
-          : [],
+          : [{ driver: 'aiofs-serve', baseline: 'nginx', ratio: 0.5 }],
 }));
+
+/** A text file of 1 MiB with its brotli and gzip siblings, as a build step writes them. */
+function precompressedFile(settings: Settings): { root: string; file: string; size: number } {
+  const root = path.join(settings.dir, 'serve-precompressed');
+  fs.mkdirSync(root, { recursive: true });
+  const file = 'app.js';
+  const full = path.join(root, file);
+  if (!fs.existsSync(full)) {
+    const lines = Array.from({ length: 20_000 }, (_, i) => `export const value${i} = ${(i * 2654435761) % 1000003}; // line ${i}\n`);
+    const text = Buffer.from(lines.join('')).subarray(0, 1 << 20);
+    fs.writeFileSync(full, text);
+    fs.writeFileSync(`${full}.br`, zlib.brotliCompressSync(text));
+    fs.writeFileSync(`${full}.gz`, zlib.gzipSync(text, { level: 9 }));
+  }
+  return { root, file, size: fs.statSync(`${full}.br`).size };
+}
+
+/** A 1 MiB script fetched by clients that take brotli: each server sends its precompressed sibling. */
+export const precompressedCase: Case<ServeParams> = {
+  name: 'serve-precompressed',
+  title: `GET one 1 MiB script with Accept-Encoding: br (its precompressed .br sent), ${CONNECTIONS} keep-alive connections`,
+  unit: 'req/s',
+  timed: true,
+  extended: true,
+  prepare: (settings) => ({ ...precompressedFile(settings), seconds: settings.seconds, headers: { 'Accept-Encoding': 'br' } }),
+  minSeconds: 2,
+  drivers: drivers.filter((d) => d.name !== 'serve-static' && d.name !== 'nginx'),
+  baselines: ['sirv', 'fastify-static'],
+  headline: 'aiofs-serve',
+  targets: [],
+};

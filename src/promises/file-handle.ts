@@ -931,9 +931,17 @@ function streamFsOf(handle: FileHandle) {
   };
 }
 
-/** The stream ends when its handle is closed, as Node's stream over a FileHandle listens for the handle's 'close'. */
+/**
+ * The stream ends when its handle is closed, as Node's stream over a FileHandle listens for the
+ * handle's 'close': with the stream's close(), which ends a write stream (what was written to it
+ * is written first, the handle's close waiting for it) and destroys a read stream.
+ */
 function endsWithHandle<S extends Readable | Writable>(handle: FileHandle, stream: S): S {
-  handle.once('close', () => stream.destroy());
+  handle.once('close', () => {
+    const closable = stream as S & { close?: () => void };
+    if (typeof closable.close === 'function') closable.close();
+    else stream.destroy();
+  });
   return stream;
 }
 

@@ -62,7 +62,8 @@ it('npm pack ships the four prebuilt binaries, the JavaScript and the sources, a
   for (const file of ['package/dist/src/index.js', 'package/dist/src/promises/index.js', 'package/scripts/install.mjs', 'package/binding.gyp', 'package/native/addon.c'])
     assert.ok(files.includes(file), file);
   assert.ok(!files.some((file) => file.startsWith('package/dist/test/') || file.startsWith('package/build/')), 'tests or a local build packed');
-  for (const file of ['package/LICENSE', 'package/CHANGELOG.md', 'package/SECURITY.md', 'package/README.md']) assert.ok(files.includes(file), file);
+  // What the README links to is shipped: the licence, the changelog, the security policy, CONTRIBUTING.md, the examples.
+  for (const file of ['package/LICENSE', 'package/CHANGELOG.md', 'package/SECURITY.md', 'package/README.md', 'package/CONTRIBUTING.md', 'package/examples/README.md', 'package/examples/web.mjs']) assert.ok(files.includes(file), file);
 });
 
 it("the packed manifest has only the scripts an installed package runs, and a bin npm keeps; the checkout's is restored", { timeout }, () => {
