@@ -11,7 +11,10 @@ import { once } from 'node:events';
 import fs from 'node:fs';
 import { after, before, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import nodefs from 'node:fs/promises';
+import { replaceDefaultContext } from '../src/create-context.js';
 import { AIOFile, asyncOpen, createContext, type IoContext, LineReader, Reader } from '../src/index.js';
+import ours from '../src/promises/index.js';
 import { forEachBackend } from './support/backends.js';
 import { scratchPath } from './support/files.js';
 
@@ -97,5 +100,74 @@ forEachBackend('FIFOs and pipes', (backend) => {
     const dash = spawnSync(process.execPath, [cli, 'cat', '-'], { env, input: WHOLE, encoding: 'utf8', timeout });
     assert.equal(dash.status, 0, dash.stderr);
     assert.equal(dash.stdout, WHOLE, "cat -");
+  });
+
+  it('aiofs/promises on a FIFO: a read or write at a position is ESPIPE, as in node:fs; at the file\'s own position it reads; an open for writing waits for a reader', { timeout }, async () => {
+    replaceDefaultContext(context);
+    try {
+      for (const fsys of [ours, nodefs]) {
+        const { fifo, written } = fifoWithWriter();
+        const handle = await fsys.open(fifo, 'r');
+        try {
+          await assert.rejects(handle.read(Buffer.alloc(4), 0, 4, 5), { code: 'ESPIPE', syscall: 'read', message: 'ESPIPE: invalid seek, read' });
+          await assert.rejects(handle.readv([Buffer.alloc(2)], 3), { code: 'ESPIPE', syscall: 'read' });
+          const { bytesRead, buffer } = await handle.read(Buffer.alloc(5), 0, 5, null);
+          assert.equal(buffer.subarray(0, bytesRead).toString(), PARTS[0].slice(0, bytesRead));
+        } finally {
+          await handle.close();
+        }
+        await written;
+      }
+      // A FIFO opened for writing before its reader comes: the open waits (io_uring's own open
+      // would answer ENXIO at once), and the bytes arrive.
+      const fifo = scratchPath('fifo-w');
+      execFileSync('mkfifo', [fifo]);
+      const reader = spawn('bash', ['-c', 'sleep 0.3; cat "$0"', fifo], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let got = '';
+      reader.stdout.on('data', (chunk: Buffer) => (got += chunk));
+      const handle = await ours.open(fifo, 'w');
+      await assert.rejects(handle.write('x', 2), { code: 'ESPIPE', syscall: 'write' });
+      await handle.write('hello');
+      await handle.close();
+      await once(reader, 'exit');
+      assert.equal(got, 'hello');
+    } finally {
+      replaceDefaultContext(undefined);
+    }
+  });
+
+  it('aiofs cp from a FIFO leaves the destination as it is until a writer comes; into a FIFO whose reader leaves: status 141, quietly', { timeout }, async () => {
+    const env = { ...process.env, AIOFS_BACKEND: backend };
+    const fifo = scratchPath('no-writer');
+    execFileSync('mkfifo', [fifo]);
+    const kept = scratchPath('kept');
+    fs.writeFileSync(kept, 'precious');
+    const cp = spawn(process.execPath, [cli, 'cp', fifo, kept], { env, stdio: 'ignore' });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal(fs.readFileSync(kept, 'utf8'), 'precious', 'touched while no writer came');
+    cp.kill('SIGTERM');
+    await once(cp, 'exit');
+    assert.equal(fs.readFileSync(kept, 'utf8'), 'precious');
+    const sink = scratchPath('sink');
+    execFileSync('mkfifo', [sink]);
+    const big = scratchPath('big');
+    fs.writeFileSync(big, Buffer.alloc(8 << 20, 1));
+    const leaving = spawn('bash', ['-c', 'sleep 0.2; head -c 10 "$0" > /dev/null', sink], { stdio: 'ignore' });
+    const into = spawnSync(process.execPath, [cli, 'cp', big, sink], { env, encoding: 'utf8', timeout });
+    await once(leaving, 'exit');
+    assert.equal(into.status, 141);
+    assert.equal(into.stderr, '');
+  });
+
+  it('aiofs cat - starts where standard input\'s offset stands and leaves it where it stopped, as cat; a slow reader adds no listeners', { timeout }, () => {
+    const env = { ...process.env, AIOFS_BACKEND: backend };
+    const data = scratchPath('data');
+    fs.writeFileSync(data, Buffer.alloc(300_001, 7));
+    const count = (script: string) => spawnSync('bash', ['-c', script, cli, process.execPath, data], { env, encoding: 'utf8', timeout });
+    assert.equal(count('( head -c 100 >/dev/null; "$1" "$0" cat - ) < "$2" | wc -c').stdout.trim(), String(300_001 - 100));
+    assert.equal(count('"$1" "$0" cat - "$2" - < "$2" | wc -c').stdout.trim(), String(2 * 300_001));
+    const slow = spawnSync('bash', ['-c', 'head -c 20000000 /dev/zero > "$2.big"; "$1" "$0" cat "$2.big" | (sleep 1; wc -c)', cli, process.execPath, data], { env, encoding: 'utf8', timeout });
+    assert.equal(slow.stdout.trim(), '20000000');
+    assert.doesNotMatch(slow.stderr, /MaxListenersExceededWarning/);
   });
 });

@@ -16,6 +16,12 @@ export interface FallbackPolicy {
   /** Results that mean "run this on the thread pool instead" rather than a real failure. */
   fallbackErrors: ReadonlySet<number>;
   /**
+   * The same for an open: io_uring tries an open without waiting first, and a FIFO opened for
+   * writing with no reader yet answers ENXIO there, where open(2) waits for one (as Node's does,
+   * on its pool). On the pool a socket or a device without its driver still answers ENXIO.
+   */
+  openFallbackErrors?: ReadonlySet<number>;
+  /**
    * A read or write that came back short was stopped early to avoid blocking (RWF_NOWAIT):
    * the rest is done on the thread pool and the counts are added up.
    */
@@ -39,7 +45,7 @@ export class Fallback {
   /** Complete `request` with the kernel's `result`, or finish it another way. */
   settle(request: Request, result: number): void {
     if (request.continues) return this.settleContinuation(request, result);
-    if (result < 0 && this.policy.fallbackErrors.has(-result)) {
+    if (result < 0 && (this.policy.fallbackErrors.has(-result) || (request.meta?.op === Op.Open && this.policy.openFallbackErrors?.has(-result)))) {
       // Not done, and no longer wanted once aborted: the caller's abort is the outcome, not the
       // engine's refusal (an opcode the ring lacks, an aio read that would block).
       if (request.abortRequested) return this.sink.complete(request, -ECANCELED);

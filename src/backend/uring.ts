@@ -6,7 +6,7 @@ import { loadNative, type NativeAddon } from '../native.js';
 import type { CompletionSink, Op } from './backend.js';
 import { EngineBackend } from './engine.js';
 
-const { ENOSYS, EPERM, ENOMEM, EINVAL, EOPNOTSUPP, EMFILE, ENFILE } = constants.errno;
+const { ENOSYS, EPERM, ENOMEM, EINVAL, EOPNOTSUPP, EMFILE, ENFILE, ENXIO } = constants.errno;
 
 export interface UringSettings {
   entries: number;
@@ -108,6 +108,7 @@ export function createUringBackend(settings: UringSettings, sink: CompletionSink
       // An opcode the kernel lacks answers EOPNOTSUPP at prep; a file type io_uring cannot
       // drive answers EINVAL or EOPNOTSUPP: both are re-run on the thread pool, as libuv does.
       fallbackErrors: new Set([EOPNOTSUPP, EINVAL]),
+      openFallbackErrors: new Set([ENXIO]),
       continueShortTransfers: false,
       bindsCredentials: true,
       metadata: true,

@@ -7,7 +7,9 @@
 import { once } from 'node:events';
 import { AIOFile, getDefaultContext, Reader } from '../index.js';
 import { adoptFd } from '../file/aiofile.js';
-import { dupFd, loadNative } from '../native.js';
+import { dupFd, loadNative, seekFd } from '../native.js';
+
+const [SEEK_SET, SEEK_CUR] = [0, 1] as const;
 import { CliError, describeError } from './errors.js';
 
 const CHUNK = 1 << 18;
@@ -20,7 +22,13 @@ Write each FILE to standard output, one after another ('-': standard input).
 /** Write `chunk` to stdout, waiting when its buffer is full; rejects on EPIPE and other errors. */
 async function emit(chunk: Buffer): Promise<void> {
   if (process.stdout.write(chunk)) return;
-  await Promise.race([once(process.stdout, 'drain'), once(process.stdout, 'error').then(([error]) => Promise.reject(error))]);
+  // once() with a signal: the listener for the event that did not come is removed (one per wait would pile up).
+  const done = new AbortController();
+  try {
+    await Promise.race([once(process.stdout, 'drain', { signal: done.signal }), once(process.stdout, 'error', { signal: done.signal }).then(([error]) => Promise.reject(error))]);
+  } finally {
+    done.abort();
+  }
 }
 
 /**
@@ -50,9 +58,17 @@ export async function cat(files: string[]): Promise<number> {
   for (const name of files) {
     try {
       await using file = name === '-' ? await standardInput() : await AIOFile.open(name, 'rb');
-      for await (const chunk of new Reader(file, { chunkSize: CHUNK })) {
-        await emit(chunk);
-        if (pipeGone) return 141;
+      // Standard input is read from where its offset stands (a file a shell gave, read in part
+      // already), and left where reading stopped, as cat's read(2) leaves it.
+      const start = name === '-' ? Math.max(0, seekFd(file.fd, 0, SEEK_CUR)) : 0;
+      const reader = new Reader(file, { chunkSize: CHUNK, offset: start });
+      try {
+        for await (const chunk of reader) {
+          await emit(chunk);
+          if (pipeGone) return 141;
+        }
+      } finally {
+        if (name === '-' && start >= 0) seekFd(file.fd, reader.offset, SEEK_SET);
       }
     } catch (error) {
       if (pipeGone || (error as NodeJS.ErrnoException).code === 'EPIPE') return 141;

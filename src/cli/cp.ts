@@ -17,7 +17,7 @@ import { constants } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { adoptFd, AIOFile } from '../file/aiofile.js';
-import { positionalIo } from '../positional.js';
+import { positionalIo, type PositionalFile } from '../positional.js';
 import { getDefaultContext, type IoContext } from '../index.js';
 import { CliError } from './errors.js';
 import { byteProgress } from './progress.js';
@@ -86,6 +86,11 @@ async function copy(ctx: IoContext, src: string, requested: string, block: numbe
   let output: AIOFile<Buffer> | undefined;
   let created = false;
   try {
+    // A FIFO or a pipe is read first, before the destination is touched: open(2) of a FIFO waits
+    // for a writer, and GNU cp leaves the destination as it is until then; io_uring's open does
+    // not wait, and the wait is the first read's.
+    const reads = input[positionalIo]();
+    const head = reads.stream ? await readHead(reads, block, src) : undefined;
     // Permission bits only: GNU cp without --preserve gives a new file no setuid, setgid or sticky bit.
     const opened = await openDestination(ctx, dst, source.mode & 0o777, direct);
     created = opened.created;
@@ -97,7 +102,7 @@ async function copy(ctx: IoContext, src: string, requested: string, block: numbe
     }
     if (!created && to.isFile() && to.size > 0) await ctx.ftruncate(opened.fd, 0).catch(at(dst));
     output = await AIOFile[adoptFd](opened.fd, dst, 'wb', ctx, direct).catch(at(dst));
-    await copyBlocks(input, output, source.size, block, src, dst);
+    await copyBlocks(input, output, source.size, block, src, dst, head);
     await output.close().catch(at(dst));
   } catch (error) {
     if (output) await output.close().catch(() => {});
@@ -139,7 +144,14 @@ async function openDestination(ctx: IoContext, dst: string, mode: number, direct
  * aligned memory, and the last, partial block is written through the file's bounce path, which
  * leaves the exact length.
  */
-async function copyBlocks(input: AIOFile, output: AIOFile, size: number, block: number, src: string, dst: string): Promise<void> {
+/** The first block of a stream, read before anything else is done: `block` bytes, fewer only at its end. */
+async function readHead(reads: PositionalFile, block: number, src: string): Promise<Buffer> {
+  const buffer = reads.allocate(block);
+  const n = await reads.readInto(buffer, 0).catch(at(src));
+  return buffer.subarray(0, n);
+}
+
+async function copyBlocks(input: AIOFile, output: AIOFile, size: number, block: number, src: string, dst: string, head?: Buffer): Promise<void> {
   const reads = input[positionalIo]();
   const writes = output[positionalIo]();
   const progress = byteProgress(size, 'copying');
@@ -148,12 +160,12 @@ async function copyBlocks(input: AIOFile, output: AIOFile, size: number, block: 
     try {
       const buffer = reads.allocate(block);
       for (let copied = 0; ; ) {
-        const n = await reads.readInto(buffer, copied).catch(at(src));
-        if (n === 0) return;
-        await writes.writeAt(buffer.subarray(0, n), copied).catch(at(dst));
-        copied += n;
+        const chunk = copied === 0 && head !== undefined ? head : buffer.subarray(0, await reads.readInto(buffer, copied).catch(at(src)));
+        if (chunk.length === 0) return;
+        await writes.writeAt(chunk, copied).catch(at(dst));
+        copied += chunk.length;
         progress.update(copied);
-        if (n < block) return;
+        if (chunk.length < block) return;
       }
     } finally {
       progress.stop();

@@ -84,6 +84,8 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     if (error instanceof CopyError) {
+      // A reader that went away (a FIFO's, a pipe's): quietly, status 141, as SIGPIPE ends GNU cp.
+      if ((error.cause as NodeJS.ErrnoException)?.code === 'EPIPE') return 141;
       process.stderr.write(`aiofs: ${error.path === undefined ? '' : `${error.path}: `}${describeError(error.cause)}\n`);
       return 1;
     }

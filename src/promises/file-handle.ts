@@ -35,7 +35,7 @@ import {
   systemError,
 } from '../errors.js';
 import { bytesOf, validateEncoding } from '../file/text.js';
-import { readFully, readOnThen, writeFully, writevFully } from '../file/transfer.js';
+import { isStream, readFully, readOnThen, writeFully, writevFully } from '../file/transfer.js';
 import { CURRENT_POSITION } from '../limits.js';
 import { forgetFd, runtime } from '../native.js';
 import { nodeFs, nodeFsp } from '../node-fs.js';
@@ -63,7 +63,7 @@ function readResult<T extends ArrayBufferView>(bytesRead: number, buffer: T): Re
   return read;
 }
 
-const { EINVAL } = constants.errno;
+const { EINVAL, ESPIPE } = constants.errno;
 const MAX_POSITION = Number.MAX_SAFE_INTEGER;
 const toVoid = (): void => undefined;
 const READ_CHUNK = 1 << 16;
@@ -480,6 +480,7 @@ export class FileHandle extends (EventEmitter as unknown as new (handle: NativeL
       }
       ({ buffer, view, position: at } = call);
     }
+    if (at !== CURRENT_POSITION && this.#noPosition()) return Promise.reject(systemError(-ESPIPE, 'read'));
     this[kRef]();
     if (at === CURRENT_POSITION) {
       return this.#atCursor(() => this.#context[readNow](this.#fd, view, CURRENT_POSITION)).then(
@@ -516,6 +517,7 @@ export class FileHandle extends (EventEmitter as unknown as new (handle: NativeL
     }
     if (call === undefined) return FileHandle.#otherwise(this, 'write', [data, second, third, fourth]) as Promise<WriteResult<unknown>>;
     const { view, position } = call;
+    if (position !== CURRENT_POSITION && this.#noPosition()) return Promise.reject(systemError(-ESPIPE, 'write'));
     // One write, as Node's: a short count (a full disk, a file size limit reached) is the answer.
     return FileHandle.#run(this, 'write', () =>
       (position === CURRENT_POSITION ? this.#atCursor(() => this.#context.write(this.#fd, view, null)) : this.#context.write(this.#fd, view, position)).then(
@@ -527,6 +529,7 @@ export class FileHandle extends (EventEmitter as unknown as new (handle: NativeL
   readv<T extends ArrayBufferView[]>(buffers: T, position?: number | null): Promise<{ bytesRead: number; buffers: T }> {
     const at = FileHandle.#isOpen(this) ? vectorOf(buffers, position) : undefined;
     if (at === undefined) return FileHandle.#otherwise(this, 'readv', [buffers, position]) as Promise<{ bytesRead: number; buffers: T }>;
+    if (at !== CURRENT_POSITION && this.#noPosition()) return Promise.reject(systemError(-ESPIPE, 'read'));
     // One vectored read, as Node's (of the first IOV_MAX buffers, as the kernel takes them).
     return FileHandle.#run(this, 'readv', () =>
       (at === CURRENT_POSITION ? this.#atCursor(() => this.#context.readv(this.#fd, buffers, null)) : this.#context.readv(this.#fd, buffers, at)).then((bytesRead) =>
@@ -538,6 +541,7 @@ export class FileHandle extends (EventEmitter as unknown as new (handle: NativeL
   writev<T extends ArrayBufferView[]>(buffers: T, position?: number | null): Promise<{ bytesWritten: number; buffers: T }> {
     const at = FileHandle.#isOpen(this) ? vectorOf(buffers, position) : undefined;
     if (at === undefined) return FileHandle.#otherwise(this, 'writev', [buffers, position]) as Promise<{ bytesWritten: number; buffers: T }>;
+    if (at !== CURRENT_POSITION && this.#noPosition()) return Promise.reject(systemError(-ESPIPE, 'write'));
     // Every buffer, however many (the kernel takes IOV_MAX at a time), as libuv writes them for Node.
     return FileHandle.#run(this, 'writev', () =>
       (at === CURRENT_POSITION ? this.#atCursor(() => writevFully(this.#context, this.#fd, buffers, null)) : writevFully(this.#context, this.#fd, buffers, at)).then(
@@ -880,6 +884,13 @@ export class FileHandle extends (EventEmitter as unknown as new (handle: NativeL
   static #isOpen(handle: unknown): handle is FileHandle {
     return FileHandle.#isHandle(handle) && handle[kFd] !== -1;
   }
+
+  /** Whether the file has no position (a pipe, a FIFO, a socket), asked once: a transfer at a position is then ESPIPE, as pread(2)'s. */
+  #noPosition(): boolean {
+    return (this.#isStreamFile ??= isStream(this.#fd));
+  }
+
+  #isStreamFile: boolean | undefined;
 
   readonly #unref = (): void => {
     this[kUnref]();
