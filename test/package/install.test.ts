@@ -130,8 +130,8 @@ it('`aiofs bench serve` in an app without the peers skips them, says in one line
   // nginx is also looked for at /usr/sbin/nginx, off the PATH.
   const nginx = fs.existsSync('/usr/sbin/nginx') ? ['', ''] : [', nginx', ' nginx'];
   assert.deepEqual(line, [
-    `# not measured, not installed here: a load generator (wrk or autocannon), sirv, serve-static, fastify, @fastify/static${nginx[0]}; ` +
-      `to add them: npm install --no-save sirv serve-static fastify @fastify/static; apt-get install wrk${nginx[1]}`,
+    `# not measured, not installed here: a load generator (wrk or autocannon), fastify, sirv, serve-static, @fastify/static${nginx[0]}; ` +
+      `to add them: npm install --no-save fastify sirv serve-static @fastify/static; apt-get install wrk${nginx[1]}`,
   ]);
   assert.match(stdout, /\| sirv on node:http \| n\/a: not installed here: a load generator \(wrk or autocannon\), sirv \|/);
   assert.doesNotMatch(stderr, /ERR_MODULE_NOT_FOUND|exited \(1\)/);
