@@ -10,7 +10,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { getDefaultContext } from '../create-context.js';
 import { invalidArgValue } from '../errors.js';
 import { nodeBody } from './file-body.js';
-import { findUnder, type ServeStaticOptions, staticOptionsOf, withEncoding, acceptedEncodings } from './index.js';
+import { findUnder, type ServeStaticOptions, staticOptionsOf, withEncoding, acceptedEncodings } from './static.js';
 import { directoryRedirect, namePath, redirectHeaders, requestPath } from './request-path.js';
 import { ServedRoot } from './root.js';
 import { errorStatus, planAnswer, statusText } from './send.js';

@@ -7,7 +7,7 @@
  */
 import type { OutgoingHttpHeaders } from 'node:http';
 import { getDefaultContext } from '../create-context.js';
-import { acceptedEncodings, findUnder, type ServeStaticOptions, staticOptionsOf, withEncoding } from './index.js';
+import { acceptedEncodings, findUnder, type ServeStaticOptions, staticOptionsOf, withEncoding } from './static.js';
 import { webBody } from './file-body.js';
 import { directoryRedirect, redirectHeaders, requestPath } from './request-path.js';
 import { ServedRoot } from './root.js';
