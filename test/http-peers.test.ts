@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, it } from 'node:test';
 import serveStaticPeer from 'serve-static';
+import sirv from 'sirv';
 import { sendFile, serveStatic, type ServeStaticOptions } from '../src/http/index.js';
 import { forEachBackend } from './support/backends.js';
 import { scratchPath } from './support/files.js';
@@ -132,8 +133,33 @@ forEachBackend('aiofs/http against serve-static', (backend) => {
     }
   });
 
+  // sirv's `single`, held to sirv itself (dev mode: it looks files up as they are now, as aiofs
+  // does; sirv's default extensions, which it also needs to find its fallback): status and body,
+  // as its other headers differ.
+  for (const [name, single] of [['single: true, the index', true], ['single: a file', 'sub/index.html']] as const) {
+    it(`${name}: a miss that names no asset gets it, as from sirv`, { timeout }, async () => {
+      fs.writeFileSync(path.join(root, 'index.html'), '<p>shell</p>\n');
+      const ours = await listen(serveStatic(root, { context, single, extensions: ['html', 'htm'] }) as Handler);
+      const theirs = await listen(sirv(root, { dev: true, single }) as unknown as Handler);
+      try {
+        for (const target of ['/', '/a.txt', '/app', '/app/route', '/app/route?tab=2', '/deep/x/y/', '/missing.js', '/app/v1.2/logo.png', '/sub/', '/about']) {
+          const [a, b] = [await raw(ours.port, target), await raw(theirs.port, target)];
+          assert.deepEqual({ status: a.status, body: a.body.toString() }, { status: b.status, body: b.body.toString() }, target);
+        }
+        // Where aiofs differs, on purpose: a dotfile path stays a miss (sirv serves the shell there),
+        // and a directory's URL without its slash is redirected first.
+        assert.equal((await raw(ours.port, '/.git/config')).status, 404);
+        assert.equal((await raw(ours.port, '/sub')).status, 301);
+      } finally {
+        await ours.close();
+        await theirs.close();
+        fs.rmSync(path.join(root, 'index.html'));
+      }
+    });
+  }
+
   it('bad options are refused when the handler is made', () => {
-    for (const options of [{ maxAge: -1 }, { maxAge: '3 fortnights' }, { maxAge: Infinity }, { immutable: 'yes' }, { redirect: 1 }, { extensions: 'html' }, { extensions: ['a/b'] }, { setHeaders: 'x' }, { fallthrough: null }]) {
+    for (const options of [{ single: 1 }, { single: '../x.html' }, { single: '/etc/passwd' }, { single: '' }, { maxAge: -1 }, { maxAge: '3 fortnights' }, { maxAge: Infinity }, { immutable: 'yes' }, { redirect: 1 }, { extensions: 'html' }, { extensions: ['a/b'] }, { setHeaders: 'x' }, { fallthrough: null }]) {
       assert.throws(() => serveStatic(root, options as never), { code: /^ERR_INVALID_ARG_(TYPE|VALUE)$/ }, JSON.stringify(options));
     }
   });

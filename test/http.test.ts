@@ -289,10 +289,13 @@ forEachBackend('aiofs/http', (backend) => {
       fc.string({ maxLength: 6 }).map((s) => encodeURIComponent(s)),
       fc.stringMatching(/^[a-z.%0-9]{0,6}$/),
     );
+    // A second server answers a miss with an SPA's shell (single): that fallback may not reach
+    // out of the root, a dotfile or its sibling either.
+    const spa = await listen(serveStatic(root, { context, extensions: ['html'], preCompressed: true, single: 'sub/index.html' }));
     await fc.assert(
-      fc.asyncProperty(fc.array(segment, { maxLength: 5 }), fc.constantFrom('', 'br', 'gzip', 'br, gzip', '*'), async (segments, encodings) => {
+      fc.asyncProperty(fc.array(segment, { maxLength: 5 }), fc.constantFrom('', 'br', 'gzip', 'br, gzip', '*'), fc.boolean(), async (segments, encodings, single) => {
         const target = `/${segments.join('/')}`;
-        const reply = await raw(port, target.replace(/[\s]/g, '%20'), 'GET', encodings ? { 'Accept-Encoding': encodings } : {});
+        const reply = await raw(single ? spa.port : port, target.replace(/[\s]/g, '%20'), 'GET', encodings ? { 'Accept-Encoding': encodings } : {});
         assert.ok([200, 301, 400, 403, 404].includes(reply.status), `${target}: ${reply.status}`);
         // A redirect stays on this site: a path, never protocol-relative (//host) or absolute.
         if (reply.status === 301) assert.match(String(reply.headers.location), /^\/(?![/\\])/, `${target}: Location ${reply.headers.location}`);
@@ -300,8 +303,10 @@ forEachBackend('aiofs/http', (backend) => {
         if (reply.status === 200) assert.ok(contents.includes(reply.body.toString('latin1')), `${target}: a body that is no file of the root`);
         assert.ok(!reply.body.equals(siblings.get('.hidden.gz')!), `${target}: a dotfile's sibling`);
       }),
-      { numRuns: 300 },
+      { numRuns: 400 },
     );
+    spa.server.closeAllConnections();
+    await new Promise((resolve) => spa.server.close(resolve));
     for (const name of siblings.keys()) fs.rmSync(path.join(root, name));
   });
 

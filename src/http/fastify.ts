@@ -10,7 +10,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { getDefaultContext } from '../create-context.js';
 import { invalidArgValue } from '../errors.js';
 import { nodeBody } from './file-body.js';
-import { findUnder, type ServeStaticOptions, staticOptionsOf, withEncoding, acceptedEncodings } from './static.js';
+import { findUnder, lookupOf, type ServeStaticOptions, settingsFor, type StaticOptions, staticOptionsOf } from './static.js';
 import { directoryRedirect, namePath, redirectHeaders, requestPath } from './request-path.js';
 import { ServedRoot } from './root.js';
 import { errorStatus, planAnswer, statusText } from './send.js';
@@ -45,7 +45,7 @@ export interface FastifyStaticOptions extends Omit<ServeStaticOptions, 'setHeade
   serve?: boolean;
 }
 
-const pluginKeys = new Set(['headers', 'etag', 'lastModified', 'symlinks', 'context', 'index', 'dotfiles', 'maxAge', 'immutable', 'cacheControl', 'acceptRanges', 'redirect', 'extensions', 'preCompressed', 'root', 'prefix', 'decorateReply', 'serve']);
+const pluginKeys = new Set(['headers', 'etag', 'lastModified', 'symlinks', 'context', 'index', 'dotfiles', 'maxAge', 'immutable', 'cacheControl', 'acceptRanges', 'redirect', 'extensions', 'preCompressed', 'single', 'root', 'prefix', 'decorateReply', 'serve']);
 
 /** The Fastify plugin (Fastify's `register` calls it with the instance, the options and `done`). */
 export function fastifyStatic(fastify: FastifyInstanceLike, options: FastifyStaticOptions, done: (error?: Error) => void): void {
@@ -102,14 +102,17 @@ async function sendUnder(
   segments: string[],
   slash: boolean,
   redirectTo: string | undefined,
-  { settings, index, redirect, extensions, preCompressed }: ReturnType<typeof staticOptionsOf>,
+  options: StaticOptions,
 ): Promise<unknown> {
+  const { settings, redirect } = options;
   const context = settings.context ?? getDefaultContext();
   const req = reply.request.raw;
-  const encodings = preCompressed ? acceptedEncodings(req.headers['accept-encoding']) : [];
   const routed = redirectTo !== undefined;
-  // A directory is its index only by a URL with its slash (reply.sendFile names files).
-  const found = await findUnder(context, served, segments, settings, routed && slash ? index : false, slash && segments.length > 0, extensions, encodings);
+  // A directory is its index only by a URL with its slash (reply.sendFile names a file, and
+  // has no SPA fallback: it is what an app's not-found handler calls for one).
+  const lookup = lookupOf(options, { segments, trailingSlash: slash }, req.headers['accept-encoding']);
+  if (!routed) lookup.fallback = undefined;
+  const found = await findUnder(context, served, segments, settings, lookup);
   if (found === 'directory' && routed && !slash && redirect) {
     const { location, body } = directoryRedirect(redirectTo);
     return reply.code(301).headers({ ...redirectHeaders, Location: location }).send(body);
@@ -120,7 +123,7 @@ async function sendUnder(
   let handedOver = false;
   try {
     const existing = { has: (name: string) => reply.hasHeader(name), get: (name: string) => reply.getHeader(name) };
-    const plan = planAnswer(req, reply.statusCode || 200, existing, file, stats, preCompressed ? withEncoding(settings, found.encoding) : settings);
+    const plan = planAnswer(req, reply.statusCode || 200, existing, file, stats, settingsFor(options, found));
     if (plan.kind === 'error') return status(reply.headers(plan.headers), plan.status);
     if (plan.kind === 'not-modified') return reply.code(304).headers(plan.headers).send();
     reply.code(plan.status).headers(plan.headers);

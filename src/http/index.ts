@@ -16,7 +16,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { invalidArgType, invalidArgValue, invalidState } from '../errors.js';
 import { validateKnownKeys, validateObject } from '../validate.js';
-import { acceptedEncodings, findUnder, type SendFileOptions, type ServeStaticOptions, sendKeys, settingsOf, staticKeys, staticOptionsOf, withEncoding } from './static.js';
+import { fileOnly, findUnder, type Lookup, lookupOf, type SendFileOptions, type ServeStaticOptions, sendKeys, settingsFor, settingsOf, staticKeys, staticOptionsOf } from './static.js';
 import { directoryRedirect, namePath, redirectHeaders, requestPath } from './request-path.js';
 import { errorStatus, type Outcome, sendOpened, serveFile, type ServeSettings, sendStatus } from './send.js';
 import { ServedRoot } from './root.js';
@@ -45,21 +45,17 @@ async function serveUnder(
   res: ServerResponse,
   served: ServedRoot,
   segments: string[],
-  settings: ServeSettings,
-  index: string | false,
-  directoryOnly: boolean,
-  extensions: readonly string[] = [],
-  preCompressed = false,
+  options: { settings: ServeSettings; preCompressed: boolean },
+  lookup: Lookup,
 ): Promise<Outcome> {
-  const context = settings.context ?? getDefaultContext();
-  const encodings = preCompressed ? acceptedEncodings(req.headers['accept-encoding']) : [];
-  const found = await findUnder(context, served, segments, settings, index, directoryOnly, extensions, encodings);
+  const context = options.settings.context ?? getDefaultContext();
+  const found = await findUnder(context, served, segments, options.settings, lookup);
   if (typeof found !== 'object') return found;
   if ('error' in found) {
     sendStatus(req, res, errorStatus(found.error));
     return 'sent';
   }
-  return sendOpened(req, res, context, found.fd, found.file, found.stats, preCompressed ? withEncoding(settings, found.encoding) : settings);
+  return sendOpened(req, res, context, found.fd, found.file, found.stats, settingsFor(options, found));
 }
 
 /** 301 to the directory's URL with its trailing slash (see directoryRedirect), for node:http. */
@@ -91,7 +87,7 @@ export async function sendFile(res: ServerResponse, file: string, options?: Send
       sendStatus(req, res, named.status);
       return;
     }
-    outcome = await serveUnder(req, res, served, named.segments, settings, false, false);
+    outcome = await serveUnder(req, res, served, named.segments, { settings, preCompressed: false }, fileOnly);
   } else {
     if (!path.isAbsolute(file)) throw invalidArgValue('file', file, 'must be absolute, or relative to options.root');
     outcome = await serveFile(req, res, file, undefined, settings);
@@ -109,7 +105,8 @@ export type StaticHandler = (req: IncomingMessage, res: ServerResponse, next?: (
  */
 export function serveStatic(root: string, options?: ServeStaticOptions): StaticHandler {
   const served = new ServedRoot(root, 'root');
-  const { settings, index, dotfiles, redirect, fallthrough, extensions, preCompressed } = staticOptionsOf(options, staticKeys);
+  const parsed = staticOptionsOf(options, staticKeys);
+  const { dotfiles, redirect, fallthrough } = parsed;
 
   return async (req, res, next) => {
     const miss = () => (next ? (fallthrough ? next() : next(notFound())) : sendStatus(req, res, 404));
@@ -131,7 +128,8 @@ export function serveStatic(root: string, options?: ServeStaticOptions): StaticH
       // Without its trailing slash, a directory's URL is redirected (or, with redirect false, a
       // miss) rather than served its index, as serve-static does.
       const slash = requested.trailingSlash;
-      const outcome = await serveUnder(req, res, served, requested.segments, settings, slash ? index : false, slash && requested.segments.length > 0, extensions, preCompressed);
+      const lookup = lookupOf(parsed, requested, req.headers['accept-encoding']);
+      const outcome = await serveUnder(req, res, served, requested.segments, parsed, lookup);
       if (outcome === 'directory' && !slash && redirect) redirectToDirectory(req, res);
       else if (outcome !== 'sent') miss();
     } catch (error) {

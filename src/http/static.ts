@@ -10,6 +10,7 @@ import path from 'node:path';
 import { IoContext } from '../context.js';
 import { invalidArgType, invalidArgValue } from '../errors.js';
 import { validateBoolean, validateKnownKeys, validateObject, validateSignal } from '../validate.js';
+import { namePath } from './request-path.js';
 import { ServedRoot } from './root.js';
 import { openServed, type ServeSettings } from './send.js';
 
@@ -70,6 +71,14 @@ export interface ServeStaticOptions extends Omit<SendFileOptions, 'root' | 'star
    * false), as @fastify/static's option of that name. Only for a file that exists itself.
    */
   preCompressed?: boolean;
+  /**
+   * A single-page application's fallback (sirv's option): a GET or HEAD whose path names no file,
+   * and whose last segment does not look like a file's name (`name.ext`), is answered 200 with
+   * this file instead of a miss: true, the `index` (default 'index.html'), or a path under the
+   * root such as 'app/shell.html' (default false). A dotfile path, a directory's URL without its
+   * slash (redirected, see `redirect`) and a missing asset (`/app.js`) stay misses.
+   */
+  single?: boolean | string;
 }
 
 export const sendKeys: ReadonlySet<string> = new Set(['root', 'start', 'end', 'headers', 'etag', 'lastModified', 'signal', 'symlinks', 'context', 'maxAge', 'immutable', 'cacheControl', 'acceptRanges']);
@@ -90,6 +99,7 @@ export const staticKeys: ReadonlySet<string> = new Set([
   'fallthrough',
   'setHeaders',
   'preCompressed',
+  'single',
 ]);
 
 /** A year, the longest max-age sent (send's bound, and RFC 9111's advice). */
@@ -174,21 +184,47 @@ export function acceptedEncodings(header: string | undefined): string[] {
   return siblings.filter(({ encoding }) => (weights.get(encoding) ?? any ?? 0) > 0).map(({ encoding }) => encoding);
 }
 
+/** What findUnder tries for a request's segments, past the file they name. */
+export interface Lookup {
+  /** The file a directory serves; false: a directory is found as 'directory'. */
+  index: string | false;
+  /** The URL named a directory (its trailing slash): only a directory is found there. */
+  directoryOnly: boolean;
+  /** Extensions tried, in order, after a name that is no file. */
+  extensions: readonly string[];
+  /** The Content-Encodings of the precompressed siblings the client takes (none without preCompressed). */
+  encodings: readonly string[];
+  /** A miss is this file instead (`single`: segments under the root). */
+  fallback?: readonly string[];
+}
+
+/** The lookup of a file named to serve (sendFile, reply.sendFile): that file, nothing else. */
+export const fileOnly: Lookup = Object.freeze({ index: false, directoryOnly: false, extensions: [], encodings: [] });
+
+/**
+ * The Lookup of a request's path under staticOptionsOf's options: a directory is its index only
+ * by its URL with the slash (without it, a directory is found, to be redirected or missed, as
+ * serve-static does); the SPA fallback only for a path whose last segment names no asset.
+ */
+export function lookupOf(options: StaticOptions, requested: { segments: string[]; trailingSlash: boolean }, acceptEncoding: string | undefined): Lookup {
+  const { segments, trailingSlash } = requested;
+  const last = segments.at(-1);
+  return {
+    index: trailingSlash ? options.index : false,
+    directoryOnly: trailingSlash && segments.length > 0,
+    extensions: options.extensions,
+    encodings: options.preCompressed ? acceptedEncodings(acceptEncoding) : [],
+    fallback: options.single && (last === undefined || !/\.\w+$/.test(last)) ? options.single : undefined,
+  };
+}
+
 /**
  * Find and open the file `segments` name under what `served` names now (see ServedRoot): a miss
- * while it names nothing. A directory is its `index` (false: 'directory', left to the caller); a
- * name that is no file tries each of `extensions` after it.
+ * while it names nothing. A directory is `lookup.index` (false: 'directory', left to the caller);
+ * a name that is no file tries each of the extensions after it, then the fallback; a file found
+ * is replaced by its precompressed sibling in the first of `lookup.encodings` it has.
  */
-export async function findUnder(
-  context: IoContext,
-  served: ServedRoot,
-  segments: string[],
-  settings: ServeSettings,
-  index: string | false,
-  directoryOnly: boolean,
-  extensions: readonly string[] = [],
-  encodings: readonly string[] = [],
-): Promise<Found> {
+export async function findUnder(context: IoContext, served: ServedRoot, segments: string[], settings: ServeSettings, lookup: Lookup): Promise<Found> {
   const directory = await served.enter(context);
   if (directory === undefined) return 'missing';
   try {
@@ -198,10 +234,10 @@ export async function findUnder(
       return typeof opened === 'object' && 'fd' in opened ? { file, ...opened } : opened;
     };
     const file = path.join(directory.real, ...segments);
-    let found = await open(file, directoryOnly);
-    if (found === 'directory' && index !== false) found = await open(path.join(file, index));
-    if (found === 'missing' && !directoryOnly && segments.length > 0) {
-      for (const extension of extensions) {
+    let found = await open(file, lookup.directoryOnly);
+    if (found === 'directory' && lookup.index !== false) found = await open(path.join(file, lookup.index));
+    if (found === 'missing' && !lookup.directoryOnly && segments.length > 0) {
+      for (const extension of lookup.extensions) {
         const tried = await open(`${file}.${extension}`);
         if (typeof tried === 'object') {
           found = tried;
@@ -209,11 +245,12 @@ export async function findUnder(
         }
       }
     }
+    if (found === 'missing' && lookup.fallback) found = await open(path.join(directory.real, ...lookup.fallback));
     // A file found, and encodings the client takes: its precompressed sibling, if it has one
     // (never one without the file itself, which the access rules were applied to).
     if (typeof found === 'object' && 'fd' in found) {
       for (const { encoding, suffix } of siblings) {
-        if (!encodings.includes(encoding)) continue;
+        if (!lookup.encodings.includes(encoding)) continue;
         const sibling = await open(`${found.file}${suffix}`);
         if (typeof sibling === 'object' && 'fd' in sibling) {
           await context.closeFd(found.fd).catch(() => undefined);
@@ -228,14 +265,19 @@ export async function findUnder(
 }
 
 /**
- * `settings` for a response chosen by Accept-Encoding (preCompressed): `Vary: Accept-Encoding`
- * always, so that a cache never gives one client another's variant, and the Content-Encoding of
- * the sibling sent, if one is.
+ * The settings of the response to a file `found` under `options`: with preCompressed, `Vary:
+ * Accept-Encoding` always, so that a cache never gives one client another's variant, and the
+ * Content-Encoding of the sibling sent, if one is.
  */
-export function withEncoding(settings: ServeSettings, encoding: string | undefined): ServeSettings {
-  const headers: OutgoingHttpHeaders = { Vary: 'Accept-Encoding', ...(encoding && { 'Content-Encoding': encoding }), ...settings.headers };
+export function settingsFor(options: Pick<StaticOptions, 'settings' | 'preCompressed'>, found: { encoding?: string }): ServeSettings {
+  const { settings } = options;
+  if (!options.preCompressed) return settings;
+  const headers: OutgoingHttpHeaders = { Vary: 'Accept-Encoding', ...(found.encoding && { 'Content-Encoding': found.encoding }), ...settings.headers };
   return { ...settings, headers };
 }
+
+/** staticOptionsOf's answer. */
+export type StaticOptions = ReturnType<typeof staticOptionsOf>;
 
 /** serveStatic's options (and webStatic's, `keys` the ones it takes), checked, with their defaults. */
 export function staticOptionsOf(options: unknown, keys: ReadonlySet<string>) {
@@ -253,7 +295,18 @@ export function staticOptionsOf(options: unknown, keys: ReadonlySet<string>) {
     fallthrough: checked.fallthrough === undefined ? true : validateBoolean(checked.fallthrough, 'options.fallthrough'),
     extensions: extensionsOf(checked.extensions),
     preCompressed: checked.preCompressed === undefined ? false : validateBoolean(checked.preCompressed, 'options.preCompressed'),
+    single: singleOf(checked.single, index),
   };
+}
+
+/** `single` as the segments of its file under the root, or undefined when unset or false. */
+function singleOf(value: unknown, index: unknown): string[] | undefined {
+  if (value === undefined || value === false) return undefined;
+  if (value === true) return [typeof index === 'string' ? index : 'index.html'];
+  if (typeof value !== 'string') throw invalidArgType('options.single', ['boolean', 'string'], value);
+  const named = namePath(value);
+  if (!named.ok || named.segments.length === 0) throw invalidArgValue('options.single', value, 'must be a file under the root');
+  return named.segments;
 }
 
 /** serveStatic's `extensions`: names of extensions without their dot (a leading one is dropped, as serve-static does). */

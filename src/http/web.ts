@@ -7,7 +7,7 @@
  */
 import type { OutgoingHttpHeaders } from 'node:http';
 import { getDefaultContext } from '../create-context.js';
-import { acceptedEncodings, findUnder, type ServeStaticOptions, staticOptionsOf, withEncoding } from './static.js';
+import { findUnder, lookupOf, type ServeStaticOptions, settingsFor, staticOptionsOf } from './static.js';
 import { webBody } from './file-body.js';
 import { directoryRedirect, redirectHeaders, requestPath } from './request-path.js';
 import { ServedRoot } from './root.js';
@@ -22,8 +22,9 @@ export type WebStaticOptions = Omit<ServeStaticOptions, 'setHeaders' | 'fallthro
  */
 export function webStatic(root: string, options?: WebStaticOptions): (request: Request) => Promise<Response> {
   const served = new ServedRoot(root, 'root');
-  const keys = new Set(['headers', 'etag', 'lastModified', 'symlinks', 'context', 'index', 'dotfiles', 'maxAge', 'immutable', 'cacheControl', 'acceptRanges', 'redirect', 'extensions', 'preCompressed']);
-  const { settings, index, dotfiles, redirect, extensions, preCompressed } = staticOptionsOf(options, keys);
+  const keys = new Set(['headers', 'etag', 'lastModified', 'symlinks', 'context', 'index', 'dotfiles', 'maxAge', 'immutable', 'cacheControl', 'acceptRanges', 'redirect', 'extensions', 'preCompressed', 'single']);
+  const parsed = staticOptionsOf(options, keys);
+  const { settings, dotfiles, redirect } = parsed;
   return async (request) => {
     const method = request.method;
     if (method !== 'GET' && method !== 'HEAD') return answer(method, 405, { Allow: 'GET, HEAD' });
@@ -33,8 +34,8 @@ export function webStatic(root: string, options?: WebStaticOptions): (request: R
     if (dotfiles === 'ignore' && requested.segments.some((s) => s.startsWith('.'))) return answer(method, 404);
     const context = settings.context ?? getDefaultContext();
     const slash = requested.trailingSlash;
-    const encodings = preCompressed ? acceptedEncodings(request.headers.get('accept-encoding') ?? undefined) : [];
-    const found = await findUnder(context, served, requested.segments, settings, slash ? index : false, slash && requested.segments.length > 0, extensions, encodings);
+    const lookup = lookupOf(parsed, requested, request.headers.get('accept-encoding') ?? undefined);
+    const found = await findUnder(context, served, requested.segments, settings, lookup);
     if (found === 'directory' && !slash && redirect) {
       const { location, body } = directoryRedirect(url.pathname + url.search);
       return new Response(method === 'HEAD' ? null : body, { status: 301, headers: { ...redirectHeaders, Location: location } });
@@ -45,7 +46,7 @@ export function webStatic(root: string, options?: WebStaticOptions): (request: R
     let handedOver = false;
     try {
       const headers = Object.fromEntries([...request.headers].map(([name, value]) => [name, value]));
-      const plan = planAnswer({ method, headers }, 200, { has: () => false, get: () => undefined }, file, stats, preCompressed ? withEncoding(settings, found.encoding) : settings);
+      const plan = planAnswer({ method, headers }, 200, { has: () => false, get: () => undefined }, file, stats, settingsFor(parsed, found));
       if (plan.kind === 'error') return answer(method, plan.status, plan.headers);
       if (plan.kind === 'not-modified') return new Response(null, { status: 304, headers: webHeaders(plan.headers) });
       const body = method === 'HEAD' || plan.length === 0 ? null : webBody(context, fd, plan.position, plan.length);
