@@ -31,6 +31,9 @@ export interface Measurement {
   note?: string;
 }
 
+/** The JavaScript runtimes the drivers run on: Node, or --runtime's Bun or Deno. */
+export type Runtime = 'node' | 'bun' | 'deno';
+
 export interface Driver<P> {
   name: string;
   /** The aiofs backend it measures ('auto': the default context); none for baselines. */
@@ -41,6 +44,11 @@ export interface Driver<P> {
   env?: Record<string, string>;
   /** Runs only when --drivers names it: a variant that answers one question. */
   optional?: boolean;
+  /**
+   * The runtimes it runs on (default: all): a driver of another runtime's own API (Bun.serve,
+   * Deno.serve) is left out of a run on this one (--runtime), not reported missing.
+   */
+  runtimes?: readonly Runtime[];
   /**
    * What it needs that an installed aiofs may not have (a peer module, a program), checked by the
    * orchestrator before it runs: a driver missing any is skipped, and the run ends with one line

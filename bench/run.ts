@@ -16,7 +16,7 @@ import { backends } from '../src/index.js';
 import { CliError } from '../src/cli/errors.js';
 import { stepProgress } from '../src/cli/progress.js';
 import { parseSize } from '../src/cli/size.js';
-import type { Case, Driver, Measurement, Missing, Row, Settings } from './case.js';
+import type { Case, Driver, Measurement, Missing, Row, Runtime, Settings } from './case.js';
 import { cases } from './cases.js';
 import { fioVersion } from './fio.js';
 import { formatRate } from './format.js';
@@ -56,6 +56,13 @@ Options:
 function runtimeCommand(runtime: string | undefined): string[] {
   if (!runtime) return [process.execPath];
   return /deno[^/]*$/.test(runtime) ? [runtime, 'run', '-A'] : [runtime];
+}
+
+/** Which runtime --runtime names (by its binary's name; Node without it). */
+function runtimeOf(runtime: string | undefined): Runtime {
+  if (!runtime) return 'node';
+  const name = path.basename(runtime);
+  return name.startsWith('deno') ? 'deno' : name.startsWith('bun') ? 'bun' : 'node';
 }
 
 /** What --runtime is: its name and version as it prints them. */
@@ -173,13 +180,14 @@ async function main(): Promise<void> {
   };
   const fio = fioVersion();
   const command = runtimeCommand(values.runtime);
+  const runtime = runtimeOf(values.runtime);
   const machine = describeMachine(values.runtime && runtimeVersion(values.runtime), fio);
   log(`# ${Object.entries(machine).map(([k, v]) => `${k}: ${v}`).join(', ')}`);
   log(`# data in ${dir}`);
 
   const plan = selected.map((c) => ({
     case: c,
-    drivers: c.drivers.filter((d) => keep(d as Driver<unknown>) && (wantedDrivers ? wantedDrivers.includes(d.name) : !d.optional)),
+    drivers: c.drivers.filter((d) => keep(d as Driver<unknown>) && (d.runtimes?.includes(runtime) ?? true) && (wantedDrivers ? wantedDrivers.includes(d.name) : !d.optional)),
   }));
   // fio runs unless --drivers names none of its rows.
   const runFio = !wantedDrivers || wantedDrivers.some((d) => d.startsWith('fio-'));

@@ -3,7 +3,8 @@
  * fetched again and again over loopback by 64 keep-alive connections, from aiofs's serveStatic on
  * node:http and from what Node users serve files with (sirv and serve-static on node:http,
  * @fastify/static), with nginx (sendfile on, one worker: one core, as Node's one thread) as the
- * limit when it is installed. Each server runs in a process of its own (serve-server.ts), started
+ * limit when it is installed, and node:http sending the same bytes from memory as the limit of
+ * any server built on node:http. Each server runs in a process of its own (serve-server.ts), started
  * by the driver, loaded by wrk (2 threads) when it is installed, else by autocannon in the
  * driver's process. A response that is not 200 counts as an error.
  */
@@ -14,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
-import type { Case, Driver, Measurement, Missing, Settings } from './case.js';
+import type { Case, Driver, Measurement, Missing, Runtime, Settings } from './case.js';
 
 export interface ServeParams {
   root: string;
@@ -127,17 +128,20 @@ async function measure(params: ServeParams, start: () => Promise<{ port: number;
  * A driver serving with `kind` (serve-server.ts) in a process of its own; `env` goes to the
  * driver's process and, through it, the server's (NODE_OPTIONS='--import ...' preloads there).
  */
-export function nodeServer(kind: string, name: string, label: string, backend?: 'auto', env?: Record<string, string>): Driver<ServeParams> {
+export function nodeServer(kind: string, name: string, label: string, backend?: 'auto', env?: Record<string, string>, runtimes?: readonly Runtime[]): Driver<ServeParams> {
   return {
     name,
     label,
+    ...(runtimes && { runtimes }),
     missing: () => missingModules(peers[kind] ?? {}),
     ...(backend && { backend }),
     ...(env && { env }),
     run: (params) =>
       measure(params, async () => {
         const script = fileURLToPath(new URL('./serve-server.js', import.meta.url));
-        const child = spawn(process.execPath, [script, kind, params.root], {
+        // The runtime this driver runs on (bench --runtime): Deno takes its permissions first.
+        const args = 'Deno' in globalThis ? ['run', '-A', script, kind, params.root] : [script, kind, params.root];
+        const child = spawn(process.execPath, args, {
           stdio: ['ignore', 'pipe', 'inherit'],
           env: { ...process.env, ...(params.headers?.['Accept-Encoding'] && { PRECOMPRESSED: '1' }) },
         });
@@ -162,6 +166,7 @@ const peers: Record<string, Record<string, string[]>> = {
   'serve-static': { 'serve-static': ['serve-static'] },
   'fastify-static': { fastify: ['fastify'], '@fastify/static': ['@fastify/static'] },
   'express-static': { express: ['express'] },
+  hono: { hono: ['hono'] },
 };
 
 const nginxPath = () => which('nginx') ?? (fs.existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : undefined);
@@ -229,10 +234,14 @@ http {
 const drivers: Driver<ServeParams>[] = [
   nodeServer('aiofs', 'aiofs-serve', 'aiofs serveStatic on node:http', 'auto'),
   nodeServer('aiofs-fastify', 'aiofs-fastify', 'aiofs fastifyStatic in Fastify', 'auto'),
-  nodeServer('aiofs-web', 'aiofs-web', 'aiofs webStatic on node:http (Request in, Response out)', 'auto'),
+  nodeServer('aiofs-web', 'aiofs-web', 'aiofs webStatic (Bun.serve, Deno.serve; on Node through node:http)', 'auto'),
   nodeServer('sirv', 'sirv', 'sirv on node:http'),
   nodeServer('serve-static', 'serve-static', 'serve-static on node:http'),
   nodeServer('fastify-static', 'fastify-static', '@fastify/static'),
+  nodeServer('hono', 'hono-static', "Hono's serveStatic (hono/bun, hono/deno)", undefined, undefined, ['bun', 'deno']),
+  nodeServer('bun-file', 'bun-file', 'Bun.file in Bun.serve', undefined, undefined, ['bun']),
+  nodeServer('node-memory', 'node-memory', 'node:http, the bytes from memory (no file I/O: the ceiling on node:http)'),
+  { ...nodeServer('node-sync', 'node-sync', 'node:http, open + fstat + read + close with fs.*Sync per request'), optional: true },
   nginxDriver,
 ];
 
@@ -252,7 +261,7 @@ export const serveCases: Case<ServeParams>[] = sizes.map(([tag, size]) => ({
   prepare: (settings) => ({ ...dataFile(settings, size), size, seconds: settings.seconds }),
   minSeconds: 2,
   drivers,
-  baselines: ['sirv', 'serve-static', 'fastify-static', 'nginx'],
+  baselines: ['sirv', 'serve-static', 'fastify-static', 'hono-static', 'bun-file', 'node-sync', 'node-memory', 'nginx'],
   headline: 'aiofs-serve',
   targets:
     tag === '1m'
@@ -292,8 +301,8 @@ export const precompressedCase: Case<ServeParams> = {
   extended: true,
   prepare: (settings) => ({ ...precompressedFile(settings), seconds: settings.seconds, headers: { 'Accept-Encoding': 'br' } }),
   minSeconds: 2,
-  drivers: drivers.filter((d) => d.name !== 'serve-static' && d.name !== 'nginx'),
-  baselines: ['sirv', 'fastify-static'],
+  drivers: drivers.filter((d) => !['serve-static', 'nginx', 'node-memory', 'node-sync', 'bun-file'].includes(d.name)),
+  baselines: ['sirv', 'fastify-static', 'hono-static'],
   headline: 'aiofs-serve',
   targets: [],
 };

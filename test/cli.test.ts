@@ -151,6 +151,22 @@ it('bench: the worker-thread rows read full blocks from two workers at once, wit
   );
 });
 
+it('bench serve: the limits on node:http (bytes from memory, blocking calls) are measured; drivers of another runtime are left out on Node, not reported missing', { timeout: 120_000 }, () => {
+  const run = aiofs('bench', 'serve-4k', '--json', '--seconds', '0.5', '--drivers', 'node-memory,node-sync,hono-static,bun-file');
+  assert.equal(run.status, 0, run.stderr);
+  const rows = JSON.parse(run.stdout).results[0].rows as { driver: string; rate?: number; errors?: number; unavailable?: string }[];
+  assert.deepEqual(rows.map((r) => r.driver), ['node-memory', 'node-sync']);
+  for (const row of rows) {
+    if (row.unavailable) {
+      assert.match(row.unavailable, /not installed here: a load generator/, row.driver);
+      continue;
+    }
+    assert.ok(row.rate! > 0, row.driver);
+    assert.equal(row.errors ?? 0, 0, row.driver);
+  }
+  assert.doesNotMatch(run.stderr, /hono|Bun/);
+});
+
 it('bench --rounds runs every driver that many times and shows the median', { timeout: 120_000 }, () => {
   const run = aiofs('bench', 'randread-qd1', '--json', '--seconds', '0.2', '--size', '4M', '--rounds', '3', '--drivers', 'aiofs-threads,node-fsread');
   assert.equal(run.status, 0, run.stderr);
