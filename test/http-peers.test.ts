@@ -142,7 +142,7 @@ forEachBackend('aiofs/http against serve-static', (backend) => {
       const ours = await listen(serveStatic(root, { context, single, extensions: ['html', 'htm'] }) as Handler);
       const theirs = await listen(sirv(root, { dev: true, single }) as unknown as Handler);
       try {
-        for (const target of ['/', '/a.txt', '/app', '/app/route', '/app/route?tab=2', '/deep/x/y/', '/missing.js', '/app/v1.2/logo.png', '/sub/', '/about']) {
+        for (const target of ['/', '/a.txt', '/app', '/app/route', '/app/route?tab=2', '/deep/x/y/', '/missing.js', '/app.js/', '/app/v1.2/logo.png', '/sub/', '/about']) {
           const [a, b] = [await raw(ours.port, target), await raw(theirs.port, target)];
           assert.deepEqual({ status: a.status, body: a.body.toString() }, { status: b.status, body: b.body.toString() }, target);
         }
@@ -150,6 +150,21 @@ forEachBackend('aiofs/http against serve-static', (backend) => {
         // and a directory's URL without its slash is redirected first.
         assert.equal((await raw(ours.port, '/.git/config')).status, 404);
         assert.equal((await raw(ours.port, '/sub')).status, 301);
+        // With index false, a directory's URL with its slash is a miss like any other: the fallback.
+        const noIndex = await listen(serveStatic(root, { context, single, index: false }) as Handler);
+        try {
+          for (const target of ['/', '/sub/', '/app/route']) assert.equal((await raw(noIndex.port, target)).body.toString(), single === true ? '<p>shell</p>\n' : '<p>sub</p>\n', target);
+          assert.equal((await raw(noIndex.port, '/sub')).status, 301);
+        } finally {
+          await noIndex.close();
+        }
+        // With redirect false, a directory's URL without its slash is a miss: the fallback too.
+        const noRedirect = await listen(serveStatic(root, { context, single, redirect: false }) as Handler);
+        try {
+          assert.equal((await raw(noRedirect.port, '/bare')).status, 200);
+        } finally {
+          await noRedirect.close();
+        }
       } finally {
         await ours.close();
         await theirs.close();
@@ -157,6 +172,20 @@ forEachBackend('aiofs/http against serve-static', (backend) => {
       }
     });
   }
+
+  it('single naming a directory, or a file that is not there: a miss (next), never a redirect', { timeout }, async () => {
+    for (const single of ['sub', 'nothing.html']) {
+      const server = await listen(serveStatic(root, { context, single }) as Handler);
+      try {
+        for (const target of ['/route', '/deep/x?q=1', '/bare/']) {
+          const reply = await raw(server.port, target);
+          assert.deepEqual([reply.status, reply.headers['x-next']], [404, 'next'], `${single} ${target}`);
+        }
+      } finally {
+        await server.close();
+      }
+    }
+  });
 
   it('bad options are refused when the handler is made', () => {
     for (const options of [{ single: 1 }, { single: '../x.html' }, { single: '/etc/passwd' }, { single: '' }, { maxAge: -1 }, { maxAge: '3 fortnights' }, { maxAge: Infinity }, { immutable: 'yes' }, { redirect: 1 }, { extensions: 'html' }, { extensions: ['a/b'] }, { setHeaders: 'x' }, { fallthrough: null }]) {

@@ -190,6 +190,8 @@ export interface Lookup {
   index: string | false;
   /** The URL named a directory (its trailing slash): only a directory is found there. */
   directoryOnly: boolean;
+  /** A directory found is a miss (its URL had the slash and it has no index, or it is not redirected): the fallback's. */
+  directoryMisses?: boolean;
   /** Extensions tried, in order, after a name that is no file. */
   extensions: readonly string[];
   /** The Content-Encodings of the precompressed siblings the client takes (none without preCompressed). */
@@ -212,9 +214,10 @@ export function lookupOf(options: StaticOptions, requested: { segments: string[]
   return {
     index: trailingSlash ? options.index : false,
     directoryOnly: trailingSlash && segments.length > 0,
+    directoryMisses: trailingSlash || !options.redirect,
     extensions: options.extensions,
     encodings: options.preCompressed ? acceptedEncodings(acceptEncoding) : [],
-    fallback: options.single && (last === undefined || !/\.\w+$/.test(last)) ? options.single : undefined,
+    fallback: options.single && (trailingSlash || last === undefined || !/\.\w+$/.test(last)) ? options.single : undefined,
   };
 }
 
@@ -245,7 +248,11 @@ export async function findUnder(context: IoContext, served: ServedRoot, segments
         }
       }
     }
-    if (found === 'missing' && lookup.fallback) found = await open(path.join(directory.real, ...lookup.fallback));
+    if (lookup.fallback && (found === 'missing' || (found === 'directory' && lookup.directoryMisses))) {
+      // The fallback is a file or nothing: a directory there is a miss, never redirected to.
+      const fallback = await open(path.join(directory.real, ...lookup.fallback));
+      found = fallback === 'directory' ? 'missing' : fallback;
+    }
     // A file found, and encodings the client takes: its precompressed sibling, if it has one
     // (never one without the file itself, which the access rules were applied to).
     if (typeof found === 'object' && 'fd' in found) {
