@@ -92,10 +92,10 @@ struct native_engine {
   /*
    * On Node the fd is in the loop's epoll set only while the loop may wait for a completion: an
    * fd in an epoll set makes the kernel wake its waiters for every completion posted, even one
-   * posted inside the submit and reaped before the call returns (a page-cache hit: about 4% of a
-   * cached read one at a time). So `prepare`, which runs before each wait of the loop, starts the
-   * poll handle when an operation submitted to the kernel is not reaped yet, and stops it when
-   * none is (`polling` says which). It is also what keeps the loop alive while anything is in
+   * posted inside the submit and reaped before the call returns (a page-cache hit; what that
+   * costs: docs/benchmarks.md, "Measurements the code relies on"). So `prepare`, which runs
+   * before each wait of the loop, starts the poll handle when an operation submitted to the
+   * kernel is not reaped yet, and stops it when none is (`polling` says which). It is also what keeps the loop alive while anything is in
    * flight (watch_ref). `handles` counts the handles not closed yet (watcher_gone after both).
    */
   uv_prepare_t prepare;
@@ -714,7 +714,8 @@ static void release_bound(napi_env env, void *data, void *hint) {
 /*
  * The methods called once or more per operation become the engine's own functions, each bound
  * to `e` through its callback data: finding the engine behind `this` (napi_unwrap, a private
- * property lookup) cost about 30 ns a call, 2% of a cached 4 KiB read. Each function holds a
+ * property lookup) is a measurable part of a cached 4 KiB read (docs/benchmarks.md,
+ * "Measurements the code relies on"). Each function holds a
  * count on `e` (freed once the wrapper, the watcher and every function are gone); once the engine
  * is destroyed they answer like any method of a closed engine.
  */

@@ -368,8 +368,8 @@ int aiofs_uring_create(const struct aiofs_uring_options *o, struct aiofs_uring *
   struct io_uring_params p;
   /* With SQPOLL, a polling thread the process has already once it has its limit of them
      (sqpoll_rings). On one CPU the polling thread could only run when the program does not: it
-     would take that CPU away from the program without ever working beside it (a loop of cached
-     reads one at a time ran 4x slower so), and the ring is set up without it. */
+     would take that CPU away from the program without ever working beside it (docs/benchmarks.md,
+     "Measurements the code relies on"), and the ring is set up without it. */
   struct aiofs_uring *share = NULL;
   unsigned cpus = o->sqpoll ? affinity_cpus() : 0;
   const int sqpoll = o->sqpoll && cpus != 1;

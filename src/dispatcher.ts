@@ -115,8 +115,8 @@ export class Dispatcher {
    */
   submitNow(op: Op, fd: number, data: ArrayBufferView, offset: number | bigint): number | Promise<number> {
     // The one timed in LATENCY_SAMPLE_EVERY reads the clock here, outside the way every read
-    // takes: with the clock's code inline there, a loop of cached reads is 2-3% slower
-    // (alternating the two builds in one process, 8 rounds).
+    // takes: with the clock's code inline there, a loop of cached reads is slower
+    // (docs/benchmarks.md, "Measurements the code relies on").
     if (this.#classes[0].latency.sampleNext()) return this.#submitNowAt(op, fd, data, offset, performance.now());
     return this.#submitNowAt(op, fd, data, offset, -1);
   }

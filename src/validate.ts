@@ -15,8 +15,8 @@ const INT64_MAX = 2n ** 63n - 1n;
  * Each check below accepts the valid case in a few comparisons and leaves the errors to a function
  * of their own. The checks sit on every operation's path, and the optimising compiler inlines a
  * caller's callees only up to a budget of their size: error paths inlined there (template strings,
- * error objects) crowd out what follows (the request, the dispatcher's start). A loop of ctx.read,
- * 32 at a time, ran 5% faster with the checks out of the way (alternating in one process).
+ * error objects) crowd out what follows (the request, the dispatcher's start)
+ * (docs/benchmarks.md, "Measurements the code relies on").
  */
 
 export function validateInteger(value: unknown, name: string, min: number, max: number): number {

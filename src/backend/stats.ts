@@ -62,7 +62,7 @@ export interface StatxBuffer {
 
 /**
  * statx buffers given back once read, for the next stat: a Buffer and a DataView made per call
- * cost about 0.13 us here, 4-5% of a stat() 64 at a time. Only a buffer whose completion was
+ * are a measurable part of a stat() 64 at a time (docs/benchmarks.md, "Measurements the code relies on"). Only a buffer whose completion was
  * reaped comes back (releaseStatx), never one the kernel may still write: an operation that
  * failed or was abandoned leaves its buffer to the garbage collector.
  */

@@ -23,11 +23,10 @@ const INLINE_FLUSHES_PER_TURN = 256;
  * Operations prepared while handling completions that came from the device (through the
  * engine's fd, not inside a submit) go to the kernel in groups of this many rather than all at
  * the end of the batch: the device is what the program waits on then, and it should have the
- * first new operations while the rest are prepared. Measured on O_DIRECT 4 KiB reads, 32 in
- * flight: +18% IOPS (docs/benchmarks.md); page-cache hits complete inside the submit, never set
- * this off, and keep one submit per batch. Only reads and writes go early: a metadata operation
- * (stat, open) runs on one of the kernel's io-wq workers, and every early submit wakes one more
- * of them; stat of 10,000 files, 64 at a time, ran 5% faster with one submit per batch.
+ * first new operations while the rest are prepared; page-cache hits complete inside the submit,
+ * never set this off, and keep one submit per batch. Only reads and writes go early: a metadata
+ * operation (stat, open) runs on one of the kernel's io-wq workers, and every early submit wakes
+ * one more of them (docs/benchmarks.md, "Measurements the code relies on").
  */
 export const EARLY_SUBMIT = 4;
 

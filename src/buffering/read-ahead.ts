@@ -27,9 +27,9 @@ const EMPTY = Buffer.alloc(0);
 
 /**
  * The most bytes one request for several chunks asks for. A system call per 256 KiB is already a
- * small part of copying them, and larger requests read into more fresh memory in one call: a
- * Reader of 1 MiB chunks, two to a request, ran at 0.56-0.71x of one to a request (`aiofs bench
- * seqread`, old and new build taking turns, 2026-12-05). Chunks over half of it go one to a request.
+ * small part of copying them, and larger requests read into more fresh memory in one call, which
+ * costs more than the calls saved (docs/benchmarks.md, "Measurements the code relies on"). Chunks over half of it go one to a
+ * request.
  */
 const MAX_REQUEST_BYTES = 256 * 1024;
 

@@ -1,9 +1,8 @@
 /**
  * `aiofs cp SRC DST [--direct] [--block SIZE]`: copy one file with 8 MiB of blocks in flight at
  * once (reads ahead of writes, writes behind reads), all positional, so the device and the page
- * cache stay busy. Blocks are 256 KiB by default (32 in flight): buffered writes of 512 KiB and
- * more into a new file's page cache ran 2-4x slower on the development VM, and 1 MiB writes made
- * the copy 1.5x slower than 256 KiB ones (docs/benchmarks.md, "aiofs cp"). With --direct there is
+ * cache stay busy. Blocks are 256 KiB by default (32 in flight): larger buffered writes into a
+ * new file's page cache are slower on this kernel (docs/benchmarks.md, "aiofs cp"). With --direct there is
  * no page cache to fill, and 1 MiB blocks (8 in flight) copy faster than 256 KiB ones.
  *
  * The destination is treated as GNU cp treats it: an existing one is written in place and keeps

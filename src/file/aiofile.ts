@@ -103,16 +103,15 @@ const EAGER_READ = 1 << 20;
 
 /**
  * Buffered reads of up to SLAB_READ bytes get their Buffer cut from a shared SLAB-byte block, as
- * Buffer.allocUnsafe does below 4 KiB: a Buffer of its own costs 1.7-2.3 us here (its memory
- * allocated and registered with the garbage collector), a slice of a block 0.2-0.3 us, more than
- * the read itself. The price, as with Node's pool: a result kept alive keeps its whole block
+ * Buffer.allocUnsafe does below 4 KiB: a Buffer of its own (its memory allocated and registered
+ * with the garbage collector) costs more than the read itself, a slice of a block a tenth of that
+ * (docs/benchmarks.md, "Measurements the code relies on"). The price, as with Node's pool: a result kept alive keeps its whole block
  * (at most SLAB bytes), and `buffer.buffer` is the block (use byteOffset and length), which is
  * not transferable. Slices are never reused: a block is dropped when full, and freed once no
  * slice of it is referenced.
  *
  * Each slice starts on a cache line (Node's pool keeps 8 bytes): the kernel copies a cached read
- * into a destination 16 bytes off a 64-byte boundary about 4.5% slower than into an aligned one
- * (a loop of 4 KiB ctx.read, taking turns between the two, 2026-12-03).
+ * into a destination off a 64-byte boundary slower than into an aligned one (docs/benchmarks.md, "Measurements the code relies on").
  */
 const SLAB_READ = 4096;
 const CACHE_LINE = 64;

@@ -112,8 +112,9 @@ const LF = 10;
  * part of a character and ends a malformed one, so each line decodes by itself as it does within
  * the whole (Buffer#toString, replacement characters included). The lines between a chunk's first
  * and last newline are copied into a one-byte string (latin1) and split there; the few with a
- * byte outside ASCII are then decoded again from their bytes. Node 20's decoders take 5-8x the
- * copy's time on such text (its streaming TextDecoder goes through ICU).
+ * byte outside ASCII are then decoded again from their bytes. Node 20's decoders take several
+ * times the copy's time on such text (its streaming TextDecoder goes through ICU)
+ * (docs/benchmarks.md, "Measurements the code relies on").
  */
 class Utf8LineSplitter implements Splitter<string> {
   readonly copiesChunks = true;
@@ -168,8 +169,8 @@ function splitLines(bytes: Buffer): string[] {
 
 /**
  * Finds the bytes outside ASCII (0x80 and above) in a view, four at a time where the view's
- * memory is aligned for it: in JavaScript that is about 3x faster than a regular expression over
- * the latin1 copy, which tests a character at a time.
+ * memory is aligned for it: in JavaScript that is faster than a regular expression over the
+ * latin1 copy, which tests a character at a time (docs/benchmarks.md, "Measurements the code relies on").
  */
 class AsciiScan {
   readonly #bytes: Buffer;

@@ -132,10 +132,10 @@ export function chunkDecoder(encoding: Encoding): ChunkDecoder {
 
 /**
  * UTF-8 in two ways. A chunk of ASCII alone, met while no character is cut, is copied into a
- * one-byte string (latin1Slice: about 5x the streaming TextDecoder on ASCII text in Node 20, where
- * that decoder goes through ICU); anything else goes to WHATWG TextDecoder in streaming mode
- * (about 2x StringDecoder on non-ASCII text; the two replace malformed bytes alike), which holds a
- * cut character until its rest arrives.
+ * one-byte string (latin1Slice: several times the streaming TextDecoder on ASCII text in Node
+ * 20, where that decoder goes through ICU); anything else goes to WHATWG TextDecoder in streaming
+ * mode (faster than StringDecoder on non-ASCII text; the two replace malformed bytes alike), which
+ * holds a cut character until its rest arrives (docs/benchmarks.md, "Measurements the code relies on").
  */
 class Utf8Decoder implements ChunkDecoder {
   readonly #decoder = new TextDecoder('utf-8', { ignoreBOM: true });

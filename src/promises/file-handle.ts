@@ -438,8 +438,8 @@ export class FileHandle extends (EventEmitter as unknown as new (handle: NativeL
     let at: number;
     if (
       // The common call, read(typedArray, offset, length, position) with integers in range on an
-      // open handle: what transferOf() below accepts as it is, tested inline. Worth 2-6% of a
-      // cached 4 KiB read one at a time (alternating in one process, 8-10 rounds, 2026-12-03).
+      // open handle: what transferOf() below accepts as it is, tested inline, which a cached
+      // read one at a time measurably gains (docs/benchmarks.md, "Measurements the code relies on").
       typeof second === 'number' &&
       typeof third === 'number' &&
       typeof fourth === 'number' &&

@@ -25,8 +25,8 @@ const BYTES_PER_UNIT = 65536;
 
 /**
  * One operation in this many is timed, chosen when it is accepted (the first, the ninth, ...), so
- * the sample is uniform whatever the latencies. Two clock reads cost 70-80 ns on Node 20 here;
- * timing every operation cost 4-7% of a cached 4 KiB read awaited one at a time (docs/benchmarks.md).
+ * the sample is uniform whatever the latencies: timing every operation would cost a cached read
+ * awaited one at a time a few percent (docs/benchmarks.md, "Measurements the code relies on").
  */
 export const LATENCY_SAMPLE_EVERY = 8;
 
