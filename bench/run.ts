@@ -22,6 +22,7 @@ import { fioVersion } from './fio.js';
 import { formatRate } from './format.js';
 import { describeMachine } from './machine.js';
 import { svgChart } from './plot.js';
+import { containerSandbox } from './sandbox.js';
 
 const usage = `Usage: aiofs bench [CASE...] [options]
 
@@ -40,6 +41,10 @@ Options:
   --drivers a,b      only these drivers (and fio-ENGINE rows)
   --runtime PATH     run the drivers on another JavaScript runtime (a bun or deno binary): its own
                      node:fs is then the baseline
+  --sandbox docker   run everything (drivers, baselines, fio) under Docker 25+'s default seccomp
+                     profile, which refuses io_uring: the figures a container gets (needs a C
+                     compiler, libseccomp-dev and golang-github-docker-docker-dev, or
+                     AIOFS_DOCKER_PROFILE naming Docker's profiles/seccomp/default.json)
   --rounds N         run every driver (and fio) N times, taking turns, and show the median and
                      how far the rounds of one driver differ (default 1)
   --json             the results as JSON on stdout instead of tables
@@ -142,6 +147,7 @@ async function main(): Promise<void> {
       cases: { type: 'string' },
       drivers: { type: 'string' },
       runtime: { type: 'string' },
+      sandbox: { type: 'string' },
       rounds: { type: 'string', default: '1' },
       json: { type: 'boolean', default: false },
       markdown: { type: 'boolean', default: false },
@@ -153,6 +159,18 @@ async function main(): Promise<void> {
   });
   if (values.help) {
     process.stdout.write(usage);
+    return;
+  }
+  if (values.sandbox !== undefined && values.sandbox !== 'docker') throw new CliError(`--sandbox takes docker (Docker 25+'s seccomp profile), not '${values.sandbox}'`, usage);
+  // The whole run again inside the sandbox, where every child inherits it (the filter is the
+  // process's): what backends() finds, the drivers, the baselines and fio all see what a
+  // container sees.
+  if (values.sandbox === 'docker' && process.env.AIOFS_BENCH_SANDBOX !== 'docker') {
+    const sandbox = containerSandbox();
+    if ('skip' in sandbox) throw new CliError(`--sandbox docker: ${sandbox.skip}`, usage);
+    const [command, ...args] = sandbox.command([process.execPath, ...process.execArgv, ...process.argv.slice(1)]);
+    const run = spawnSync(command, args, { stdio: 'inherit', env: { ...process.env, AIOFS_BENCH_SANDBOX: 'docker' } });
+    process.exitCode = run.status ?? 1;
     return;
   }
   const patterns = [...positionals, ...(values.cases?.split(',') ?? [])];
@@ -182,6 +200,7 @@ async function main(): Promise<void> {
   const command = runtimeCommand(values.runtime);
   const runtime = runtimeOf(values.runtime);
   const machine = describeMachine(values.runtime && runtimeVersion(values.runtime), fio);
+  if (process.env.AIOFS_BENCH_SANDBOX === 'docker') machine.sandbox = "Docker 25+'s seccomp profile (io_uring refused)";
   log(`# ${Object.entries(machine).map(([k, v]) => `${k}: ${v}`).join(', ')}`);
   log(`# data in ${dir}`);
 

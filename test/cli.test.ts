@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { it } from 'node:test';
 import { directUnsupported, othersCanRead, pattern, scratchDir, scratchPath } from './support/files.js';
+import { containerSandbox } from './support/container.js';
 import { oneCpu } from './support/sqpoll.js';
 import { backends } from '../src/index.js';
 
@@ -49,7 +50,7 @@ it('prints help and version, and exits 2 on wrong usage', { timeout: 30_000 }, (
   assert.equal(wrong.status, 2);
   assert.match(wrong.stderr, /unknown command 'frobnicate'/);
   assert.equal(aiofs().status, 2);
-  for (const args of [['cp', 'only-one'], ['cp', '--bogus', 'a', 'b'], ['cp', '--block', 'lots', 'a', 'b'], ['cat'], ['bench', 'no-such-case'], ['bench', '--seconds', '-1'], ['bench', '--backend', 'nope'], ['bench', '--rounds', '0'], ['serve', '--port', 'x'], ['serve', 'a', 'b'], ['serve', '--bogus']]) {
+  for (const args of [['cp', 'only-one'], ['cp', '--bogus', 'a', 'b'], ['cp', '--block', 'lots', 'a', 'b'], ['cat'], ['bench', 'no-such-case'], ['bench', '--seconds', '-1'], ['bench', '--backend', 'nope'], ['bench', '--rounds', '0'], ['bench', '--sandbox', 'podman'], ['serve', '--port', 'x'], ['serve', 'a', 'b'], ['serve', '--bogus']]) {
     const run = aiofs(...args);
     assert.equal(run.status, 2, `${args.join(' ')}: ${run.stderr}`);
     assert.match(run.stderr, /Usage: aiofs/, args.join(' '));
@@ -64,6 +65,8 @@ it('the built command is executable, as npx runs it in a clone', { timeout: 30_0
   assert.equal(run.status, 0, run.stderr);
   assert.match(run.stdout, /^\d+\.\d+\.\d+\n$/);
 });
+
+const sandbox = containerSandbox();
 
 it('bench --json measures every requested driver in its own process, and --plot draws every case', { timeout: 120_000 }, () => {
   const chart = scratchPath('chart.svg');
@@ -165,6 +168,16 @@ it('bench serve: the limits on node:http (bytes from memory, blocking calls) are
     assert.equal(row.errors ?? 0, 0, row.driver);
   }
   assert.doesNotMatch(run.stderr, /hono|Bun/);
+});
+
+it("bench --sandbox docker runs everything under Docker 25+'s seccomp profile: uring refused with its reason, aio measured, the machine line says so", { timeout: 120_000, skip: 'skip' in sandbox ? sandbox.skip : false }, () => {
+  const run = aiofs('bench', 'randread-qd1', '--sandbox', 'docker', '--json', '--seconds', '0.3', '--size', '4M', '--drivers', 'aiofs-uring,aiofs-aio,node-filehandle');
+  assert.equal(run.status, 0, run.stderr);
+  const report = JSON.parse(run.stdout);
+  assert.match(report.machine.sandbox, /Docker 25\+/);
+  const rows = report.results[0].rows as { driver: string; rate?: number; unavailable?: string }[];
+  assert.match(rows.find((r) => r.driver === 'aiofs-uring')!.unavailable!, /seccomp\/container policy \(EPERM\)/);
+  for (const name of ['aiofs-aio', 'node-filehandle']) assert.ok(rows.find((r) => r.driver === name)!.rate! > 0, name);
 });
 
 it('bench --rounds runs every driver that many times and shows the median', { timeout: 120_000 }, () => {
