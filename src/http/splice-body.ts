@@ -18,7 +18,7 @@
  * headers leave alone and short segments follow; a Linux receiver acknowledges a short segment at
  * once, measures round trips of microseconds, and keeps its receive window (sized by the bytes it
  * reads per round trip) at a segment or two, so that the body leaves one segment per
- * acknowledgement (docs/benchmarks.md, serve).
+ * acknowledgement (docs/benchmarks.md, "Static files over HTTP").
  */
 import { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -184,7 +184,7 @@ export async function spliceBody(
         // ring, whose kernel worker does the TCP work beside the event loop: with many such
         // bodies the loop's thread is the limit. The pipe-fulls after it are moved here, at once,
         // as a socket write is: each trip through a kernel worker costs a thread switch each way,
-        // which a long body pays 64 times for 64 MiB (docs/benchmarks.md, serve).
+        // which a long body pays 64 times for 64 MiB (docs/benchmarks.md, "Static files over HTTP").
         const moved = sent === 0 ? await context[spliceFd](pipeIn, null, sock, inPipe, stop) : drainPipe(pipeIn, sock, inPipe);
         if (moved === -EAGAIN) {
           // The socket's buffer is full: wait until it takes more (or fails, which the next splice reports).
