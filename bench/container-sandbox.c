@@ -8,9 +8,12 @@
  *   container-sandbox RULES COMMAND [ARG...]
  *
  * RULES holds one system call per line, by name: `NAME` is allowed; `NAME ERRNO` fails with that
- * errno (as Docker answers clone3 with ENOSYS, so that the C library falls back to clone). Every
- * other call fails with EPERM, Docker's answer. A name this libseccomp or architecture does not
- * know is skipped. Exits 125 (as `docker run` does) when the filter cannot be set up.
+ * errno (as Docker answers clone3 with ENOSYS, so that the C library falls back to clone). A call
+ * numbered above every call RULES names fails with ENOSYS, as runc answers the calls newer than
+ * its profile (so that a program falls back as on a kernel without them); every other call fails
+ * with EPERM, Docker's answer. A name this libseccomp or architecture does not know is skipped.
+ * Only the native architecture's calls are filtered (a 32-bit call is refused outright, where
+ * Docker also lists x86 and x32). Exits 125 (as `docker run` does) when the filter cannot be set up.
  */
 #include <errno.h>
 #include <seccomp.h>
@@ -18,6 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* How many call numbers above the list's highest answer ENOSYS rather than EPERM. */
+#define NEWER_CALLS 64
 
 static int fail(const char *what, int error) {
   fprintf(stderr, "container-sandbox: %s: %s\n", what, strerror(error));
@@ -34,6 +40,7 @@ int main(int argc, char **argv) {
   scmp_filter_ctx filter = seccomp_init(SCMP_ACT_ERRNO(EPERM));
   if (!filter) return fail("seccomp_init", ENOMEM);
   char line[256];
+  int highest = -1;
   while (fgets(line, sizeof line, rules)) {
     char name[128];
     int error = 0;
@@ -43,8 +50,14 @@ int main(int argc, char **argv) {
     if (call == __NR_SCMP_ERROR) continue;
     int rc = seccomp_rule_add(filter, fields == 2 ? SCMP_ACT_ERRNO((unsigned)error) : SCMP_ACT_ALLOW, call, 0);
     if (rc < 0 && rc != -EEXIST) return fail(name, -rc);
+    if (call > highest) highest = call;
   }
   fclose(rules);
+  /* The calls newer than the list, up to a margin of kernels to come: ENOSYS, as runc does. */
+  for (int call = highest + 1; highest >= 0 && call <= highest + NEWER_CALLS; call++) {
+    int rc = seccomp_rule_add(filter, SCMP_ACT_ERRNO(ENOSYS), call, 0);
+    if (rc < 0 && rc != -EEXIST) return fail("a call newer than the list", -rc);
+  }
   int rc = seccomp_load(filter);
   if (rc < 0) return fail("seccomp_load", -rc);
   seccomp_release(filter);

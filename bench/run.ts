@@ -22,7 +22,7 @@ import { fioVersion } from './fio.js';
 import { formatRate } from './format.js';
 import { describeMachine } from './machine.js';
 import { svgChart } from './plot.js';
-import { containerSandbox } from './sandbox.js';
+import { containerSandbox, inSeccompFilter } from './sandbox.js';
 
 const usage = `Usage: aiofs bench [CASE...] [options]
 
@@ -165,12 +165,15 @@ async function main(): Promise<void> {
   // The whole run again inside the sandbox, where every child inherits it (the filter is the
   // process's): what backends() finds, the drivers, the baselines and fio all see what a
   // container sees.
-  if (values.sandbox === 'docker' && process.env.AIOFS_BENCH_SANDBOX !== 'docker') {
+  // Inside: the marker this process set for its child, and the kernel's word that a filter applies.
+  const sandboxed = values.sandbox === 'docker' && process.env.AIOFS_BENCH_SANDBOX === 'docker' && inSeccompFilter();
+  if (values.sandbox === 'docker' && !sandboxed) {
     const sandbox = containerSandbox();
     if ('skip' in sandbox) throw new CliError(`--sandbox docker: ${sandbox.skip}`, usage);
     const [command, ...args] = sandbox.command([process.execPath, ...process.execArgv, ...process.argv.slice(1)]);
     const run = spawnSync(command, args, { stdio: 'inherit', env: { ...process.env, AIOFS_BENCH_SANDBOX: 'docker' } });
-    process.exitCode = run.status ?? 1;
+    if (run.error) throw new CliError(`--sandbox docker: ${run.error.message}`, usage);
+    process.exitCode = run.signal ? 128 + (os.constants.signals[run.signal] ?? 0) : (run.status ?? 1);
     return;
   }
   const patterns = [...positionals, ...(values.cases?.split(',') ?? [])];
@@ -200,7 +203,7 @@ async function main(): Promise<void> {
   const command = runtimeCommand(values.runtime);
   const runtime = runtimeOf(values.runtime);
   const machine = describeMachine(values.runtime && runtimeVersion(values.runtime), fio);
-  if (process.env.AIOFS_BENCH_SANDBOX === 'docker') machine.sandbox = "Docker 25+'s seccomp profile (io_uring refused)";
+  if (sandboxed) machine.sandbox = "Docker 25+'s seccomp profile (io_uring refused)";
   log(`# ${Object.entries(machine).map(([k, v]) => `${k}: ${v}`).join(', ')}`);
   log(`# data in ${dir}`);
 

@@ -1,11 +1,13 @@
 /**
- * The sandbox containers give a process (for the tests, and `aiofs bench --sandbox docker`): Docker 25+'s default seccomp profile, which
- * is Docker's earlier default allowlist without io_uring_setup, io_uring_enter and
- * io_uring_register (moby/moby#46762; containerd and Kubernetes' RuntimeDefault refuse them
- * alike). The allowlist is read from Docker's own profiles/seccomp/default.json (Debian:
- * golang-github-docker-docker-dev; AIOFS_DOCKER_PROFILE names another copy) and applied per
- * process by bench/container-sandbox.c (libseccomp; Debian: libseccomp-dev), never to the host. Everything outside the list fails with EPERM, as in a container: calls newer than the
- * list (cachestat) included.
+ * The sandbox containers give a process (for the tests, and `aiofs bench --sandbox docker`):
+ * Docker's default seccomp profile without io_uring_setup, io_uring_enter and io_uring_register,
+ * which is what Docker 25 changed (moby/moby#46762; containerd and Kubernetes' RuntimeDefault
+ * refuse them alike). The allowlist is read from Docker's own profiles/seccomp/default.json
+ * (Debian: golang-github-docker-docker-dev, Docker 20.10's; Docker 25's may differ in other
+ * calls; AIOFS_DOCKER_PROFILE names another copy) and applied per process by
+ * bench/container-sandbox.c (libseccomp; Debian: libseccomp-dev), never to the host. Everything
+ * outside the list fails with EPERM, as in a container; calls newer than the list fail with
+ * ENOSYS, as runc answers them (cachestat, on this list).
  *
  * As a container without added capabilities: rules that need a capability are left out, rules
  * for another architecture too; rules that allow a call only with some arguments (personality,
@@ -71,13 +73,33 @@ function makeSandbox(refused: readonly string[]): Sandbox {
   if (process.platform !== 'linux') return { skip: 'seccomp sandboxes are Linux' };
   const profilePath = process.env.AIOFS_DOCKER_PROFILE || debianProfile;
   if (!fs.existsSync(profilePath)) return { skip: `no Docker seccomp profile at ${profilePath} (apt-get install golang-github-docker-docker-dev, or set AIOFS_DOCKER_PROFILE)` };
+  let rules: string;
+  try {
+    const profile = JSON.parse(fs.readFileSync(profilePath, 'utf8')) as { syscalls?: unknown };
+    if (!Array.isArray(profile.syscalls)) throw new Error('it has no "syscalls" list');
+    rules = rulesOf(profile as { syscalls: Rule[] }, refused);
+  } catch (error) {
+    return { skip: `${profilePath} is no Docker seccomp profile: ${(error as Error).message}` };
+  }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aiofs-sandbox-'));
   const binary = path.join(dir, 'container-sandbox');
   const cc = process.env.CC || 'cc';
   const built = spawnSync(cc, ['-O2', '-Wall', '-Wextra', '-o', binary, source, '-lseccomp'], { encoding: 'utf8' });
-  if (built.status !== 0) return { skip: `cannot build the sandbox with ${cc} and libseccomp (apt-get install libseccomp-dev): ${(built.stderr || built.error?.message || '').trim().split('\n')[0]}` };
-  const rules = path.join(dir, 'rules');
-  fs.writeFileSync(rules, rulesOf(JSON.parse(fs.readFileSync(profilePath, 'utf8')), refused));
+  if (built.status !== 0) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    const why = built.error ? `no C compiler at ${cc} (apt-get install gcc, or set CC)` : `${cc} cannot build it with libseccomp (apt-get install libseccomp-dev)`;
+    return { skip: `cannot build the sandbox: ${why}: ${(built.stderr || built.error?.message || '').trim().split('\n')[0]}` };
+  }
+  fs.writeFileSync(path.join(dir, 'rules'), rules);
   process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
-  return { command: (argv) => [binary, rules, ...argv], rules };
+  return { command: (argv) => [binary, path.join(dir, 'rules'), ...argv], rules: path.join(dir, 'rules') };
+}
+
+/** Whether this process runs under a seccomp filter (`Seccomp: 2` in /proc/self/status). */
+export function inSeccompFilter(): boolean {
+  try {
+    return /^Seccomp:\s*2$/m.test(fs.readFileSync('/proc/self/status', 'utf8'));
+  } catch {
+    return false;
+  }
 }

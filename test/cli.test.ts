@@ -180,6 +180,20 @@ it("bench --sandbox docker runs everything under Docker 25+'s seccomp profile: u
   for (const name of ['aiofs-aio', 'node-filehandle']) assert.ok(rows.find((r) => r.driver === name)!.rate! > 0, name);
 });
 
+it('bench --sandbox docker refuses a profile that is none in a line, and AIOFS_BENCH_SANDBOX alone sandboxes nothing', { timeout: 120_000 }, () => {
+  const bad = scratchPath('bad-profile.json');
+  for (const text of ['{bad', '{}']) {
+    fs.writeFileSync(bad, text);
+    const run = spawnSync(process.execPath, [cli, 'bench', 'randread-qd1', '--sandbox', 'docker'], { encoding: 'utf8', env: { ...process.env, AIOFS_DOCKER_PROFILE: bad } });
+    assert.equal(run.status, 2, run.stderr);
+    assert.match(run.stderr, /is no Docker seccomp profile/);
+    assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace');
+  }
+  const run = spawnSync(process.execPath, [cli, 'bench', 'randread-qd1', '--json', '--seconds', '0.2', '--size', '4M', '--drivers', 'aiofs-threads'], { encoding: 'utf8', env: { ...process.env, AIOFS_BENCH_SANDBOX: 'docker' } });
+  assert.equal(run.status, 0, run.stderr);
+  assert.equal(JSON.parse(run.stdout).machine.sandbox, undefined);
+});
+
 it('bench --rounds runs every driver that many times and shows the median', { timeout: 120_000 }, () => {
   const run = aiofs('bench', 'randread-qd1', '--json', '--seconds', '0.2', '--size', '4M', '--rounds', '3', '--drivers', 'aiofs-threads,node-fsread');
   assert.equal(run.status, 0, run.stderr);
