@@ -72,11 +72,12 @@ export interface ServeStaticOptions extends Omit<SendFileOptions, 'root' | 'star
    */
   preCompressed?: boolean;
   /**
-   * A single-page application's fallback (sirv's option): a GET or HEAD whose path names no file,
-   * and whose last segment does not look like a file's name (`name.ext`), is answered 200 with
-   * this file instead of a miss: true, the `index` (default 'index.html'), or a path under the
-   * root such as 'app/shell.html' (default false). A dotfile path, a directory's URL without its
-   * slash (redirected, see `redirect`) and a missing asset (`/app.js`) stay misses.
+   * A single-page application's fallback (sirv's option): a GET or HEAD whose path names no file
+   * (or a directory that is not redirected and has no index), and that ends in a slash or whose
+   * last segment does not look like a file's name (`name.ext`), is answered 200 with this file
+   * instead of a miss: true, the `index` (default 'index.html'), or a path under the root such as
+   * 'app/shell.html' (default false). A dotfile path, a directory's URL without its slash while
+   * `redirect` is on, a missing asset (`/app.js`) and a fallback that is no file stay misses.
    */
   single?: boolean | string;
 }
