@@ -60,7 +60,7 @@ Options:
 /** The command that runs a driver's child process: this Node, or --runtime (Deno needs `run -A`). */
 function runtimeCommand(runtime: string | undefined): string[] {
   if (!runtime) return [process.execPath];
-  return /deno[^/]*$/.test(runtime) ? [runtime, 'run', '-A'] : [runtime];
+  return runtimeOf(runtime) === 'deno' ? [runtime, 'run', '-A'] : [runtime];
 }
 
 /** Which runtime --runtime names (by its binary's name; Node without it). */
@@ -164,8 +164,8 @@ async function main(): Promise<void> {
   if (values.sandbox !== undefined && values.sandbox !== 'docker') throw new CliError(`--sandbox takes docker (Docker 25+'s seccomp profile), not '${values.sandbox}'`, usage);
   // The whole run again inside the sandbox, where every child inherits it (the filter is the
   // process's): what backends() finds, the drivers, the baselines and fio all see what a
-  // container sees.
-  // Inside: the marker this process set for its child, and the kernel's word that a filter applies.
+  // container sees. Inside is the marker set for that child and the kernel's word that a filter
+  // applies, both.
   const sandboxed = values.sandbox === 'docker' && process.env.AIOFS_BENCH_SANDBOX === 'docker' && inSeccompFilter();
   if (values.sandbox === 'docker' && !sandboxed) {
     const sandbox = containerSandbox();

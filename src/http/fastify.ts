@@ -10,7 +10,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { getDefaultContext } from '../create-context.js';
 import { invalidArgValue } from '../errors.js';
 import { nodeBody } from './file-body.js';
-import { findUnder, lookupOf, type ServeStaticOptions, settingsFor, type StaticOptions, staticOptionsOf } from './static.js';
+import { findUnder, lookupOf, type ServeStaticOptions, settingsFor, type StaticOptions, staticOptionsOf, webKeys } from './static.js';
 import { directoryRedirect, namePath, redirectHeaders, requestPath } from './request-path.js';
 import { ServedRoot } from './root.js';
 import { errorStatus, planAnswer, statusText } from './send.js';
@@ -45,7 +45,7 @@ export interface FastifyStaticOptions extends Omit<ServeStaticOptions, 'setHeade
   serve?: boolean;
 }
 
-const pluginKeys = new Set(['headers', 'etag', 'lastModified', 'symlinks', 'context', 'index', 'dotfiles', 'maxAge', 'immutable', 'cacheControl', 'acceptRanges', 'redirect', 'extensions', 'preCompressed', 'single', 'root', 'prefix', 'decorateReply', 'serve']);
+const pluginKeys = new Set([...webKeys, 'root', 'prefix', 'decorateReply', 'serve']);
 
 /** The Fastify plugin (Fastify's `register` calls it with the instance, the options and `done`). */
 export function fastifyStatic(fastify: FastifyInstanceLike, options: FastifyStaticOptions, done: (error?: Error) => void): void {

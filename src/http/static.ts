@@ -102,6 +102,8 @@ export const staticKeys: ReadonlySet<string> = new Set([
   'preCompressed',
   'single',
 ]);
+/** serveStatic's options but those that act on node:http's response (webStatic's, fastifyStatic's). */
+export const webKeys: ReadonlySet<string> = new Set([...staticKeys].filter((key) => key !== 'setHeaders' && key !== 'fallthrough'));
 
 /** A year, the longest max-age sent (send's bound, and RFC 9111's advice). */
 const MAX_AGE_MS = 365 * 24 * 60 * 60 * 1000;

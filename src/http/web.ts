@@ -7,7 +7,7 @@
  */
 import type { OutgoingHttpHeaders } from 'node:http';
 import { getDefaultContext } from '../create-context.js';
-import { findUnder, lookupOf, type ServeStaticOptions, settingsFor, staticOptionsOf } from './static.js';
+import { findUnder, lookupOf, type ServeStaticOptions, settingsFor, staticOptionsOf, webKeys } from './static.js';
 import { webBody } from './file-body.js';
 import { directoryRedirect, redirectHeaders, requestPath } from './request-path.js';
 import { ServedRoot } from './root.js';
@@ -22,8 +22,7 @@ export type WebStaticOptions = Omit<ServeStaticOptions, 'setHeaders' | 'fallthro
  */
 export function webStatic(root: string, options?: WebStaticOptions): (request: Request) => Promise<Response> {
   const served = new ServedRoot(root, 'root');
-  const keys = new Set(['headers', 'etag', 'lastModified', 'symlinks', 'context', 'index', 'dotfiles', 'maxAge', 'immutable', 'cacheControl', 'acceptRanges', 'redirect', 'extensions', 'preCompressed', 'single']);
-  const parsed = staticOptionsOf(options, keys);
+  const parsed = staticOptionsOf(options, webKeys);
   const { settings, dotfiles, redirect } = parsed;
   return async (request) => {
     const method = request.method;
